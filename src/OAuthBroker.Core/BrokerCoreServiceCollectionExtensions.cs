@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OAuthBroker.Flows;
+using OAuthBroker.Links;
+using OAuthBroker.Providers;
+using OAuthBroker.Providers.Bybit;
+using OAuthBroker.Providers.Http;
+
+namespace OAuthBroker;
+
+public static class BrokerCoreServiceCollectionExtensions
+{
+    /// <summary>Flows, links and the enabled providers. Storage and the vault are added by the storage project.</summary>
+    public static IServiceCollection AddBrokerCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddOptions<BrokerOptions>().Bind(configuration.GetSection(BrokerOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrokerOptions>, BrokerOptions.Validator>());
+
+        services.AddHttpClient(ProviderHttpClient.HttpClientName, (sp, http) =>
+        {
+            http.Timeout = sp.GetRequiredService<IOptions<BrokerOptions>>().Value.ProviderTimeout;
+        }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+        {
+            // Provider redirects on back-channel calls are not followed: a token endpoint that redirects is misconfigured.
+            AllowAutoRedirect = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        });
+        services.TryAddSingleton<ProviderHttpClient>();
+
+        services.TryAddSingleton<ReturnUrlPolicy>();
+        services.TryAddSingleton<LinkWriter>();
+        services.TryAddSingleton<LinkService>();
+        services.TryAddSingleton<AuthorizationFlowService>();
+        services.TryAddSingleton(sp => new ProviderCatalog(EnabledProviders(sp)));
+
+        AddBybit(services, configuration);
+        return services;
+    }
+
+    private static void AddBybit(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<BybitOptions>().Bind(configuration.GetSection(BybitOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BybitOptions>, BybitOptions.Validator>());
+        services.TryAddSingleton<BybitProvider>();
+    }
+
+    private static IEnumerable<IOAuthProvider> EnabledProviders(IServiceProvider sp)
+    {
+        if (sp.GetRequiredService<IOptions<BybitOptions>>().Value.Enabled)
+        {
+            yield return sp.GetRequiredService<BybitProvider>();
+        }
+    }
+}

@@ -1,0 +1,54 @@
+namespace OAuthBroker.Errors;
+
+/// <summary>The catalogue of problem types the broker answers with. One place, so the docs and tests can list them.</summary>
+public static class BrokerErrors
+{
+    public static BrokerError UnknownProvider(string providerId) => new(
+        "unknown_provider", 404, "Unknown provider",
+        $"No enabled provider is called '{Printable(providerId)}'. GET /api/providers lists the enabled ones.");
+
+    public static BrokerError InvalidParameter(string name, string reason) => new(
+        "invalid_parameter", 400, "Invalid parameter", $"The parameter '{name}' {reason}.");
+
+    public static BrokerError InvalidReturnUrl(string reason) => new(
+        "invalid_return_url", 400, "Return URL not allowed", $"The returnUrl {reason}.");
+
+    public static readonly BrokerError MissingState = new(
+        "missing_state", 400, "Missing state",
+        "The callback carries no state parameter, so it cannot belong to a flow this broker started.");
+
+    public static readonly BrokerError InvalidState = new(
+        "invalid_state", 400, "Unknown or used state",
+        "The state does not match an open authorization flow: it is forged, already used or has been cleaned up. Start the connection again.");
+
+    public static readonly BrokerError BrowserMismatch = new(
+        "browser_mismatch", 400, "Flow started in another browser",
+        "This authorization flow was started in another browser (or its cookie is missing). Start the connection again from this browser.");
+
+    public static readonly BrokerError Unauthenticated = new(
+        "unauthenticated", 401, "Caller not authenticated",
+        "This endpoint needs an authenticated user.");
+
+    public static BrokerError LinkNotFound(string providerId) => new(
+        "link_not_found", 404, "Link not found",
+        $"The current user has no '{Printable(providerId)}' link with that account id.");
+
+    public static readonly BrokerError StorageUnavailable = new(
+        "storage_unavailable", 503, "Storage unavailable",
+        "Account links could not be read or written right now. Nothing was changed; retry shortly.");
+
+    public static readonly BrokerError VaultUnavailable = new(
+        "vault_unavailable", 503, "Vault unavailable",
+        "The credential vault could not be reached right now. Nothing was changed; retry shortly.");
+
+    public static readonly BrokerError ConcurrentChange = new(
+        "concurrent_change", 409, "Concurrent change",
+        "The link changed while this request ran. Read it again and retry.");
+
+    /// <summary>Provider ids and similar echoes are cut and stripped of control characters before they reach a response.</summary>
+    internal static string Printable(string value)
+    {
+        var cut = value.Length > 64 ? value[..64] + "…" : value;
+        return new string(cut.Where(c => !char.IsControl(c)).ToArray());
+    }
+}

@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Options;
+using OAuthBroker.Providers;
+
+namespace OAuthBroker.Flows;
+
+/// <summary>Broker-wide settings (section <c>Broker</c>).</summary>
+public sealed class BrokerOptions
+{
+    public const string SectionName = "Broker";
+
+    /// <summary>
+    /// Public origin of the broker, e.g. <c>https://myapp.azurewebsites.net</c>. Redirect URIs are built from it,
+    /// never from the request's Host header, so they match the registered ones exactly (RFC 9700 §2.1). Required.
+    /// </summary>
+    public string? PublicBaseUrl { get; set; }
+
+    /// <summary>
+    /// Origins (scheme://host[:port]) a flow may return to, matched exactly. Empty means only the broker's own origin.
+    /// </summary>
+    public List<string> AllowedReturnOrigins { get; set; } = [];
+
+    /// <summary>Where a flow returns when the caller gives no returnUrl. Default: the broker's <c>/</c>.</summary>
+    public string? DefaultReturnUrl { get; set; }
+
+    /// <summary>How long a started flow may take to come back. Default 10 minutes (Bybit's code lifetime).</summary>
+    public TimeSpan FlowLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Timeout of one call to a provider. Default 15 seconds.</summary>
+    public TimeSpan ProviderTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    public Uri PublicBase => new(PublicBaseUrl!.TrimEnd('/') + "/");
+
+    public Uri CallbackUri(string providerId) => new(PublicBase, $"api/oauth/{providerId}/callback");
+
+    internal sealed class Validator : IValidateOptions<BrokerOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, BrokerOptions options)
+        {
+            var errors = new List<string>();
+            if (!EndpointRules.IsAcceptableEndpoint(options.PublicBaseUrl, out var baseUri) || baseUri!.AbsolutePath != "/" || !string.IsNullOrEmpty(baseUri.Query))
+            {
+                errors.Add($"{SectionName}:PublicBaseUrl must be an absolute https origin with no path (http only for loopback), e.g. https://broker.example.com.");
+            }
+
+            foreach (var origin in options.AllowedReturnOrigins)
+            {
+                if (!ReturnUrlPolicy.TryParseOrigin(origin, out _))
+                {
+                    errors.Add($"{SectionName}:AllowedReturnOrigins entry '{origin}' is not an origin (scheme://host[:port], https unless loopback).");
+                }
+            }
+
+            if (options.FlowLifetime <= TimeSpan.Zero || options.FlowLifetime > TimeSpan.FromMinutes(30))
+            {
+                errors.Add($"{SectionName}:FlowLifetime must be between 0 and 30 minutes.");
+            }
+
+            if (options.ProviderTimeout <= TimeSpan.Zero || options.ProviderTimeout > TimeSpan.FromSeconds(100))
+            {
+                errors.Add($"{SectionName}:ProviderTimeout must be between 0 and 100 seconds.");
+            }
+
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+}

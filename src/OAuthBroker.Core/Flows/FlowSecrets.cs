@@ -1,0 +1,32 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace OAuthBroker.Flows;
+
+/// <summary>Random values and their one-way fingerprints for flow state, PKCE and browser binding.</summary>
+public static class FlowSecrets
+{
+    /// <summary>256 bits from the OS CSPRNG, base64url (43 characters).</summary>
+    public static string NewOpaqueValue() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>
+    /// SHA-256 fingerprint, base64url. Stored instead of the value itself so a read of the flow table cannot
+    /// be turned into a working callback, and safe as a Table key (no <c>/ \ # ?</c>).
+    /// </summary>
+    public static string Fingerprint(string value) => Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
+
+    /// <summary>Constant-time comparison of two fingerprints.</summary>
+    public static bool FingerprintsEqual(string a, string b) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
+}
+
+/// <summary>RFC 7636 PKCE with the S256 method only (plain is never used, RFC 9700 §2.1.1).</summary>
+public static class Pkce
+{
+    /// <summary>A 43-character verifier (256 bits), within RFC 7636's 43–128 range.</summary>
+    public static string NewVerifier() => FlowSecrets.NewOpaqueValue();
+
+    public static string S256Challenge(string verifier) =>
+        Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+}

@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Options;
+using OAuthBroker.Errors;
+using OAuthBroker.Providers;
+
+namespace OAuthBroker.Flows;
+
+/// <summary>
+/// Decides where a finished flow may send the browser: only to allow-listed origins (exact match), so the
+/// broker is never an open redirector (RFC 9700 §4.11.1).
+/// </summary>
+public sealed class ReturnUrlPolicy(IOptions<BrokerOptions> options)
+{
+    public const int MaxLength = 2048;
+
+    /// <summary>Resolves the caller's returnUrl (absolute, or a path on the broker) or explains the refusal.</summary>
+    public bool TryResolve(string? returnUrl, out Uri resolved, out BrokerError? error)
+    {
+        var broker = options.Value;
+        resolved = broker.PublicBase;
+        error = null;
+
+        if (string.IsNullOrEmpty(returnUrl))
+        {
+            resolved = broker.DefaultReturnUrl is { Length: > 0 } configured ? new Uri(broker.PublicBase, configured) : broker.PublicBase;
+            return true;
+        }
+
+        if (returnUrl.Length > MaxLength)
+        {
+            error = BrokerErrors.InvalidReturnUrl($"is longer than {MaxLength} characters");
+            return false;
+        }
+
+        // Backslashes and control characters are normalised differently by browsers and servers; refuse them
+        // outright rather than guess (e.g. "/\evil.example" is "//evil.example" to a browser).
+        if (returnUrl.Any(c => c == '\\' || char.IsControl(c) || char.IsWhiteSpace(c)))
+        {
+            error = BrokerErrors.InvalidReturnUrl("contains a backslash, whitespace or a control character");
+            return false;
+        }
+
+        Uri candidate;
+        if (returnUrl.StartsWith('/'))
+        {
+            // A path on the broker itself; "//host" would be scheme-relative, i.e. another origin.
+            if (returnUrl.StartsWith("//", StringComparison.Ordinal))
+            {
+                error = BrokerErrors.InvalidReturnUrl("is scheme-relative (starts with //)");
+                return false;
+            }
+
+            candidate = new Uri(broker.PublicBase, returnUrl);
+        }
+        else if (!Uri.TryCreate(returnUrl, UriKind.Absolute, out candidate!))
+        {
+            error = BrokerErrors.InvalidReturnUrl("is neither an absolute URL nor a path starting with /");
+            return false;
+        }
+
+        if (!string.IsNullOrEmpty(candidate.UserInfo))
+        {
+            error = BrokerErrors.InvalidReturnUrl("carries user information");
+            return false;
+        }
+
+        var origin = candidate.GetLeftPart(UriPartial.Authority);
+        var allowed = broker.AllowedReturnOrigins
+            .Select(o => TryParseOrigin(o, out var parsed) ? parsed : null)
+            .Append(broker.PublicBase.GetLeftPart(UriPartial.Authority))
+            .Any(o => string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
+        if (!allowed || (candidate.Scheme != Uri.UriSchemeHttps && candidate.Scheme != Uri.UriSchemeHttp))
+        {
+            error = BrokerErrors.InvalidReturnUrl("points to an origin that is not in Broker:AllowedReturnOrigins");
+            return false;
+        }
+
+        resolved = candidate;
+        return true;
+    }
+
+    /// <summary>Normalises a configured origin to <c>scheme://host[:port]</c>.</summary>
+    public static bool TryParseOrigin(string value, out string? origin)
+    {
+        origin = null;
+        if (!EndpointRules.IsAcceptableEndpoint(value, out var uri) || uri!.AbsolutePath != "/" || !string.IsNullOrEmpty(uri.Query))
+        {
+            return false;
+        }
+
+        origin = uri.GetLeftPart(UriPartial.Authority);
+        return true;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace OAuthBroker.Providers.Http;
+
+/// <summary>
+/// Sends one request to a provider and turns every transport outcome into a value: a bounded, parsed
+/// response, or a <see cref="ProviderFailure"/> for timeouts, network errors and oversized bodies.
+/// Bodies are never logged: a provider's unexpected answer may still carry a token.
+/// </summary>
+public sealed partial class ProviderHttpClient(IHttpClientFactory factory, ILogger<ProviderHttpClient> logger)
+{
+    /// <summary>The named <see cref="HttpClient"/> all provider calls use (timeout configured in DI).</summary>
+    public const string HttpClientName = "OAuthBroker.Providers";
+
+    /// <summary>Provider answers are small JSON documents; anything larger is refused rather than buffered.</summary>
+    public const int MaxResponseBytes = 256 * 1024;
+
+    public async Task<ProviderResult<ProviderResponse>> SendAsync(
+        string providerId, string operation, HttpRequestMessage request, CT ct)
+    {
+        var http = factory.CreateClient(HttpClientName);
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            var body = await ReadBoundedAsync(response.Content, ct);
+            if (body is null)
+            {
+                LogFailure(logger, providerId, operation, "oversized_body");
+                return new ProviderFailure(ProviderFailureKind.InvalidResponse, "oversized_body",
+                    $"The provider's {operation} response was larger than {MaxResponseBytes} bytes.");
+            }
+
+            return new ProviderResponse(response.StatusCode, TryParseJson(body), RetryAfterOf(response));
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // Note: HttpClient.Timeout surfaces as a cancellation that the caller did not ask for.
+            LogFailure(logger, providerId, operation, "timeout");
+            return new ProviderFailure(ProviderFailureKind.Unavailable, "timeout",
+                $"The provider did not answer the {operation} request in time.");
+        }
+        catch (HttpRequestException ex)
+        {
+            LogFailure(logger, providerId, operation, ex.HttpRequestError.ToString());
+            return new ProviderFailure(ProviderFailureKind.Unavailable, "network",
+                $"The provider could not be reached for the {operation} request.");
+        }
+    }
+
+    private static async Task<byte[]?> ReadBoundedAsync(HttpContent content, CT ct)
+    {
+        if (content.Headers.ContentLength > MaxResponseBytes)
+        {
+            return null;
+        }
+
+        await using var stream = await content.ReadAsStreamAsync(ct);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > MaxResponseBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static JsonDocument? TryParseJson(byte[] body)
+    {
+        if (body.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static TimeSpan? RetryAfterOf(HttpResponseMessage response)
+    {
+        var retryAfter = response.Headers.RetryAfter;
+        if (retryAfter?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        return retryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Provider {ProviderId} {Operation} call failed before a usable answer: {Reason}")]
+    private static partial void LogFailure(ILogger logger, string providerId, string operation, string reason);
+}
+
+/// <summary>A provider answer, already read (bounded) and parsed when it was JSON.</summary>
+public sealed class ProviderResponse(HttpStatusCode status, JsonDocument? json, TimeSpan? retryAfter) : IDisposable
+{
+    public HttpStatusCode Status { get; } = status;
+    public JsonDocument? Json { get; } = json;
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+    public bool IsSuccessStatus => (int)Status is >= 200 and < 300;
+
+    /// <summary>
+    /// The failure every dialect shares for an answer it cannot use: 429, 5xx, or a body that is not JSON.
+    /// Null when the response deserves dialect-specific reading.
+    /// </summary>
+    public ProviderFailure? TransportFailure(string operation)
+    {
+        var status = (int)Status;
+        if (status == 429)
+        {
+            return new ProviderFailure(ProviderFailureKind.RateLimited, "http_429",
+                $"The provider rate-limited the {operation} request.", RetryAfter);
+        }
+
+        if (status >= 500)
+        {
+            return new ProviderFailure(ProviderFailureKind.Unavailable, $"http_{status}",
+                $"The provider failed the {operation} request (HTTP {status}).", RetryAfter);
+        }
+
+        return Json is null
+            ? new ProviderFailure(ProviderFailureKind.InvalidResponse, $"non_json_{status}",
+                $"The provider answered the {operation} request with something that is not JSON (HTTP {status}).")
+            : null;
+    }
+
+    public void Dispose() => Json?.Dispose();
+}

@@ -1,0 +1,10 @@
+namespace OAuthBroker.Providers;
+
+/// <summary>What a provider is and can do; safe to show to anyone (no endpoints with secrets, no client ids).</summary>
+public sealed record ProviderDescriptor(string Id, string DisplayName, ProviderCapabilities Capabilities);
+
+/// <param name="Pkce">The broker sends an S256 code challenge to this provider.</param>
+/// <param name="RefreshTokens">The provider issues refresh tokens, so links are kept fresh without the user.</param>
+/// <param name="Revocation">The provider documents a way to revoke what it issued; used on unlink.</param>
+/// <param name="ApiKeys">The provider hands out an API key and secret (exchanges), vaulted with the tokens.</param>
+public sealed record ProviderCapabilities(bool Pkce, bool RefreshTokens, bool Revocation, bool ApiKeys);

@@ -1,0 +1,64 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.Json;
+using OAuthBroker.Host.Demo;
+using OAuthBroker.Host.Endpoints;
+using OAuthBroker.Host.FunctionsHost;
+using OAuthBroker.Host.Identity;
+using OAuthBroker.Storage;
+
+namespace OAuthBroker.Host;
+
+/// <summary>Builds the broker's web application: used by Program, the local environment and the tests alike.</summary>
+public static class BrokerApp
+{
+    /// <param name="configure">Last-word changes to the builder (tests add log capture or a clock here).</param>
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // The Functions host starts the handler from the script root; settings files sit beside the binary.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        builder.UseFunctionsHostPortWhenPresent();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // No endpoint takes a body larger than this; requests are refused before they are read.
+            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+        });
+
+        LogHygiene.Apply(builder.Logging);
+
+        builder.Services.AddBrokerCore(builder.Configuration);
+        builder.Services.AddBrokerStorage(builder.Configuration);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<BrokerExceptionHandler>();
+        builder.Services.Configure<JsonOptions>(json =>
+        {
+            json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower));
+            json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        });
+        builder.Services.AddSingleton<BrowserBinding>();
+        builder.Services.AddCurrentUser(builder.Environment);
+
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+
+        app.MapHealthEndpoints();
+        app.MapProviderEndpoints();
+        app.MapOAuthEndpoints();
+        app.MapLinkEndpoints();
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapDemo();
+        }
+
+        return app;
+    }
+}

@@ -1,0 +1,72 @@
+using OAuthBroker.Errors;
+using OAuthBroker.Host.Identity;
+using OAuthBroker.Links;
+
+namespace OAuthBroker.Host.Endpoints;
+
+/// <summary>The current user's links: list and unlink. No secret material ever appears here.</summary>
+public static class LinkEndpoints
+{
+    private const int MaxAccountIdLength = 256;
+
+    public static void MapLinkEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/links", ListAsync);
+        app.MapDelete("/api/links/{provider}/{accountId}", UnlinkAsync);
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, ICurrentUserResolver users, LinkService links, CT ct)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        var userId = users.Resolve(context);
+        if (userId is null)
+        {
+            return Problems.From(BrokerErrors.Unauthenticated);
+        }
+
+        var all = await links.ListAsync(userId, ct);
+        return TypedResults.Ok(all.OrderBy(l => l.ProviderId, StringComparer.Ordinal).ThenBy(l => l.AccountId, StringComparer.Ordinal).Select(LinkView.From));
+    }
+
+    private static async Task<IResult> UnlinkAsync(string provider, string accountId, HttpContext context, ICurrentUserResolver users, LinkService links, CT ct)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        var userId = users.Resolve(context);
+        if (userId is null)
+        {
+            return Problems.From(BrokerErrors.Unauthenticated);
+        }
+
+        if (!ProviderIds.IsWellFormed(provider))
+        {
+            return Problems.From(BrokerErrors.UnknownProvider(provider));
+        }
+
+        if (accountId.Length > MaxAccountIdLength || accountId.Any(char.IsControl))
+        {
+            return Problems.From(BrokerErrors.InvalidParameter("accountId", $"must be at most {MaxAccountIdLength} printable characters"));
+        }
+
+        var (result, error) = await links.UnlinkAsync(userId, provider, accountId, ct);
+        return error is not null ? Problems.From(error) : TypedResults.Ok(result);
+    }
+}
+
+/// <summary>A link as the user's frontend sees it.</summary>
+public sealed record LinkView(
+    string Provider,
+    string AccountId,
+    string? DisplayName,
+    LinkStatus Status,
+    IReadOnlyList<string> Scopes,
+    bool HasApiKey,
+    bool HasRefreshToken,
+    DateTimeOffset? AccessTokenExpiresAt,
+    DateTimeOffset? RefreshTokenExpiresAt,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt)
+{
+    public static LinkView From(AccountLink link) => new(
+        link.ProviderId, link.AccountId, link.AccountDisplayName, link.Status, link.Scopes, link.HasApiKey,
+        link.HasRefreshToken, link.AccessTokenExpiresAt, link.RefreshTokenExpiresAt, link.CreatedAt, link.UpdatedAt);
+}

@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Options;
+
+namespace OAuthBroker.Storage;
+
+/// <summary>Where links and flows are stored (section <c>Storage</c>).</summary>
+public sealed class StorageOptions
+{
+    public const string SectionName = "Storage";
+
+    /// <summary>
+    /// Table service URI for managed-identity access, e.g. <c>https://acct.table.core.windows.net</c> (Azure).
+    /// Either this or <see cref="ConnectionString"/>.
+    /// </summary>
+    public string? TableServiceUri { get; set; }
+
+    /// <summary>A storage connection string with an account key, e.g. Azurite's. Either this or <see cref="TableServiceUri"/>.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Table of account links. Default <c>AccountLinks</c>.</summary>
+    public string LinksTable { get; set; } = "AccountLinks";
+
+    /// <summary>Table of open authorization flows. Default <c>AuthorizationFlows</c>.</summary>
+    public string FlowsTable { get; set; } = "AuthorizationFlows";
+
+    internal sealed class Validator : IValidateOptions<StorageOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, StorageOptions options)
+        {
+            var errors = new List<string>();
+            if (string.IsNullOrWhiteSpace(options.TableServiceUri) == string.IsNullOrWhiteSpace(options.ConnectionString))
+            {
+                errors.Add($"Set exactly one of {SectionName}:TableServiceUri (managed identity) and {SectionName}:ConnectionString.");
+            }
+
+            if (!string.IsNullOrWhiteSpace(options.TableServiceUri) && !Uri.TryCreate(options.TableServiceUri, UriKind.Absolute, out _))
+            {
+                errors.Add($"{SectionName}:TableServiceUri must be an absolute URI.");
+            }
+
+            foreach (var (key, table) in new[] { ("LinksTable", options.LinksTable), ("FlowsTable", options.FlowsTable) })
+            {
+                if (!System.Text.RegularExpressions.Regex.IsMatch(table ?? "", "^[A-Za-z][A-Za-z0-9]{2,62}$"))
+                {
+                    errors.Add($"{SectionName}:{key} must be 3–63 letters and digits, starting with a letter.");
+                }
+            }
+
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+}
+
+/// <summary>The credential vault (section <c>KeyVault</c>).</summary>
+public sealed class KeyVaultOptions
+{
+    public const string SectionName = "KeyVault";
+
+    /// <summary>Vault URI, e.g. <c>https://kv-broker.vault.azure.net/</c>. Required.</summary>
+    public string? VaultUri { get; set; }
+
+    /// <summary>
+    /// Development only: the token the local Key Vault endpoint expects. When set, the app answers the vault's
+    /// challenge with it instead of using its Azure identity. Must be unset in Azure.
+    /// </summary>
+    public string? LocalAccessToken { get; set; }
+
+    /// <summary>
+    /// Development only: PEM file of the local Key Vault endpoint's self-signed certificate. The app trusts exactly
+    /// that certificate (pinned) in addition to the system's roots.
+    /// </summary>
+    public string? LocalCertificatePath { get; set; }
+
+    internal sealed class Validator : IValidateOptions<KeyVaultOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, KeyVaultOptions options)
+        {
+            var errors = new List<string>();
+            if (!Uri.TryCreate(options.VaultUri, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+            {
+                errors.Add($"{SectionName}:VaultUri must be an absolute https URI (Key Vault only speaks HTTPS).");
+            }
+            else if (options.LocalAccessToken is not null && !uri.IsLoopback)
+            {
+                errors.Add($"{SectionName}:LocalAccessToken is for the local Key Vault endpoint only; a non-loopback vault uses the app's Azure identity.");
+            }
+
+            if (options.LocalCertificatePath is not null && !File.Exists(options.LocalCertificatePath))
+            {
+                errors.Add($"{SectionName}:LocalCertificatePath '{options.LocalCertificatePath}' does not exist.");
+            }
+
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+}

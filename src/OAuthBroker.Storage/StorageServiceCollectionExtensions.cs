@@ -1,0 +1,87 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Identity;
+using Azure.Security.KeyVault.Secrets;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OAuthBroker.Credentials;
+using OAuthBroker.Flows;
+using OAuthBroker.Links;
+using OAuthBroker.Storage.Flows;
+using OAuthBroker.Storage.Links;
+using OAuthBroker.Storage.Tables;
+using OAuthBroker.Storage.Vault;
+
+namespace OAuthBroker.Storage;
+
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>Table Storage for links and flows, Key Vault for credentials.</summary>
+    public static IServiceCollection AddBrokerStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptions.Validator>());
+        services.AddOptions<KeyVaultOptions>().Bind(configuration.GetSection(KeyVaultOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KeyVaultOptions>, KeyVaultOptions.Validator>());
+
+        // Note: one credential instance for the app, so managed-identity tokens are cached and shared.
+        services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
+
+        services.TryAddSingleton<IAccountLinkStore>(sp =>
+            new TableAccountLinkStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.LinksTable))));
+        services.TryAddSingleton<IAuthorizationFlowStore>(sp =>
+            new TableAuthorizationFlowStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
+
+        services.TryAddSingleton(CreateSecretClient);
+        services.TryAddSingleton<ICredentialVault, KeyVaultCredentialVault>();
+        return services;
+    }
+
+    private static TableClient CreateTableClient(IServiceProvider sp, string tableName)
+    {
+        var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+        if (!string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            var connection = TableConnectionString.Parse(options.ConnectionString);
+            return new TableClient(connection.TableEndpoint, tableName, connection.Credential);
+        }
+
+        return new TableClient(new Uri(options.TableServiceUri!), tableName, sp.GetRequiredService<TokenCredential>());
+    }
+
+    private static SecretClient CreateSecretClient(IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<KeyVaultOptions>>().Value;
+        var vaultUri = new Uri(options.VaultUri!);
+        var clientOptions = new SecretClientOptions
+        {
+            // Key Vault throttling guidance: exponential backoff 1 s … 16 s, never an immediate retry.
+            Retry = { Mode = RetryMode.Exponential, Delay = TimeSpan.FromSeconds(1), MaxDelay = TimeSpan.FromSeconds(16), MaxRetries = 4 },
+        };
+
+        if (options.LocalAccessToken is null)
+        {
+            return new SecretClient(vaultUri, sp.GetRequiredService<TokenCredential>(), clientOptions);
+        }
+
+        // The local endpoint's challenge names its own loopback origin as the resource, which is not a
+        // *.vault.azure.net domain; resource verification only makes sense against the real service.
+        clientOptions.DisableChallengeResourceVerification = true;
+        if (options.LocalCertificatePath is not null)
+        {
+            var pinned = X509Certificate2.CreateFromPem(File.ReadAllText(options.LocalCertificatePath));
+            var handler = new HttpClientHandler
+            {
+                ServerCertificateCustomValidationCallback = (_, certificate, _, errors) =>
+                    errors == SslPolicyErrors.None || (certificate is not null && certificate.RawDataMemory.Span.SequenceEqual(pinned.RawDataMemory.Span)),
+            };
+            clientOptions.Transport = new HttpClientTransport(handler);
+        }
+
+        return new SecretClient(vaultUri, new LocalVaultCredential(options.LocalAccessToken), clientOptions);
+    }
+}
