@@ -1,0 +1,117 @@
+using System.Globalization;
+using OAuthBroker.Host;
+using OAuthBroker.LocalKeyVault;
+using OAuthBroker.Sandbox;
+
+namespace OAuthBroker.LocalEnvironment;
+
+/// <summary>
+/// Azurite + local Key Vault endpoint + provider sandbox + broker, started in that order and wired together:
+/// the broker's storage is Azurite, its vault the local endpoint (pinned certificate, bearer challenge), and
+/// Bybit points at the sandbox. Disposing stops everything.
+/// </summary>
+public sealed class BrokerEnvironment : IAsyncDisposable
+{
+    private BrokerEnvironment(AzuriteServer azurite, LocalKeyVaultApp keyVault, WebApplication sandbox, WebApplication broker, Uri brokerUri, Uri sandboxUri)
+    {
+        Azurite = azurite;
+        KeyVault = keyVault;
+        Sandbox = sandbox;
+        Broker = broker;
+        BrokerUri = brokerUri;
+        SandboxUri = sandboxUri;
+    }
+
+    public AzuriteServer Azurite { get; }
+    public LocalKeyVaultApp KeyVault { get; }
+    public WebApplication Sandbox { get; }
+    public WebApplication Broker { get; }
+    public Uri BrokerUri { get; }
+    public Uri SandboxUri { get; }
+
+    public static async Task<BrokerEnvironment> StartAsync(LocalEnvironmentSettings settings)
+    {
+        var root = RepositoryRoot.Find();
+        var data = settings.DataDirectory is null ? null : Path.Combine(root, settings.DataDirectory);
+        var brokerUri = new Uri($"http://{settings.PublicHost}:{settings.BrokerPort}/");
+        var sandboxUri = new Uri($"http://{settings.PublicHost}:{settings.SandboxPort}/");
+
+        var azurite = await AzuriteServer.StartAsync(root, settings.AzuritePort, data is null ? null : Path.Combine(data, "azurite"));
+        LocalKeyVaultApp? keyVault = null;
+        WebApplication? sandbox = null;
+        try
+        {
+            keyVault = await LocalKeyVaultApp.StartAsync(new LocalKeyVaultSettings
+            {
+                Port = settings.KeyVaultPort,
+                AccessToken = settings.VaultAccessToken,
+                CertificateDirectory = settings.CertificateDirectory ?? Path.Combine(data ?? Path.GetTempPath(), "keyvault"),
+                DataFile = data is null ? null : Path.Combine(data, "keyvault", "secrets.json"),
+            }, settings.ConfigureKeyVault);
+
+            var callback = new Uri(brokerUri, "api/oauth/bybit/callback").AbsoluteUri;
+            sandbox = SandboxApp.Create(Arguments(new Dictionary<string, string?>
+            {
+                ["urls"] = $"http://127.0.0.1:{settings.SandboxPort}",
+                ["Sandbox:Bybit:Clients:0:ClientId"] = settings.BybitClientId,
+                ["Sandbox:Bybit:Clients:0:ClientSecret"] = settings.BybitClientSecret,
+                ["Sandbox:Bybit:Clients:0:RedirectUris:0"] = callback,
+            }, settings.SandboxSettings), settings.ConfigureSandbox);
+            await sandbox.StartAsync();
+
+            var broker = BrokerApp.Create(Arguments(new Dictionary<string, string?>
+            {
+                ["urls"] = $"http://127.0.0.1:{settings.BrokerPort}",
+                ["environment"] = "Development",
+                ["Broker:PublicBaseUrl"] = brokerUri.GetLeftPart(UriPartial.Authority),
+                ["Storage:ConnectionString"] = azurite.ConnectionString,
+                ["KeyVault:VaultUri"] = keyVault.VaultUri.AbsoluteUri,
+                ["KeyVault:LocalAccessToken"] = settings.VaultAccessToken,
+                ["KeyVault:LocalCertificatePath"] = keyVault.CertificatePath,
+                ["Providers:Bybit:Enabled"] = "true",
+                ["Providers:Bybit:ClientId"] = settings.BybitClientId,
+                ["Providers:Bybit:ClientSecret"] = settings.BybitClientSecret,
+                ["Providers:Bybit:AuthorizeUrl"] = new Uri(sandboxUri, "en/oauth").AbsoluteUri,
+                ["Providers:Bybit:ApiBaseUrl"] = sandboxUri.GetLeftPart(UriPartial.Authority),
+            }, settings.BrokerSettings), settings.ConfigureBroker);
+            await broker.StartAsync();
+
+            return new BrokerEnvironment(azurite, keyVault, sandbox, broker, brokerUri, sandboxUri);
+        }
+        catch
+        {
+            if (sandbox is not null)
+            {
+                await sandbox.DisposeAsync();
+            }
+
+            if (keyVault is not null)
+            {
+                await keyVault.DisposeAsync();
+            }
+
+            await azurite.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopQuietlyAsync(Broker);
+        await StopQuietlyAsync(Sandbox);
+        await KeyVault.DisposeAsync();
+        await Azurite.DisposeAsync();
+    }
+
+    private static async Task StopQuietlyAsync(WebApplication app)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await app.StopAsync(timeout.Token);
+        await app.DisposeAsync();
+    }
+
+    /// <summary>Settings as <c>--key=value</c> arguments, overrides last (command-line configuration wins).</summary>
+    private static string[] Arguments(Dictionary<string, string?> defaults, Dictionary<string, string?> overrides) =>
+        defaults.Concat(overrides).Where(pair => pair.Value is not null)
+            .Select(pair => string.Create(CultureInfo.InvariantCulture, $"--{pair.Key}={pair.Value}")).ToArray();
+}

@@ -1,0 +1,45 @@
+namespace OAuthBroker.LocalEnvironment;
+
+/// <summary>How to start the local environment. Defaults are the documented local ports.</summary>
+public sealed class LocalEnvironmentSettings
+{
+    public int BrokerPort { get; set; } = 7071;
+    public int SandboxPort { get; set; } = 7080;
+    public int KeyVaultPort { get; set; } = 7443;
+    public int AzuritePort { get; set; } = 10002;
+
+    /// <summary>Host name browsers use for the broker and the sandbox. Default <c>localhost</c>.</summary>
+    public string PublicHost { get; set; } = "localhost";
+
+    /// <summary>Folder for Azurite data, the vault's secrets and certificate. Null: memory only (tests).</summary>
+    public string? DataDirectory { get; set; } = ".local";
+
+    /// <summary>Folder for the local vault's certificate when <see cref="DataDirectory"/> is null.</summary>
+    public string? CertificateDirectory { get; set; }
+
+    public string BybitClientId { get; set; } = "sandbox-bybit-client";
+    public string BybitClientSecret { get; set; } = "sandbox-bybit-secret";
+    public string VaultAccessToken { get; set; } = "local-development-vault-token";
+
+    /// <summary>Extra broker settings (configuration keys with ':'), applied last.</summary>
+    public Dictionary<string, string?> BrokerSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Extra sandbox settings (configuration keys with ':'), applied last.</summary>
+    public Dictionary<string, string?> SandboxSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public Action<WebApplicationBuilder>? ConfigureBroker { get; set; }
+    public Action<WebApplicationBuilder>? ConfigureSandbox { get; set; }
+    public Action<WebApplicationBuilder>? ConfigureKeyVault { get; set; }
+
+    /// <summary>Free ports everywhere, memory-only storage, loopback address: what the tests use.</summary>
+    public static LocalEnvironmentSettings Isolated(string certificateDirectory) => new()
+    {
+        BrokerPort = FreePort.Next(),
+        SandboxPort = FreePort.Next(),
+        KeyVaultPort = FreePort.Next(),
+        AzuritePort = FreePort.Next(),
+        PublicHost = "127.0.0.1",
+        DataDirectory = null,
+        CertificateDirectory = certificateDirectory,
+    };
+}

@@ -1,0 +1,227 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+
+namespace OAuthBroker.LocalKeyVault;
+
+/// <summary>
+/// The Key Vault secrets REST API subset the broker uses (set, get, delete, get deleted, purge, recover),
+/// including the bearer challenge the SDK starts with, soft delete and 409 on a deleted name, the 25 KB value
+/// limit, and optional write throttling (429).
+/// </summary>
+public sealed partial class LocalKeyVaultApp : IAsyncDisposable
+{
+    /// <summary>The challenge a real vault sends; the SDK reads the scope from <c>resource</c>.</summary>
+    private const string Challenge = "Bearer authorization=\"https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000\", resource=\"https://vault.azure.net\"";
+    private const int MaxValueBytes = 25 * 1024;
+
+    private LocalKeyVaultApp(WebApplication app, Uri vaultUri, string certificatePath, SecretStore store)
+    {
+        App = app;
+        VaultUri = vaultUri;
+        CertificatePath = certificatePath;
+        Store = store;
+    }
+
+    public WebApplication App { get; }
+    public Uri VaultUri { get; }
+    /// <summary>PEM of the endpoint's certificate, for clients to pin.</summary>
+    public string CertificatePath { get; }
+    public SecretStore Store { get; }
+
+    public static async Task<LocalKeyVaultApp> StartAsync(LocalKeyVaultSettings settings, Action<WebApplicationBuilder>? configure = null)
+    {
+        var certificate = SelfSignedCertificate.LoadOrCreate(settings.CertificateDirectory);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Loopback, settings.Port, listen => listen.UseHttps(certificate)));
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        var vaultUri = new Uri($"https://127.0.0.1:{settings.Port}/");
+        var store = new SecretStore(settings.DataFile);
+        var throttle = new WriteThrottle(settings.WritesPer10Seconds);
+        var expectedAuthorization = Encoding.UTF8.GetBytes("Bearer " + settings.AccessToken);
+
+        app.Use(async (context, next) =>
+        {
+            var presented = Encoding.UTF8.GetBytes(context.Request.Headers.Authorization.ToString());
+            if (!CryptographicOperations.FixedTimeEquals(presented, expectedAuthorization))
+            {
+                context.Response.StatusCode = 401;
+                context.Response.Headers.WWWAuthenticate = Challenge;
+                await context.Response.WriteAsJsonAsync(Error("Unauthorized", "AKV10000: Request is missing a Bearer or PoP token."));
+                return;
+            }
+
+            await next(context);
+        });
+
+        app.MapPut("/secrets/{name}", async (string name, HttpRequest request) =>
+        {
+            if (!IsValidName(name))
+            {
+                return Fail(400, "BadParameter", "The secret name is invalid: only 0-9, a-z, A-Z and - are allowed, 1-127 characters.");
+            }
+
+            if (!throttle.TryWrite())
+            {
+                return Throttled();
+            }
+
+            var body = await JsonSerializer.DeserializeAsync<SetSecretBody>(request.Body, Json);
+            if (body?.Value is null)
+            {
+                return Fail(400, "BadParameter", "Secret value is required.");
+            }
+
+            if (Encoding.UTF8.GetByteCount(body.Value) > MaxValueBytes)
+            {
+                return Fail(400, "BadParameter", "The secret value exceeds the maximum size of 25 KB.");
+            }
+
+            var (outcome, version) = store.Set(name, body.Value, body.ContentType, body.Tags);
+            return outcome == SecretStore.SetOutcome.NameIsDeleted
+                ? TypedResults.Json(new ErrorBody(new ErrorDetail("Conflict",
+                    $"Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.",
+                    new InnerError("ObjectIsDeletedButRecoverable"))), Json, statusCode: 409)
+                : TypedResults.Json(Bundle(vaultUri, name, version!), Json);
+        });
+
+        app.MapGet("/secrets/{name}/{version?}", (string name, string? version) =>
+            store.Get(name, string.IsNullOrEmpty(version) ? null : version) is { } found
+                ? TypedResults.Json(Bundle(vaultUri, found.Secret.Name, found.Version), Json)
+                : Fail(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault."));
+
+        app.MapDelete("/secrets/{name}", (string name) =>
+            store.Delete(name) is { } deleted
+                ? TypedResults.Json(DeletedBundle(vaultUri, deleted), Json)
+                : Fail(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault."));
+
+        app.MapGet("/deletedsecrets/{name}", (string name) =>
+            store.GetDeleted(name) is { } deleted
+                ? TypedResults.Json(DeletedBundle(vaultUri, deleted), Json)
+                : Fail(404, "SecretNotFound", $"Deleted Secret not found: {name}"));
+
+        app.MapDelete("/deletedsecrets/{name}", (string name) =>
+            store.Purge(name) ? TypedResults.NoContent() : Fail(404, "SecretNotFound", $"Deleted Secret not found: {name}"));
+
+        app.MapPost("/deletedsecrets/{name}/recover", (string name) =>
+            store.Recover(name) is { } recovered
+                ? TypedResults.Json(Bundle(vaultUri, recovered.Name, recovered.Versions[^1]), Json)
+                : Fail(404, "SecretNotFound", $"Deleted Secret not found: {name}"));
+
+        await app.StartAsync();
+        return new LocalKeyVaultApp(app, vaultUri, Path.GetFullPath(Path.Combine(settings.CertificateDirectory, SelfSignedCertificate.CertificateFile)), store);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    [GeneratedRegex("^[0-9A-Za-z-]{1,127}$")]
+    private static partial Regex SecretName();
+
+    private static bool IsValidName(string name) => SecretName().IsMatch(name);
+
+    private static object Bundle(Uri vault, string name, SecretStore.SecretVersion version) => new
+    {
+        value = version.Value,
+        contentType = version.ContentType,
+        id = new Uri(vault, $"secrets/{name}/{version.Version}").AbsoluteUri,
+        attributes = Attributes(version.Created),
+        tags = version.Tags,
+    };
+
+    private static object DeletedBundle(Uri vault, SecretStore.StoredSecret secret)
+    {
+        var latest = secret.Versions[^1];
+        var deletedAt = secret.DeletedAt ?? DateTimeOffset.UtcNow;
+        return new
+        {
+            recoveryId = new Uri(vault, $"deletedsecrets/{secret.Name}").AbsoluteUri,
+            deletedDate = deletedAt.ToUnixTimeSeconds(),
+            scheduledPurgeDate = deletedAt.AddDays(90).ToUnixTimeSeconds(),
+            contentType = latest.ContentType,
+            id = new Uri(vault, $"secrets/{secret.Name}/{latest.Version}").AbsoluteUri,
+            attributes = Attributes(latest.Created),
+            tags = latest.Tags,
+        };
+    }
+
+    private static object Attributes(DateTimeOffset created) => new
+    {
+        enabled = true,
+        created = created.ToUnixTimeSeconds(),
+        updated = created.ToUnixTimeSeconds(),
+        recoveryLevel = "Recoverable+Purgeable",
+        recoverableDays = 90,
+    };
+
+    private static ErrorBody Error(string code, string message) => new(new ErrorDetail(code, message, null));
+
+    private static IResult Fail(int status, string code, string message) => TypedResults.Json(Error(code, message), Json, statusCode: status);
+
+    private static IResult Throttled() => new ThrottledResult();
+
+    private sealed class ThrottledResult : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = 429;
+            httpContext.Response.Headers.RetryAfter = "1";
+            await httpContext.Response.WriteAsJsonAsync(Error("Throttled", "Operations per second is over the limit."), Json);
+        }
+    }
+
+    private sealed record SetSecretBody(string? Value, string? ContentType, Dictionary<string, string>? Tags);
+
+    private sealed record ErrorBody(ErrorDetail Error);
+
+    private sealed record ErrorDetail(string Code, string Message, [property: JsonPropertyName("innererror")] InnerError? InnerError);
+
+    private sealed record InnerError(string Code);
+
+    /// <summary>A sliding 10-second window of writes, like the vault's "300 per 10 s" ceiling.</summary>
+    private sealed class WriteThrottle(int limit)
+    {
+        private readonly Queue<DateTimeOffset> _writes = new();
+        private readonly Lock _gate = new();
+
+        public bool TryWrite()
+        {
+            if (limit <= 0)
+            {
+                return true;
+            }
+
+            lock (_gate)
+            {
+                var now = DateTimeOffset.UtcNow;
+                while (_writes.Count > 0 && now - _writes.Peek() > TimeSpan.FromSeconds(10))
+                {
+                    _writes.Dequeue();
+                }
+
+                if (_writes.Count >= limit)
+                {
+                    return false;
+                }
+
+                _writes.Enqueue(now);
+                return true;
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace OAuthBroker.LocalKeyVault;
+
+/// <summary>
+/// Secrets with versions and Key Vault's soft-delete rules: a deleted name can only be recovered or purged, and
+/// creating it again fails with 409 — exactly what makes the broker never reuse a name.
+/// </summary>
+public sealed class SecretStore
+{
+    private readonly Lock _gate = new();
+    private readonly string? _dataFile;
+    private readonly Dictionary<string, StoredSecret> _active;
+    private readonly Dictionary<string, StoredSecret> _deleted;
+
+    public SecretStore(string? dataFile)
+    {
+        _dataFile = dataFile;
+        _active = Load(dataFile, out _deleted);
+    }
+
+    public sealed class StoredSecret
+    {
+        public string Name { get; set; } = "";
+        public List<SecretVersion> Versions { get; set; } = [];
+        public DateTimeOffset? DeletedAt { get; set; }
+    }
+
+    public sealed record SecretVersion(string Version, string Value, string? ContentType, Dictionary<string, string>? Tags, DateTimeOffset Created);
+
+    public enum SetOutcome
+    {
+        Written,
+        NameIsDeleted,
+    }
+
+    public (SetOutcome Outcome, SecretVersion? Version) Set(string name, string value, string? contentType, Dictionary<string, string>? tags)
+    {
+        lock (_gate)
+        {
+            if (_deleted.ContainsKey(name))
+            {
+                return (SetOutcome.NameIsDeleted, null);
+            }
+
+            if (!_active.TryGetValue(name, out var secret))
+            {
+                _active[name] = secret = new StoredSecret { Name = name };
+            }
+
+            var version = new SecretVersion(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), value, contentType, tags, DateTimeOffset.UtcNow);
+            secret.Versions.Add(version);
+            Save();
+            return (SetOutcome.Written, version);
+        }
+    }
+
+    public (StoredSecret Secret, SecretVersion Version)? Get(string name, string? version)
+    {
+        lock (_gate)
+        {
+            if (!_active.TryGetValue(name, out var secret))
+            {
+                return null;
+            }
+
+            var found = version is null ? secret.Versions[^1] : secret.Versions.FirstOrDefault(v => v.Version == version);
+            return found is null ? null : (secret, found);
+        }
+    }
+
+    public StoredSecret? Delete(string name)
+    {
+        lock (_gate)
+        {
+            if (!_active.Remove(name, out var secret))
+            {
+                return null;
+            }
+
+            secret.DeletedAt = DateTimeOffset.UtcNow;
+            _deleted[name] = secret;
+            Save();
+            return secret;
+        }
+    }
+
+    public StoredSecret? GetDeleted(string name)
+    {
+        lock (_gate)
+        {
+            return _deleted.GetValueOrDefault(name);
+        }
+    }
+
+    public bool Purge(string name)
+    {
+        lock (_gate)
+        {
+            var removed = _deleted.Remove(name);
+            Save();
+            return removed;
+        }
+    }
+
+    public StoredSecret? Recover(string name)
+    {
+        lock (_gate)
+        {
+            if (!_deleted.Remove(name, out var secret))
+            {
+                return null;
+            }
+
+            secret.DeletedAt = null;
+            _active[name] = secret;
+            Save();
+            return secret;
+        }
+    }
+
+    public int ActiveCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _active.Count;
+            }
+        }
+    }
+
+    private sealed record Snapshot(List<StoredSecret> Active, List<StoredSecret> Deleted);
+
+    private void Save()
+    {
+        if (_dataFile is null)
+        {
+            return;
+        }
+
+        var temporary = _dataFile + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(new Snapshot([.. _active.Values], [.. _deleted.Values])));
+        File.Move(temporary, _dataFile, overwrite: true);
+    }
+
+    private static Dictionary<string, StoredSecret> Load(string? dataFile, out Dictionary<string, StoredSecret> deleted)
+    {
+        // Key Vault compares names case-insensitively.
+        deleted = new(StringComparer.OrdinalIgnoreCase);
+        var active = new Dictionary<string, StoredSecret>(StringComparer.OrdinalIgnoreCase);
+        if (dataFile is null || !File.Exists(dataFile))
+        {
+            return active;
+        }
+
+        var snapshot = JsonSerializer.Deserialize<Snapshot>(File.ReadAllText(dataFile));
+        foreach (var secret in snapshot?.Active ?? [])
+        {
+            active[secret.Name] = secret;
+        }
+
+        foreach (var secret in snapshot?.Deleted ?? [])
+        {
+            deleted[secret.Name] = secret;
+        }
+
+        return active;
+    }
+}

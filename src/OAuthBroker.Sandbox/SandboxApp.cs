@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.FileProviders;
+using OAuthBroker.Sandbox.Bybit;
+using OAuthBroker.Sandbox.Faults;
+using OAuthBroker.Sandbox.Tokens;
+
+namespace OAuthBroker.Sandbox;
+
+/// <summary>Builds the sandbox web application (used by Program, the local environment and the tests).</summary>
+public static class SandboxApp
+{
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // Its own file name: the local environment loads the broker and the sandbox from one output folder.
+        // Inserted first, so environment variables and command-line arguments still override it.
+        builder.Configuration.Sources.Insert(0, new JsonConfigurationSource
+        {
+            FileProvider = new PhysicalFileProvider(AppContext.BaseDirectory),
+            Path = "sandbox.settings.json",
+            Optional = true,
+        });
+        builder.Services.Configure<SandboxOptions>(builder.Configuration.GetSection(SandboxOptions.SectionName));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<HmacJwt>();
+        builder.Services.AddSingleton<IssuedSecrets>();
+        builder.Services.AddSingleton<FaultInjector>();
+        builder.Services.AddSingleton<BybitSandboxState>();
+        // The provider's URLs carry codes and state; keep request-URL logging off here too.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseFaults();
+        app.MapGet("/", () => TypedResults.Content("OAuth broker provider sandbox: Bybit at /en/oauth.", "text/plain"));
+        app.MapBybitSandbox();
+        return app;
+    }
+}

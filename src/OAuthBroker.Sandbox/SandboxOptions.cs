@@ -1,0 +1,63 @@
+namespace OAuthBroker.Sandbox;
+
+/// <summary>Sandbox settings (section <c>Sandbox</c>).</summary>
+public sealed class SandboxOptions
+{
+    public const string SectionName = "Sandbox";
+
+    public BybitSandboxOptions Bybit { get; set; } = new();
+}
+
+/// <summary>How the Bybit sandbox behaves. Defaults follow provider-contracts.md §1.</summary>
+public sealed class BybitSandboxOptions
+{
+    public List<SandboxClient> Clients { get; set; } = [];
+
+    /// <summary>24 h, as documented.</summary>
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>30 days, as documented.</summary>
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>10 minutes (Bybit's own tool).</summary>
+    public TimeSpan CodeLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The current docs say 301, the help center 302; both are served (default 301).</summary>
+    public int CallbackStatus { get; set; } = 301;
+
+    /// <summary>
+    /// Refuse token calls whose User-Agent is not a browser's (the docs send one). What Bybit really does is
+    /// UNCONFIRMED; the sandbox answers like a front-end firewall would: 403 with an HTML body.
+    /// </summary>
+    public bool RequireBrowserUserAgent { get; set; } = true;
+
+    /// <summary>Whether refresh needs client_secret (UNCONFIRMED for broker clients): Optional, Required or Forbidden.</summary>
+    public SecretOnRefresh RefreshClientSecret { get; set; } = SecretOnRefresh.Optional;
+
+    /// <summary>uid_bearer's shape is UNCONFIRMED: <c>Envelope</c> (<c>result.uid</c>) or <c>TopLevel</c> (<c>uid</c>).</summary>
+    public UidShape UidResponseShape { get; set; } = UidShape.Envelope;
+
+    /// <summary>Leave the GrantMemberID claim out of tokens, so the broker must use uid_bearer.</summary>
+    public bool OmitUidClaim { get; set; }
+}
+
+public sealed class SandboxClient
+{
+    public string ClientId { get; set; } = "";
+    public string ClientSecret { get; set; } = "";
+    /// <summary>Registered callback URLs; Bybit falls back to the first when the requested one matches none.</summary>
+    public List<string> RedirectUris { get; set; } = [];
+}
+
+public enum SecretOnRefresh
+{
+    Optional,
+    Required,
+    Forbidden,
+}
+
+public enum UidShape
+{
+    Envelope,
+    TopLevel,
+}

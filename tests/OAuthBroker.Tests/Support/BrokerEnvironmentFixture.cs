@@ -1,0 +1,82 @@
+using System.Security.Cryptography;
+using Azure.Security.KeyVault.Secrets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OAuthBroker.LocalEnvironment;
+using OAuthBroker.Sandbox;
+using OAuthBroker.Sandbox.Faults;
+
+namespace OAuthBroker.Tests.Support;
+
+/// <summary>
+/// One real environment for the end-to-end tests: Azurite, the local Key Vault endpoint, the sandbox and the
+/// broker, each on a free loopback port, with every log line captured. Secrets are random per run, so the
+/// log-hygiene checks search for values nobody could have hard-coded.
+/// </summary>
+public sealed class BrokerEnvironmentFixture : IAsyncLifetime
+{
+    private readonly string _certificateDirectory = Path.Combine(Path.GetTempPath(), "oauth-broker-tests", Guid.NewGuid().ToString("N"));
+
+    public BrokerEnvironment Environment { get; private set; } = null!;
+    public CapturedLogs Logs { get; } = new();
+    public ManualClock BrokerClock { get; } = new();
+    public string BybitClientSecret { get; } = "bybit-secret-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+    public string VaultAccessToken { get; } = "vault-token-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+
+    /// <summary>State values the tests saw in authorize redirects (searched for in logs too).</summary>
+    public SecretLedger SeenSecrets { get; } = new();
+
+    public Uri BrokerUri => Environment.BrokerUri;
+    public SandboxOptions SandboxOptions => Environment.Sandbox.Services.GetRequiredService<IOptions<SandboxOptions>>().Value;
+    public FaultInjector SandboxFaults => Environment.Sandbox.Services.GetRequiredService<FaultInjector>();
+    public IssuedSecrets SandboxIssued { get; private set; } = null!;
+
+    /// <summary>A real SecretClient on the local vault, as the broker has it.</summary>
+    public SecretClient SecretClient => Environment.Broker.Services.GetRequiredService<SecretClient>();
+
+    public async Task InitializeAsync()
+    {
+        var settings = LocalEnvironmentSettings.Isolated(_certificateDirectory);
+        settings.BybitClientSecret = BybitClientSecret;
+        settings.VaultAccessToken = VaultAccessToken;
+        // Short enough that the timeout test does not drag, long enough for a loaded CI machine.
+        settings.BrokerSettings["Broker:ProviderTimeout"] = "00:00:03";
+        settings.ConfigureBroker = builder =>
+        {
+            builder.Logging.AddProvider(Logs);
+            builder.Logging.SetMinimumLevel(LogLevel.Trace);
+            builder.Services.AddSingleton<TimeProvider>(BrokerClock);
+        };
+        settings.ConfigureSandbox = builder => builder.Logging.AddProvider(Logs);
+        settings.ConfigureKeyVault = builder => builder.Logging.AddProvider(Logs);
+        SeenSecrets.Add(BybitClientSecret);
+        SeenSecrets.Add(VaultAccessToken);
+        Environment = await BrokerEnvironment.StartAsync(settings);
+        SandboxIssued = Environment.Sandbox.Services.GetRequiredService<IssuedSecrets>();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Environment.DisposeAsync();
+        try
+        {
+            Directory.Delete(_certificateDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Temp folder; leaving it is harmless.
+        }
+
+        // The whole run's logs, once more, after everything stopped (shutdown logs included).
+        LogAssertions.ContainNone(Logs.Lines, SeenSecrets.All.Concat(SandboxIssued.All));
+    }
+
+    public BrowserSession NewBrowser(string? user = null) => new(this, user);
+}
+
+[CollectionDefinition(Name)]
+public sealed class BrokerEnvironmentGroup : ICollectionFixture<BrokerEnvironmentFixture>
+{
+    public const string Name = "Broker environment";
+}

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using System.Web;
+using OAuthBroker.Host.Endpoints;
+
+namespace OAuthBroker.Tests.Support;
+
+/// <summary>
+/// One browser: its own cookie jar, redirects followed by hand so each hop can be checked. Talks real HTTP to
+/// the broker and the sandbox, as a person clicking through the consent page would.
+/// </summary>
+public sealed partial class BrowserSession : IDisposable
+{
+    private readonly BrokerEnvironmentFixture _fixture;
+    private readonly HttpClient _http;
+
+    public BrowserSession(BrokerEnvironmentFixture fixture, string? user)
+    {
+        _fixture = fixture;
+        Cookies = new CookieContainer();
+        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = Cookies, UseCookies = true })
+        {
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        User = user ?? "user-" + Guid.NewGuid().ToString("N")[..12];
+        // The development identity, as the demo page sets it.
+        Cookies.Add(fixture.BrokerUri, new Cookie("dev_user", User));
+    }
+
+    public string User { get; }
+    public CookieContainer Cookies { get; }
+    public HttpClient Http => _http;
+
+    public Task<HttpResponseMessage> AuthorizeAsync(string provider = "bybit", string? returnUrl = "/demo/callback.html")
+    {
+        var path = $"api/oauth/{provider}/authorize" + (returnUrl is null ? "" : "?returnUrl=" + Uri.EscapeDataString(returnUrl));
+        return _http.GetAsync(new Uri(_fixture.BrokerUri, path));
+    }
+
+    /// <summary>Starts a flow and returns the provider URL the broker redirected to.</summary>
+    public async Task<Uri> StartAsync(string provider = "bybit", string? returnUrl = "/demo/callback.html")
+    {
+        using var response = await AuthorizeAsync(provider, returnUrl);
+        response.StatusCode.ShouldBe(HttpStatusCode.Found);
+        var location = response.Headers.Location!;
+        _fixture.SeenSecrets.Add(HttpUtility.ParseQueryString(location.Query)["state"]);
+        return location;
+    }
+
+    /// <summary>Opens the sandbox's consent page and submits it; returns where the provider sends the browser.</summary>
+    public async Task<Uri> ConsentAsync(Uri authorizationUrl, long uid = 0, bool no2Fa = false)
+    {
+        using var page = await _http.GetAsync(authorizationUrl);
+        page.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var html = await page.Content.ReadAsStringAsync();
+        var fields = HiddenField().Matches(html).ToDictionary(m => m.Groups["name"].Value, m => HttpUtility.HtmlDecode(m.Groups["value"].Value));
+        fields["uid"] = (uid == 0 ? Random.Shared.NextInt64(100_000_000, 999_999_999) : uid).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        fields["action"] = "approve";
+        if (no2Fa)
+        {
+            fields["no_2fa"] = "on";
+        }
+
+        using var consent = await _http.PostAsync(new Uri(authorizationUrl, "/en/oauth/consent"), new FormUrlEncodedContent(fields));
+        ((int)consent.StatusCode).ShouldBeOneOf(301, 302);
+        var callback = consent.Headers.Location!;
+        _fixture.SeenSecrets.Add(HttpUtility.ParseQueryString(callback.Query)["code"]);
+        return callback;
+    }
+
+    public Task<HttpResponseMessage> GetAsync(Uri url) => _http.GetAsync(url);
+
+    /// <summary>The whole flow; returns the broker's final redirect (the return URL with the outcome).</summary>
+    public async Task<Uri> LinkAsync(long uid = 0, string? returnUrl = "/demo/callback.html")
+    {
+        var callback = await ConsentAsync(await StartAsync(returnUrl: returnUrl), uid);
+        using var response = await _http.GetAsync(callback);
+        response.StatusCode.ShouldBe(HttpStatusCode.Found);
+        return response.Headers.Location!;
+    }
+
+    public async Task<List<LinkView>> LinksAsync()
+    {
+        using var response = await _http.GetAsync(new Uri(_fixture.BrokerUri, "api/links"));
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        return (await response.Content.ReadFromJsonAsync<List<LinkView>>(TestJson.Options))!;
+    }
+
+    public Task<HttpResponseMessage> UnlinkAsync(string provider, string accountId) =>
+        _http.DeleteAsync(new Uri(_fixture.BrokerUri, $"api/links/{provider}/{Uri.EscapeDataString(accountId)}"));
+
+    public void Dispose() => _http.Dispose();
+
+    [GeneratedRegex("<input type=\"hidden\" name=\"(?<name>[a-z_]+)\" value=\"(?<value>[^\"]*)\">")]
+    private static partial Regex HiddenField();
+}
+
+public static class TestJson
+{
+    public static readonly System.Text.Json.JsonSerializerOptions Options = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower) },
+    };
+}
