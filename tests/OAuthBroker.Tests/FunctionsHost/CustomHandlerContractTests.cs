@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using OAuthBroker.LocalEnvironment;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.FunctionsHost;
+
+/// <summary>
+/// The custom-handler contract, checked on the build output the Functions host would be given: host.json points
+/// at an executable that exists, each function.json is a valid HTTP function whose route the app serves, and the
+/// app starts on FUNCTIONS_CUSTOMHANDLER_PORT (payloads posted as the host would forward them).
+/// </summary>
+[Collection(BrokerEnvironmentGroup.Name)]
+public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
+{
+    /// <summary>The broker's build output: a Functions script root (host.json, function folders, executable).</summary>
+    private static string ScriptRoot
+    {
+        get
+        {
+            // tests/OAuthBroker.Tests/bin/{Configuration}/net10.0/ → src/OAuthBroker.Host/bin/{Configuration}/net10.0/
+            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var configuration = output.Parent!.Name;
+            return Path.Combine(RepositoryRoot.Find(), "src", "OAuthBroker.Host", "bin", configuration, output.Name);
+        }
+    }
+
+    private static JsonElement Read(string path) => JsonDocument.Parse(File.ReadAllText(path)).RootElement;
+
+    private static IEnumerable<(string Name, JsonElement Trigger)> Functions() =>
+        Directory.GetDirectories(ScriptRoot)
+            .Where(directory => File.Exists(Path.Combine(directory, "function.json")))
+            .Select(directory => (Path.GetFileName(directory), Read(Path.Combine(directory, "function.json")).GetProperty("bindings")
+                .EnumerateArray().Single(b => b.GetProperty("direction").GetString() == "in")));
+
+    [Fact]
+    public void Host_json_points_at_the_executable_the_build_produces()
+    {
+        var host = Read(Path.Combine(ScriptRoot, "host.json"));
+        host.GetProperty("version").GetString().ShouldBe("2.0");
+        var handler = host.GetProperty("customHandler");
+        handler.GetProperty("enableForwardingHttpRequest").GetBoolean().ShouldBeTrue();
+        host.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString().ShouldBe("api");
+
+        var executable = Path.Combine(ScriptRoot, handler.GetProperty("description").GetProperty("defaultExecutablePath").GetString()!);
+        File.Exists(executable).ShouldBeTrue($"{executable} is what host.json starts");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.GetUnixFileMode(executable).HasFlag(UnixFileMode.UserExecute).ShouldBeTrue();
+        }
+    }
+
+    [Fact]
+    public void The_repository_host_json_is_the_one_in_the_build_output()
+    {
+        File.ReadAllText(Path.Combine(ScriptRoot, "host.json")).ShouldBe(File.ReadAllText(Path.Combine(RepositoryRoot.Find(), "host.json")));
+    }
+
+    [Fact]
+    public void Every_function_json_is_an_HTTP_function_whose_route_and_methods_the_app_serves()
+    {
+        var functions = Functions().ToList();
+        functions.Select(f => f.Name).ShouldBe(["Authorize", "Callback", "Health", "Links", "Providers", "Unlink"], ignoreOrder: true);
+
+        var endpoints = fixture.Environment.Broker.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
+        foreach (var (name, trigger) in functions)
+        {
+            trigger.GetProperty("type").GetString().ShouldBe("httpTrigger", name);
+            trigger.GetProperty("authLevel").GetString().ShouldBe("anonymous", $"{name}: browsers and the demo page cannot send function keys");
+            var route = "/api/" + trigger.GetProperty("route").GetString();
+            var methods = trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToList();
+            methods.ShouldNotBeEmpty(name);
+            foreach (var method in methods)
+            {
+                endpoints.ShouldContain(
+                    e => e.RoutePattern.RawText == route && e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods.Contains(method),
+                    $"{name}: {method} {route} must be served by the app");
+            }
+        }
+    }
+
+    [Fact]
+    public void Every_api_route_of_the_app_has_a_function_so_nothing_is_unreachable_under_the_host()
+    {
+        var declared = Functions()
+            .SelectMany(f => f.Trigger.GetProperty("methods").EnumerateArray().Select(m => (m.GetString()!.ToUpperInvariant(), "/api/" + f.Trigger.GetProperty("route").GetString())))
+            .ToHashSet();
+        var served = fixture.Environment.Broker.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText!.StartsWith("/api/", StringComparison.Ordinal))
+            .SelectMany(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods.Select(m => (m, e.RoutePattern.RawText!)));
+
+        foreach (var endpoint in served)
+        {
+            declared.ShouldContain(endpoint);
+        }
+    }
+
+    [Fact]
+    public async Task The_handler_starts_on_FUNCTIONS_CUSTOMHANDLER_PORT_and_serves_forwarded_requests()
+    {
+        var port = FreePort.Next();
+        var start = new ProcessStartInfo(Path.Combine(ScriptRoot, "OAuthBroker.Host"))
+        {
+            // The Functions host starts the handler from the script root, with the app settings as environment.
+            WorkingDirectory = ScriptRoot,
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:1"; // must be overridden by the Functions port
+        start.Environment["Broker__PublicBaseUrl"] = "http://127.0.0.1:7071";
+        start.Environment["Storage__ConnectionString"] = fixture.Environment.Azurite.ConnectionString;
+        start.Environment["KeyVault__VaultUri"] = fixture.Environment.KeyVault.VaultUri.AbsoluteUri;
+        start.Environment["KeyVault__LocalAccessToken"] = fixture.VaultAccessToken;
+        start.Environment["KeyVault__LocalCertificatePath"] = fixture.Environment.KeyVault.CertificatePath;
+        start.Environment["Providers__Bybit__Enabled"] = "true";
+        start.Environment["Providers__Bybit__ClientId"] = "contract-client";
+        start.Environment["Providers__Bybit__ClientSecret"] = fixture.BybitClientSecret;
+
+        using var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await FreePort.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(30), () => !process.HasExited);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/health");
+            // Headers the host adds when it forwards a request.
+            request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
+            request.Headers.UserAgent.ParseAdd("Azure-Functions-Host/4.1040.0");
+            using var health = await http.SendAsync(request);
+            health.StatusCode.ShouldBe(HttpStatusCode.OK);
+
+            var providers = await http.GetStringAsync("/api/providers");
+            providers.ShouldContain("\"bybit\"");
+            providers.ShouldNotContain("contract-client");
+            using var links = await http.GetAsync("/api/links");
+            links.StatusCode.ShouldBe(HttpStatusCode.Unauthorized, "outside Development there is no development identity");
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+}

@@ -1,0 +1,206 @@
+using System.Buffers.Text;
+using System.Net;
+using System.Text.Json;
+using System.Web;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using OAuthBroker.Providers;
+using OAuthBroker.Providers.Bybit;
+using OAuthBroker.Providers.Http;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.Providers.Bybit;
+
+/// <summary>
+/// Canned Bybit answers, each reproducing a documented shape: Bybit API Broker guidance
+/// (https://bybit-exchange.github.io/docs/v5/broker/api-broker/guidance, provider-contracts.md §1 B1–B5)
+/// and Bybit's own OAuth tool for the error codes (bybit-exchange/skills modules/oauth.md).
+/// </summary>
+public sealed class BybitProviderTests
+{
+    private const string Api = "https://api2.bybit.com";
+    private const string TokenUrl = Api + "/oauth/v1/public/access_token";
+    private const string OpenApiUrl = Api + "/oauth/v1/resource/restrict/openapi";
+    private const string UidUrl = Api + "/oauth/v1/resource/restrict/uid_bearer";
+    private static readonly Uri Callback = new("https://broker.example.com/api/oauth/bybit/callback");
+
+    private readonly StubHttp _http = new();
+    private readonly ManualClock _clock = new();
+
+    private BybitProvider Provider(Action<BybitOptions>? configure = null)
+    {
+        var options = new BybitOptions { Enabled = true, ClientId = "broker-client", ClientSecret = "broker/secret+1" };
+        configure?.Invoke(options);
+        return new BybitProvider(new ProviderHttpClient(_http, NullLogger<ProviderHttpClient>.Instance), Options.Create(options), _clock, NullLogger<BybitProvider>.Instance);
+    }
+
+    /// <summary>A token shaped like the docs' sample: HS256, claims exp, ClientID, GrantMemberID, ApprovedScope, Nonce.</summary>
+    private static string Jwt(long? uid = 123456789, long exp = 1_900_000_000)
+    {
+        var claims = new Dictionary<string, object> { ["exp"] = exp, ["ClientID"] = "broker-client", ["ApprovedScope"] = new[] { "openapi" }, ["Nonce"] = "n0nce" };
+        if (uid is not null)
+        {
+            claims["GrantMemberID"] = uid;
+        }
+
+        return "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(claims)) + ".c2lnbmF0dXJl";
+    }
+
+    // B3 example: flat, lowercase "bearer", 24 h / 30 d.
+    private static string TokenResponse(string accessToken, string? refreshToken = null, bool withExpiry = true) => JsonSerializer.Serialize(
+        withExpiry
+            ? new Dictionary<string, object> { ["access_token"] = accessToken, ["refresh_token"] = refreshToken ?? Jwt(), ["token_type"] = "bearer", ["expires_in"] = 86400, ["refresh_token_expires_in"] = 2592000 }
+            : new Dictionary<string, object> { ["access_token"] = accessToken, ["refresh_token"] = refreshToken ?? Jwt(), ["token_type"] = "bearer" });
+
+    // B4 example.
+    private const string OpenApiResponse = """{ "ret_code": 0, "ret_msg": "success", "result": { "api_key": "AbCdEf123", "api_secret": "s3cr3tXYZ" } }""";
+
+    [Fact]
+    public void The_authorize_URL_carries_exactly_the_documented_parameters()
+    {
+        var url = Provider().BuildAuthorizationUrl(new AuthorizationRequest("st4te", Callback, null));
+
+        url.GetLeftPart(UriPartial.Path).ShouldBe("https://www.bybit.com/en/oauth");
+        var query = HttpUtility.ParseQueryString(url.Query);
+        query.AllKeys.ShouldBe(["client_id", "response_type", "redirect_uri", "scope", "state"]);
+        query["client_id"].ShouldBe("broker-client");
+        query["response_type"].ShouldBe("code");
+        query["redirect_uri"].ShouldBe(Callback.AbsoluteUri);
+        query["scope"].ShouldBe("openapi");
+        query["state"].ShouldBe("st4te");
+    }
+
+    [Fact]
+    public void Testnet_uses_Bybits_testnet_hosts()
+    {
+        var options = new BybitOptions { Environment = BybitEnvironment.Testnet };
+        options.ResolvedAuthorizeUrl.AbsoluteUri.ShouldBe("https://testnet.bybit.com/oauth");
+        options.ResolvedApiBaseUrl.AbsoluteUri.ShouldBe("https://api2-testnet.bybit.com/");
+    }
+
+    [Fact]
+    public async Task The_code_exchange_sends_exactly_the_documented_form_with_a_browser_User_Agent()
+    {
+        var accessToken = Jwt(uid: 987654321);
+        _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(accessToken))
+             .Expect(HttpMethod.Get, OpenApiUrl, HttpStatusCode.OK, OpenApiResponse);
+
+        var result = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("the-code", Callback, null), default);
+
+        result.Succeeded.ShouldBeTrue();
+        var (exchange, body) = _http.Received[0];
+        exchange.Content!.Headers.ContentType!.MediaType.ShouldBe("application/x-www-form-urlencoded");
+        exchange.Headers.UserAgent.ToString().ShouldStartWith("Mozilla/5.0");
+        var form = HttpUtility.ParseQueryString(body);
+        form.AllKeys.ShouldBe(["client_id", "client_secret", "code"]);
+        form["client_secret"].ShouldBe("broker/secret+1");
+        form["code"].ShouldBe("the-code");
+        _http.Received[1].Request.Headers.Authorization!.ToString().ShouldBe("Bearer " + accessToken);
+
+        var grant = result.Value;
+        grant.AccountId.ShouldBe("987654321");
+        grant.Scopes.ShouldBe(["openapi"]);
+        grant.Credential.TokenType.ShouldBe("Bearer");
+        grant.Credential.AccessToken.ShouldBe(accessToken);
+        grant.Credential.ApiKey.ShouldBe("AbCdEf123");
+        grant.Credential.ApiSecret.ShouldBe("s3cr3tXYZ");
+        grant.Credential.AccessTokenExpiresAt!.Value.ShouldBe(_clock.GetUtcNow().AddDays(1), TimeSpan.FromSeconds(5));
+        grant.Credential.RefreshTokenExpiresAt!.Value.ShouldBe(_clock.GetUtcNow().AddDays(30), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Without_expires_in_the_expiry_comes_from_the_token_itself()
+    {
+        _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(Jwt(exp: 1_900_000_000), Jwt(exp: 1_902_000_000), withExpiry: false))
+             .Expect(HttpMethod.Get, OpenApiUrl, HttpStatusCode.OK, OpenApiResponse);
+
+        var result = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+
+        result.Value!.Credential.AccessTokenExpiresAt.ShouldBe(DateTimeOffset.FromUnixTimeSeconds(1_900_000_000));
+        result.Value.Credential.RefreshTokenExpiresAt.ShouldBe(DateTimeOffset.FromUnixTimeSeconds(1_902_000_000));
+    }
+
+    [Theory]
+    // Both envelope spellings exist (Bybit's tool checks both); the JSON code is authoritative whatever the status.
+    [InlineData("""{"retCode":10001,"retMsg":"code expired"}""", 200, ProviderFailureKind.InvalidGrant)]
+    [InlineData("""{"ret_code":10001,"ret_msg":"code expired"}""", 400, ProviderFailureKind.InvalidGrant)]
+    [InlineData("""{"retCode":"10003","retMsg":"invalid client"}""", 200, ProviderFailureKind.InvalidClient)]
+    [InlineData("""{"retCode":20039,"retMsg":"bind 2fa"}""", 200, ProviderFailureKind.AccountNotEligible)]
+    [InlineData("""{"retCode":12345,"retMsg":"other"}""", 200, ProviderFailureKind.Rejected)]
+    [InlineData("""<html>blocked</html>""", 403, ProviderFailureKind.InvalidResponse)]
+    [InlineData("""{"token_type":"bearer"}""", 200, ProviderFailureKind.InvalidResponse)]
+    [InlineData("""service unavailable""", 503, ProviderFailureKind.Unavailable)]
+    public async Task Token_endpoint_failures_map_to_what_the_broker_must_do(string body, int status, ProviderFailureKind expected)
+    {
+        _http.Expect(HttpMethod.Post, TokenUrl, (HttpStatusCode)status, body);
+
+        var result = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+
+        result.Succeeded.ShouldBeFalse();
+        result.Failure.Kind.ShouldBe(expected);
+        result.Failure.Description.ShouldNotContain("code expired", Case.Insensitive);
+    }
+
+    [Fact]
+    public async Task A_429_carries_the_providers_Retry_After()
+    {
+        _http.Expect(HttpMethod.Post, TokenUrl, (HttpStatusCode)429, "", "text/plain",
+            response => response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(7)));
+
+        var result = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+
+        result.Failure!.Kind.ShouldBe(ProviderFailureKind.RateLimited);
+        result.Failure.RetryAfter.ShouldBe(TimeSpan.FromSeconds(7));
+    }
+
+    [Fact]
+    public async Task The_uid_comes_from_the_uid_endpoint_when_configured_in_either_documented_shape()
+    {
+        _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(Jwt(uid: null)))
+             .Expect(HttpMethod.Get, UidUrl, HttpStatusCode.OK, """{"ret_code":0,"ret_msg":"success","result":{"uid":555}}""")
+             .Expect(HttpMethod.Get, OpenApiUrl, HttpStatusCode.OK, OpenApiResponse)
+             .Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(Jwt(uid: 1)))
+             .Expect(HttpMethod.Get, UidUrl, HttpStatusCode.OK, """{"uid":"666"}""")
+             .Expect(HttpMethod.Get, OpenApiUrl, HttpStatusCode.OK, OpenApiResponse);
+
+        var fromEnvelope = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+        var fromTopLevel = await Provider(o => o.AccountIdSource = BybitAccountIdSource.UidEndpoint).CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+
+        fromEnvelope.Value!.AccountId.ShouldBe("555");
+        fromTopLevel.Value!.AccountId.ShouldBe("666");
+    }
+
+    [Fact]
+    public async Task Claim_only_mode_refuses_a_token_without_GrantMemberID()
+    {
+        _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(Jwt(uid: null)));
+
+        var result = await Provider(o => o.AccountIdSource = BybitAccountIdSource.TokenClaim).CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+
+        result.Failure!.Kind.ShouldBe(ProviderFailureKind.InvalidResponse);
+    }
+
+    [Theory]
+    [InlineData("""{"ret_code":33004,"ret_msg":"expired"}""", ProviderFailureKind.TokenRejected)]
+    [InlineData("""{"retCode":10001,"retMsg":"unauthorized"}""", ProviderFailureKind.TokenRejected)]
+    [InlineData("""{"ret_code":0,"ret_msg":"success","result":{"api_key":"k"}}""", ProviderFailureKind.InvalidResponse)]
+    public async Task OpenAPI_key_failures_fail_the_whole_link(string body, ProviderFailureKind expected)
+    {
+        _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(Jwt()))
+             .Expect(HttpMethod.Get, OpenApiUrl, HttpStatusCode.OK, body);
+
+        var result = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+
+        result.Failure!.Kind.ShouldBe(expected);
+    }
+
+    [Fact]
+    public void Options_report_every_problem_at_once()
+    {
+        var result = new BybitOptions.Validator().Validate(null, new BybitOptions { Enabled = true, AuthorizeUrl = "http://bybit.example.com/oauth", ApiBaseUrl = "not a url" });
+
+        result.Failed.ShouldBeTrue();
+        result.Failures!.Count().ShouldBe(4);
+        new BybitOptions.Validator().Validate(null, new BybitOptions { Enabled = false }).Succeeded.ShouldBeTrue();
+    }
+}

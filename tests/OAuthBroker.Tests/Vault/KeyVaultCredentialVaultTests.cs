@@ -1,0 +1,130 @@
+using System.Net;
+using Azure;
+using Azure.Core.Pipeline;
+using Azure.Security.KeyVault.Secrets;
+using OAuthBroker.Credentials;
+using OAuthBroker.Errors;
+using OAuthBroker.LocalKeyVault;
+using OAuthBroker.Providers;
+using OAuthBroker.Storage.Vault;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.Vault;
+
+/// <summary>The vault through the real SecretClient against the local Key Vault endpoint over HTTPS.</summary>
+[Collection(BrokerEnvironmentGroup.Name)]
+public sealed class KeyVaultCredentialVaultTests(BrokerEnvironmentFixture fixture)
+{
+    private static readonly ProviderCredential Credential = new()
+    {
+        AccessToken = "at-" + Guid.NewGuid(),
+        RefreshToken = "rt-" + Guid.NewGuid(),
+        ApiKey = "key",
+        ApiSecret = "secret-" + Guid.NewGuid(),
+        AccessTokenExpiresAt = DateTimeOffset.UtcNow.AddHours(1),
+    };
+
+    private KeyVaultCredentialVault Vault => new(fixture.SecretClient);
+
+    [Fact]
+    public async Task A_credential_round_trips_and_a_deleted_one_reads_as_absent()
+    {
+        var name = CredentialNames.New();
+        await Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default);
+
+        var read = await Vault.ReadAsync(name, default);
+        read!.Credential.ShouldBe(Credential);
+        read.ProviderId.ShouldBe("bybit");
+
+        await Vault.DeleteAsync(name, default);
+        await Vault.DeleteAsync(name, default); // idempotent
+        (await Vault.ReadAsync(name, default)).ShouldBeNull();
+        (await Vault.ReadAsync(CredentialNames.New(), default)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task A_soft_deleted_name_cannot_be_written_again_which_is_why_names_are_never_reused()
+    {
+        var name = CredentialNames.New();
+        await Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default);
+        await Vault.DeleteAsync(name, default);
+
+        var conflict = await Should.ThrowAsync<RequestFailedException>(() => Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default));
+        conflict.Status.ShouldBe(409);
+        Enumerable.Range(0, 1000).Select(_ => CredentialNames.New()).Distinct().Count().ShouldBe(1000);
+    }
+
+    [Fact]
+    public void Secret_names_fit_Key_Vault_and_carry_no_personal_data()
+    {
+        var name = CredentialNames.New();
+        name.ShouldMatch("^cred-[0-9a-f]{32}$");
+        CredentialNames.IsValid(name).ShouldBeTrue();
+        CredentialNames.IsValid("cred_with_underscore").ShouldBeFalse();
+        CredentialNames.IsValid(new string('a', 128)).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task The_endpoint_challenges_unauthenticated_requests_like_Key_Vault()
+    {
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator };
+        using var http = new HttpClient(handler);
+        using var response = await http.GetAsync(new Uri(fixture.Environment.KeyVault.VaultUri, "secrets/anything?api-version=7.6"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        response.Headers.WwwAuthenticate.ToString().ShouldStartWith("Bearer authorization=");
+        response.Headers.WwwAuthenticate.ToString().ShouldContain("resource=\"https://vault.azure.net\"");
+    }
+
+    [Fact]
+    public async Task A_client_that_does_not_pin_the_local_certificate_cannot_connect()
+    {
+        var unpinned = new SecretClient(fixture.Environment.KeyVault.VaultUri, new LocalVaultCredential(fixture.VaultAccessToken),
+            new SecretClientOptions { DisableChallengeResourceVerification = true, Retry = { MaxRetries = 0 } });
+
+        await Should.ThrowAsync<Exception>(() => unpinned.GetSecretAsync("anything"));
+    }
+
+    [Fact]
+    public async Task A_throttled_vault_is_VaultUnavailable_and_nothing_is_half_written()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "oauth-broker-tests", Guid.NewGuid().ToString("N"));
+        await using var throttled = await LocalKeyVaultApp.StartAsync(new LocalKeyVaultSettings
+        {
+            Port = OAuthBroker.LocalEnvironment.FreePort.Next(),
+            AccessToken = fixture.VaultAccessToken,
+            CertificateDirectory = directory,
+            WritesPer10Seconds = 1,
+        });
+        var pinned = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(throttled.CertificatePath));
+        var client = new SecretClient(throttled.VaultUri, new LocalVaultCredential(fixture.VaultAccessToken), new SecretClientOptions
+        {
+            DisableChallengeResourceVerification = true,
+            Retry = { MaxRetries = 0 },
+            Transport = new HttpClientTransport(new HttpClientHandler
+            {
+                ServerCertificateCustomValidationCallback = (_, certificate, _, _) => certificate!.RawDataMemory.Span.SequenceEqual(pinned.RawDataMemory.Span),
+            }),
+        });
+        var vault = new KeyVaultCredentialVault(client);
+
+        await vault.WriteAsync(CredentialNames.New(), new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default);
+        var second = CredentialNames.New();
+        await Should.ThrowAsync<VaultUnavailableException>(() => vault.WriteAsync(second, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default));
+
+        (await vault.ReadAsync(second, default)).ShouldBeNull();
+        throttled.Store.ActiveCount.ShouldBe(1);
+    }
+
+    [Fact]
+    public void Vaulted_credentials_never_print_their_secrets()
+    {
+        var vaulted = new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow);
+        foreach (var text in new[] { vaulted.ToString(), Credential.ToString(), new ProviderGrant("1", null, Credential, []).ToString() })
+        {
+            text.ShouldNotContain(Credential.AccessToken);
+            text.ShouldNotContain(Credential.RefreshToken!);
+            text.ShouldNotContain(Credential.ApiSecret!);
+        }
+    }
+}
