@@ -20,7 +20,8 @@ public sealed class StubHttp : HttpMessageHandler, IHttpClientFactory
             var response = new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, contentType) };
             customize?.Invoke(response);
             return response;
-        }));
+        }
+        ));
         return this;
     }
 
