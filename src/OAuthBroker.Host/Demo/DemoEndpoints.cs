@@ -18,7 +18,6 @@ public static class DemoEndpoints
     public static void MapDemo(this IEndpointRouteBuilder app)
     {
         app.MapGet("/", () => TypedResults.Redirect("/demo/"));
-        app.MapGet("/demo", () => TypedResults.Redirect("/demo/"));
         app.MapGet("/demo/{file?}", (string? file, HttpContext context) => Serve(file ?? "index.html", context));
     }
 
