@@ -20,12 +20,13 @@ Console.WriteLine($"""
     Press Ctrl+C to stop.
     """);
 
+// Note: each app's console lifetime already handles Ctrl+C and SIGTERM by stopping itself (and swallowing the
+// signal), so waiting for any of them to begin stopping is how this process learns it should shut everything down.
 var stop = new TaskCompletionSource();
-Console.CancelKeyPress += (_, e) =>
+foreach (var app in new[] { environment.Broker, environment.Sandbox, environment.KeyVault.App })
 {
-    e.Cancel = true;
-    stop.TrySetResult();
-};
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+    app.Lifetime.ApplicationStopping.Register(() => stop.TrySetResult());
+}
+
 await stop.Task;
 Console.WriteLine("Stopping…");

@@ -18,6 +18,7 @@ public static class DemoEndpoints
     public static void MapDemo(this IEndpointRouteBuilder app)
     {
         app.MapGet("/", () => TypedResults.Redirect("/demo/"));
+        app.MapGet("/favicon.ico", () => TypedResults.NoContent());
         app.MapGet("/demo/{file?}", (string? file, HttpContext context) => Serve(file ?? "index.html", context));
     }
 

@@ -76,7 +76,7 @@ async function loadLinks() {
       const row = document.createElement('tr');
       row.dataset.provider = link.provider;
       row.dataset.account = link.accountId;
-      for (const text of [link.provider, link.accountId, link.status, link.accessTokenExpiresAt || '—', link.hasApiKey ? 'yes' : 'no']) {
+      for (const text of [link.provider, link.accountId, link.status, link.accessTokenExpiresAt ? new Date(link.accessTokenExpiresAt).toLocaleString() : '—', link.hasApiKey ? 'yes' : 'no']) {
         const cell = document.createElement('td');
         cell.textContent = text;
         row.append(cell);
