@@ -35,24 +35,9 @@ public static class BrokerCoreServiceCollectionExtensions
         services.TryAddSingleton<LinkWriter>();
         services.TryAddSingleton<LinkService>();
         services.TryAddSingleton<AuthorizationFlowService>();
-        services.TryAddSingleton(sp => new ProviderCatalog(EnabledProviders(sp)));
-
-        AddBybit(services, configuration);
+        // Dialects: code only where a provider's dialect truly differs; everything else is configuration.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, BybitDialect>());
+        services.TryAddSingleton(sp => ProviderCatalog.Build(configuration, sp.GetServices<IProviderDialect>(), sp));
         return services;
-    }
-
-    private static void AddBybit(IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptions<BybitOptions>().Bind(configuration.GetSection(BybitOptions.SectionName)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BybitOptions>, BybitOptions.Validator>());
-        services.TryAddSingleton<BybitProvider>();
-    }
-
-    private static IEnumerable<IOAuthProvider> EnabledProviders(IServiceProvider sp)
-    {
-        if (sp.GetRequiredService<IOptions<BybitOptions>>().Value.Enabled)
-        {
-            yield return sp.GetRequiredService<BybitProvider>();
-        }
     }
 }

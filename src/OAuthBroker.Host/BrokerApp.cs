@@ -47,6 +47,8 @@ public static class BrokerApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        // Fail at start-up, listing every provider configuration error, not at the first user's click.
+        app.Services.GetRequiredService<OAuthBroker.Providers.ProviderCatalog>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
 

@@ -68,11 +68,10 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 ["KeyVault:VaultUri"] = keyVault.VaultUri.AbsoluteUri,
                 ["KeyVault:LocalAccessToken"] = settings.VaultAccessToken,
                 ["KeyVault:LocalCertificatePath"] = keyVault.CertificatePath,
-                ["Providers:Bybit:Enabled"] = "true",
-                ["Providers:Bybit:ClientId"] = settings.BybitClientId,
-                ["Providers:Bybit:ClientSecret"] = settings.BybitClientSecret,
-                ["Providers:Bybit:AuthorizeUrl"] = new Uri(sandboxUri, "en/oauth").AbsoluteUri,
-                ["Providers:Bybit:ApiBaseUrl"] = sandboxUri.GetLeftPart(UriPartial.Authority),
+                ["Providers:bybit:ClientId"] = settings.BybitClientId,
+                ["Providers:bybit:ClientSecret"] = settings.BybitClientSecret,
+                ["Providers:bybit:AuthorizeUrl"] = new Uri(sandboxUri, "bybit/en/oauth").AbsoluteUri,
+                ["Providers:bybit:ApiBaseUrl"] = new Uri(sandboxUri, "bybit").AbsoluteUri,
             }, settings.BrokerSettings), settings.ConfigureBroker);
             await broker.StartAsync();
 

@@ -33,7 +33,7 @@ public static class SandboxApp
 
         var app = builder.Build();
         app.UseFaults();
-        app.MapGet("/", () => TypedResults.Content("OAuth broker provider sandbox: Bybit at /en/oauth.", "text/plain"));
+        app.MapGet("/", () => TypedResults.Content("OAuth broker provider sandbox: Bybit under /bybit.", "text/plain"));
         app.MapBybitSandbox();
         return app;
     }

@@ -41,6 +41,14 @@ public static class BrokerErrors
         "vault_unavailable", 503, "Vault unavailable",
         "The credential vault could not be reached right now. Nothing was changed; retry shortly.");
 
+    public static BrokerError ProviderUnavailable(string providerId) => new(
+        "provider_unavailable", 503, "Provider unavailable",
+        $"The provider '{Printable(providerId)}' could not be prepared for sign-in (its metadata could not be read). Retry shortly.");
+
+    public static BrokerError RevocationUnavailable(string detail) => new(
+        "revocation_unavailable", 503, "Revocation unavailable",
+        detail + " Nothing was erased, so the unlink can simply be retried.");
+
     public static readonly BrokerError ConcurrentChange = new(
         "concurrent_change", 409, "Concurrent change",
         "The link changed while this request ran. Read it again and retry.");

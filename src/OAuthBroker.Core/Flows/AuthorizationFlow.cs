@@ -16,6 +16,8 @@ public sealed record AuthorizationFlow
     public required string BrowserFingerprint { get; init; }
     /// <summary>PKCE verifier, only for providers that take a challenge. Useless without the code.</summary>
     public string? CodeVerifier { get; init; }
+    /// <summary>OpenID Connect nonce sent on the authorize leg; an ID token must carry it back.</summary>
+    public required string Nonce { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset ExpiresAt { get; init; }
     /// <summary>Storage concurrency token; consumption is a delete conditioned on it.</summary>

@@ -36,8 +36,17 @@ public sealed partial class AuthorizationFlowService(
         }
 
         var state = FlowSecrets.NewOpaqueValue();
+        var nonce = FlowSecrets.NewOpaqueValue();
         var verifier = provider.Descriptor.Capabilities.Pkce ? Pkce.NewVerifier() : null;
         var redirectUri = options.Value.CallbackUri(providerId);
+        var authorizationUrl = await provider.BuildAuthorizationUrlAsync(
+            new AuthorizationRequest(state, redirectUri, verifier is null ? null : Pkce.S256Challenge(verifier), nonce), ct);
+        if (!authorizationUrl.Succeeded)
+        {
+            LogExchangeFailed(logger, providerId, authorizationUrl.Failure.Kind, authorizationUrl.Failure.ProviderCode);
+            return (null, BrokerErrors.ProviderUnavailable(providerId));
+        }
+
         var now = time.GetUtcNow();
         await flows.CreateAsync(new AuthorizationFlow
         {
@@ -48,12 +57,13 @@ public sealed partial class AuthorizationFlowService(
             RedirectUri = redirectUri,
             BrowserFingerprint = FlowSecrets.Fingerprint(browserBinding),
             CodeVerifier = verifier,
+            Nonce = nonce,
             CreatedAt = now,
             ExpiresAt = now + options.Value.FlowLifetime,
         }, ct);
 
         LogFlowStarted(logger, providerId);
-        return (provider.BuildAuthorizationUrl(new AuthorizationRequest(state, redirectUri, verifier is null ? null : Pkce.S256Challenge(verifier))), null);
+        return (authorizationUrl.Value, null);
     }
 
     /// <summary>Completes a flow from the provider's callback, in the browser that presents <paramref name="browserBinding"/>.</summary>
@@ -98,6 +108,14 @@ public sealed partial class AuthorizationFlowService(
             return Failed(flow, FlowErrorCodes.FlowExpired);
         }
 
+        // RFC 9207: the issuer is checked first, for error responses too.
+        var response = new AuthorizationResponse(callback.Issuer, callback.Extra);
+        if (provider.CheckAuthorizationResponse(response) is { } refused)
+        {
+            LogExchangeFailed(logger, providerId, refused.Kind, refused.ProviderCode);
+            return Failed(flow, ErrorCodeFor(refused.Kind));
+        }
+
         if (!string.IsNullOrEmpty(callback.Error))
         {
             // The provider's own error code is not echoed: only a fixed vocabulary reaches the return URL.
@@ -109,7 +127,7 @@ public sealed partial class AuthorizationFlowService(
             return Failed(flow, FlowErrorCodes.InvalidCallback);
         }
 
-        var grant = await provider.CompleteAuthorizationAsync(new AuthorizationCompletion(callback.Code, flow.RedirectUri, flow.CodeVerifier), ct);
+        var grant = await provider.CompleteAuthorizationAsync(new AuthorizationCompletion(callback.Code, flow.RedirectUri, flow.CodeVerifier, flow.Nonce, response), ct);
         if (!grant.Succeeded)
         {
             LogExchangeFailed(logger, providerId, grant.Failure.Kind, grant.Failure.ProviderCode);
@@ -148,6 +166,8 @@ public sealed partial class AuthorizationFlowService(
         ProviderFailureKind.AccountNotEligible => FlowErrorCodes.AccountNotEligible,
         ProviderFailureKind.Unavailable or ProviderFailureKind.RateLimited => FlowErrorCodes.ProviderUnavailable,
         ProviderFailureKind.InvalidResponse => FlowErrorCodes.ProviderInvalidResponse,
+        ProviderFailureKind.IssuerMismatch => FlowErrorCodes.IssuerMismatch,
+        ProviderFailureKind.RestartRequired => FlowErrorCodes.RestartRequired,
         _ => FlowErrorCodes.ProviderRejected,
     };
 
@@ -157,7 +177,7 @@ public sealed partial class AuthorizationFlowService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Callback for provider {ProviderId} refused: {Reason}")]
     private static partial void LogCallbackRefused(ILogger logger, string providerId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Code exchange with {ProviderId} failed: {Kind} ({ProviderCode})")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Authorization with {ProviderId} failed: {Kind} ({ProviderCode})")]
     private static partial void LogExchangeFailed(ILogger logger, string providerId, ProviderFailureKind kind, string providerCode);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Authorization flow for {ProviderId} ended without a link: {ErrorCode}")]

@@ -4,7 +4,9 @@ namespace OAuthBroker.Flows;
 /// What the provider sent back on the redirect. Bybit adds <c>response_type</c> and <c>scope</c>, which carry
 /// nothing the broker needs and are ignored.
 /// </summary>
-public sealed record CallbackParameters(string? Code, string? State, string? Error)
+/// <param name="Issuer">RFC 9207 <c>iss</c>, when the provider sent it.</param>
+/// <param name="Extra">Other single-valued, bounded query parameters a dialect may need.</param>
+public sealed record CallbackParameters(string? Code, string? State, string? Error, string? Issuer, IReadOnlyDictionary<string, string> Extra)
 {
     public override string ToString() => $"CallbackParameters {{ HasCode = {Code is not null}, Error = {Error} }}";
 }
@@ -39,4 +41,6 @@ public static class FlowErrorCodes
     public const string ProviderInvalidResponse = "provider_invalid_response";
     public const string VaultUnavailable = "vault_unavailable";
     public const string StorageUnavailable = "storage_unavailable";
+    public const string IssuerMismatch = "issuer_mismatch";
+    public const string RestartRequired = "restart_required";
 }

@@ -15,8 +15,9 @@ public sealed partial class LinkService(
     public Task<IReadOnlyList<AccountLink>> ListAsync(string userId, CT ct) => store.ListAsync(userId, ct);
 
     /// <summary>
-    /// Revokes at the provider where it allows, erases the vaulted credential, then deletes the link. Each step
-    /// is idempotent, so a failed unlink can simply be repeated.
+    /// Revokes at the provider where it allows, erases the vaulted credential, then deletes the link. Each step is
+    /// idempotent, so a failed unlink can simply be repeated. When revocation is possible but fails transiently,
+    /// nothing is erased: erasing first would throw away the only token that can still revoke.
     /// </summary>
     public async Task<(UnlinkResult? Result, BrokerError? Error)> UnlinkAsync(string userId, string providerId, string accountId, CT ct)
     {
@@ -26,11 +27,12 @@ public sealed partial class LinkService(
             return (null, BrokerErrors.LinkNotFound(providerId));
         }
 
-        // Note: provider revocation arrives with the lifecycle work; Bybit documents no revocation endpoint at all,
-        // so for it the honest outcome is "not supported" and erasing the vaulted material is what unlink can do.
-        var revocation = providers.Find(providerId)?.Descriptor.Capabilities.Revocation == true
-            ? RevocationOutcome.NotAttempted
-            : RevocationOutcome.NotSupportedByProvider;
+        var revocation = await RevokeAsync(link, ct);
+        if (revocation.Status == RevocationStatus.Unavailable)
+        {
+            LogRevocationDeferred(logger, providerId);
+            return (null, BrokerErrors.RevocationUnavailable(revocation.Detail));
+        }
 
         await vault.DeleteAsync(link.CredentialName, ct);
         for (var attempt = 0; ; attempt++)
@@ -50,20 +52,36 @@ public sealed partial class LinkService(
             }
         }
 
-        LogUnlinked(logger, providerId, revocation);
-        return (new UnlinkResult(providerId, accountId, revocation, CredentialErased: true), null);
+        LogUnlinked(logger, providerId, revocation.Status);
+        return (new UnlinkResult(providerId, accountId, revocation.Status, revocation.Detail, CredentialErased: true), null);
     }
 
+    private async Task<RevocationResult> RevokeAsync(AccountLink link, CT ct)
+    {
+        var provider = providers.Find(link.ProviderId);
+        if (provider is null)
+        {
+            return new RevocationResult(RevocationStatus.NoLongerPossible,
+                $"The provider '{link.ProviderId}' is no longer configured, so nothing could be revoked there; revoke the access in the provider's own settings.");
+        }
+
+        var credential = await vault.ReadAsync(link.CredentialName, ct);
+        if (credential is null)
+        {
+            // An earlier unlink erased it but did not get to delete the row.
+            return new RevocationResult(RevocationStatus.NoLongerPossible, "The credential was already erased; nothing was left to revoke with.");
+        }
+
+        return await provider.RevokeAsync(credential.Credential, ct);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unlink at {ProviderId} deferred: revocation failed transiently, nothing erased")]
+    private static partial void LogRevocationDeferred(ILogger logger, string providerId);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Account unlinked at {ProviderId}; revocation: {Revocation}")]
-    private static partial void LogUnlinked(ILogger logger, string providerId, RevocationOutcome revocation);
+    private static partial void LogUnlinked(ILogger logger, string providerId, RevocationStatus revocation);
 }
 
-public sealed record UnlinkResult(string ProviderId, string AccountId, RevocationOutcome Revocation, bool CredentialErased);
-
-public enum RevocationOutcome
-{
-    /// <summary>The provider documents no way to revoke what it issued (Bybit).</summary>
-    NotSupportedByProvider,
-    /// <summary>The provider can revoke, but this version of the broker did not try.</summary>
-    NotAttempted,
-}
+/// <param name="Revocation">What revocation at the provider achieved.</param>
+/// <param name="RevocationDetail">What that means for the user, in words.</param>
+public sealed record UnlinkResult(string ProviderId, string AccountId, RevocationStatus Revocation, string RevocationDetail, bool CredentialErased);

@@ -1,33 +1,71 @@
 namespace OAuthBroker.Providers;
 
 /// <summary>
-/// One provider's OAuth dialect: how to send the user to it and how to turn its authorization code into a
-/// vaultable credential and an account identity. Implementations translate only; they never store anything.
-/// Expected protocol failures come back as <see cref="ProviderResult{T}"/> values, not exceptions.
+/// One provider's OAuth dialect: how to send the user to it, how to check what comes back, how to turn the code
+/// into a vaultable credential and an account identity, and how to revoke. Implementations translate only; they
+/// never store anything. Expected protocol failures are <see cref="ProviderResult{T}"/> values, not exceptions.
 /// </summary>
 public interface IOAuthProvider
 {
     ProviderDescriptor Descriptor { get; }
 
-    /// <summary>The URL the user's browser is sent to.</summary>
-    Uri BuildAuthorizationUrl(AuthorizationRequest request);
+    /// <summary>The URL the user's browser is sent to (async: a provider may need its discovery document first).</summary>
+    Task<ProviderResult<Uri>> BuildAuthorizationUrlAsync(AuthorizationRequest request, CT ct);
+
+    /// <summary>
+    /// Checks the authorization response before its code is used (e.g. RFC 9207 <c>iss</c>). Null when acceptable.
+    /// </summary>
+    ProviderFailure? CheckAuthorizationResponse(AuthorizationResponse response);
 
     /// <summary>Exchanges the code and gathers everything the link needs (identity, tokens, API key).</summary>
     Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct);
+
+    /// <summary>Revokes what the provider issued for this credential, where the provider allows it.</summary>
+    Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct);
 }
 
 /// <param name="State">Opaque, unguessable flow state echoed back on the callback.</param>
 /// <param name="RedirectUri">The exact callback URL registered with the provider.</param>
 /// <param name="CodeChallenge">S256 PKCE challenge, when the provider supports PKCE.</param>
-public sealed record AuthorizationRequest(string State, Uri RedirectUri, string? CodeChallenge)
+/// <param name="Nonce">OpenID Connect nonce, bound to the flow; dialects without ID tokens ignore it.</param>
+public sealed record AuthorizationRequest(string State, Uri RedirectUri, string? CodeChallenge, string Nonce)
 {
     public override string ToString() => $"AuthorizationRequest {{ RedirectUri = {RedirectUri} }}";
 }
 
+/// <summary>The non-secret parts of the provider's redirect that a dialect may need to look at.</summary>
+/// <param name="Issuer">RFC 9207 <c>iss</c>, when sent.</param>
+/// <param name="Extra">Other single-valued query parameters (bounded), e.g. WhiteBIT's delivered API key.</param>
+public sealed record AuthorizationResponse(string? Issuer, IReadOnlyDictionary<string, string> Extra);
+
 /// <param name="Code">The authorization code from the callback.</param>
 /// <param name="RedirectUri">The redirect URI used on the authorize leg.</param>
 /// <param name="CodeVerifier">The PKCE verifier kept in the flow state, when PKCE was used.</param>
-public sealed record AuthorizationCompletion(string Code, Uri RedirectUri, string? CodeVerifier)
+/// <param name="Nonce">The nonce sent on the authorize leg.</param>
+/// <param name="Response">What else the redirect carried.</param>
+public sealed record AuthorizationCompletion(string Code, Uri RedirectUri, string? CodeVerifier, string Nonce, AuthorizationResponse Response)
 {
     public override string ToString() => $"AuthorizationCompletion {{ RedirectUri = {RedirectUri} }}";
+}
+
+/// <summary>What revocation at the provider achieved.</summary>
+public enum RevocationStatus
+{
+    /// <summary>The provider confirmed it (or says the credential no longer exists there).</summary>
+    Revoked,
+    /// <summary>The provider documents no way to revoke (Bybit).</summary>
+    NotSupportedByProvider,
+    /// <summary>
+    /// The provider could revoke, but no longer for us (e.g. WhiteBIT's 4-hour token expired before the key was
+    /// deleted): the user must revoke in the provider's own dashboard.
+    /// </summary>
+    NoLongerPossible,
+    /// <summary>A transient failure: nothing may be erased yet, or the chance to revoke would be lost. Retry.</summary>
+    Unavailable,
+}
+
+public sealed record RevocationResult(RevocationStatus Status, string Detail, TimeSpan? RetryAfter = null)
+{
+    public static RevocationResult NotSupported(string providerName) =>
+        new(RevocationStatus.NotSupportedByProvider, $"{providerName} documents no way to revoke access; the credential was erased from the broker.");
 }

@@ -53,6 +53,10 @@ public enum ProviderFailureKind
     Unavailable,
     /// <summary>The provider answered something that is not its documented shape.</summary>
     InvalidResponse,
+    /// <summary>The authorization response came from, or claims, another issuer (RFC 9207 mix-up defence).</summary>
+    IssuerMismatch,
+    /// <summary>The provider's own recovery is to start over (e.g. WhiteBIT 409: key secret already fetched).</summary>
+    RestartRequired,
 }
 
 /// <param name="Kind">What the broker must do about it.</param>

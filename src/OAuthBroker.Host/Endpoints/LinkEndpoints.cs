@@ -1,6 +1,7 @@
 using OAuthBroker.Errors;
 using OAuthBroker.Host.Identity;
 using OAuthBroker.Links;
+using OAuthBroker.Providers;
 
 namespace OAuthBroker.Host.Endpoints;
 

@@ -2,6 +2,7 @@ using Microsoft.Net.Http.Headers;
 using OAuthBroker.Errors;
 using OAuthBroker.Flows;
 using OAuthBroker.Host.Identity;
+using OAuthBroker.Providers;
 
 namespace OAuthBroker.Host.Endpoints;
 
@@ -11,6 +12,9 @@ public static class OAuthEndpoints
     private const int MaxCodeLength = 4096;
     private const int MaxStateLength = 512;
     private const int MaxErrorLength = 256;
+    private const int MaxExtraLength = 512;
+    private const int MaxExtraCount = 16;
+    private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal) { "code", "state", "error", "iss" };
 
     public static void MapOAuthEndpoints(this IEndpointRouteBuilder app)
     {
@@ -60,19 +64,25 @@ public static class OAuthEndpoints
             return Problems.From(BrokerErrors.UnknownProvider(provider));
         }
 
-        if (!SingleValued(context, out var duplicate, "code", "state", "error"))
+        if (!SingleValued(context, out var duplicate, "code", "state", "error", "iss"))
         {
             return Problems.From(BrokerErrors.InvalidParameter(duplicate!, "must appear at most once"));
         }
 
         var query = context.Request.Query;
-        string? code = query["code"], state = query["state"], error = query["error"];
-        if (code?.Length > MaxCodeLength || state?.Length > MaxStateLength || error?.Length > MaxErrorLength)
+        string? code = query["code"], state = query["state"], error = query["error"], issuer = query["iss"];
+        if (code?.Length > MaxCodeLength || state?.Length > MaxStateLength || error?.Length > MaxErrorLength || issuer?.Length > MaxExtraLength)
         {
-            return Problems.From(BrokerErrors.InvalidParameter("code/state/error", "is longer than any provider sends"));
+            return Problems.From(BrokerErrors.InvalidParameter("code/state/error/iss", "is longer than any provider sends"));
         }
 
-        var outcome = await flows.CompleteAsync(provider, new CallbackParameters(code, state, error), binding.Read(context), ct);
+        // Whatever else the provider sent (Bybit: response_type, scope; WhiteBIT may deliver an API key) goes to the
+        // dialect, bounded; repeated or oversized extras are dropped rather than guessed at.
+        var extra = query.Where(p => !Reserved.Contains(p.Key) && p.Value.Count == 1 && p.Value[0]!.Length <= MaxExtraLength && p.Key.Length <= 64)
+            .Take(MaxExtraCount)
+            .ToDictionary(p => p.Key, p => p.Value[0]!, StringComparer.Ordinal);
+
+        var outcome = await flows.CompleteAsync(provider, new CallbackParameters(code, state, error, issuer, extra), binding.Read(context), ct);
         // 302 with an empty body: the browser leaves the URL that carries the code at once (RFC 9700 §4.3).
         return outcome.RedirectTo is { } to ? TypedResults.Redirect(to.AbsoluteUri) : Problems.From(outcome.Problem!);
     }
@@ -93,11 +103,4 @@ public static class OAuthEndpoints
         context.Response.Headers[HeaderNames.CacheControl] = "no-store";
         context.Response.Headers[HeaderNames.Pragma] = "no-cache";
     }
-}
-
-public static class ProviderIds
-{
-    /// <summary>Provider ids are lowercase letters, digits and dashes, at most 32 characters.</summary>
-    public static bool IsWellFormed(string value) =>
-        value.Length is > 0 and <= 32 && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
 }

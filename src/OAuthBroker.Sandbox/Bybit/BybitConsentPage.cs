@@ -17,7 +17,7 @@ public static class BybitConsentPage
             <body>
               <h1>Bybit sandbox</h1>
               <p>The application <strong>{{html.Encode(clientId)}}</strong> asks for <strong>{{html.Encode(scope)}}</strong> access to your Bybit account.</p>
-              <form method="post" action="/en/oauth/consent">
+              <form method="post" action="{{BybitSandboxEndpoints.Prefix}}/en/oauth/consent">
                 <input type="hidden" name="client_id" value="{{html.Encode(clientId)}}">
                 <input type="hidden" name="redirect_uri" value="{{html.Encode(redirectUri)}}">
                 <input type="hidden" name="scope" value="{{html.Encode(scope)}}">

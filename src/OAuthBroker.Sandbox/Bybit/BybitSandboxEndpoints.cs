@@ -12,8 +12,12 @@ namespace OAuthBroker.Sandbox.Bybit;
 /// </summary>
 public static class BybitSandboxEndpoints
 {
-    public static void MapBybitSandbox(this IEndpointRouteBuilder app)
+    /// <summary>Every Bybit path is served under this prefix, so several providers' dialects share one origin.</summary>
+    public const string Prefix = "/bybit";
+
+    public static void MapBybitSandbox(this IEndpointRouteBuilder root)
     {
+        var app = root.MapGroup(Prefix);
         // B1: /en/oauth per the docs; /oauth without locale per Bybit's own tool (and testnet).
         app.MapGet("/en/oauth", AuthorizePage);
         app.MapGet("/oauth", AuthorizePage);

@@ -45,6 +45,7 @@ public sealed class TableAuthorizationFlowStore(TableHandle table) : IAuthorizat
         ["RedirectUri"] = flow.RedirectUri.AbsoluteUri,
         ["BrowserFingerprint"] = flow.BrowserFingerprint,
         ["CodeVerifier"] = flow.CodeVerifier,
+        ["Nonce"] = flow.Nonce,
         ["CreatedAt"] = flow.CreatedAt,
         ["ExpiresAt"] = flow.ExpiresAt,
     };
@@ -58,6 +59,7 @@ public sealed class TableAuthorizationFlowStore(TableHandle table) : IAuthorizat
         RedirectUri = new Uri(entity.GetString("RedirectUri")!),
         BrowserFingerprint = entity.GetString("BrowserFingerprint")!,
         CodeVerifier = entity.GetString("CodeVerifier"),
+        Nonce = entity.GetString("Nonce") ?? "",
         CreatedAt = entity.GetDateTimeOffset("CreatedAt")!.Value,
         ExpiresAt = entity.GetDateTimeOffset("ExpiresAt")!.Value,
         ETag = entity.ETag,

@@ -25,7 +25,7 @@ public sealed class BybitLinkFlowTests(BrokerEnvironmentFixture fixture)
 
         // 1. authorize: 302 to Bybit's documented authorize URL with exactly the documented parameters.
         var authorize = await browser.StartAsync();
-        authorize.AbsolutePath.ShouldBe("/en/oauth");
+        authorize.AbsolutePath.ShouldBe("/bybit/en/oauth");
         var query = HttpUtility.ParseQueryString(authorize.Query);
         query.AllKeys.ShouldBe(["client_id", "response_type", "redirect_uri", "scope", "state"], ignoreOrder: true);
         query["response_type"].ShouldBe("code");
@@ -93,7 +93,7 @@ public sealed class BybitLinkFlowTests(BrokerEnvironmentFixture fixture)
         using var unlink = await browser.UnlinkAsync("bybit", "424242001");
         unlink.StatusCode.ShouldBe(HttpStatusCode.OK);
         var outcome = await unlink.Content.ReadFromJsonAsync<UnlinkResult>(TestJson.Options);
-        outcome!.Revocation.ShouldBe(RevocationOutcome.NotSupportedByProvider);
+        outcome!.Revocation.ShouldBe(OAuthBroker.Providers.RevocationStatus.NotSupportedByProvider);
         outcome.CredentialErased.ShouldBeTrue();
         (await browser.LinksAsync()).ShouldBeEmpty();
         (await table.GetEntityAsync(row.PartitionKey, row.RowKey)).ShouldBeNull();
@@ -173,7 +173,7 @@ public sealed class BybitLinkFlowTests(BrokerEnvironmentFixture fixture)
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         var url = new Uri(body.GetProperty("authorizationUrl").GetString()!);
         fixture.SeenSecrets.Add(HttpUtility.ParseQueryString(url.Query)["state"]);
-        url.AbsolutePath.ShouldBe("/en/oauth");
+        url.AbsolutePath.ShouldBe("/bybit/en/oauth");
         response.Headers.GetValues("Set-Cookie").ShouldContain(c => c.StartsWith("oauth-browser=", StringComparison.Ordinal) && c.Contains("httponly", StringComparison.OrdinalIgnoreCase));
     }
 }

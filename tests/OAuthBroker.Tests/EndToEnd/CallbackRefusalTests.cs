@@ -154,7 +154,7 @@ public sealed class CallbackRefusalTests(BrokerEnvironmentFixture fixture)
         await ShouldWriteNothing(async browser =>
         {
             var callback = await browser.ConsentAsync(await browser.StartAsync());
-            fixture.SandboxFaults.Add(new Fault("/oauth/v1/public/access_token", 0, Delay: TimeSpan.FromSeconds(6)));
+            fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/access_token", 0, Delay: TimeSpan.FromSeconds(6)));
             using var response = await browser.GetAsync(callback);
             ShouldReturnWithError(response, "provider_unavailable");
         });
@@ -171,7 +171,7 @@ public sealed class CallbackRefusalTests(BrokerEnvironmentFixture fixture)
         await ShouldWriteNothing(async browser =>
         {
             var callback = await browser.ConsentAsync(await browser.StartAsync());
-            fixture.SandboxFaults.Add(new Fault("/oauth/v1/public/access_token", status, body, contentType));
+            fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/access_token", status, body, contentType));
             using var response = await browser.GetAsync(callback);
             ShouldReturnWithError(response, expected);
         });
@@ -183,7 +183,7 @@ public sealed class CallbackRefusalTests(BrokerEnvironmentFixture fixture)
         await ShouldWriteNothing(async browser =>
         {
             var callback = await browser.ConsentAsync(await browser.StartAsync());
-            fixture.SandboxFaults.Add(new Fault("/oauth/v1/resource/restrict/openapi", 200, "{\"ret_code\":10001,\"ret_msg\":\"unauthorized\"}", "application/json"));
+            fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/resource/restrict/openapi", 200, "{\"ret_code\":10001,\"ret_msg\":\"unauthorized\"}", "application/json"));
             using var response = await browser.GetAsync(callback);
             ShouldReturnWithError(response, "provider_rejected");
         });

@@ -43,11 +43,11 @@ public sealed class BybitSandboxTests(BrokerEnvironmentFixture fixture)
     public async Task Codes_are_single_use_and_a_reused_code_is_10001()
     {
         var code = await NewCodeAsync();
-        var first = await PostAsync("/oauth/v1/public/access_token", Exchange(code));
+        var first = await PostAsync("/bybit/oauth/v1/public/access_token", Exchange(code));
         first.GetProperty("token_type").GetString().ShouldBe("bearer");
         fixture.SeenSecrets.Add(first.GetProperty("access_token").GetString());
 
-        var second = await PostAsync("/oauth/v1/public/access_token", Exchange(code));
+        var second = await PostAsync("/bybit/oauth/v1/public/access_token", Exchange(code));
         second.GetProperty("retCode").GetInt32().ShouldBe(10001);
     }
 
@@ -56,30 +56,30 @@ public sealed class BybitSandboxTests(BrokerEnvironmentFixture fixture)
     {
         var wrong = Exchange(await NewCodeAsync());
         wrong["client_secret"] = "wrong";
-        (await PostAsync("/oauth/v1/public/access_token", wrong)).GetProperty("retCode").GetInt32().ShouldBe(10003);
+        (await PostAsync("/bybit/oauth/v1/public/access_token", wrong)).GetProperty("retCode").GetInt32().ShouldBe(10003);
 
         using var http = new HttpClient();
-        using var response = await http.PostAsync(new Uri(fixture.Environment.SandboxUri, "/oauth/v1/public/access_token"), new FormUrlEncodedContent(Exchange(await NewCodeAsync())));
+        using var response = await http.PostAsync(new Uri(fixture.Environment.SandboxUri, "/bybit/oauth/v1/public/access_token"), new FormUrlEncodedContent(Exchange(await NewCodeAsync())));
         response.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
     }
 
     [Fact]
     public async Task Refresh_rotates_and_reusing_an_old_refresh_token_revokes_the_whole_grant()
     {
-        var tokens = await PostAsync("/oauth/v1/public/access_token", Exchange(await NewCodeAsync()));
+        var tokens = await PostAsync("/bybit/oauth/v1/public/access_token", Exchange(await NewCodeAsync()));
         var firstRefresh = tokens.GetProperty("refresh_token").GetString()!;
         Dictionary<string, string> Refresh(string token) => new() { ["client_id"] = "sandbox-bybit-client", ["refresh_token"] = token };
 
-        var rotated = await PostAsync("/oauth/v1/public/refresh_token", Refresh(firstRefresh));
+        var rotated = await PostAsync("/bybit/oauth/v1/public/refresh_token", Refresh(firstRefresh));
         var secondRefresh = rotated.GetProperty("refresh_token").GetString()!;
         secondRefresh.ShouldNotBe(firstRefresh);
 
         // Replay of the superseded token: refused, and the grant is dead — even the newest token stops working.
-        (await PostAsync("/oauth/v1/public/refresh_token", Refresh(firstRefresh))).GetProperty("retCode").GetInt32().ShouldBe(10004);
-        (await PostAsync("/oauth/v1/public/refresh_token", Refresh(secondRefresh))).GetProperty("retCode").GetInt32().ShouldBe(10004);
+        (await PostAsync("/bybit/oauth/v1/public/refresh_token", Refresh(firstRefresh))).GetProperty("retCode").GetInt32().ShouldBe(10004);
+        (await PostAsync("/bybit/oauth/v1/public/refresh_token", Refresh(secondRefresh))).GetProperty("retCode").GetInt32().ShouldBe(10004);
 
         using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.Environment.SandboxUri, "/oauth/v1/resource/restrict/openapi"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.Environment.SandboxUri, "/bybit/oauth/v1/resource/restrict/openapi"));
         request.Headers.Authorization = new("Bearer", rotated.GetProperty("access_token").GetString());
         using var resource = await http.SendAsync(request);
         (await resource.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ret_code").GetInt32().ShouldBe(10001);
@@ -92,7 +92,7 @@ public sealed class BybitSandboxTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task The_tokens_carry_the_documented_claims()
     {
-        var tokens = await PostAsync("/oauth/v1/public/access_token", Exchange(await NewCodeAsync()));
+        var tokens = await PostAsync("/bybit/oauth/v1/public/access_token", Exchange(await NewCodeAsync()));
         var accessToken = tokens.GetProperty("access_token").GetString()!;
         using var claims = OAuthBroker.Providers.Http.JwtPayload.TryRead(accessToken)!;
         var root = claims.RootElement;

@@ -62,7 +62,8 @@ public sealed partial class BrowserSession : IDisposable
             fields["no_2fa"] = "on";
         }
 
-        using var consent = await _http.PostAsync(new Uri(authorizationUrl, "/en/oauth/consent"), new FormUrlEncodedContent(fields));
+        var action = FormAction().Match(html).Groups["action"].Value;
+        using var consent = await _http.PostAsync(new Uri(authorizationUrl, HttpUtility.HtmlDecode(action)), new FormUrlEncodedContent(fields));
         ((int)consent.StatusCode).ShouldBeOneOf(301, 302);
         var callback = consent.Headers.Location!;
         _fixture.SeenSecrets.Add(HttpUtility.ParseQueryString(callback.Query)["code"]);
@@ -91,6 +92,9 @@ public sealed partial class BrowserSession : IDisposable
         _http.DeleteAsync(new Uri(_fixture.BrokerUri, $"api/links/{provider}/{Uri.EscapeDataString(accountId)}"));
 
     public void Dispose() => _http.Dispose();
+
+    [GeneratedRegex("<form method=\"post\" action=\"(?<action>[^\"]+)\">")]
+    private static partial Regex FormAction();
 
     [GeneratedRegex("<input type=\"hidden\" name=\"(?<name>[a-z_]+)\" value=\"(?<value>[^\"]*)\">")]
     private static partial Regex HiddenField();

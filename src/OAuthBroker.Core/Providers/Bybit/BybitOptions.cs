@@ -1,21 +1,10 @@
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace OAuthBroker.Providers.Bybit;
 
-/// <summary>Settings of the Bybit provider (section <c>Providers:Bybit</c>).</summary>
-public sealed class BybitOptions
+/// <summary>Settings of a Bybit provider (section <c>Providers:{id}</c>, dialect <c>bybit</c>).</summary>
+public sealed class BybitOptions : ProviderOptions
 {
-    public const string SectionName = "Providers:Bybit";
-
-    /// <summary>Offer Bybit at all. Default false: an operator turns it on with the client credentials.</summary>
-    public bool Enabled { get; set; }
-
-    /// <summary>Broker client id from Bybit's OAuth admin portal. Required when enabled.</summary>
-    public string? ClientId { get; set; }
-
-    /// <summary>Broker client secret. Required when enabled; in Azure a Key Vault reference.</summary>
-    public string? ClientSecret { get; set; }
-
     /// <summary><see cref="BybitEnvironment.Mainnet"/> (default) or <see cref="BybitEnvironment.Testnet"/>.</summary>
     public BybitEnvironment Environment { get; set; } = BybitEnvironment.Mainnet;
 
@@ -40,45 +29,19 @@ public sealed class BybitOptions
     public Uri ResolvedApiBaseUrl => new(ApiBaseUrl ?? (Environment == BybitEnvironment.Testnet
         ? BybitDefaults.TestnetApiBaseUrl : BybitDefaults.MainnetApiBaseUrl));
 
-    /// <summary>Collects every configuration error at start-up, so a bad deploy fails before the first user does.</summary>
-    internal sealed class Validator : IValidateOptions<BybitOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, BybitOptions options)
-        {
-            if (!options.Enabled)
-            {
-                return ValidateOptionsResult.Success;
-            }
+    public override IEnumerable<string> Validate(string prefix) => base.Validate(prefix)
+        .Concat(ValidateEndpoint(prefix, nameof(AuthorizeUrl), AuthorizeUrl))
+        .Concat(ValidateEndpoint(prefix, nameof(ApiBaseUrl), ApiBaseUrl))
+        .Concat(string.IsNullOrWhiteSpace(Scope) ? [$"{prefix}:Scope must not be empty."] : []);
+}
 
-            var errors = new List<string>();
-            if (string.IsNullOrWhiteSpace(options.ClientId))
-            {
-                errors.Add($"{SectionName}:ClientId is required when Bybit is enabled.");
-            }
+/// <summary>The <c>bybit</c> dialect.</summary>
+public sealed class BybitDialect : ProviderDialect<BybitOptions>
+{
+    public override string Name => BybitDefaults.ProviderId;
 
-            if (string.IsNullOrWhiteSpace(options.ClientSecret))
-            {
-                errors.Add($"{SectionName}:ClientSecret is required when Bybit is enabled.");
-            }
-
-            if (options.AuthorizeUrl is not null && !EndpointRules.IsAcceptableEndpoint(options.AuthorizeUrl, out _))
-            {
-                errors.Add($"{SectionName}:AuthorizeUrl must be an absolute https URL (http only for loopback).");
-            }
-
-            if (options.ApiBaseUrl is not null && !EndpointRules.IsAcceptableEndpoint(options.ApiBaseUrl, out _))
-            {
-                errors.Add($"{SectionName}:ApiBaseUrl must be an absolute https URL (http only for loopback).");
-            }
-
-            if (string.IsNullOrWhiteSpace(options.Scope))
-            {
-                errors.Add($"{SectionName}:Scope must not be empty.");
-            }
-
-            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-        }
-    }
+    protected override IOAuthProvider Create(string id, BybitOptions options, IServiceProvider services) =>
+        ActivatorUtilities.CreateInstance<BybitProvider>(services, id, options);
 }
 
 public enum BybitEnvironment

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using OAuthBroker.Providers.Http;
 
 namespace OAuthBroker.Providers.Bybit;
@@ -12,21 +11,22 @@ namespace OAuthBroker.Providers.Bybit;
 /// and the user's OpenAPI key fetched right after the exchange.
 /// </summary>
 public sealed partial class BybitProvider(
+    string id,
+    BybitOptions options,
     ProviderHttpClient http,
-    IOptions<BybitOptions> options,
     TimeProvider time,
-    ILogger<BybitProvider> logger) : IOAuthProvider
+    ILogger<BybitProvider> logger) : OAuthProviderBase
 {
-    private readonly BybitOptions _options = options.Value;
+    private readonly BybitOptions _options = options;
 
-    public ProviderDescriptor Descriptor { get; } = new(
-        BybitDefaults.ProviderId,
-        BybitDefaults.DisplayName,
+    public override ProviderDescriptor Descriptor { get; } = new(
+        id,
+        options.DisplayName ?? BybitDefaults.DisplayName,
         // Note: PKCE is not documented for broker clients (only for Bybit's public ai-agent client), and Bybit
         // documents no revocation endpoint; the flow's CSRF defence is the browser-bound, single-use state.
         new ProviderCapabilities(Pkce: false, RefreshTokens: true, Revocation: false, ApiKeys: true));
 
-    public Uri BuildAuthorizationUrl(AuthorizationRequest request)
+    public override Task<ProviderResult<Uri>> BuildAuthorizationUrlAsync(AuthorizationRequest request, CT ct)
     {
         var query = QueryString.Build(
             ("client_id", _options.ClientId!),
@@ -34,10 +34,10 @@ public sealed partial class BybitProvider(
             ("redirect_uri", request.RedirectUri.AbsoluteUri),
             ("scope", _options.Scope),
             ("state", request.State));
-        return new Uri(_options.ResolvedAuthorizeUrl.AbsoluteUri + "?" + query);
+        return Task.FromResult<ProviderResult<Uri>>(new Uri(_options.ResolvedAuthorizeUrl.AbsoluteUri + "?" + query));
     }
 
-    public async Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct)
+    public override async Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct)
     {
         var tokens = await ExchangeCodeAsync(completion.Code, ct);
         if (!tokens.Succeeded)
@@ -67,7 +67,7 @@ public sealed partial class BybitProvider(
 
     private async Task<ProviderResult<ProviderCredential>> ExchangeCodeAsync(string code, CT ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_options.ResolvedApiBaseUrl, BybitDefaults.AccessTokenPath))
+        using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint.Combine(_options.ResolvedApiBaseUrl, BybitDefaults.AccessTokenPath))
         {
             // B3: exactly client_id, client_secret, code. Bybit's tool warns against grant_type/redirect_uri.
             Content = new FormUrlEncodedContent(
@@ -80,7 +80,7 @@ public sealed partial class BybitProvider(
         request.Headers.TryAddWithoutValidation("User-Agent", _options.UserAgent);
         request.Headers.Accept.ParseAdd("application/json");
 
-        var sent = await http.SendAsync(BybitDefaults.ProviderId, "token", request, ct);
+        var sent = await http.SendAsync(Descriptor.Id, "token", request, ct);
         if (!sent.Succeeded)
         {
             return sent.Failure;
@@ -183,12 +183,12 @@ public sealed partial class BybitProvider(
     /// <summary>GET on a <c>ret_code</c>-wrapped resource endpoint with the access token as Bearer.</summary>
     private async Task<ProviderResult<JsonDocument>> GetResourceAsync(string path, string operation, string accessToken, CT ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_options.ResolvedApiBaseUrl, path));
+        using var request = new HttpRequestMessage(HttpMethod.Get, Endpoint.Combine(_options.ResolvedApiBaseUrl, path));
         request.Headers.Authorization = new("Bearer", accessToken);
         request.Headers.Accept.ParseAdd("application/json");
         request.Headers.TryAddWithoutValidation("User-Agent", _options.UserAgent);
 
-        var sent = await http.SendAsync(BybitDefaults.ProviderId, operation, request, ct);
+        var sent = await http.SendAsync(Descriptor.Id, operation, request, ct);
         if (!sent.Succeeded)
         {
             return sent.Failure;

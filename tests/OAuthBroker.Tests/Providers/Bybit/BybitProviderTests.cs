@@ -3,7 +3,6 @@ using System.Net;
 using System.Text.Json;
 using System.Web;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using OAuthBroker.Providers;
 using OAuthBroker.Providers.Bybit;
 using OAuthBroker.Providers.Http;
@@ -29,9 +28,9 @@ public sealed class BybitProviderTests
 
     private BybitProvider Provider(Action<BybitOptions>? configure = null)
     {
-        var options = new BybitOptions { Enabled = true, ClientId = "broker-client", ClientSecret = "broker/secret+1" };
+        var options = new BybitOptions { ClientId = "broker-client", ClientSecret = "broker/secret+1" };
         configure?.Invoke(options);
-        return new BybitProvider(new ProviderHttpClient(_http, NullLogger<ProviderHttpClient>.Instance), Options.Create(options), _clock, NullLogger<BybitProvider>.Instance);
+        return new BybitProvider("bybit", options, new ProviderHttpClient(_http, NullLogger<ProviderHttpClient>.Instance), _clock, NullLogger<BybitProvider>.Instance);
     }
 
     /// <summary>A token shaped like the docs' sample: HS256, claims exp, ClientID, GrantMemberID, ApprovedScope, Nonce.</summary>
@@ -55,10 +54,13 @@ public sealed class BybitProviderTests
     // B4 example.
     private const string OpenApiResponse = """{ "ret_code": 0, "ret_msg": "success", "result": { "api_key": "AbCdEf123", "api_secret": "s3cr3tXYZ" } }""";
 
+    private static AuthorizationCompletion Completion(string code) =>
+        new(code, Callback, null, "n0nce", new AuthorizationResponse(null, new Dictionary<string, string>()));
+
     [Fact]
-    public void The_authorize_URL_carries_exactly_the_documented_parameters()
+    public async Task The_authorize_URL_carries_exactly_the_documented_parameters()
     {
-        var url = Provider().BuildAuthorizationUrl(new AuthorizationRequest("st4te", Callback, null));
+        var url = (await Provider().BuildAuthorizationUrlAsync(new AuthorizationRequest("st4te", Callback, null, "n0nce"), default)).Value!;
 
         url.GetLeftPart(UriPartial.Path).ShouldBe("https://www.bybit.com/en/oauth");
         var query = HttpUtility.ParseQueryString(url.Query);
@@ -85,7 +87,7 @@ public sealed class BybitProviderTests
         _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(accessToken))
              .Expect(HttpMethod.Get, OpenApiUrl, HttpStatusCode.OK, OpenApiResponse);
 
-        var result = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("the-code", Callback, null), default);
+        var result = await Provider().CompleteAuthorizationAsync(Completion("the-code"), default);
 
         result.Succeeded.ShouldBeTrue();
         var (exchange, body) = _http.Received[0];
@@ -114,7 +116,7 @@ public sealed class BybitProviderTests
         _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(Jwt(exp: 1_900_000_000), Jwt(exp: 1_902_000_000), withExpiry: false))
              .Expect(HttpMethod.Get, OpenApiUrl, HttpStatusCode.OK, OpenApiResponse);
 
-        var result = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+        var result = await Provider().CompleteAuthorizationAsync(Completion("c"), default);
 
         result.Value!.Credential.AccessTokenExpiresAt.ShouldBe(DateTimeOffset.FromUnixTimeSeconds(1_900_000_000));
         result.Value.Credential.RefreshTokenExpiresAt.ShouldBe(DateTimeOffset.FromUnixTimeSeconds(1_902_000_000));
@@ -134,7 +136,7 @@ public sealed class BybitProviderTests
     {
         _http.Expect(HttpMethod.Post, TokenUrl, (HttpStatusCode)status, body);
 
-        var result = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+        var result = await Provider().CompleteAuthorizationAsync(Completion("c"), default);
 
         result.Succeeded.ShouldBeFalse();
         result.Failure.Kind.ShouldBe(expected);
@@ -147,7 +149,7 @@ public sealed class BybitProviderTests
         _http.Expect(HttpMethod.Post, TokenUrl, (HttpStatusCode)429, "", "text/plain",
             response => response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(7)));
 
-        var result = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+        var result = await Provider().CompleteAuthorizationAsync(Completion("c"), default);
 
         result.Failure!.Kind.ShouldBe(ProviderFailureKind.RateLimited);
         result.Failure.RetryAfter.ShouldBe(TimeSpan.FromSeconds(7));
@@ -163,8 +165,8 @@ public sealed class BybitProviderTests
              .Expect(HttpMethod.Get, UidUrl, HttpStatusCode.OK, """{"uid":"666"}""")
              .Expect(HttpMethod.Get, OpenApiUrl, HttpStatusCode.OK, OpenApiResponse);
 
-        var fromEnvelope = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
-        var fromTopLevel = await Provider(o => o.AccountIdSource = BybitAccountIdSource.UidEndpoint).CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+        var fromEnvelope = await Provider().CompleteAuthorizationAsync(Completion("c"), default);
+        var fromTopLevel = await Provider(o => o.AccountIdSource = BybitAccountIdSource.UidEndpoint).CompleteAuthorizationAsync(Completion("c"), default);
 
         fromEnvelope.Value!.AccountId.ShouldBe("555");
         fromTopLevel.Value!.AccountId.ShouldBe("666");
@@ -175,7 +177,7 @@ public sealed class BybitProviderTests
     {
         _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(Jwt(uid: null)));
 
-        var result = await Provider(o => o.AccountIdSource = BybitAccountIdSource.TokenClaim).CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+        var result = await Provider(o => o.AccountIdSource = BybitAccountIdSource.TokenClaim).CompleteAuthorizationAsync(Completion("c"), default);
 
         result.Failure!.Kind.ShouldBe(ProviderFailureKind.InvalidResponse);
     }
@@ -189,7 +191,7 @@ public sealed class BybitProviderTests
         _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(Jwt()))
              .Expect(HttpMethod.Get, OpenApiUrl, HttpStatusCode.OK, body);
 
-        var result = await Provider().CompleteAuthorizationAsync(new AuthorizationCompletion("c", Callback, null), default);
+        var result = await Provider().CompleteAuthorizationAsync(Completion("c"), default);
 
         result.Failure!.Kind.ShouldBe(expected);
     }
@@ -197,10 +199,10 @@ public sealed class BybitProviderTests
     [Fact]
     public void Options_report_every_problem_at_once()
     {
-        var result = new BybitOptions.Validator().Validate(null, new BybitOptions { Enabled = true, AuthorizeUrl = "http://bybit.example.com/oauth", ApiBaseUrl = "not a url" });
+        var errors = new BybitOptions { AuthorizeUrl = "http://bybit.example.com/oauth", ApiBaseUrl = "not a url" }.Validate("Providers:bybit").ToList();
 
-        result.Failed.ShouldBeTrue();
-        result.Failures!.Count().ShouldBe(4);
-        new BybitOptions.Validator().Validate(null, new BybitOptions { Enabled = false }).Succeeded.ShouldBeTrue();
+        errors.Count.ShouldBe(4);
+        errors.ShouldAllBe(e => e.StartsWith("Providers:bybit:", StringComparison.Ordinal));
+        new BybitOptions { ClientId = "id", ClientSecret = "secret" }.Validate("Providers:bybit").ShouldBeEmpty();
     }
 }

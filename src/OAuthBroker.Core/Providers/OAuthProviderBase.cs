@@ -1,0 +1,16 @@
+namespace OAuthBroker.Providers;
+
+/// <summary>Defaults for what most dialects do not need: no extra response checks, no revocation.</summary>
+public abstract class OAuthProviderBase : IOAuthProvider
+{
+    public abstract ProviderDescriptor Descriptor { get; }
+
+    public abstract Task<ProviderResult<Uri>> BuildAuthorizationUrlAsync(AuthorizationRequest request, CT ct);
+
+    public virtual ProviderFailure? CheckAuthorizationResponse(AuthorizationResponse response) => null;
+
+    public abstract Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct);
+
+    public virtual Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct) =>
+        Task.FromResult(RevocationResult.NotSupported(Descriptor.DisplayName));
+}
