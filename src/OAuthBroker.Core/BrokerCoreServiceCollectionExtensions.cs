@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using OAuthBroker.Flows;
 using OAuthBroker.Links;
 using OAuthBroker.Providers;
+using OAuthBroker.Providers.BuiltByBit;
 using OAuthBroker.Providers.Bybit;
 using OAuthBroker.Providers.Http;
 
@@ -37,6 +38,7 @@ public static class BrokerCoreServiceCollectionExtensions
         services.TryAddSingleton<AuthorizationFlowService>();
         // Dialects: code only where a provider's dialect truly differs; everything else is configuration.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, BybitDialect>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, BuiltByBitDialect>());
         services.TryAddSingleton(sp => ProviderCatalog.Build(configuration, sp.GetServices<IProviderDialect>(), sp));
         return services;
     }

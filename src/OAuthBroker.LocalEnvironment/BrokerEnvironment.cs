@@ -49,13 +49,16 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 DataFile = data is null ? null : Path.Combine(data, "keyvault", "secrets.json"),
             }, settings.ConfigureKeyVault);
 
-            var callback = new Uri(brokerUri, "api/oauth/bybit/callback").AbsoluteUri;
+            string Callback(string provider) => new Uri(brokerUri, $"api/oauth/{provider}/callback").AbsoluteUri;
             sandbox = SandboxApp.Create(Arguments(new Dictionary<string, string?>
             {
                 ["urls"] = $"http://127.0.0.1:{settings.SandboxPort}",
                 ["Sandbox:Bybit:Clients:0:ClientId"] = settings.BybitClientId,
                 ["Sandbox:Bybit:Clients:0:ClientSecret"] = settings.BybitClientSecret,
-                ["Sandbox:Bybit:Clients:0:RedirectUris:0"] = callback,
+                ["Sandbox:Bybit:Clients:0:RedirectUris:0"] = Callback("bybit"),
+                ["Sandbox:BuiltByBit:Clients:0:ClientId"] = settings.BuiltByBitClientId,
+                ["Sandbox:BuiltByBit:Clients:0:ClientSecret"] = settings.BuiltByBitClientSecret,
+                ["Sandbox:BuiltByBit:Clients:0:RedirectUris:0"] = Callback("builtbybit"),
             }, settings.SandboxSettings), settings.ConfigureSandbox);
             await sandbox.StartAsync();
 
@@ -72,6 +75,10 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 ["Providers:bybit:ClientSecret"] = settings.BybitClientSecret,
                 ["Providers:bybit:AuthorizeUrl"] = new Uri(sandboxUri, "bybit/en/oauth").AbsoluteUri,
                 ["Providers:bybit:ApiBaseUrl"] = new Uri(sandboxUri, "bybit").AbsoluteUri,
+                ["Providers:builtbybit:ClientId"] = settings.BuiltByBitClientId,
+                ["Providers:builtbybit:ClientSecret"] = settings.BuiltByBitClientSecret,
+                ["Providers:builtbybit:AuthorizeUrl"] = new Uri(sandboxUri, "builtbybit/account/external/authorize").AbsoluteUri,
+                ["Providers:builtbybit:ApiBaseUrl"] = new Uri(sandboxUri, "builtbybit").AbsoluteUri,
             }, settings.BrokerSettings), settings.ConfigureBroker);
             await broker.StartAsync();
 

@@ -19,6 +19,9 @@ public sealed class LocalEnvironmentSettings
 
     public string BybitClientId { get; set; } = "sandbox-bybit-client";
     public string BybitClientSecret { get; set; } = "sandbox-bybit-secret";
+    public string BuiltByBitClientId { get; set; } = "sandbox-builtbybit-client";
+    /// <summary>Contains '/' on purpose: BuiltByBit secrets may, and the raw Basic encoding must survive it.</summary>
+    public string BuiltByBitClientSecret { get; set; } = "sandbox/builtbybit+secret=";
     public string VaultAccessToken { get; set; } = "local-development-vault-token";
 
     /// <summary>Extra broker settings (configuration keys with ':'), applied last.</summary>

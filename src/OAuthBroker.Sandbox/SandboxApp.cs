@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.FileProviders;
+using OAuthBroker.Sandbox.BuiltByBit;
 using OAuthBroker.Sandbox.Bybit;
 using OAuthBroker.Sandbox.Faults;
+using OAuthBroker.Sandbox.Pages;
 using OAuthBroker.Sandbox.Tokens;
 
 namespace OAuthBroker.Sandbox;
@@ -26,6 +28,7 @@ public static class SandboxApp
         builder.Services.AddSingleton<IssuedSecrets>();
         builder.Services.AddSingleton<FaultInjector>();
         builder.Services.AddSingleton<BybitSandboxState>();
+        builder.Services.AddSingleton<StandardGrants>();
         // The provider's URLs carry codes and state; keep request-URL logging off here too.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
@@ -33,8 +36,9 @@ public static class SandboxApp
 
         var app = builder.Build();
         app.UseFaults();
-        app.MapGet("/", () => TypedResults.Content("OAuth broker provider sandbox: Bybit under /bybit.", "text/plain"));
+        app.MapGet("/", () => TypedResults.Content("OAuth broker provider sandbox: Bybit under /bybit, BuiltByBit under /builtbybit.", "text/plain"));
         app.MapBybitSandbox();
+        app.MapBuiltByBitSandbox();
         return app;
     }
 }

@@ -6,6 +6,29 @@ public sealed class SandboxOptions
     public const string SectionName = "Sandbox";
 
     public BybitSandboxOptions Bybit { get; set; } = new();
+
+    public BuiltByBitSandboxOptions BuiltByBit { get; set; } = new();
+}
+
+/// <summary>How the BuiltByBit sandbox behaves. Defaults follow provider-contracts.md §3.</summary>
+public sealed class BuiltByBitSandboxOptions
+{
+    public List<SandboxClient> Clients { get; set; } = [];
+
+    /// <summary>Only <c>expires_in</c> is documented; 1 hour here.</summary>
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Token-endpoint errors as the API envelope (default) or RFC 6749 bodies; which one BuiltByBit uses is UNCONFIRMED.</summary>
+    public ErrorShape TokenErrorShape { get; set; } = ErrorShape.Envelope;
+
+    /// <summary>Send <c>user_id</c> as a JSON number instead of the spec's string (the real type is UNCONFIRMED).</summary>
+    public bool UserIdAsNumber { get; set; }
+}
+
+public enum ErrorShape
+{
+    Envelope,
+    Rfc6749,
 }
 
 /// <summary>How the Bybit sandbox behaves. Defaults follow provider-contracts.md §1.</summary>

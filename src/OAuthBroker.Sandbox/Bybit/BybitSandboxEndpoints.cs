@@ -70,7 +70,7 @@ public static class BybitSandboxEndpoints
             return BybitConsentPage.Error("Consent form does not match a registered client.");
         }
 
-        if (!long.TryParse(form["uid"], out var uid) || uid <= 0)
+        if (!long.TryParse(form["account"], out var uid) || uid <= 0)
         {
             return BybitConsentPage.Error("UID must be a positive number.");
         }

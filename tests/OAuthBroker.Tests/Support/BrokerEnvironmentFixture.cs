@@ -23,6 +23,7 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
     public ManualClock BrokerClock { get; } = new();
     public string BybitClientSecret { get; } = "bybit-secret-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string VaultAccessToken { get; } = "vault-token-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+    public string BuiltByBitClientSecret { get; } = "bbb/secret+" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
     /// <summary>State values the tests saw in authorize redirects (searched for in logs too).</summary>
     public SecretLedger SeenSecrets { get; } = new();
@@ -40,6 +41,7 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
         var settings = LocalEnvironmentSettings.Isolated(_certificateDirectory);
         settings.BybitClientSecret = BybitClientSecret;
         settings.VaultAccessToken = VaultAccessToken;
+        settings.BuiltByBitClientSecret = BuiltByBitClientSecret;
         // Short enough that the timeout test does not drag, long enough for a loaded CI machine.
         settings.BrokerSettings["Broker:ProviderTimeout"] = "00:00:03";
         settings.ConfigureBroker = builder =>
@@ -52,6 +54,7 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
         settings.ConfigureKeyVault = builder => builder.Logging.AddProvider(Logs);
         SeenSecrets.Add(BybitClientSecret);
         SeenSecrets.Add(VaultAccessToken);
+        SeenSecrets.Add(BuiltByBitClientSecret);
         Environment = await BrokerEnvironment.StartAsync(settings);
         SandboxIssued = Environment.Sandbox.Services.GetRequiredService<IssuedSecrets>();
     }
@@ -73,6 +76,18 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
     }
 
     public BrowserSession NewBrowser(string? user = null) => new(this, user);
+
+    /// <summary>The vaulted credential of a link, read the way the broker reads it (and recorded as seen).</summary>
+    public async Task<OAuthBroker.Providers.ProviderCredential> CredentialOfAsync(string user, string provider, string accountId)
+    {
+        var link = await Environment.Broker.Services.GetRequiredService<OAuthBroker.Links.IAccountLinkStore>().GetAsync(user, provider, accountId, default);
+        var vaulted = await Environment.Broker.Services.GetRequiredService<OAuthBroker.Credentials.ICredentialVault>().ReadAsync(link!.CredentialName, default);
+        var credential = vaulted!.Credential;
+        SeenSecrets.Add(credential.AccessToken);
+        SeenSecrets.Add(credential.RefreshToken);
+        SeenSecrets.Add(credential.ApiSecret);
+        return credential;
+    }
 }
 
 [CollectionDefinition(Name)]

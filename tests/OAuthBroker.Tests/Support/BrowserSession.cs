@@ -49,14 +49,14 @@ public sealed partial class BrowserSession : IDisposable
     }
 
     /// <summary>Opens the sandbox's consent page and submits it; returns where the provider sends the browser.</summary>
-    public async Task<Uri> ConsentAsync(Uri authorizationUrl, long uid = 0, bool no2Fa = false)
+    public async Task<Uri> ConsentAsync(Uri authorizationUrl, long uid = 0, bool no2Fa = false, bool approve = true)
     {
         using var page = await _http.GetAsync(authorizationUrl);
         page.StatusCode.ShouldBe(HttpStatusCode.OK);
         var html = await page.Content.ReadAsStringAsync();
         var fields = HiddenField().Matches(html).ToDictionary(m => m.Groups["name"].Value, m => HttpUtility.HtmlDecode(m.Groups["value"].Value));
-        fields["uid"] = (uid == 0 ? Random.Shared.NextInt64(100_000_000, 999_999_999) : uid).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        fields["action"] = "approve";
+        fields["account"] = (uid == 0 ? Random.Shared.NextInt64(100_000_000, 999_999_999) : uid).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        fields["action"] = approve ? "approve" : "cancel";
         if (no2Fa)
         {
             fields["no_2fa"] = "on";
@@ -73,9 +73,9 @@ public sealed partial class BrowserSession : IDisposable
     public Task<HttpResponseMessage> GetAsync(Uri url) => _http.GetAsync(url);
 
     /// <summary>The whole flow; returns the broker's final redirect (the return URL with the outcome).</summary>
-    public async Task<Uri> LinkAsync(long uid = 0, string? returnUrl = "/demo/callback.html")
+    public async Task<Uri> LinkAsync(long uid = 0, string? returnUrl = "/demo/callback.html", string provider = "bybit")
     {
-        var callback = await ConsentAsync(await StartAsync(returnUrl: returnUrl), uid);
+        var callback = await ConsentAsync(await StartAsync(provider, returnUrl), uid);
         using var response = await _http.GetAsync(callback);
         response.StatusCode.ShouldBe(HttpStatusCode.Found);
         return response.Headers.Location!;

@@ -32,7 +32,8 @@ public sealed partial class ProviderHttpClient(IHttpClientFactory factory, ILogg
                     $"The provider's {operation} response was larger than {MaxResponseBytes} bytes.");
             }
 
-            return new ProviderResponse(response.StatusCode, TryParseJson(body), RetryAfterOf(response));
+            return new ProviderResponse(response.StatusCode, TryParseJson(body), RetryAfterOf(response),
+                response.Headers.TryGetValues("Retry-After", out var raw) ? raw.FirstOrDefault() : null);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -107,8 +108,11 @@ public sealed partial class ProviderHttpClient(IHttpClientFactory factory, ILogg
 }
 
 /// <summary>A provider answer, already read (bounded) and parsed when it was JSON.</summary>
-public sealed class ProviderResponse(HttpStatusCode status, JsonDocument? json, TimeSpan? retryAfter) : IDisposable
+public sealed class ProviderResponse(HttpStatusCode status, JsonDocument? json, TimeSpan? retryAfter, string? rawRetryAfter = null) : IDisposable
 {
+    /// <summary>The Retry-After header as sent, for dialects that read it their own way (BuiltByBit: maybe milliseconds).</summary>
+    public string? RawRetryAfter { get; } = rawRetryAfter;
+
     public HttpStatusCode Status { get; } = status;
     public JsonDocument? Json { get; } = json;
     public TimeSpan? RetryAfter { get; } = retryAfter;

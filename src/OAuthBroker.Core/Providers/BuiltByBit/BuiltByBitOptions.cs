@@ -1,0 +1,47 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace OAuthBroker.Providers.BuiltByBit;
+
+/// <summary>Settings of a BuiltByBit provider (section <c>Providers:{id}</c>, dialect <c>builtbybit</c>).</summary>
+public sealed class BuiltByBitOptions : ProviderOptions
+{
+    /// <summary>Authorize URL. Default <c>https://builtbybit.com/account/external/authorize</c>.</summary>
+    public string AuthorizeUrl { get; set; } = BuiltByBitDefaults.AuthorizeUrl;
+
+    /// <summary>API base (token, revoke, members). Default <c>https://api.builtbybit.com</c>.</summary>
+    public string ApiBaseUrl { get; set; } = BuiltByBitDefaults.ApiBaseUrl;
+
+    /// <summary>Scopes to request; at least one (BuiltByBit refuses none). Default <c>members.self</c>.</summary>
+    public List<string> Scopes { get; set; } = [];
+
+    /// <summary>Separator between scopes (space or comma is UNCONFIRMED). Default a space.</summary>
+    public string ScopeSeparator { get; set; } = " ";
+
+    /// <summary>PKCE is not documented and one integration turns it off. Default false.</summary>
+    public bool Pkce { get; set; }
+
+    /// <summary>
+    /// Send <c>redirect_uri</c> on the code exchange (RFC 6749 §4.1.3 requires it when it was on the authorize leg;
+    /// BuiltByBit's spec does not list it, UNCONFIRMED). Default true.
+    /// </summary>
+    public bool SendRedirectUriOnExchange { get; set; } = true;
+
+    /// <summary>Longest wait inside one request when BuiltByBit answers 429. Default 2 s; longer waits are reported instead.</summary>
+    public TimeSpan MaxInlineRetryWait { get; set; } = TimeSpan.FromSeconds(2);
+
+    public IReadOnlyList<string> EffectiveScopes => Scopes.Count > 0 ? Scopes : [BuiltByBitDefaults.DefaultScope];
+
+    public override IEnumerable<string> Validate(string prefix) => base.Validate(prefix)
+        .Concat(ValidateEndpoint(prefix, nameof(AuthorizeUrl), AuthorizeUrl, required: true))
+        .Concat(ValidateEndpoint(prefix, nameof(ApiBaseUrl), ApiBaseUrl, required: true))
+        .Concat(EffectiveScopes.Any(string.IsNullOrWhiteSpace) ? [$"{prefix}:Scopes must not contain empty entries."] : []);
+}
+
+/// <summary>The <c>builtbybit</c> dialect.</summary>
+public sealed class BuiltByBitDialect : ProviderDialect<BuiltByBitOptions>
+{
+    public override string Name => BuiltByBitDefaults.DialectName;
+
+    protected override IOAuthProvider Create(string id, BuiltByBitOptions options, IServiceProvider services) =>
+        ActivatorUtilities.CreateInstance<BuiltByBitProvider>(services, id, options);
+}

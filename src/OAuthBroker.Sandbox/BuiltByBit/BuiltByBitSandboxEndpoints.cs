@@ -1,0 +1,178 @@
+using System.Text;
+using Microsoft.Extensions.Options;
+using OAuthBroker.Sandbox.Pages;
+
+namespace OAuthBroker.Sandbox.BuiltByBit;
+
+/// <summary>
+/// BuiltByBit OAuth2 as documented (provider-contracts.md §3): authorize with at least one scope, a token endpoint
+/// that takes HTTP Basic over the raw <c>id:secret</c> (secrets may contain '/'), flat token answers, identity in
+/// the <c>result</c>/<c>data</c> envelope, revocation with <c>token_hint</c> answering <c>{"revoked":true}</c>.
+/// Both hosts (builtbybit.com and api.builtbybit.com) are served under one prefix.
+/// </summary>
+public static class BuiltByBitSandboxEndpoints
+{
+    public const string Prefix = "/builtbybit";
+    private const string Realm = "builtbybit";
+
+    public static void MapBuiltByBitSandbox(this IEndpointRouteBuilder root)
+    {
+        var app = root.MapGroup(Prefix);
+        app.MapGet("/account/external/authorize", Authorize);
+        app.MapPost("/account/external/consent", Consent).DisableAntiforgery();
+        app.MapPost("/oauth2/token", Token).DisableAntiforgery();
+        app.MapPost("/oauth2/token/revoke", Revoke).DisableAntiforgery();
+        app.MapGet("/v2/members/self", Self);
+    }
+
+    private static IResult Authorize(HttpRequest request, IOptions<SandboxOptions> options)
+    {
+        var query = request.Query;
+        var client = options.Value.BuiltByBit.Clients.FirstOrDefault(c => c.ClientId == query["client_id"]);
+        if (client is null || query["response_type"] != "code")
+        {
+            return ConsentPage.Error("Unknown client or unsupported response_type.");
+        }
+
+        // Standard behaviour (no fallback): the redirect URI must be registered exactly.
+        if (!client.RedirectUris.Contains(query["redirect_uri"].ToString(), StringComparer.Ordinal))
+        {
+            return ConsentPage.Error("redirect_uri is not registered for this client.");
+        }
+
+        if (string.IsNullOrWhiteSpace(query["scope"]))
+        {
+            return ConsentPage.Error("You must request at least one scope.");
+        }
+
+        return ConsentPage.Render("BuiltByBit", client.ClientId, query["scope"].ToString(), Prefix + "/account/external/consent",
+            new Dictionary<string, string?>
+            {
+                ["client_id"] = client.ClientId,
+                ["redirect_uri"] = query["redirect_uri"],
+                ["scope"] = query["scope"],
+                ["state"] = query["state"],
+                ["code_challenge"] = query["code_challenge"],
+            },
+            Random.Shared.Next(10_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static async Task<IResult> Consent(HttpRequest request, IOptions<SandboxOptions> options, StandardGrants grants)
+    {
+        var form = await request.ReadFormAsync();
+        var client = options.Value.BuiltByBit.Clients.FirstOrDefault(c => c.ClientId == form["client_id"]);
+        var redirectUri = form["redirect_uri"].ToString();
+        if (client is null || !client.RedirectUris.Contains(redirectUri, StringComparer.Ordinal))
+        {
+            return ConsentPage.Error("Consent form does not match a registered client.");
+        }
+
+        var parameters = form["action"] == "approve"
+            ? $"code={Uri.EscapeDataString(grants.IssueCode(Realm, client.ClientId, redirectUri, form["scope"].ToString(), form["account"].ToString(), NullIfEmpty(form["code_challenge"]), null, TimeSpan.FromMinutes(10)))}"
+            : "error=access_denied";
+        if (!string.IsNullOrEmpty(form["state"]))
+        {
+            parameters += "&state=" + Uri.EscapeDataString(form["state"].ToString());
+        }
+
+        return TypedResults.Redirect(redirectUri + (redirectUri.Contains('?', StringComparison.Ordinal) ? "&" : "?") + parameters);
+    }
+
+    private static async Task<IResult> Token(HttpRequest request, IOptions<SandboxOptions> options, StandardGrants grants)
+    {
+        var settings = options.Value.BuiltByBit;
+        var client = BasicClient(request, settings.Clients);
+        if (client is null)
+        {
+            return Error(settings, 401, "invalid_client", "Invalid client credentials.");
+        }
+
+        var form = await request.ReadFormAsync();
+        switch (form["grant_type"].ToString())
+        {
+            case "authorization_code":
+                var (check, code) = grants.Redeem(Realm, client.ClientId, NullIfEmpty(form["code"]), NullIfEmpty(form["redirect_uri"]), NullIfEmpty(form["code_verifier"]), requireRedirectUri: false);
+                if (check != StandardGrants.CodeCheck.Ok)
+                {
+                    return Error(settings, 400, "invalid_grant", $"The authorization code is invalid ({check}).");
+                }
+
+                var (_, access, refresh) = grants.NewGrant(code!, "bbb_", settings.AccessTokenLifetime);
+                return Tokens(access, refresh, code!.Scope, settings);
+            case "refresh_token":
+                var refreshed = grants.Refresh(Realm, client.ClientId, NullIfEmpty(form["refresh_token"]), "bbb_", settings.AccessTokenLifetime);
+                return refreshed is { } r ? Tokens(r.AccessToken, r.RefreshToken, r.Grant.Scope, settings) : Error(settings, 400, "invalid_grant", "The refresh token is invalid.");
+            default:
+                return Error(settings, 400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token.");
+        }
+    }
+
+    private static async Task<IResult> Revoke(HttpRequest request, IOptions<SandboxOptions> options, StandardGrants grants)
+    {
+        var client = BasicClient(request, options.Value.BuiltByBit.Clients);
+        if (client is null)
+        {
+            return TypedResults.Json(new { result = "error", error = new { code = "Unauthorized", message = "Invalid client credentials." } }, statusCode: 401);
+        }
+
+        var form = await request.ReadFormAsync();
+        grants.Revoke(Realm, client.ClientId, form["token"].ToString());
+        return TypedResults.Json(new { revoked = true });
+    }
+
+    private static IResult Self(HttpRequest request, IOptions<SandboxOptions> options, StandardGrants grants)
+    {
+        var header = request.Headers.Authorization.ToString();
+        var grant = header.StartsWith("Bearer ", StringComparison.Ordinal) ? grants.Authenticate(Realm, header["Bearer ".Length..]) : null;
+        if (grant is null)
+        {
+            return TypedResults.Json(new { result = "error", error = new { code = "Unauthorized", message = "Invalid or expired token." } }, statusCode: 401);
+        }
+
+        object userId = options.Value.BuiltByBit.UserIdAsNumber && long.TryParse(grant.Account, out var number) ? number : grant.Account;
+        return TypedResults.Json(new
+        {
+            result = "success",
+            data = new { self = new { user_id = userId, username = "member" + grant.Account, registered_at = "1700000000", avatar_url = "https://example.invalid/a.png" } },
+        });
+    }
+
+    /// <summary>HTTP Basic over the raw <c>id:secret</c>; a form-encoded secret ('/' as %2F) does not match.</summary>
+    private static SandboxClient? BasicClient(HttpRequest request, List<SandboxClient> clients)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Basic ", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        string decoded;
+        try
+        {
+            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..]));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        var separator = decoded.IndexOf(':', StringComparison.Ordinal);
+        return separator < 0 ? null : clients.FirstOrDefault(c => c.ClientId == decoded[..separator] && c.ClientSecret == decoded[(separator + 1)..]);
+    }
+
+    private static IResult Tokens(string access, string refresh, string scope, BuiltByBitSandboxOptions settings) => TypedResults.Json(new
+    {
+        access_token = access,
+        expires_in = (long)settings.AccessTokenLifetime.TotalSeconds,
+        refresh_token = refresh,
+        scope,
+        token_type = "Bearer",
+    });
+
+    private static IResult Error(BuiltByBitSandboxOptions settings, int status, string code, string message) =>
+        settings.TokenErrorShape == ErrorShape.Rfc6749
+            ? TypedResults.Json(new { error = code, error_description = message }, statusCode: status)
+            : TypedResults.Json(new { result = "error", error = new { code, message } }, statusCode: status);
+
+    private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) => string.IsNullOrEmpty(value) ? null : value.ToString();
+}
