@@ -7,6 +7,7 @@ using OAuthBroker.Links;
 using OAuthBroker.Providers;
 using OAuthBroker.Providers.BuiltByBit;
 using OAuthBroker.Providers.Bybit;
+using OAuthBroker.Providers.Generic;
 using OAuthBroker.Providers.Http;
 
 namespace OAuthBroker;
@@ -39,6 +40,7 @@ public static class BrokerCoreServiceCollectionExtensions
         // Dialects: code only where a provider's dialect truly differs; everything else is configuration.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, BybitDialect>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, BuiltByBitDialect>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, GenericOAuthDialect>());
         services.TryAddSingleton(sp => ProviderCatalog.Build(configuration, sp.GetServices<IProviderDialect>(), sp));
         return services;
     }

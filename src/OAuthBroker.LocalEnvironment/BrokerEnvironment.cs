@@ -59,6 +59,13 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 ["Sandbox:BuiltByBit:Clients:0:ClientId"] = settings.BuiltByBitClientId,
                 ["Sandbox:BuiltByBit:Clients:0:ClientSecret"] = settings.BuiltByBitClientSecret,
                 ["Sandbox:BuiltByBit:Clients:0:RedirectUris:0"] = Callback("builtbybit"),
+                ["Sandbox:Oidc:Tenants:alpha:Clients:0:ClientId"] = "sandbox-acme-client",
+                ["Sandbox:Oidc:Tenants:alpha:Clients:0:ClientSecret"] = settings.AcmeClientSecret,
+                ["Sandbox:Oidc:Tenants:alpha:Clients:0:RedirectUris:0"] = Callback("acme"),
+                ["Sandbox:Oidc:Tenants:beta:IssParameter"] = "false",
+                ["Sandbox:Oidc:Tenants:beta:Clients:0:ClientId"] = "sandbox-globex-client",
+                ["Sandbox:Oidc:Tenants:beta:Clients:0:ClientSecret"] = settings.GlobexClientSecret,
+                ["Sandbox:Oidc:Tenants:beta:Clients:0:RedirectUris:0"] = Callback("globex"),
             }, settings.SandboxSettings), settings.ConfigureSandbox);
             await sandbox.StartAsync();
 
@@ -79,6 +86,27 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 ["Providers:builtbybit:ClientSecret"] = settings.BuiltByBitClientSecret,
                 ["Providers:builtbybit:AuthorizeUrl"] = new Uri(sandboxUri, "builtbybit/account/external/authorize").AbsoluteUri,
                 ["Providers:builtbybit:ApiBaseUrl"] = new Uri(sandboxUri, "builtbybit").AbsoluteUri,
+                // Two standard providers, configuration only: one by discovery, one by explicit endpoints.
+                ["Providers:acme:Dialect"] = "oauth2",
+                ["Providers:acme:DisplayName"] = "Acme ID (OpenID Connect)",
+                ["Providers:acme:Issuer"] = new Uri(sandboxUri, "oidc/alpha").AbsoluteUri,
+                ["Providers:acme:ClientId"] = "sandbox-acme-client",
+                ["Providers:acme:ClientSecret"] = settings.AcmeClientSecret,
+                ["Providers:acme:Scopes:0"] = "openid",
+                ["Providers:acme:Scopes:1"] = "profile",
+                ["Providers:globex:Dialect"] = "oauth2",
+                ["Providers:globex:DisplayName"] = "Globex (OAuth 2.0)",
+                ["Providers:globex:Issuer"] = new Uri(sandboxUri, "oidc/beta").AbsoluteUri,
+                ["Providers:globex:AuthorizationEndpoint"] = new Uri(sandboxUri, "oidc/beta/authorize").AbsoluteUri,
+                ["Providers:globex:TokenEndpoint"] = new Uri(sandboxUri, "oidc/beta/token").AbsoluteUri,
+                ["Providers:globex:UserinfoEndpoint"] = new Uri(sandboxUri, "oidc/beta/userinfo").AbsoluteUri,
+                ["Providers:globex:RevocationEndpoint"] = new Uri(sandboxUri, "oidc/beta/revoke").AbsoluteUri,
+                ["Providers:globex:ClientAuthentication"] = "ClientSecretPost",
+                ["Providers:globex:ClientId"] = "sandbox-globex-client",
+                ["Providers:globex:ClientSecret"] = settings.GlobexClientSecret,
+                ["Providers:globex:Scopes:0"] = "profile",
+                ["Providers:globex:AccountIdSource"] = "Userinfo",
+                ["Providers:globex:AccountIdClaim"] = "profile.id",
             }, settings.BrokerSettings), settings.ConfigureBroker);
             await broker.StartAsync();
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.FileProviders;
 using OAuthBroker.Sandbox.BuiltByBit;
 using OAuthBroker.Sandbox.Bybit;
 using OAuthBroker.Sandbox.Faults;
+using OAuthBroker.Sandbox.Oidc;
 using OAuthBroker.Sandbox.Pages;
 using OAuthBroker.Sandbox.Tokens;
 
@@ -29,6 +30,7 @@ public static class SandboxApp
         builder.Services.AddSingleton<FaultInjector>();
         builder.Services.AddSingleton<BybitSandboxState>();
         builder.Services.AddSingleton<StandardGrants>();
+        builder.Services.AddSingleton<RsaSigner>();
         // The provider's URLs carry codes and state; keep request-URL logging off here too.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
@@ -36,9 +38,10 @@ public static class SandboxApp
 
         var app = builder.Build();
         app.UseFaults();
-        app.MapGet("/", () => TypedResults.Content("OAuth broker provider sandbox: Bybit under /bybit, BuiltByBit under /builtbybit.", "text/plain"));
+        app.MapGet("/", () => TypedResults.Content("OAuth broker provider sandbox: Bybit under /bybit, BuiltByBit under /builtbybit, OpenID Connect issuers under /oidc/{tenant}.", "text/plain"));
         app.MapBybitSandbox();
         app.MapBuiltByBitSandbox();
+        app.MapOidcSandbox();
         return app;
     }
 }

@@ -8,6 +8,24 @@ public sealed class SandboxOptions
     public BybitSandboxOptions Bybit { get; set; } = new();
 
     public BuiltByBitSandboxOptions BuiltByBit { get; set; } = new();
+
+    public OidcSandboxOptions Oidc { get; set; } = new();
+}
+
+/// <summary>Standards-conformant OAuth 2.0 / OpenID Connect servers, one per tenant (issuer <c>{origin}/oidc/{tenant}</c>).</summary>
+public sealed class OidcSandboxOptions
+{
+    public Dictionary<string, OidcTenant> Tenants { get; set; } = new(StringComparer.Ordinal);
+
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+}
+
+public sealed class OidcTenant
+{
+    public List<SandboxClient> Clients { get; set; } = [];
+
+    /// <summary>Send RFC 9207 <c>iss</c> on authorization responses and advertise it. Default true.</summary>
+    public bool IssParameter { get; set; } = true;
 }
 
 /// <summary>How the BuiltByBit sandbox behaves. Defaults follow provider-contracts.md §3.</summary>

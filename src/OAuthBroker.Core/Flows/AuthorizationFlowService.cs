@@ -110,7 +110,7 @@ public sealed partial class AuthorizationFlowService(
 
         // RFC 9207: the issuer is checked first, for error responses too.
         var response = new AuthorizationResponse(callback.Issuer, callback.Extra);
-        if (provider.CheckAuthorizationResponse(response) is { } refused)
+        if (await provider.CheckAuthorizationResponseAsync(response, ct) is { } refused)
         {
             LogExchangeFailed(logger, providerId, refused.Kind, refused.ProviderCode);
             return Failed(flow, ErrorCodeFor(refused.Kind));

@@ -15,7 +15,7 @@ public interface IOAuthProvider
     /// <summary>
     /// Checks the authorization response before its code is used (e.g. RFC 9207 <c>iss</c>). Null when acceptable.
     /// </summary>
-    ProviderFailure? CheckAuthorizationResponse(AuthorizationResponse response);
+    Task<ProviderFailure?> CheckAuthorizationResponseAsync(AuthorizationResponse response, CT ct);
 
     /// <summary>Exchanges the code and gathers everything the link needs (identity, tokens, API key).</summary>
     Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct);

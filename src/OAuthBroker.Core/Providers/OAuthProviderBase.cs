@@ -7,7 +7,7 @@ public abstract class OAuthProviderBase : IOAuthProvider
 
     public abstract Task<ProviderResult<Uri>> BuildAuthorizationUrlAsync(AuthorizationRequest request, CT ct);
 
-    public virtual ProviderFailure? CheckAuthorizationResponse(AuthorizationResponse response) => null;
+    public virtual Task<ProviderFailure?> CheckAuthorizationResponseAsync(AuthorizationResponse response, CT ct) => Task.FromResult<ProviderFailure?>(null);
 
     public abstract Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct);
 

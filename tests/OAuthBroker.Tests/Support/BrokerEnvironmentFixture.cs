@@ -24,6 +24,8 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
     public string BybitClientSecret { get; } = "bybit-secret-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string VaultAccessToken { get; } = "vault-token-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string BuiltByBitClientSecret { get; } = "bbb/secret+" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+    public string AcmeClientSecret { get; } = "acme secret/+&=" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+    public string GlobexClientSecret { get; } = "globex-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
     /// <summary>State values the tests saw in authorize redirects (searched for in logs too).</summary>
     public SecretLedger SeenSecrets { get; } = new();
@@ -42,6 +44,8 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
         settings.BybitClientSecret = BybitClientSecret;
         settings.VaultAccessToken = VaultAccessToken;
         settings.BuiltByBitClientSecret = BuiltByBitClientSecret;
+        settings.AcmeClientSecret = AcmeClientSecret;
+        settings.GlobexClientSecret = GlobexClientSecret;
         // Short enough that the timeout test does not drag, long enough for a loaded CI machine.
         settings.BrokerSettings["Broker:ProviderTimeout"] = "00:00:03";
         settings.ConfigureBroker = builder =>
@@ -55,6 +59,8 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
         SeenSecrets.Add(BybitClientSecret);
         SeenSecrets.Add(VaultAccessToken);
         SeenSecrets.Add(BuiltByBitClientSecret);
+        SeenSecrets.Add(AcmeClientSecret);
+        SeenSecrets.Add(GlobexClientSecret);
         Environment = await BrokerEnvironment.StartAsync(settings);
         SandboxIssued = Environment.Sandbox.Services.GetRequiredService<IssuedSecrets>();
     }

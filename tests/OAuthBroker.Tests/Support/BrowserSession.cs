@@ -55,7 +55,15 @@ public sealed partial class BrowserSession : IDisposable
         page.StatusCode.ShouldBe(HttpStatusCode.OK);
         var html = await page.Content.ReadAsStringAsync();
         var fields = HiddenField().Matches(html).ToDictionary(m => m.Groups["name"].Value, m => HttpUtility.HtmlDecode(m.Groups["value"].Value));
-        fields["account"] = (uid == 0 ? Random.Shared.NextInt64(100_000_000, 999_999_999) : uid).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (uid != 0)
+        {
+            fields["account"] = uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            fields["account"] = AccountInput().Match(html).Groups["value"].Value;
+        }
+
         fields["action"] = approve ? "approve" : "cancel";
         if (no2Fa)
         {
@@ -92,6 +100,9 @@ public sealed partial class BrowserSession : IDisposable
         _http.DeleteAsync(new Uri(_fixture.BrokerUri, $"api/links/{provider}/{Uri.EscapeDataString(accountId)}"));
 
     public void Dispose() => _http.Dispose();
+
+    [GeneratedRegex("name=\"account\" id=\"account\" value=\"(?<value>[^\"]*)\"")]
+    private static partial Regex AccountInput();
 
     [GeneratedRegex("<form method=\"post\" action=\"(?<action>[^\"]+)\">")]
     private static partial Regex FormAction();

@@ -40,4 +40,22 @@ public static class JsonReading
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array
             ? value.EnumerateArray().Where(item => item.ValueKind == JsonValueKind.String).Select(item => item.GetString()!).ToArray()
             : [];
+
+    /// <summary>A string or number at a dotted path (<c>sub</c>, <c>data.self.user_id</c>), or null.</summary>
+    public static string? PathValue(this JsonElement element, string path)
+    {
+        var parts = path.Split('.');
+        var current = element;
+        foreach (var part in parts[..^1])
+        {
+            if (current.ObjectProperty(part) is not { } next)
+            {
+                return null;
+            }
+
+            current = next;
+        }
+
+        return current.StringProperty(parts[^1]);
+    }
 }

@@ -1,0 +1,124 @@
+using Microsoft.Extensions.DependencyInjection;
+using OAuthBroker.Providers.OAuth2;
+
+namespace OAuthBroker.Providers.Generic;
+
+/// <summary>
+/// A standard OAuth 2.0 (RFC 6749) / OpenID Connect provider described by configuration alone (section
+/// <c>Providers:{id}</c>, dialect <c>oauth2</c>): endpoints given here, or discovered from the issuer
+/// (OpenID Connect Discovery, then RFC 8414).
+/// </summary>
+public sealed class GenericOAuthOptions : ProviderOptions
+{
+    /// <summary>The authorization server's issuer identifier. Needed for discovery and for the RFC 9207 <c>iss</c> check.</summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>
+    /// Read endpoints from the issuer's metadata. Default: true when <see cref="Issuer"/> is set and the authorization or
+    /// token endpoint is not.
+    /// </summary>
+    public bool? UseDiscovery { get; set; }
+
+    /// <summary>Metadata URL. Default <c>{Issuer}/.well-known/openid-configuration</c>, then RFC 8414's <c>/.well-known/oauth-authorization-server</c>.</summary>
+    public string? DiscoveryUrl { get; set; }
+
+    public string? AuthorizationEndpoint { get; set; }
+    public string? TokenEndpoint { get; set; }
+    /// <summary>RFC 7009 endpoint; without one, unlink reports that the provider cannot revoke.</summary>
+    public string? RevocationEndpoint { get; set; }
+    public string? UserinfoEndpoint { get; set; }
+
+    /// <summary><c>ClientSecretBasic</c> (default, RFC 6749 §2.3.1 form-encoding) or <c>ClientSecretPost</c>.</summary>
+    public ClientAuthenticationMethod ClientAuthentication { get; set; } = ClientAuthenticationMethod.ClientSecretBasic;
+
+    /// <summary>PKCE with S256. Default true (RFC 9700 §2.1.1).</summary>
+    public bool Pkce { get; set; } = true;
+
+    /// <summary>Scopes to request. Default none (the provider's defaults).</summary>
+    public List<string> Scopes { get; set; } = [];
+
+    /// <summary>Separator between scopes. Default a space (RFC 6749 §3.3); some providers want a comma.</summary>
+    public string ScopeSeparator { get; set; } = " ";
+
+    /// <summary>Where the account id comes from: <c>Auto</c> (ID token if issued, else userinfo), <c>IdToken</c> or <c>Userinfo</c>.</summary>
+    public AccountIdSource AccountIdSource { get; set; } = AccountIdSource.Auto;
+
+    /// <summary>The claim or userinfo field (dotted path, e.g. <c>data.user.id</c>) holding the account id. Default <c>sub</c>.</summary>
+    public string AccountIdClaim { get; set; } = "sub";
+
+    /// <summary>Claim or field shown as the account's name. Default <c>name</c>, falling back to <c>preferred_username</c> and <c>email</c>.</summary>
+    public string DisplayNameClaim { get; set; } = "name";
+
+    /// <summary>
+    /// Require the RFC 9207 <c>iss</c> on every authorization response. Default: what the metadata says
+    /// (<c>authorization_response_iss_parameter_supported</c>). A sent <c>iss</c> is always checked.
+    /// </summary>
+    public bool? RequireIssParameter { get; set; }
+
+    /// <summary>Extra authorize parameters (e.g. <c>prompt</c>, <c>audience</c>).</summary>
+    public Dictionary<string, string> AuthorizationParameters { get; set; } = [];
+
+    /// <summary>How long discovered metadata is trusted before it is read again. Default 24 hours.</summary>
+    public TimeSpan MetadataLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    public bool Discovers => UseDiscovery ?? (Issuer is not null && (AuthorizationEndpoint is null || TokenEndpoint is null));
+
+    public override IEnumerable<string> Validate(string prefix)
+    {
+        foreach (var error in base.Validate(prefix))
+        {
+            yield return error;
+        }
+
+        if (Discovers && Issuer is null)
+        {
+            yield return $"{prefix}:Issuer is required for discovery.";
+        }
+
+        if (!Discovers && (AuthorizationEndpoint is null || TokenEndpoint is null))
+        {
+            yield return $"{prefix}: set AuthorizationEndpoint and TokenEndpoint, or Issuer for discovery.";
+        }
+
+        foreach (var (name, value) in new[] { (nameof(Issuer), Issuer), (nameof(DiscoveryUrl), DiscoveryUrl), (nameof(AuthorizationEndpoint), AuthorizationEndpoint), (nameof(TokenEndpoint), TokenEndpoint), (nameof(RevocationEndpoint), RevocationEndpoint), (nameof(UserinfoEndpoint), UserinfoEndpoint) })
+        {
+            foreach (var error in ValidateEndpoint(prefix, name, value))
+            {
+                yield return error;
+            }
+        }
+
+        if (ClientAuthentication == ClientAuthenticationMethod.ClientSecretBasicRaw)
+        {
+            yield return $"{prefix}:ClientAuthentication must be ClientSecretBasic or ClientSecretPost.";
+        }
+
+        if (AccountIdSource == AccountIdSource.Userinfo && UserinfoEndpoint is null && !Discovers)
+        {
+            yield return $"{prefix}:UserinfoEndpoint is required when the account id comes from userinfo.";
+        }
+
+        if (string.IsNullOrWhiteSpace(AccountIdClaim))
+        {
+            yield return $"{prefix}:AccountIdClaim must not be empty.";
+        }
+    }
+}
+
+public enum AccountIdSource
+{
+    Auto,
+    IdToken,
+    Userinfo,
+}
+
+/// <summary>The <c>oauth2</c> dialect: any standard provider, configuration only.</summary>
+public sealed class GenericOAuthDialect : ProviderDialect<GenericOAuthOptions>
+{
+    public const string DialectName = "oauth2";
+
+    public override string Name => DialectName;
+
+    protected override IOAuthProvider Create(string id, GenericOAuthOptions options, IServiceProvider services) =>
+        ActivatorUtilities.CreateInstance<GenericOAuthProvider>(services, id, options);
+}
