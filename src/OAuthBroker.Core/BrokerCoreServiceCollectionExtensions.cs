@@ -9,6 +9,7 @@ using OAuthBroker.Providers.BuiltByBit;
 using OAuthBroker.Providers.Bybit;
 using OAuthBroker.Providers.Generic;
 using OAuthBroker.Providers.Http;
+using OAuthBroker.Providers.WhiteBit;
 
 namespace OAuthBroker;
 
@@ -41,6 +42,7 @@ public static class BrokerCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, BybitDialect>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, BuiltByBitDialect>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, GenericOAuthDialect>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, WhiteBitDialect>());
         services.TryAddSingleton(sp => ProviderCatalog.Build(configuration, sp.GetServices<IProviderDialect>(), sp));
         return services;
     }

@@ -22,6 +22,7 @@ public sealed class LocalEnvironmentSettings
     public string BuiltByBitClientId { get; set; } = "sandbox-builtbybit-client";
     /// <summary>Contains '/' on purpose: BuiltByBit secrets may, and the raw Basic encoding must survive it.</summary>
     public string BuiltByBitClientSecret { get; set; } = "sandbox/builtbybit+secret=";
+    public string WhiteBitClientSecret { get; set; } = "sandbox-whitebit-secret";
     /// <summary>Generic OpenID Connect provider "acme" (sandbox issuer alpha: discovery, client_secret_basic, iss).</summary>
     public string AcmeClientSecret { get; set; } = "sandbox acme/secret+&=";
     /// <summary>Generic OAuth 2.0 provider "globex" (sandbox issuer beta: endpoints by configuration, client_secret_post, userinfo id).</summary>

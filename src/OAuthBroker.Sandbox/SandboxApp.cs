@@ -6,6 +6,7 @@ using OAuthBroker.Sandbox.Faults;
 using OAuthBroker.Sandbox.Oidc;
 using OAuthBroker.Sandbox.Pages;
 using OAuthBroker.Sandbox.Tokens;
+using OAuthBroker.Sandbox.WhiteBit;
 
 namespace OAuthBroker.Sandbox;
 
@@ -31,6 +32,7 @@ public static class SandboxApp
         builder.Services.AddSingleton<BybitSandboxState>();
         builder.Services.AddSingleton<StandardGrants>();
         builder.Services.AddSingleton<RsaSigner>();
+        builder.Services.AddSingleton<WhiteBitSandboxEndpoints.State>();
         // The provider's URLs carry codes and state; keep request-URL logging off here too.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
@@ -38,10 +40,11 @@ public static class SandboxApp
 
         var app = builder.Build();
         app.UseFaults();
-        app.MapGet("/", () => TypedResults.Content("OAuth broker provider sandbox: Bybit under /bybit, BuiltByBit under /builtbybit, OpenID Connect issuers under /oidc/{tenant}.", "text/plain"));
+        app.MapGet("/", () => TypedResults.Content("OAuth broker provider sandbox: Bybit under /bybit, BuiltByBit under /builtbybit, WhiteBIT under /whitebit, OpenID Connect issuers under /oidc/{tenant}.", "text/plain"));
         app.MapBybitSandbox();
         app.MapBuiltByBitSandbox();
         app.MapOidcSandbox();
+        app.MapWhiteBitSandbox();
         return app;
     }
 }

@@ -10,6 +10,26 @@ public sealed class SandboxOptions
     public BuiltByBitSandboxOptions BuiltByBit { get; set; } = new();
 
     public OidcSandboxOptions Oidc { get; set; } = new();
+
+    public WhiteBitSandboxOptions WhiteBit { get; set; } = new();
+}
+
+/// <summary>
+/// How the WhiteBIT sandbox behaves (provider-contracts.md §2). A flow started with a PKCE challenge is the Fast API
+/// Key flow (4-hour token, no refresh, a user API key); one without is the classic flow (300 s / 600 s, rotation).
+/// </summary>
+public sealed class WhiteBitSandboxOptions
+{
+    public List<SandboxClient> Clients { get; set; } = [];
+
+    /// <summary>Fast API Key: the key shows up in <c>/api-key/info</c> from this poll on (1 = the first poll). Default 2.</summary>
+    public int KeyReadyAfterPolls { get; set; } = 2;
+
+    public TimeSpan FastAccessTokenLifetime { get; set; } = TimeSpan.FromHours(4);
+    public TimeSpan ClassicAccessTokenLifetime { get; set; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>Fast API Key responses carry <c>"refresh_token": null</c> instead of leaving it out (which one is UNCONFIRMED).</summary>
+    public bool FastRefreshTokenAsNull { get; set; }
 }
 
 /// <summary>Standards-conformant OAuth 2.0 / OpenID Connect servers, one per tenant (issuer <c>{origin}/oidc/{tenant}</c>).</summary>

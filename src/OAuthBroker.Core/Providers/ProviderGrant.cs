@@ -29,6 +29,8 @@ public sealed record ProviderCredential
     public string? ApiKey { get; init; }
     /// <summary>Exchange API secret, when the provider issues one.</summary>
     public string? ApiSecret { get; init; }
+    /// <summary>Non-secret provider ids the broker needs later (e.g. WhiteBIT's key <c>externalId</c>, to delete the key).</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 
     public override string ToString() => "ProviderCredential { (redacted) }";
 }

@@ -19,7 +19,7 @@ public sealed class FaultInjector
     {
         foreach (var fault in _faults)
         {
-            if (path.StartsWith(fault.PathPrefix, StringComparison.Ordinal) && fault.TryUse())
+            if (path.StartsWith(fault.PathPrefix, StringComparison.Ordinal) && path.EndsWith(fault.PathSuffix, StringComparison.Ordinal) && fault.TryUse())
             {
                 return fault;
             }
@@ -38,6 +38,9 @@ public sealed class FaultInjector
 public sealed record Fault(string PathPrefix, int Status, string Body = "", string ContentType = "text/plain", TimeSpan Delay = default, int Times = 1)
 {
     private int _remaining = Times;
+
+    /// <summary>Only paths that also end with this are affected (e.g. <c>/secret</c> under a prefix with ids).</summary>
+    public string PathSuffix { get; init; } = "";
 
     internal bool TryUse() => Interlocked.Decrement(ref _remaining) >= 0;
 }

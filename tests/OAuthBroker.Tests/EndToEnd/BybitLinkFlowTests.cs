@@ -86,8 +86,9 @@ public sealed class BybitLinkFlowTests(BrokerEnvironmentFixture fixture)
         link.HasApiKey.ShouldBeTrue();
         link.HasRefreshToken.ShouldBeTrue();
         link.Scopes.ShouldBe(["openapi"]);
-        link.AccessTokenExpiresAt!.Value.ShouldBeInRange(DateTimeOffset.UtcNow.AddHours(23), DateTimeOffset.UtcNow.AddHours(25));
-        link.RefreshTokenExpiresAt!.Value.ShouldBeInRange(DateTimeOffset.UtcNow.AddDays(29), DateTimeOffset.UtcNow.AddDays(31));
+        var now = fixture.BrokerClock.GetUtcNow();
+        link.AccessTokenExpiresAt!.Value.ShouldBeInRange(now.AddHours(23), now.AddHours(25));
+        link.RefreshTokenExpiresAt!.Value.ShouldBeInRange(now.AddDays(29), now.AddDays(31));
 
         // 7. unlink: Bybit documents no revocation, the vaulted material is erased, the row is gone.
         using var unlink = await browser.UnlinkAsync("bybit", "424242001");

@@ -25,6 +25,7 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
     public string VaultAccessToken { get; } = "vault-token-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string BuiltByBitClientSecret { get; } = "bbb/secret+" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string AcmeClientSecret { get; } = "acme secret/+&=" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+    public string WhiteBitClientSecret { get; } = "whitebit-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string GlobexClientSecret { get; } = "globex-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
     /// <summary>State values the tests saw in authorize redirects (searched for in logs too).</summary>
@@ -46,8 +47,18 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
         settings.BuiltByBitClientSecret = BuiltByBitClientSecret;
         settings.AcmeClientSecret = AcmeClientSecret;
         settings.GlobexClientSecret = GlobexClientSecret;
+        settings.WhiteBitClientSecret = WhiteBitClientSecret;
         // Short enough that the timeout test does not drag, long enough for a loaded CI machine.
         settings.BrokerSettings["Broker:ProviderTimeout"] = "00:00:03";
+        // WhiteBIT's classic flow beside the Fast API Key one, on a client whose first redirect URI is its own.
+        settings.SandboxSettings["Sandbox:WhiteBit:Clients:1:ClientId"] = "sandbox-whitebit-classic";
+        settings.SandboxSettings["Sandbox:WhiteBit:Clients:1:ClientSecret"] = WhiteBitClientSecret;
+        settings.SandboxSettings["Sandbox:WhiteBit:Clients:1:RedirectUris:0"] = "http://127.0.0.1:" + settings.BrokerPort + "/api/oauth/whitebit-classic/callback";
+        settings.BrokerSettings["Providers:whitebit-classic:Dialect"] = "whitebit";
+        settings.BrokerSettings["Providers:whitebit-classic:Flow"] = "Classic";
+        settings.BrokerSettings["Providers:whitebit-classic:ClientId"] = "sandbox-whitebit-classic";
+        settings.BrokerSettings["Providers:whitebit-classic:ClientSecret"] = WhiteBitClientSecret;
+        settings.BrokerSettings["Providers:whitebit-classic:ServerUrl"] = "http://127.0.0.1:" + settings.SandboxPort + "/whitebit";
         settings.ConfigureBroker = builder =>
         {
             builder.Logging.AddProvider(Logs);
@@ -61,6 +72,7 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
         SeenSecrets.Add(BuiltByBitClientSecret);
         SeenSecrets.Add(AcmeClientSecret);
         SeenSecrets.Add(GlobexClientSecret);
+        SeenSecrets.Add(WhiteBitClientSecret);
         Environment = await BrokerEnvironment.StartAsync(settings);
         SandboxIssued = Environment.Sandbox.Services.GetRequiredService<IssuedSecrets>();
     }

@@ -49,7 +49,7 @@ public sealed partial class BrowserSession : IDisposable
     }
 
     /// <summary>Opens the sandbox's consent page and submits it; returns where the provider sends the browser.</summary>
-    public async Task<Uri> ConsentAsync(Uri authorizationUrl, long uid = 0, bool no2Fa = false, bool approve = true)
+    public async Task<Uri> ConsentAsync(Uri authorizationUrl, long uid = 0, bool no2Fa = false, bool approve = true, Dictionary<string, string>? extra = null)
     {
         using var page = await _http.GetAsync(authorizationUrl);
         page.StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -68,6 +68,11 @@ public sealed partial class BrowserSession : IDisposable
         if (no2Fa)
         {
             fields["no_2fa"] = "on";
+        }
+
+        foreach (var (name, value) in extra ?? [])
+        {
+            fields[name] = value;
         }
 
         var action = FormAction().Match(html).Groups["action"].Value;

@@ -1,0 +1,35 @@
+namespace OAuthBroker.Providers.WhiteBit;
+
+/// <summary>
+/// WhiteBIT OAuth 2.0 endpoints (https://docs.whitebit.com/api-reference/oauth/, generated from whitebit-exchange/docs
+/// openapi/oauth2.yaml) and the Fast API Key guides; provider-contracts.md §2, W-A … W-K3.
+/// </summary>
+public static class WhiteBitDefaults
+{
+    public const string DialectName = "whitebit";
+    public const string DisplayName = "WhiteBIT";
+
+    public const string GlobalServer = "https://whitebit.com";
+    public const string EuServer = "https://whitebit.eu";
+
+    /// <summary>W-A: <c>clientId</c> (camelCase), <c>state</c>; the Fast API Key flow adds <c>redirect_uri</c> and PKCE S256.</summary>
+    public const string AuthorizePath = "/auth/login";
+
+    /// <summary>W-T: body <c>client_id</c>, <c>client_secret</c>, <c>code</c> (+ <c>code_verifier</c>), no <c>grant_type</c>; answer in <c>data</c>.</summary>
+    public const string TokenPath = "/oauth2/token";
+
+    /// <summary>W-R (classic flow): refresh token in the field <c>token</c>; rotates on every refresh; 1 request/s.</summary>
+    public const string RefreshPath = "/oauth2/refresh_token";
+
+    /// <summary>W-K1: does a key exist, is it enabled, its externalId. Global server only.</summary>
+    public const string ApiKeyInfoPath = "/oauth2/api-key/info";
+
+    /// <summary>W-K2: the secret, once; a second fetch is 409.</summary>
+    public static string ApiKeySecretPath(string externalId) => $"/oauth2/api-key/{Uri.EscapeDataString(externalId)}/secret";
+
+    /// <summary>W-K3: delete the key (needs the still-valid 4-hour access token).</summary>
+    public static string ApiKeyPath(string externalId) => $"/oauth2/api-key/{Uri.EscapeDataString(externalId)}";
+
+    /// <summary>Metadata key under which the key's externalId is vaulted.</summary>
+    public const string ExternalIdMetadata = "externalId";
+}

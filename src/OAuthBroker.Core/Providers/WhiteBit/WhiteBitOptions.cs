@@ -1,0 +1,75 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace OAuthBroker.Providers.WhiteBit;
+
+/// <summary>Settings of a WhiteBIT provider (section <c>Providers:{id}</c>, dialect <c>whitebit</c>).</summary>
+public sealed class WhiteBitOptions : ProviderOptions
+{
+    /// <summary><c>FastApiKey</c> (default; the current WhiteBIT OAuth) or <c>Classic</c> (documented as removed 2026-11-01).</summary>
+    public WhiteBitFlow Flow { get; set; } = WhiteBitFlow.FastApiKey;
+
+    /// <summary><c>Global</c> (whitebit.com, default) or <c>Eu</c> (whitebit.eu). API-key endpoints are global only.</summary>
+    public WhiteBitServer Server { get; set; } = WhiteBitServer.Global;
+
+    /// <summary>Overrides the server of <see cref="Server"/> (the sandbox uses this).</summary>
+    public string? ServerUrl { get; set; }
+
+    /// <summary>Overrides where the API-key endpoints are (always the global server in production).</summary>
+    public string? ApiKeyServerUrl { get; set; }
+
+    /// <summary>Fast API Key: how often to ask whether the key exists after consent. Default 1.5 s (the guide: every 1–2 s).</summary>
+    public TimeSpan ApiKeyPollInterval { get; set; } = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>Fast API Key: how long to wait for the key. Default 30 s (the guide: up to about 30 s).</summary>
+    public TimeSpan ApiKeyPollTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>First wait after a 423 (sent without Retry-After). Default 5 s (the guide: 5–10 s).</summary>
+    public TimeSpan LockedInitialBackoff { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest single wait after 423. Default 60 s (the guide's cap).</summary>
+    public TimeSpan LockedMaxBackoff { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Total time spent waiting out 423s within one request. Default 90 s: the guide allows 3–5 min, but the callback
+    /// is an HTTP request with a 230 s ceiling on Azure Functions; past this the user is asked to connect again.
+    /// </summary>
+    public TimeSpan LockedTotalWait { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// Callback parameter that carries the public API key when WhiteBIT's frontend delivers it (the older guide;
+    /// mechanism "PENDING"). When absent, the key's <c>externalId</c> is the public key (the newer guide). Default <c>apiKey</c>.
+    /// </summary>
+    public string ApiKeyCallbackParameter { get; set; } = "apiKey";
+
+    public Uri ResolvedServer => new(ServerUrl ?? (Server == WhiteBitServer.Eu ? WhiteBitDefaults.EuServer : WhiteBitDefaults.GlobalServer));
+
+    public Uri ResolvedApiKeyServer => new(ApiKeyServerUrl ?? WhiteBitDefaults.GlobalServer);
+
+    public override IEnumerable<string> Validate(string prefix) => base.Validate(prefix)
+        .Concat(ValidateEndpoint(prefix, nameof(ServerUrl), ServerUrl))
+        .Concat(ValidateEndpoint(prefix, nameof(ApiKeyServerUrl), ApiKeyServerUrl))
+        .Concat(ApiKeyPollInterval <= TimeSpan.Zero || ApiKeyPollTimeout < ApiKeyPollInterval ? [$"{prefix}:ApiKeyPollInterval must be positive and not longer than ApiKeyPollTimeout."] : [])
+        .Concat(LockedInitialBackoff <= TimeSpan.Zero || LockedMaxBackoff < LockedInitialBackoff || LockedTotalWait > TimeSpan.FromSeconds(200)
+            ? [$"{prefix}: 423 backoff needs 0 < LockedInitialBackoff <= LockedMaxBackoff and LockedTotalWait <= 200 s (the HTTP request limit is 230 s)."] : []);
+}
+
+public enum WhiteBitFlow
+{
+    FastApiKey,
+    Classic,
+}
+
+public enum WhiteBitServer
+{
+    Global,
+    Eu,
+}
+
+/// <summary>The <c>whitebit</c> dialect.</summary>
+public sealed class WhiteBitDialect : ProviderDialect<WhiteBitOptions>
+{
+    public override string Name => WhiteBitDefaults.DialectName;
+
+    protected override IOAuthProvider Create(string id, WhiteBitOptions options, IServiceProvider services) =>
+        ActivatorUtilities.CreateInstance<WhiteBitProvider>(services, id, options);
+}
