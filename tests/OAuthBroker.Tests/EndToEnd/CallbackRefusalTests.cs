@@ -119,7 +119,7 @@ public sealed class CallbackRefusalTests(BrokerEnvironmentFixture fixture)
         await ShouldWriteNothing(async browser =>
         {
             var callback = await browser.ConsentAsync(await browser.StartAsync());
-            fixture.BrokerClock.Advance(TimeSpan.FromMinutes(11));
+            using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(11));
             using var response = await browser.GetAsync(callback);
             ShouldReturnWithError(response, "flow_expired");
         });

@@ -62,7 +62,7 @@ public sealed class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
         await browser.LinkAsync(provider: "whitebit");
         var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
 
-        fixture.BrokerClock.Advance(TimeSpan.FromHours(5));
+        using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromHours(5));
         using var unlink = await browser.UnlinkAsync("whitebit", link.AccountId);
 
         var outcome = await unlink.Content.ReadFromJsonAsync<JsonElement>();
