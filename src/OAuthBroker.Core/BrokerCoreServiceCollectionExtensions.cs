@@ -10,6 +10,7 @@ using OAuthBroker.Providers.Bybit;
 using OAuthBroker.Providers.Generic;
 using OAuthBroker.Providers.Http;
 using OAuthBroker.Providers.WhiteBit;
+using OAuthBroker.Refresh;
 
 namespace OAuthBroker;
 
@@ -38,6 +39,14 @@ public static class BrokerCoreServiceCollectionExtensions
         services.TryAddSingleton<LinkWriter>();
         services.TryAddSingleton<LinkService>();
         services.TryAddSingleton<AuthorizationFlowService>();
+
+        services.AddOptions<RefreshOptions>().Bind(configuration.GetSection(RefreshOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RefreshOptions>, RefreshOptions.Validator>());
+        services.TryAddSingleton<RefreshPolicy>();
+        services.TryAddSingleton<ProviderBreaker>();
+        services.TryAddSingleton<VaultWritePacer>();
+        services.TryAddSingleton<LinkRefresher>();
+        services.TryAddSingleton<RefreshSweep>();
         // Dialects: code only where a provider's dialect truly differs; everything else is configuration.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, BybitDialect>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, BuiltByBitDialect>());

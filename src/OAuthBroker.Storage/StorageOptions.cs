@@ -22,6 +22,9 @@ public sealed class StorageOptions
     /// <summary>Table of open authorization flows. Default <c>AuthorizationFlows</c>.</summary>
     public string FlowsTable { get; set; } = "AuthorizationFlows";
 
+    /// <summary>The refresh due index. Default <c>RefreshSchedule</c>.</summary>
+    public string ScheduleTable { get; set; } = "RefreshSchedule";
+
     internal sealed class Validator : IValidateOptions<StorageOptions>
     {
         public ValidateOptionsResult Validate(string? name, StorageOptions options)
@@ -37,7 +40,7 @@ public sealed class StorageOptions
                 errors.Add($"{SectionName}:TableServiceUri must be an absolute URI.");
             }
 
-            foreach (var (key, table) in new[] { ("LinksTable", options.LinksTable), ("FlowsTable", options.FlowsTable) })
+            foreach (var (key, table) in new[] { ("LinksTable", options.LinksTable), ("FlowsTable", options.FlowsTable), ("ScheduleTable", options.ScheduleTable) })
             {
                 if (!System.Text.RegularExpressions.Regex.IsMatch(table ?? "", "^[A-Za-z][A-Za-z0-9]{2,62}$"))
                 {

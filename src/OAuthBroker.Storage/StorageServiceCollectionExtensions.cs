@@ -11,8 +11,10 @@ using Microsoft.Extensions.Options;
 using OAuthBroker.Credentials;
 using OAuthBroker.Flows;
 using OAuthBroker.Links;
+using OAuthBroker.Refresh;
 using OAuthBroker.Storage.Flows;
 using OAuthBroker.Storage.Links;
+using OAuthBroker.Storage.Refresh;
 using OAuthBroker.Storage.Tables;
 using OAuthBroker.Storage.Vault;
 
@@ -35,6 +37,9 @@ public static class StorageServiceCollectionExtensions
             new TableAccountLinkStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.LinksTable))));
         services.TryAddSingleton<IAuthorizationFlowStore>(sp =>
             new TableAuthorizationFlowStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
+
+        services.TryAddSingleton<IRefreshSchedule>(sp =>
+            new TableRefreshSchedule(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.ScheduleTable))));
 
         services.TryAddSingleton(CreateSecretClient);
         services.TryAddSingleton<ICredentialVault, KeyVaultCredentialVault>();

@@ -21,15 +21,38 @@ public sealed record AccountLink
     public DateTimeOffset? RefreshTokenExpiresAt { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>When the refresh sweep should next look at this link; null when nothing is scheduled.</summary>
+    public DateTimeOffset? NextRefreshAt { get; init; }
+    /// <summary>The row of this link's current entry in the due index (so stale entries can be told apart).</summary>
+    public string? DueKey { get; init; }
+    /// <summary>Last successful refresh.</summary>
+    public DateTimeOffset? LastRefreshAt { get; init; }
+    /// <summary>Consecutive failed refresh attempts (reset by a success).</summary>
+    public int RefreshFailures { get; init; }
+    /// <summary>Provider code of the last failure, for operators (never a token or provider text).</summary>
+    public string? LastFailure { get; init; }
+    /// <summary>Refresh lease: who holds it (an instance id) and until when. Only the holder may spend the refresh token.</summary>
+    public string? LeaseOwner { get; init; }
+    public DateTimeOffset? LeaseUntil { get; init; }
     /// <summary>Storage concurrency token; every change is conditioned on it.</summary>
     public string? ETag { get; init; }
+
+    public bool IsLeased(DateTimeOffset now) => LeaseUntil is { } until && until > now;
 }
 
-/// <summary>The states a link can be in. Each says what the user or operator must do, if anything.</summary>
+/// <summary>
+/// The states a link can be in; each says what the user or operator must do, if anything. Transitions are documented
+/// in docs/link-states.md. "Refreshing" is not stored: it is an active link whose refresh lease is held.
+/// </summary>
 public enum LinkStatus
 {
-    /// <summary>Credential vaulted and believed valid. Nothing to do.</summary>
+    /// <summary>Credential vaulted and believed valid; kept fresh by the sweep. Nothing to do.</summary>
     Active,
+    /// <summary>The provider rejected the refresh token (invalid_grant, after one retry with the newest): the user must connect again.</summary>
+    ReauthRequired,
+    /// <summary>The provider issues no refresh token (WhiteBIT Fast API Key) and the access token has expired: the user must connect again.</summary>
+    Expired,
 }
 
 /// <summary>Storage of account links. Implementations map concurrency failures to <see cref="LinkConcurrencyException"/>.</summary>

@@ -9,6 +9,7 @@ namespace OAuthBroker.Links;
 public sealed partial class LinkService(
     IAccountLinkStore store,
     ICredentialVault vault,
+    Refresh.IRefreshSchedule schedule,
     ProviderCatalog providers,
     ILogger<LinkService> logger)
 {
@@ -50,6 +51,11 @@ public sealed partial class LinkService(
                     break;
                 }
             }
+        }
+
+        if (link?.DueKey is { } dueKey)
+        {
+            await schedule.RemoveAsync(dueKey, ct);
         }
 
         LogUnlinked(logger, providerId, revocation.Status);

@@ -13,6 +13,8 @@ namespace OAuthBroker.Links;
 public sealed partial class LinkWriter(
     IAccountLinkStore store,
     ICredentialVault vault,
+    Refresh.IRefreshSchedule schedule,
+    Refresh.RefreshPolicy policy,
     TimeProvider time,
     ILogger<LinkWriter> logger)
 {
@@ -44,10 +46,15 @@ public sealed partial class LinkWriter(
             UpdatedAt = now,
         });
 
+        link = link with { NextRefreshAt = policy.NextDue(link, now) };
         AccountLink? inserted;
+        string? dueKey = null;
         try
         {
-            inserted = await store.TryInsertAsync(link, ct);
+            // The due-index entry is written before the row that points at it; a crash in between leaves a stale
+            // entry the sweep removes, never a link the sweep cannot find.
+            dueKey = link.NextRefreshAt is { } due ? await schedule.AddAsync(link, due, ct) : null;
+            inserted = await store.TryInsertAsync(link with { DueKey = dueKey }, ct);
         }
         catch (StorageUnavailableException)
         {
@@ -58,6 +65,11 @@ public sealed partial class LinkWriter(
         if (inserted is not null)
         {
             return inserted;
+        }
+
+        if (dueKey is not null)
+        {
+            await schedule.RemoveAsync(dueKey, ct);
         }
 
         // Another callback for the same account won the insert: our secret is an orphan; theirs is the link's.
@@ -78,7 +90,26 @@ public sealed partial class LinkWriter(
         {
             try
             {
-                return await store.ReplaceAsync(Describe(grant, current with { Status = LinkStatus.Active, Scopes = grant.Scopes, UpdatedAt = now }), ct);
+                var relinked = Describe(grant, current with
+                {
+                    Status = LinkStatus.Active,
+                    Scopes = grant.Scopes,
+                    UpdatedAt = now,
+                    RefreshFailures = 0,
+                    LastFailure = null,
+                    LastRefreshAt = null,
+                    LeaseOwner = null,
+                    LeaseUntil = null,
+                });
+                relinked = relinked with { NextRefreshAt = policy.NextDue(relinked, now) };
+                var dueKey = relinked.NextRefreshAt is { } due ? await schedule.AddAsync(relinked, due, ct) : null;
+                var saved = await store.ReplaceAsync(relinked with { DueKey = dueKey }, ct);
+                if (current.DueKey is { } oldKey)
+                {
+                    await schedule.RemoveAsync(oldKey, ct);
+                }
+
+                return saved;
             }
             catch (LinkConcurrencyException) when (attempt == 0)
             {

@@ -22,6 +22,12 @@ public interface IOAuthProvider
 
     /// <summary>Revokes what the provider issued for this credential, where the provider allows it.</summary>
     Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct);
+
+    /// <summary>
+    /// Spends the credential's refresh token for new tokens. The answer holds only what the provider returned;
+    /// keeping the old refresh token when none came back, and the API key, is the caller's job.
+    /// </summary>
+    Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct);
 }
 
 /// <param name="State">Opaque, unguessable flow state echoed back on the callback.</param>

@@ -13,4 +13,8 @@ public abstract class OAuthProviderBase : IOAuthProvider
 
     public virtual Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct) =>
         Task.FromResult(RevocationResult.NotSupported(Descriptor.DisplayName));
+
+    public virtual Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct) =>
+        Task.FromResult<ProviderResult<ProviderCredential>>(new ProviderFailure(ProviderFailureKind.Rejected, "no_refresh",
+            $"{Descriptor.DisplayName} issues no refresh tokens; the link is kept until its access token expires."));
 }

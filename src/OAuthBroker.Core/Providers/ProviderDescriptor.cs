@@ -1,7 +1,12 @@
 namespace OAuthBroker.Providers;
 
 /// <summary>What a provider is and can do; safe to show to anyone (no endpoints with secrets, no client ids).</summary>
-public sealed record ProviderDescriptor(string Id, string DisplayName, ProviderCapabilities Capabilities);
+public sealed record ProviderDescriptor(string Id, string DisplayName, ProviderCapabilities Capabilities)
+{
+    /// <summary>How long before expiry this provider's tokens are refreshed; null for the broker's default.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TimeSpan? RefreshMargin { get; init; }
+}
 
 /// <param name="Pkce">The broker sends an S256 code challenge to this provider.</param>
 /// <param name="RefreshTokens">The provider issues refresh tokens, so links are kept fresh without the user.</param>

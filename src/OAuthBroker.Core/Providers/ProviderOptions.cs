@@ -21,6 +21,9 @@ public abstract class ProviderOptions
     /// <summary>The broker's client secret. Required; in Azure a Key Vault reference in app settings.</summary>
     public string? ClientSecret { get; set; }
 
+    /// <summary>Refresh this long before the access token expires. Default: <c>Refresh:DefaultMargin</c>.</summary>
+    public TimeSpan? RefreshMargin { get; set; }
+
     /// <summary>Collects every configuration error; <paramref name="prefix"/> is <c>Providers:{id}</c>.</summary>
     public virtual IEnumerable<string> Validate(string prefix)
     {

@@ -99,6 +99,13 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
             ["RefreshTokenExpiresAt"] = link.RefreshTokenExpiresAt,
             ["CreatedAt"] = link.CreatedAt,
             ["UpdatedAt"] = link.UpdatedAt,
+            ["NextRefreshAt"] = link.NextRefreshAt,
+            ["DueKey"] = link.DueKey,
+            ["LastRefreshAt"] = link.LastRefreshAt,
+            ["RefreshFailures"] = link.RefreshFailures,
+            ["LastFailure"] = link.LastFailure,
+            ["LeaseOwner"] = link.LeaseOwner,
+            ["LeaseUntil"] = link.LeaseUntil,
         };
         return entity;
     }
@@ -118,6 +125,13 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
         RefreshTokenExpiresAt = entity.GetDateTimeOffset("RefreshTokenExpiresAt"),
         CreatedAt = entity.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
         UpdatedAt = entity.GetDateTimeOffset("UpdatedAt") ?? DateTimeOffset.MinValue,
+        NextRefreshAt = entity.GetDateTimeOffset("NextRefreshAt"),
+        DueKey = entity.GetString("DueKey"),
+        LastRefreshAt = entity.GetDateTimeOffset("LastRefreshAt"),
+        RefreshFailures = (int)(entity.GetInt64("RefreshFailures") ?? 0),
+        LastFailure = entity.GetString("LastFailure"),
+        LeaseOwner = entity.GetString("LeaseOwner"),
+        LeaseUntil = entity.GetDateTimeOffset("LeaseUntil"),
         ETag = entity.ETag,
     };
 }

@@ -88,6 +88,31 @@ public sealed partial class BuiltByBitProvider(
             : member.Failure;
     }
 
+    /// <summary>X-T with <c>grant_type=refresh_token</c>.</summary>
+    public override async Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct)
+    {
+        if (current.RefreshToken is null)
+        {
+            return await base.RefreshAsync(current, ct);
+        }
+
+        var sent = await PostFormAsync(BuiltByBitDefaults.TokenPath, "refresh", [new("grant_type", "refresh_token"), new("refresh_token", current.RefreshToken)], ct);
+        if (!sent.Succeeded)
+        {
+            return sent.Failure;
+        }
+
+        using var response = sent.Value;
+        if (TokenEndpointFailure(response) is { } failure)
+        {
+            return failure;
+        }
+
+        return OAuth2Responses.ReadCredential(response.Json!.RootElement, time.GetUtcNow()) is { } credential
+            ? credential
+            : new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_access_token", "BuiltByBit's refresh response has no access_token.");
+    }
+
     /// <summary>Revokes the refresh token (the grant) and the access token; <c>{"revoked":…}</c> is the answer.</summary>
     public override async Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct)
     {

@@ -20,6 +20,13 @@ public sealed class BybitOptions : ProviderOptions
     /// <summary>Where the account UID comes from. Default: the access token's claim, then the uid endpoint.</summary>
     public BybitAccountIdSource AccountIdSource { get; set; } = BybitAccountIdSource.TokenClaimThenUidEndpoint;
 
+    /// <summary>
+    /// Whether refresh sends client_secret: documented only for Bybit's public client, which sends none (UNCONFIRMED for
+    /// brokers). Default <c>SendThenOmit</c>: send it, and if Bybit refuses the client (10003, which spends no token)
+    /// try once without. <c>Send</c> or <c>Omit</c> pin one reading.
+    /// </summary>
+    public BybitRefreshSecret RefreshClientSecret { get; set; } = BybitRefreshSecret.SendThenOmit;
+
     /// <summary>User-Agent for the token call. Default: a desktop browser's, as Bybit's docs show.</summary>
     public string UserAgent { get; set; } = BybitDefaults.BrowserUserAgent;
 
@@ -42,6 +49,13 @@ public sealed class BybitDialect : ProviderDialect<BybitOptions>
 
     protected override IOAuthProvider Create(string id, BybitOptions options, IServiceProvider services) =>
         ActivatorUtilities.CreateInstance<BybitProvider>(services, id, options);
+}
+
+public enum BybitRefreshSecret
+{
+    SendThenOmit,
+    Send,
+    Omit,
 }
 
 public enum BybitEnvironment

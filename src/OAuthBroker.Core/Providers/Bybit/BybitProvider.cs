@@ -65,22 +65,41 @@ public sealed partial class BybitProvider(
         return new ProviderGrant(accountId.Value, null, credential, scopes);
     }
 
-    private async Task<ProviderResult<ProviderCredential>> ExchangeCodeAsync(string code, CT ct)
+    // B3: exactly client_id, client_secret, code. Bybit's tool warns against grant_type/redirect_uri.
+    private Task<ProviderResult<ProviderCredential>> ExchangeCodeAsync(string code, CT ct) =>
+        PostTokenAsync(BybitDefaults.AccessTokenPath, "token",
+            [new("client_id", _options.ClientId!), new("client_secret", _options.ClientSecret!), new("code", code)], ct);
+
+    /// <summary>B6, both readings of client_secret (see <see cref="BybitOptions.RefreshClientSecret"/>).</summary>
+    public override async Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint.Combine(_options.ResolvedApiBaseUrl, BybitDefaults.AccessTokenPath))
+        if (current.RefreshToken is null)
         {
-            // B3: exactly client_id, client_secret, code. Bybit's tool warns against grant_type/redirect_uri.
-            Content = new FormUrlEncodedContent(
-            [
-                new("client_id", _options.ClientId!),
-                new("client_secret", _options.ClientSecret!),
-                new("code", code),
-            ]),
+            return await base.RefreshAsync(current, ct);
+        }
+
+        List<KeyValuePair<string, string>> Form(bool withSecret) => withSecret
+            ? [new("client_id", _options.ClientId!), new("client_secret", _options.ClientSecret!), new("refresh_token", current.RefreshToken)]
+            : [new("client_id", _options.ClientId!), new("refresh_token", current.RefreshToken)];
+
+        var sendSecret = _options.RefreshClientSecret != BybitRefreshSecret.Omit;
+        var result = await PostTokenAsync(BybitDefaults.RefreshTokenPath, "refresh", Form(sendSecret), ct);
+        // 10003 is about the client, not the token: nothing was spent, so the other reading may be tried.
+        return result.Failure?.Kind == ProviderFailureKind.InvalidClient && _options.RefreshClientSecret == BybitRefreshSecret.SendThenOmit
+            ? await PostTokenAsync(BybitDefaults.RefreshTokenPath, "refresh", Form(false), ct)
+            : result;
+    }
+
+    private async Task<ProviderResult<ProviderCredential>> PostTokenAsync(string path, string operation, List<KeyValuePair<string, string>> form, CT ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint.Combine(_options.ResolvedApiBaseUrl, path))
+        {
+            Content = new FormUrlEncodedContent(form),
         };
         request.Headers.TryAddWithoutValidation("User-Agent", _options.UserAgent);
         request.Headers.Accept.ParseAdd("application/json");
 
-        var sent = await http.SendAsync(Descriptor.Id, "token", request, ct);
+        var sent = await http.SendAsync(Descriptor.Id, operation, request, ct);
         if (!sent.Succeeded)
         {
             return sent.Failure;
@@ -89,11 +108,11 @@ public sealed partial class BybitProvider(
         using var response = sent.Value;
         if (response.Json is { } json && BybitErrors.CodeOf(json.RootElement) is { } errorCode && errorCode != 0)
         {
-            LogProviderCode(logger, "token", errorCode);
+            LogProviderCode(logger, operation, errorCode);
             return BybitErrors.ToFailure(errorCode, tokenEndpoint: true);
         }
 
-        if (response.TransportFailure("token") is { } transport)
+        if (response.TransportFailure(operation) is { } transport)
         {
             return transport;
         }

@@ -149,6 +149,42 @@ public sealed partial class GenericOAuthProvider(
             : identity.Failure;
     }
 
+    /// <summary>RFC 6749 §6.</summary>
+    public override async Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct)
+    {
+        if (current.RefreshToken is null)
+        {
+            return await base.RefreshAsync(current, ct);
+        }
+
+        var metadata = await MetadataAsync(ct);
+        if (!metadata.Succeeded)
+        {
+            return metadata.Failure;
+        }
+
+        var sent = await PostAsync(metadata.Value.TokenEndpoint, "refresh", [new("grant_type", "refresh_token"), new("refresh_token", current.RefreshToken)], ct);
+        if (!sent.Succeeded)
+        {
+            return sent.Failure;
+        }
+
+        using var response = sent.Value;
+        if (response.Json is { } errorBody && OAuth2Responses.ReadError(errorBody.RootElement, Descriptor.DisplayName) is { } protocolError)
+        {
+            return protocolError;
+        }
+
+        if (response.TransportFailure("refresh") is { } transport)
+        {
+            return transport;
+        }
+
+        return response.IsSuccessStatus && OAuth2Responses.ReadCredential(response.Json!.RootElement, time.GetUtcNow()) is { } credential
+            ? credential
+            : new ProviderFailure(ProviderFailureKind.InvalidResponse, $"http_{(int)response.Status}", $"{Descriptor.DisplayName}'s refresh response has no access_token.");
+    }
+
     /// <summary>RFC 7009: the refresh token first (ending the grant), then the access token.</summary>
     public override async Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct)
     {

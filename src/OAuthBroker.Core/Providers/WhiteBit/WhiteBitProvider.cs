@@ -97,6 +97,19 @@ public sealed partial class WhiteBitProvider(
         return new ProviderGrant(externalId, "API key " + externalId[..Math.Min(8, externalId.Length)], vaulted, scopes);
     }
 
+    /// <summary>W-R (classic flow): the refresh token goes in the field <c>token</c>; every refresh rotates it.</summary>
+    public override async Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct)
+    {
+        if (Fast || current.RefreshToken is null)
+        {
+            return await base.RefreshAsync(current, ct);
+        }
+
+        var refreshed = await PostTokenAsync(WhiteBitDefaults.RefreshPath, "refresh",
+            [new("client_id", options.ClientId!), new("client_secret", options.ClientSecret!), new("token", current.RefreshToken)], ct);
+        return refreshed.Succeeded ? refreshed.Value.Credential : refreshed.Failure;
+    }
+
     /// <summary>Deletes the user's API key (W-K3) while the access token is valid; says so clearly when it no longer is.</summary>
     public override async Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct)
     {
