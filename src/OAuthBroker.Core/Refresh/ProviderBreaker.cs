@@ -30,6 +30,9 @@ public sealed class ProviderBreaker(TimeProvider time)
         return opened;
     }
 
+    /// <summary>Closes the breaker (an operator fixed the credentials).</summary>
+    public void Reset(string providerId) => _openUntil.TryRemove(providerId, out _);
+
     public DateTimeOffset? OpenUntil(string providerId) => _openUntil.TryGetValue(providerId, out var until) && until > time.GetUtcNow() ? until : null;
 }
 

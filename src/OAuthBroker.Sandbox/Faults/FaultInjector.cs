@@ -39,6 +39,9 @@ public sealed record Fault(string PathPrefix, int Status, string Body = "", stri
 {
     private int _remaining = Times;
 
+    /// <summary>Headers to add to the faulty answer (e.g. Retry-After).</summary>
+    public Dictionary<string, string> Headers { get; init; } = [];
+
     /// <summary>Only paths that also end with this are affected (e.g. <c>/secret</c> under a prefix with ids).</summary>
     public string PathSuffix { get; init; } = "";
 
@@ -72,6 +75,11 @@ public static class FaultEndpoints
 
             context.Response.StatusCode = fault.Status;
             context.Response.ContentType = fault.ContentType;
+            foreach (var (name, value) in fault.Headers)
+            {
+                context.Response.Headers[name] = value;
+            }
+
             await context.Response.WriteAsync(fault.Body, context.RequestAborted);
         });
 

@@ -95,6 +95,10 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
 
     public BrowserSession NewBrowser(string? user = null) => new(this, user);
 
+    public T Broker<T>() where T : notnull => Environment.Broker.Services.GetRequiredService<T>();
+
+    public T Sandbox<T>() where T : notnull => Environment.Sandbox.Services.GetRequiredService<T>();
+
     /// <summary>The vaulted credential of a link, read the way the broker reads it (and recorded as seen).</summary>
     public async Task<OAuthBroker.Providers.ProviderCredential> CredentialOfAsync(string user, string provider, string accountId)
     {

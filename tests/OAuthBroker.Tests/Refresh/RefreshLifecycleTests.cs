@@ -1,0 +1,185 @@
+using OAuthBroker.Links;
+using OAuthBroker.Refresh;
+using OAuthBroker.Sandbox.Bybit;
+using OAuthBroker.Sandbox.Faults;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.Refresh;
+
+/// <summary>
+/// The refresh engine against the real environment: Azurite (links, due index), the local vault, and sandbox
+/// providers that rotate refresh tokens and revoke the whole grant when an old one comes back.
+/// </summary>
+[Collection(BrokerEnvironmentGroup.Name)]
+public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
+{
+    private IAccountLinkStore Links => fixture.Broker<IAccountLinkStore>();
+    private LinkRefresher Refresher => fixture.Broker<LinkRefresher>();
+
+    private async Task<(BrowserSession Browser, AccountLink Link)> LinkAsync(string provider = "bybit")
+    {
+        var browser = fixture.NewBrowser();
+        await browser.LinkAsync(provider: provider);
+        var view = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        return (browser, (await Links.GetAsync(browser.User, provider, view.AccountId, default))!);
+    }
+
+    private BybitSandboxState.Grant GrantOf(string refreshToken) =>
+        fixture.Sandbox<BybitSandboxState>().Grants[fixture.Sandbox<BybitSandboxState>().RefreshTokens[refreshToken]];
+
+    [Fact]
+    public async Task A_due_link_is_refreshed_by_the_sweep_vault_first_and_the_refresh_token_rotates()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var before = await fixture.CredentialOfAsync(link.UserId, "bybit", link.AccountId);
+        link.NextRefreshAt.ShouldNotBeNull();
+        link.DueKey.ShouldNotBeNull();
+
+        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromHours(24)))
+        {
+            var report = await fixture.Broker<RefreshSweep>().RunAsync(default);
+            report.Count(RefreshOutcome.Refreshed).ShouldBeGreaterThanOrEqualTo(1);
+        }
+
+        var after = await fixture.CredentialOfAsync(link.UserId, "bybit", link.AccountId);
+        var refreshed = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
+        after.RefreshToken.ShouldNotBe(before.RefreshToken);
+        after.AccessToken.ShouldNotBe(before.AccessToken);
+        after.ApiKey.ShouldBe(before.ApiKey, "the API key survives a refresh");
+        after.ApiSecret.ShouldBe(before.ApiSecret);
+        refreshed.LastRefreshAt.ShouldNotBeNull();
+        refreshed.RefreshFailures.ShouldBe(0);
+        refreshed.LeaseOwner.ShouldBeNull();
+        refreshed.DueKey.ShouldNotBe(link.DueKey);
+        refreshed.NextRefreshAt!.Value.ShouldBeGreaterThan(link.NextRefreshAt!.Value);
+        var grant = GrantOf(after.RefreshToken!);
+        grant.Revoked.ShouldBeFalse();
+        grant.CurrentRefreshToken.ShouldBe(after.RefreshToken);
+    }
+
+    [Fact]
+    public async Task A_link_that_is_not_due_is_left_alone()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+
+        await fixture.Broker<RefreshSweep>().RunAsync(default);
+        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Due, default)).ShouldBe(RefreshOutcome.NotNeeded);
+        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.IfExpiring, default)).ShouldBe(RefreshOutcome.NotNeeded);
+
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.LastRefreshAt.ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Invalid_grant_is_retried_once_with_the_newest_token_then_the_link_needs_the_user()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10004,"retMsg":"invalid refresh token"}""", "application/json", Times: 2));
+
+        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.ReauthRequired);
+
+        var stored = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
+        stored.Status.ShouldBe(LinkStatus.ReauthRequired);
+        stored.LastFailure.ShouldBe("10004");
+        stored.DueKey.ShouldBeNull("nothing is scheduled for a link only the user can repair");
+        (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.ReauthRequired);
+        fixture.SandboxFaults.Clear();
+    }
+
+    [Fact]
+    public async Task A_rejected_client_opens_one_provider_wide_breaker_instead_of_failing_every_link()
+    {
+        var (first, one) = await LinkAsync();
+        var (second, two) = await LinkAsync();
+        using var a = first;
+        using var b = second;
+        // Both readings of client_secret are tried (10003 spends no token), then the breaker opens.
+        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10003,"retMsg":"invalid client"}""", "application/json", Times: 2));
+        try
+        {
+            (await Refresher.RefreshAsync(one.UserId, "bybit", one.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.ProviderMisconfigured);
+            // The fault is used up: were the second link sent to Bybit, it would refresh. The breaker keeps it home.
+            (await Refresher.RefreshAsync(two.UserId, "bybit", two.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.ProviderMisconfigured);
+            (await Links.GetAsync(one.UserId, "bybit", one.AccountId, default))!.Status.ShouldBe(LinkStatus.Active, "a broker-side problem is not the user's");
+            fixture.Logs.Lines.Count(l => l.Contains("rejects the broker's client credentials", StringComparison.Ordinal)).ShouldBe(1);
+        }
+        finally
+        {
+            fixture.Broker<ProviderBreaker>().Reset("bybit");
+            fixture.SandboxFaults.Clear();
+        }
+
+        (await Refresher.RefreshAsync(two.UserId, "bybit", two.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+    }
+
+    [Fact]
+    public async Task Transient_failures_back_off_and_honour_Retry_After()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 503, "busy"));
+        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Retrying);
+        var afterFirst = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
+        afterFirst.RefreshFailures.ShouldBe(1);
+        afterFirst.NextRefreshAt!.Value.ShouldBeInRange(fixture.BrokerClock.GetUtcNow().AddSeconds(55), fixture.BrokerClock.GetUtcNow().AddMinutes(1.3));
+        afterFirst.Status.ShouldBe(LinkStatus.Active);
+
+        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 429, "") { Headers = { ["Retry-After"] = "900" } });
+        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Retrying);
+        var afterSecond = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
+        afterSecond.RefreshFailures.ShouldBe(2);
+        afterSecond.NextRefreshAt!.Value.ShouldBeGreaterThanOrEqualTo(fixture.BrokerClock.GetUtcNow().AddSeconds(890));
+
+        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.RefreshFailures.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task The_old_refresh_token_is_kept_when_the_provider_returns_none()
+    {
+        var (browser, link) = await LinkAsync("builtbybit");
+        using var _ = browser;
+        var before = await fixture.CredentialOfAsync(link.UserId, "builtbybit", link.AccountId);
+        fixture.SandboxFaults.Add(new Fault("/builtbybit/oauth2/token", 200, """{"access_token":"bbb_at_without_rotation","expires_in":3600,"token_type":"Bearer"}""", "application/json"));
+
+        (await Refresher.RefreshAsync(link.UserId, "builtbybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+
+        var after = await fixture.CredentialOfAsync(link.UserId, "builtbybit", link.AccountId);
+        after.AccessToken.ShouldBe("bbb_at_without_rotation");
+        after.RefreshToken.ShouldBe(before.RefreshToken);
+    }
+
+    [Fact]
+    public async Task A_link_without_refresh_token_is_followed_to_its_expiry_and_marked_expired()
+    {
+        var (browser, link) = await LinkAsync("whitebit");
+        using var _ = browser;
+        link.HasRefreshToken.ShouldBeFalse();
+        link.NextRefreshAt.ShouldBe(link.AccessTokenExpiresAt);
+
+        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromHours(4.1)))
+        {
+            await fixture.Broker<RefreshSweep>().RunAsync(default);
+        }
+
+        var view = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        view.Status.ShouldBe(LinkStatus.Expired);
+        (await Links.GetAsync(link.UserId, "whitebit", link.AccountId, default))!.DueKey.ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Stale_due_entries_are_removed_without_touching_the_link()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var schedule = fixture.Broker<IRefreshSchedule>();
+        var stale = await schedule.AddAsync(link, fixture.BrokerClock.GetUtcNow().AddMinutes(-1), default);
+
+        (await Refresher.RefreshDueAsync(new DueEntry(stale, link.UserId, "bybit", link.AccountId, DateTimeOffset.UtcNow), default)).ShouldBe(RefreshOutcome.Gone);
+
+        (await schedule.ListDueAsync(fixture.BrokerClock.GetUtcNow(), 1000, default)).ShouldNotContain(e => e.Key == stale);
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.ETag.ShouldBe(link.ETag);
+    }
+}
