@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OAuthBroker.Credentials;
 using OAuthBroker.Flows;
 using OAuthBroker.Links;
 using OAuthBroker.Providers;
@@ -47,6 +48,8 @@ public static class BrokerCoreServiceCollectionExtensions
         services.TryAddSingleton<VaultWritePacer>();
         services.TryAddSingleton<LinkRefresher>();
         services.TryAddSingleton<RefreshSweep>();
+        services.TryAddSingleton<CredentialCache>();
+        services.TryAddSingleton<CredentialService>();
         // Dialects: code only where a provider's dialect truly differs; everything else is configuration.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, BybitDialect>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderDialect, BuiltByBitDialect>());

@@ -1,9 +1,11 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
+using OAuthBroker.Host.Backends;
 using OAuthBroker.Host.Demo;
 using OAuthBroker.Host.Endpoints;
 using OAuthBroker.Host.FunctionsHost;
 using OAuthBroker.Host.Identity;
+using OAuthBroker.Host.Refresh;
 using OAuthBroker.Storage;
 
 namespace OAuthBroker.Host;
@@ -42,6 +44,17 @@ public static class BrokerApp
             json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Services.AddSingleton<BrowserBinding>();
+        builder.Services.AddOptions<BackendOptions>().Configure<IConfiguration>((options, configuration) =>
+            configuration.GetSection(BackendOptions.SectionName).Bind(options.Clients)).ValidateOnStart();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<BackendOptions>, BackendOptions.Validator>();
+        builder.Services.AddSingleton<BackendAuthenticator>();
+
+        var underFunctionsHost = !string.IsNullOrEmpty(builder.Configuration[FunctionsHostIntegration.PortVariable]);
+        // Under the host the timer trigger runs the sweep; standalone, the app does, unless Refresh:RunInProcess is false.
+        if (!underFunctionsHost && builder.Configuration.GetValue("Refresh:RunInProcess", true))
+        {
+            builder.Services.AddHostedService<InProcessRefreshScheduler>();
+        }
         builder.Services.AddCurrentUser(builder.Environment);
 
         configure?.Invoke(builder);
@@ -49,6 +62,7 @@ public static class BrokerApp
         var app = builder.Build();
         // Fail at start-up, listing every provider configuration error, not at the first user's click.
         app.Services.GetRequiredService<OAuthBroker.Providers.ProviderCatalog>();
+        InProcessRefreshScheduler.Parse(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OAuthBroker.Refresh.RefreshOptions>>().Value.Schedule);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
 
@@ -56,6 +70,11 @@ public static class BrokerApp
         app.MapProviderEndpoints();
         app.MapOAuthEndpoints();
         app.MapLinkEndpoints();
+        app.MapCredentialEndpoints();
+        if (underFunctionsHost)
+        {
+            app.MapRefreshTokensFunction();
+        }
         if (app.Environment.IsDevelopment())
         {
             app.MapDemo();

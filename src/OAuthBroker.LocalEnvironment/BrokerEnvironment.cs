@@ -12,6 +12,9 @@ namespace OAuthBroker.LocalEnvironment;
 /// </summary>
 public sealed class BrokerEnvironment : IAsyncDisposable
 {
+    private string[] _brokerArguments = [];
+    private Action<WebApplicationBuilder>? _configureBroker;
+
     private BrokerEnvironment(AzuriteServer azurite, LocalKeyVaultApp keyVault, WebApplication sandbox, WebApplication broker, Uri brokerUri, Uri sandboxUri)
     {
         Azurite = azurite;
@@ -72,12 +75,13 @@ public sealed class BrokerEnvironment : IAsyncDisposable
             }, settings.SandboxSettings), settings.ConfigureSandbox);
             await sandbox.StartAsync();
 
-            var broker = BrokerApp.Create(Arguments(new Dictionary<string, string?>
+            var brokerArguments = Arguments(new Dictionary<string, string?>
             {
                 ["urls"] = $"http://127.0.0.1:{settings.BrokerPort}",
                 ["environment"] = "Development",
                 ["Broker:PublicBaseUrl"] = brokerUri.GetLeftPart(UriPartial.Authority),
                 ["Storage:ConnectionString"] = azurite.ConnectionString,
+                ["Backends:platform:Key"] = settings.BackendKey,
                 ["KeyVault:VaultUri"] = keyVault.VaultUri.AbsoluteUri,
                 ["KeyVault:LocalAccessToken"] = settings.VaultAccessToken,
                 ["KeyVault:LocalCertificatePath"] = keyVault.CertificatePath,
@@ -119,10 +123,15 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 ["Providers:globex:Scopes:0"] = "profile",
                 ["Providers:globex:AccountIdSource"] = "Userinfo",
                 ["Providers:globex:AccountIdClaim"] = "profile.id",
-            }, settings.BrokerSettings), settings.ConfigureBroker);
+            }, settings.BrokerSettings);
+            var broker = BrokerApp.Create(brokerArguments, settings.ConfigureBroker);
             await broker.StartAsync();
 
-            return new BrokerEnvironment(azurite, keyVault, sandbox, broker, brokerUri, sandboxUri);
+            return new BrokerEnvironment(azurite, keyVault, sandbox, broker, brokerUri, sandboxUri)
+            {
+                _brokerArguments = brokerArguments,
+                _configureBroker = settings.ConfigureBroker,
+            };
         }
         catch
         {
@@ -139,6 +148,18 @@ public sealed class BrokerEnvironment : IAsyncDisposable
             await azurite.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Another broker instance on the same storage, vault and providers (as a scaled-out function app would have);
+    /// the caller stops it.
+    /// </summary>
+    public async Task<WebApplication> StartBrokerInstanceAsync(int port)
+    {
+        var arguments = _brokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal)).Append($"--urls=http://127.0.0.1:{port}").ToArray();
+        var instance = BrokerApp.Create(arguments, _configureBroker);
+        await instance.StartAsync();
+        return instance;
     }
 
     public async ValueTask DisposeAsync()

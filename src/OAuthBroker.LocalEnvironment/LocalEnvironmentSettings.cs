@@ -29,6 +29,9 @@ public sealed class LocalEnvironmentSettings
     public string GlobexClientSecret { get; set; } = "sandbox-globex-secret";
     public string VaultAccessToken { get; set; } = "local-development-vault-token";
 
+    /// <summary>Key of the local "platform" backend for the credential endpoints (header X-Api-Key).</summary>
+    public string BackendKey { get; set; } = "local-development-backend-key-change-me-0123456789";
+
     /// <summary>Extra broker settings (configuration keys with ':'), applied last.</summary>
     public Dictionary<string, string?> BrokerSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
 

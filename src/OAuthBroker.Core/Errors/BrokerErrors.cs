@@ -49,6 +49,26 @@ public static class BrokerErrors
         "revocation_unavailable", 503, "Revocation unavailable",
         detail + " Nothing was erased, so the unlink can simply be retried.");
 
+    public static BrokerError ReauthRequired(string providerId) => new(
+        "reauth_required", 409, "User must connect again",
+        $"The '{Printable(providerId)}' provider rejected this link's refresh token; the user must connect the account again.");
+
+    public static BrokerError LinkExpired(string providerId) => new(
+        "link_expired", 409, "Link expired",
+        $"The '{Printable(providerId)}' access token has expired and the provider issues no refresh token; the user must connect the account again.");
+
+    public static BrokerError CredentialUnavailable(string providerId) => new(
+        "credential_unavailable", 503, "Credential unavailable",
+        $"No valid '{Printable(providerId)}' credential can be handed out right now (the refresh is failing transiently); retry shortly.");
+
+    public static readonly BrokerError BackendUnauthenticated = new(
+        "backend_unauthenticated", 401, "Backend not authenticated",
+        "This endpoint is for the platform's backends: send a configured key in the X-Api-Key header.");
+
+    public static BrokerError BackendForbidden(string providerId) => new(
+        "backend_forbidden", 403, "Provider not allowed for this backend",
+        $"This backend key may not read '{Printable(providerId)}' credentials.");
+
     public static readonly BrokerError ConcurrentChange = new(
         "concurrent_change", 409, "Concurrent change",
         "The link changed while this request ran. Read it again and retry.");

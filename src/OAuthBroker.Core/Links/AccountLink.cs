@@ -22,6 +22,12 @@ public sealed record AccountLink
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
 
+    /// <summary>
+    /// <see cref="Credentials.VaultedCredential.StoredAt"/> of the credential version this row describes; a cached copy of the
+    /// credential is current only when it carries the same instant.
+    /// </summary>
+    public DateTimeOffset? CredentialStoredAt { get; init; }
+
     /// <summary>When the refresh sweep should next look at this link; null when nothing is scheduled.</summary>
     public DateTimeOffset? NextRefreshAt { get; init; }
     /// <summary>The row of this link's current entry in the due index (so stale entries can be told apart).</summary>

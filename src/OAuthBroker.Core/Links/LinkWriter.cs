@@ -44,6 +44,7 @@ public sealed partial class LinkWriter(
             HasRefreshToken = false,
             CreatedAt = now,
             UpdatedAt = now,
+            CredentialStoredAt = now,
         });
 
         link = link with { NextRefreshAt = policy.NextDue(link, now) };
@@ -100,6 +101,7 @@ public sealed partial class LinkWriter(
                     LastRefreshAt = null,
                     LeaseOwner = null,
                     LeaseUntil = null,
+                    CredentialStoredAt = now,
                 });
                 relinked = relinked with { NextRefreshAt = policy.NextDue(relinked, now) };
                 var dueKey = relinked.NextRefreshAt is { } due ? await schedule.AddAsync(relinked, due, ct) : null;

@@ -220,11 +220,13 @@ public sealed partial class LinkRefresher(
         };
 
         await pacer.WaitAsync(ct);
-        await vault.WriteAsync(leased.CredentialName, new VaultedCredential(leased.ProviderId, merged, time.GetUtcNow()), ct);
+        var storedAt = time.GetUtcNow();
+        await vault.WriteAsync(leased.CredentialName, new VaultedCredential(leased.ProviderId, merged, storedAt), ct);
 
         var now = time.GetUtcNow();
         var updated = leased with
         {
+            CredentialStoredAt = storedAt,
             AccessTokenExpiresAt = merged.AccessTokenExpiresAt,
             RefreshTokenExpiresAt = merged.RefreshTokenExpiresAt,
             LastRefreshAt = now,

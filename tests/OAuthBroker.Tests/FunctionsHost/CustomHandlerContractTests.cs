@@ -30,11 +30,17 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
 
     private static JsonElement Read(string path) => JsonDocument.Parse(File.ReadAllText(path)).RootElement;
 
-    private static IEnumerable<(string Name, JsonElement Trigger)> Functions() =>
+    private static IEnumerable<(string Name, JsonElement Trigger)> AllFunctions() =>
         Directory.GetDirectories(ScriptRoot)
             .Where(directory => File.Exists(Path.Combine(directory, "function.json")))
             .Select(directory => (Path.GetFileName(directory), Read(Path.Combine(directory, "function.json")).GetProperty("bindings")
                 .EnumerateArray().Single(b => b.GetProperty("direction").GetString() == "in")));
+
+    private static IEnumerable<(string Name, JsonElement Trigger)> Functions() =>
+        AllFunctions().Where(f => f.Trigger.GetProperty("type").GetString() == "httpTrigger");
+
+    /// <summary>Backend functions need a function key at the host; browser-facing ones cannot carry one.</summary>
+    private static readonly HashSet<string> BackendFunctions = ["Credential", "RefreshLink"];
 
     [Fact]
     public void Host_json_points_at_the_executable_the_build_produces()
@@ -63,13 +69,14 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
     public void Every_function_json_is_an_HTTP_function_whose_route_and_methods_the_app_serves()
     {
         var functions = Functions().ToList();
-        functions.Select(f => f.Name).ShouldBe(["Authorize", "Callback", "Health", "Links", "Providers", "Unlink"], ignoreOrder: true);
+        functions.Select(f => f.Name).ShouldBe(["Authorize", "Callback", "Credential", "Health", "Links", "Providers", "RefreshLink", "Unlink"], ignoreOrder: true);
 
         var endpoints = fixture.Environment.Broker.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
         foreach (var (name, trigger) in functions)
         {
             trigger.GetProperty("type").GetString().ShouldBe("httpTrigger", name);
-            trigger.GetProperty("authLevel").GetString().ShouldBe("anonymous", $"{name}: browsers and the demo page cannot send function keys");
+            trigger.GetProperty("authLevel").GetString().ShouldBe(BackendFunctions.Contains(name) ? "function" : "anonymous",
+                $"{name}: backends send function keys; browsers and the demo page cannot");
             var route = "/api/" + trigger.GetProperty("route").GetString();
             var methods = trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToList();
             methods.ShouldNotBeEmpty(name);
@@ -99,6 +106,22 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public void The_timer_function_runs_on_a_six_field_schedule_from_configuration()
+    {
+        var (name, timer) = AllFunctions().Single(f => f.Trigger.GetProperty("type").GetString() == "timerTrigger");
+        name.ShouldBe("RefreshTokens");
+        timer.GetProperty("schedule").GetString().ShouldBe("%Refresh__Schedule%");
+        timer.GetProperty("runOnStartup").GetBoolean().ShouldBeFalse("runOnStartup fires on every scale-out");
+
+        var example = Read(Path.Combine(RepositoryRoot.Find(), "local.settings.example.json")).GetProperty("Values");
+        var schedule = example.GetProperty("Refresh__Schedule").GetString()!;
+        schedule.Split(' ').Length.ShouldBe(6);
+        OAuthBroker.Host.Refresh.InProcessRefreshScheduler.Parse(schedule).GetNextOccurrence(new DateTime(2026, 1, 1, 0, 0, 1, DateTimeKind.Utc))
+            .ShouldBe(new DateTime(2026, 1, 1, 0, 5, 0, DateTimeKind.Utc));
+        OAuthBroker.Host.Refresh.InProcessRefreshScheduler.Parse(new OAuthBroker.Refresh.RefreshOptions().Schedule).ShouldNotBeNull();
+    }
+
+    [Fact]
     public async Task The_handler_starts_on_FUNCTIONS_CUSTOMHANDLER_PORT_and_serves_forwarded_requests()
     {
         var port = FreePort.Next();
@@ -114,6 +137,10 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
         start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:1"; // must be overridden by the Functions port
         start.Environment["Broker__PublicBaseUrl"] = "http://127.0.0.1:7071";
         start.Environment["Storage__ConnectionString"] = fixture.Environment.Azurite.ConnectionString;
+        // Its own tables: this process's sweep must not touch the other tests' links.
+        start.Environment["Storage__LinksTable"] = "ContractLinks";
+        start.Environment["Storage__FlowsTable"] = "ContractFlows";
+        start.Environment["Storage__ScheduleTable"] = "ContractSchedule";
         start.Environment["KeyVault__VaultUri"] = fixture.Environment.KeyVault.VaultUri.AbsoluteUri;
         start.Environment["KeyVault__LocalAccessToken"] = fixture.VaultAccessToken;
         start.Environment["KeyVault__LocalCertificatePath"] = fixture.Environment.KeyVault.CertificatePath;
@@ -142,6 +169,16 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
             providers.ShouldNotContain("contract-client");
             using var links = await http.GetAsync("/api/links");
             links.StatusCode.ShouldBe(HttpStatusCode.Unauthorized, "outside Development there is no development identity");
+
+            // The timer invocation, as the host posts it for a non-HTTP trigger.
+            using var invocation = await http.PostAsync("/RefreshTokens", new StringContent(
+                """{"Data":{"timer":{"Schedule":{"AdjustForDST":false},"ScheduleStatus":null,"IsPastDue":false}},"Metadata":{"sys":{"MethodName":"RefreshTokens","UtcNow":"2026-11-22T04:00:00Z","RandGuid":"0f8fad5b-d9cb-469f-a165-70867728950e"}}}""",
+                System.Text.Encoding.UTF8, "application/json"));
+            invocation.StatusCode.ShouldBe(HttpStatusCode.OK);
+            var answer = JsonDocument.Parse(await invocation.Content.ReadAsStringAsync()).RootElement;
+            answer.GetProperty("Outputs").ValueKind.ShouldBe(JsonValueKind.Object);
+            answer.GetProperty("Logs")[0].GetString()!.ShouldStartWith("Refresh sweep");
+            answer.GetProperty("ReturnValue").GetProperty("examined").GetInt32().ShouldBeGreaterThanOrEqualTo(0);
         }
         finally
         {

@@ -25,6 +25,9 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
     public string VaultAccessToken { get; } = "vault-token-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string BuiltByBitClientSecret { get; } = "bbb/secret+" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string AcmeClientSecret { get; } = "acme secret/+&=" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+    /// <summary>A backend allowed every provider, and one limited to BuiltByBit.</summary>
+    public string BackendKey { get; } = "backend-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+    public string LimitedBackendKey { get; } = "limited-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
     public string WhiteBitClientSecret { get; } = "whitebit-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string GlobexClientSecret { get; } = "globex-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
@@ -50,6 +53,11 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
         settings.WhiteBitClientSecret = WhiteBitClientSecret;
         // Short enough that the timeout test does not drag, long enough for a loaded CI machine.
         settings.BrokerSettings["Broker:ProviderTimeout"] = "00:00:03";
+        // The tests run sweeps themselves; a timer firing in the middle of a test would make outcomes racy.
+        settings.BrokerSettings["Refresh:RunInProcess"] = "false";
+        settings.BrokerSettings["Backends:platform:Key"] = BackendKey;
+        settings.BrokerSettings["Backends:limited:Key"] = LimitedBackendKey;
+        settings.BrokerSettings["Backends:limited:Providers:0"] = "builtbybit";
         // WhiteBIT's classic flow beside the Fast API Key one, on a client whose first redirect URI is its own.
         settings.SandboxSettings["Sandbox:WhiteBit:Clients:1:ClientId"] = "sandbox-whitebit-classic";
         settings.SandboxSettings["Sandbox:WhiteBit:Clients:1:ClientSecret"] = WhiteBitClientSecret;
@@ -73,6 +81,8 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
         SeenSecrets.Add(AcmeClientSecret);
         SeenSecrets.Add(GlobexClientSecret);
         SeenSecrets.Add(WhiteBitClientSecret);
+        SeenSecrets.Add(BackendKey);
+        SeenSecrets.Add(LimitedBackendKey);
         Environment = await BrokerEnvironment.StartAsync(settings);
         SandboxIssued = Environment.Sandbox.Services.GetRequiredService<IssuedSecrets>();
     }

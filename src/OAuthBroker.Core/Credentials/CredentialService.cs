@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Logging;
+using OAuthBroker.Errors;
+using OAuthBroker.Links;
+using OAuthBroker.Refresh;
+
+namespace OAuthBroker.Credentials;
+
+/// <summary>
+/// Hands a backend a valid credential for one link: the access token (refreshed first when it is within its margin,
+/// single-flight per link), and the API key and secret where the provider issued them. Never the refresh token.
+/// Every read is logged with the calling backend (an audit trail without secrets).
+/// </summary>
+public sealed partial class CredentialService(
+    IAccountLinkStore links,
+    CredentialCache cache,
+    LinkRefresher refresher,
+    RefreshPolicy policy,
+    TimeProvider time,
+    ILogger<CredentialService> logger)
+{
+    /// <summary>How long a reader waits for another instance's refresh of the same link before answering.</summary>
+    private static readonly TimeSpan BusyWait = TimeSpan.FromSeconds(10);
+
+    public async Task<(BackendCredential? Credential, BrokerError? Error)> GetAsync(string caller, string userId, string providerId, string accountId, bool forceRefresh, CT ct)
+    {
+        var link = await links.GetAsync(userId, providerId, accountId, ct);
+        if (link is null)
+        {
+            return (null, BrokerErrors.LinkNotFound(providerId));
+        }
+
+        var now = time.GetUtcNow();
+        if ((forceRefresh || policy.IsExpiring(link, now)) && link.HasRefreshToken && link.Status == LinkStatus.Active)
+        {
+            var outcome = await refresher.RefreshAsync(userId, providerId, accountId, forceRefresh ? LinkRefresher.Mode.Force : LinkRefresher.Mode.IfExpiring, ct);
+            link = outcome == RefreshOutcome.Busy
+                ? await WaitForOtherRefresherAsync(link, ct)
+                : await links.GetAsync(userId, providerId, accountId, ct);
+            if (link is null)
+            {
+                return (null, BrokerErrors.LinkNotFound(providerId));
+            }
+        }
+
+        if (link.Status == LinkStatus.ReauthRequired)
+        {
+            return (null, BrokerErrors.ReauthRequired(providerId));
+        }
+
+        var expired = link.Status == LinkStatus.Expired || (link.AccessTokenExpiresAt is { } expires && expires <= time.GetUtcNow());
+        if (expired)
+        {
+            // A refresh that failed transiently leaves the link active; its token is only served while it is valid.
+            return (null, link.HasRefreshToken ? BrokerErrors.CredentialUnavailable(providerId) : BrokerErrors.LinkExpired(providerId));
+        }
+
+        var vaulted = await cache.ReadAsync(link, ct);
+        if (vaulted is null)
+        {
+            return (null, BrokerErrors.CredentialUnavailable(providerId));
+        }
+
+        var tag = CredentialNames.LogTag(link.CredentialName);
+        LogCredentialRead(logger, caller, providerId, tag, forceRefresh);
+        var credential = vaulted.Credential;
+        return (new BackendCredential(providerId, accountId, credential.AccessToken, credential.TokenType, credential.AccessTokenExpiresAt, credential.ApiKey, credential.ApiSecret), null);
+    }
+
+    private async Task<AccountLink?> WaitForOtherRefresherAsync(AccountLink link, CT ct)
+    {
+        var deadline = time.GetUtcNow() + BusyWait;
+        while (true)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct);
+            var current = await links.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct);
+            if (current is null || !current.IsLeased(time.GetUtcNow()) || time.GetUtcNow() > deadline)
+            {
+                return current;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Credential of a {ProviderId} link ({CredentialTag}) read by backend {Caller} (forced refresh: {Forced})")]
+    private static partial void LogCredentialRead(ILogger logger, string caller, string providerId, string credentialTag, bool forced);
+}
+
+/// <summary>What a backend gets: everything it needs to act for the user, never the refresh token.</summary>
+public sealed record BackendCredential(string Provider, string AccountId, string AccessToken, string TokenType, DateTimeOffset? ExpiresAt, string? ApiKey, string? ApiSecret)
+{
+    public override string ToString() => $"BackendCredential {{ Provider = {Provider}, AccountId = {AccountId}, (secrets redacted) }}";
+}

@@ -1,0 +1,82 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using OAuthBroker.Host.FunctionsHost;
+
+namespace OAuthBroker.Host.Backends;
+
+/// <summary>
+/// The platform's backends that may read credentials (section <c>Backends:{name}</c>): each has a key (sent as
+/// <c>X-Api-Key</c>) and optionally the providers it may read. In Azure the keys are Key Vault references.
+/// </summary>
+public sealed class BackendOptions
+{
+    public const string SectionName = "Backends";
+
+    public Dictionary<string, BackendClient> Clients { get; set; } = new(StringComparer.Ordinal);
+
+    internal sealed class Validator : IValidateOptions<BackendOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, BackendOptions options)
+        {
+            var errors = options.Clients
+                .Where(c => c.Value.Key is not { Length: >= 32 })
+                .Select(c => $"{SectionName}:{c.Key}:Key must be at least 32 characters (generate it; it is a password).")
+                .ToList();
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+}
+
+public sealed class BackendClient
+{
+    public string? Key { get; set; }
+
+    /// <summary>Providers this backend may read; empty means all.</summary>
+    public List<string> Providers { get; set; } = [];
+}
+
+/// <summary>Who is calling a backend endpoint.</summary>
+public sealed record BackendCaller(string Name, IReadOnlyCollection<string> Providers)
+{
+    public bool MayRead(string providerId) => Providers.Count == 0 || Providers.Contains(providerId);
+}
+
+/// <summary>
+/// Authenticates backend callers: a configured key in <c>X-Api-Key</c> (compared in constant time), or — only when
+/// running under the Functions host, which then has already checked the function key these functions require
+/// (authLevel <c>function</c>) and is the only thing that can reach the handler's loopback port — the host itself.
+/// Entra ID app-role tokens for backends belong to the caller-authentication work and plug in here.
+/// </summary>
+public sealed class BackendAuthenticator(IOptions<BackendOptions> options, IConfiguration configuration)
+{
+    public const string HeaderName = "X-Api-Key";
+
+    private readonly bool _underFunctionsHost = !string.IsNullOrEmpty(configuration[FunctionsHostIntegration.PortVariable]);
+    private readonly (string Name, byte[] KeyHash, BackendClient Client)[] _clients = options.Value.Clients
+        .Where(c => c.Value.Key is not null)
+        .Select(c => (c.Key, SHA256.HashData(Encoding.UTF8.GetBytes(c.Value.Key!)), c.Value))
+        .ToArray();
+
+    public BackendCaller? Authenticate(HttpContext context)
+    {
+        var presented = context.Request.Headers[HeaderName].ToString();
+        if (presented.Length > 0)
+        {
+            var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+            BackendCaller? match = null;
+            foreach (var (name, keyHash, client) in _clients)
+            {
+                // Every key is compared, whatever matched, so timing says nothing about which one did.
+                if (CryptographicOperations.FixedTimeEquals(hash, keyHash))
+                {
+                    match = new BackendCaller(name, client.Providers.Select(p => p.ToLowerInvariant()).ToArray());
+                }
+            }
+
+            return match;
+        }
+
+        return _underFunctionsHost ? new BackendCaller("functions-host-key", []) : null;
+    }
+}

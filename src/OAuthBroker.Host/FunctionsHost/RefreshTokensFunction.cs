@@ -1,0 +1,36 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OAuthBroker.Refresh;
+
+namespace OAuthBroker.Host.FunctionsHost;
+
+/// <summary>
+/// The timer function under the Functions host: the host posts <c>{Data, Metadata}</c> to <c>/RefreshTokens</c> on the
+/// schedule in <c>RefreshTokens/function.json</c> (app setting <c>Refresh__Schedule</c>) and expects
+/// <c>{Outputs, Logs, ReturnValue}</c>; a non-2xx answer fails the invocation. Only the host can reach this route:
+/// it is mapped only when the handler listens on the host's loopback port.
+/// </summary>
+public static class RefreshTokensFunction
+{
+    public const string Name = "RefreshTokens";
+
+    public static void MapRefreshTokensFunction(this IEndpointRouteBuilder app) =>
+        app.MapPost("/" + Name, async (InvocationRequest request, RefreshSweep sweep, CancellationToken ct) =>
+        {
+            var pastDue = request.Data?.TryGetValue("timer", out var timer) == true && timer.ValueKind == JsonValueKind.Object
+                && timer.TryGetProperty("IsPastDue", out var flag) && flag.ValueKind == JsonValueKind.True;
+            var report = await sweep.RunAsync(ct);
+            var summary = $"Refresh sweep{(pastDue ? " (past due)" : "")}: {report.Examined} due, {report.Count(RefreshOutcome.Refreshed)} refreshed, " +
+                $"{report.Count(RefreshOutcome.ReauthRequired)} need the user, {report.Errors} errors, stopped early: {report.StoppedEarly}.";
+            return TypedResults.Ok(new InvocationResponse(new Dictionary<string, object?>(), [summary], report));
+        });
+}
+
+/// <summary>What the Functions host sends for a non-HTTP trigger.</summary>
+public sealed record InvocationRequest(Dictionary<string, JsonElement>? Data, Dictionary<string, JsonElement>? Metadata);
+
+/// <summary>What the Functions host expects back (names are the contract's, PascalCase).</summary>
+public sealed record InvocationResponse(
+    [property: JsonPropertyName("Outputs")] Dictionary<string, object?> Outputs,
+    [property: JsonPropertyName("Logs")] IReadOnlyList<string> Logs,
+    [property: JsonPropertyName("ReturnValue")] object? ReturnValue);
