@@ -32,6 +32,7 @@ public sealed partial class LinkService(
         if (revocation.Status == RevocationStatus.Unavailable)
         {
             LogRevocationDeferred(logger, providerId);
+            await RecordAsync(link, "revocation_unavailable", ct);
             return (null, BrokerErrors.RevocationUnavailable(revocation.Detail));
         }
 
@@ -60,6 +61,19 @@ public sealed partial class LinkService(
 
         LogUnlinked(logger, providerId, revocation.Status);
         return (new UnlinkResult(providerId, accountId, revocation.Status, revocation.Detail, CredentialErased: true), null);
+    }
+
+    /// <summary>The outcome of a deferred unlink is written on the link, so operators and the user can see it.</summary>
+    private async Task RecordAsync(AccountLink link, string outcome, CT ct)
+    {
+        try
+        {
+            await store.ReplaceAsync(link with { LastFailure = outcome }, ct);
+        }
+        catch (LinkConcurrencyException)
+        {
+            // Someone else changed the link meanwhile; their state wins.
+        }
     }
 
     private async Task<RevocationResult> RevokeAsync(AccountLink link, CT ct)

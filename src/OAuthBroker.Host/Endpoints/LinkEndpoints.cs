@@ -16,7 +16,7 @@ public static class LinkEndpoints
         app.MapDelete("/api/links/{provider}/{accountId}", UnlinkAsync);
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, ICurrentUserResolver users, LinkService links, CT ct)
+    private static async Task<IResult> ListAsync(HttpContext context, ICurrentUserResolver users, LinkService links, TimeProvider time, CT ct)
     {
         context.Response.Headers.CacheControl = "no-store";
         var userId = users.Resolve(context);
@@ -26,7 +26,7 @@ public static class LinkEndpoints
         }
 
         var all = await links.ListAsync(userId, ct);
-        return TypedResults.Ok(all.OrderBy(l => l.ProviderId, StringComparer.Ordinal).ThenBy(l => l.AccountId, StringComparer.Ordinal).Select(LinkView.From));
+        return TypedResults.Ok(all.OrderBy(l => l.ProviderId, StringComparer.Ordinal).ThenBy(l => l.AccountId, StringComparer.Ordinal).Select(l => LinkView.From(l, time.GetUtcNow())));
     }
 
     private static async Task<IResult> UnlinkAsync(string provider, string accountId, HttpContext context, ICurrentUserResolver users, LinkService links, CT ct)
@@ -65,9 +65,14 @@ public sealed record LinkView(
     DateTimeOffset? AccessTokenExpiresAt,
     DateTimeOffset? RefreshTokenExpiresAt,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt)
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? LastRefreshAt = null,
+    DateTimeOffset? NextRefreshAt = null,
+    bool Refreshing = false,
+    string? LastFailure = null)
 {
-    public static LinkView From(AccountLink link) => new(
+    public static LinkView From(AccountLink link, DateTimeOffset now) => new(
         link.ProviderId, link.AccountId, link.AccountDisplayName, link.Status, link.Scopes, link.HasApiKey,
-        link.HasRefreshToken, link.AccessTokenExpiresAt, link.RefreshTokenExpiresAt, link.CreatedAt, link.UpdatedAt);
+        link.HasRefreshToken, link.AccessTokenExpiresAt, link.RefreshTokenExpiresAt, link.CreatedAt, link.UpdatedAt,
+        link.LastRefreshAt, link.NextRefreshAt, link.IsLeased(now), link.LastFailure);
 }

@@ -116,7 +116,7 @@ public sealed class BuiltByBitLinkFlowTests(BrokerEnvironmentFixture fixture)
             (await failed.Content.ReadAsStringAsync()).ShouldContain("revocation_unavailable");
         }
 
-        (await browser.LinksAsync()).ShouldHaveSingleItem();
+        (await browser.LinksAsync()).ShouldHaveSingleItem().LastFailure.ShouldBe("revocation_unavailable", "the deferred unlink is recorded on the link");
         fixture.SandboxFaults.Add(new Fault("/builtbybit/oauth2/token/revoke", 429, "", Times: 1));
         using var retried = await browser.UnlinkAsync("builtbybit", "777");
         retried.StatusCode.ShouldBe(HttpStatusCode.OK, "a 429 without Retry-After is retried once in the request");
