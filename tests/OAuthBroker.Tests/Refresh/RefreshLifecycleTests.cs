@@ -182,4 +182,38 @@ public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
         (await schedule.ListDueAsync(fixture.BrokerClock.GetUtcNow(), 1000, default)).ShouldNotContain(e => e.Key == stale);
         (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.ETag.ShouldBe(link.ETag);
     }
+
+    [Fact]
+    public async Task A_provider_timeout_is_transient_and_rescheduled()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(6)));
+
+        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Retrying);
+
+        var stored = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
+        stored.LastFailure.ShouldBe("timeout");
+        stored.Status.ShouldBe(LinkStatus.Active);
+        stored.LeaseOwner.ShouldBeNull("the lease is released after a failure");
+    }
+
+    [Fact]
+    public async Task A_sweep_out_of_budget_stops_and_the_next_run_resumes()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var exhausted = Microsoft.Extensions.DependencyInjection.ActivatorUtilities.CreateInstance<RefreshSweep>(
+            fixture.Environment.Broker.Services, Microsoft.Extensions.Options.Options.Create(new RefreshOptions { SweepBudget = TimeSpan.FromTicks(1) }));
+
+        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromHours(24)))
+        {
+            var stopped = await exhausted.RunAsync(default);
+            stopped.StoppedEarly.ShouldBeTrue();
+            (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.LastRefreshAt.ShouldBeNull("nothing was started");
+
+            await fixture.Broker<RefreshSweep>().RunAsync(default);
+            (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.LastRefreshAt.ShouldNotBeNull("the next run picked it up");
+        }
+    }
 }
