@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.Options;
 using OAuthBroker.Sandbox.Pages;
 
@@ -138,27 +137,8 @@ public static class BuiltByBitSandboxEndpoints
     }
 
     /// <summary>HTTP Basic over the raw <c>id:secret</c>; a form-encoded secret ('/' as %2F) does not match.</summary>
-    private static SandboxClient? BasicClient(HttpRequest request, List<SandboxClient> clients)
-    {
-        var header = request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Basic ", StringComparison.Ordinal))
-        {
-            return null;
-        }
-
-        string decoded;
-        try
-        {
-            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..]));
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-
-        var separator = decoded.IndexOf(':', StringComparison.Ordinal);
-        return separator < 0 ? null : clients.FirstOrDefault(c => c.ClientId == decoded[..separator] && c.ClientSecret == decoded[(separator + 1)..]);
-    }
+    private static SandboxClient? BasicClient(HttpRequest request, List<SandboxClient> clients) =>
+        BasicCredentials.TryRead(request, out var id, out var secret) ? clients.FirstOrDefault(c => c.ClientId == id && c.ClientSecret == secret) : null;
 
     private static IResult Tokens(string access, string refresh, string scope, BuiltByBitSandboxOptions settings) => TypedResults.Json(new
     {

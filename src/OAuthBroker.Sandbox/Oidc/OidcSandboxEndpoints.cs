@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using Microsoft.Extensions.Options;
 using OAuthBroker.Sandbox.Pages;
 
@@ -211,10 +210,9 @@ public static class OidcSandboxEndpoints
     /// <summary>RFC 6749 §2.3.1: Basic (form-decoded id and secret) or body parameters, never both.</summary>
     private static SandboxClient? AuthenticateClient(HttpRequest request, IFormCollection form, List<SandboxClient> clients, out string? error)
     {
-        var header = request.Headers.Authorization.ToString();
         var inBody = form.ContainsKey("client_secret");
         error = "invalid_client";
-        if (header.StartsWith("Basic ", StringComparison.Ordinal))
+        if (BasicCredentials.TryRead(request, out var user, out var password))
         {
             if (inBody)
             {
@@ -222,24 +220,8 @@ public static class OidcSandboxEndpoints
                 return null;
             }
 
-            string decoded;
-            try
-            {
-                decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..]));
-            }
-            catch (FormatException)
-            {
-                return null;
-            }
-
-            var separator = decoded.IndexOf(':', StringComparison.Ordinal);
-            if (separator < 0)
-            {
-                return null;
-            }
-
-            var id = WebUtility.UrlDecode(decoded[..separator]);
-            var secret = WebUtility.UrlDecode(decoded[(separator + 1)..]);
+            var id = WebUtility.UrlDecode(user);
+            var secret = WebUtility.UrlDecode(password);
             return clients.FirstOrDefault(c => c.ClientId == id && c.ClientSecret == secret);
         }
 

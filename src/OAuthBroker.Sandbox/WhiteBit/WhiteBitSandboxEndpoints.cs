@@ -196,21 +196,28 @@ public static class WhiteBitSandboxEndpoints
         });
     }
 
-    private static IResult Secret(string externalId, HttpRequest request, StandardGrants grants, State state)
+    /// <summary>The key named in the path, if the bearer's client owns it; otherwise the documented 401/404/403.</summary>
+    private static (Key? Key, IResult? Refusal) OwnedKey(string externalId, HttpRequest request, StandardGrants grants, State state)
     {
         if (Authenticate(request, grants) is not { } grant)
         {
-            return Unauthorized();
+            return (null, Unauthorized());
         }
 
         if (!state.KeysById.TryGetValue(externalId, out var key) || key.Deleted)
         {
-            return Message(404, "Key not found.");
+            return (null, Message(404, "Key not found."));
         }
 
-        if (key.ClientId != grant.ClientId)
+        return key.ClientId != grant.ClientId ? (null, Message(403, "Forbidden.")) : (key, null);
+    }
+
+    private static IResult Secret(string externalId, HttpRequest request, StandardGrants grants, State state)
+    {
+        var (key, refusal) = OwnedKey(externalId, request, grants, state);
+        if (key is null)
         {
-            return Message(403, "Forbidden.");
+            return refusal!;
         }
 
         if (key.ReadSecret() > 1)
@@ -223,19 +230,10 @@ public static class WhiteBitSandboxEndpoints
 
     private static IResult Delete(string externalId, HttpRequest request, StandardGrants grants, State state)
     {
-        if (Authenticate(request, grants) is not { } grant)
+        var (key, refusal) = OwnedKey(externalId, request, grants, state);
+        if (key is null)
         {
-            return Unauthorized();
-        }
-
-        if (!state.KeysById.TryGetValue(externalId, out var key) || key.Deleted)
-        {
-            return Message(404, "Key not found.");
-        }
-
-        if (key.ClientId != grant.ClientId)
-        {
-            return Message(403, "Forbidden.");
+            return refusal!;
         }
 
         key.Deleted = true;
