@@ -1,0 +1,305 @@
+metadata name = 'OAuth broker resources'
+metadata description = 'Function app (Flex Consumption, custom handler), identity, storage, Key Vault, monitoring and role assignments.'
+
+import { providerType, backendType } from '../types.bicep'
+
+// ------------------------------------------------------------------------------------------------
+// Parameters
+// ------------------------------------------------------------------------------------------------
+
+@description('Required. Region of every resource.')
+param location string
+
+@description('Required. Tags for every resource.')
+param tags object
+
+@description('Required. Unique suffix for globally unique names.')
+param resourceToken string
+
+@description('Optional. Object id that may manage vault secrets (provider client secrets, backend keys).')
+param principalId string = ''
+
+@description('Optional. Public origin; default https://<function app>.azurewebsites.net.')
+param publicBaseUrl string = ''
+
+@description('Optional. Origins a flow may return to.')
+param allowedReturnOrigins array = []
+
+@description('Required. Six-field NCRONTAB schedule of the refresh sweep.')
+param refreshSchedule string
+
+@description('Required. Key Vault purge protection.')
+param enablePurgeProtection bool
+
+@description('Required. Most instances of the function app.')
+param maximumInstanceCount int
+
+@description('Required. The provider catalogue.')
+param providers providerType[]
+
+@description('Required. Backends that may read credentials.')
+param backends backendType[]
+
+// ------------------------------------------------------------------------------------------------
+// Variables
+// ------------------------------------------------------------------------------------------------
+
+var functionAppName = 'func-${resourceToken}'
+var deploymentContainerName = 'app-package-${resourceToken}'
+var origin = empty(publicBaseUrl) ? 'https://${functionAppName}.azurewebsites.net' : publicBaseUrl
+var tableNames = ['AccountLinks', 'AuthorizationFlows', 'RefreshSchedule']
+
+// Built-in role definition ids.
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+// Every setting the app reads in Azure (see README "Configuration"; a test checks this list against the app).
+var baseSettings = [
+  // The Functions host's own storage, by identity (no keys anywhere).
+  { name: 'AzureWebJobsStorage__accountName', value: storage.name }
+  { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+  { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
+  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
+  // DefaultAzureCredential picks the user-assigned identity from AZURE_CLIENT_ID.
+  { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
+  { name: 'Broker__PublicBaseUrl', value: origin }
+  { name: 'Storage__TableServiceUri', value: storage.properties.primaryEndpoints.table }
+  { name: 'KeyVault__VaultUri', value: vault.properties.vaultUri }
+  // Read by the app and by RefreshTokens/function.json ("%Refresh__Schedule%").
+  { name: 'Refresh__Schedule', value: refreshSchedule }
+]
+
+var originSettings = [for (o, i) in allowedReturnOrigins: { name: 'Broker__AllowedReturnOrigins__${i}', value: o }]
+
+var providerSettings = flatten([for p in providers: concat(
+  map(items(p.settings), entry => { name: 'Providers__${p.id}__${entry.key}', value: string(entry.value) }),
+  [{ name: 'Providers__${p.id}__ClientSecret', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${p.clientSecretName})' }]
+)])
+
+var backendSettings = flatten([for b in backends: concat(
+  [{ name: 'Backends__${b.name}__Key', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${b.keySecretName})' }],
+  map(range(0, length(b.?providers ?? [])), i => { name: 'Backends__${b.name}__Providers__${i}', value: b.providers![i] })
+)])
+
+// ------------------------------------------------------------------------------------------------
+// Identity, monitoring
+// ------------------------------------------------------------------------------------------------
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${resourceToken}'
+  location: location
+  tags: tags
+}
+
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: 'log-${resourceToken}'
+  location: location
+  tags: tags
+  properties: {
+    sku: { name: 'PerGB2018' }
+    retentionInDays: 30
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'appi-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logs.id
+    DisableLocalAuth: true
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Storage: the broker's tables and the Functions host's blobs; no shared keys
+// ------------------------------------------------------------------------------------------------
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: 'st${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: { publicAccess: 'None' }
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for table in tableNames: {
+  parent: tableService
+  name: table
+}]
+
+// ------------------------------------------------------------------------------------------------
+// Key Vault: credentials, provider client secrets, backend keys (RBAC, soft delete)
+// ------------------------------------------------------------------------------------------------
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: 'kv-${resourceToken}'
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    // Note: purge protection can only be switched on; "false" must be sent as absent.
+    enablePurgeProtection: enablePurgeProtection ? true : null
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Function app: Flex Consumption, Linux, custom handler
+// ------------------------------------------------------------------------------------------------
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { tier: 'FlexConsumption', name: 'FC1' }
+  properties: { reserved: true }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: functionAppName
+  location: location
+  tags: union(tags, { 'azd-service-name': 'api' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identity.id}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    // Key Vault references in app settings resolve with this identity.
+    keyVaultReferenceIdentity: identity.id
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      appSettings: concat(baseSettings, originSettings, providerSettings, backendSettings)
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: 2048
+      }
+      // The custom-handler stack on Flex (Az.Functions FunctionsStackFlexData "custom").
+      runtime: { name: 'custom', version: '1.0' }
+    }
+  }
+  dependsOn: [deploymentContainer, blobOwner, tableContributor, secretsOfficer]
+}
+
+// ------------------------------------------------------------------------------------------------
+// Role assignments of the app's identity (and of the operator for secrets)
+// ------------------------------------------------------------------------------------------------
+
+resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, identity.id, roles.storageBlobDataOwner)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, identity.id, roles.storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, identity.id, roles.keyVaultSecretsOfficer)
+  scope: vault
+  properties: {
+    // Officer, not User: the app writes and deletes link credentials.
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(insights.id, identity.id, roles.monitoringMetricsPublisher)
+  scope: insights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource operatorSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(principalId)) {
+  name: guid(vault.id, principalId, roles.keyVaultSecretsOfficer)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+    principalId: principalId
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Outputs
+// ------------------------------------------------------------------------------------------------
+
+@description('The function app\'s name.')
+output functionAppName string = functionApp.name
+
+@description('The broker\'s public origin.')
+output publicBaseUrl string = origin
+
+@description('The vault\'s name.')
+output keyVaultName string = vault.name
+
+@description('The vault\'s URI.')
+output keyVaultUri string = vault.properties.vaultUri
+
+@description('The storage account\'s name.')
+output storageAccountName string = storage.name

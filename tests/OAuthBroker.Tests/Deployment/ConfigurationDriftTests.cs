@@ -1,0 +1,158 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OAuthBroker.Flows;
+using OAuthBroker.LocalEnvironment;
+using OAuthBroker.Providers;
+using OAuthBroker.Refresh;
+using OAuthBroker.Storage;
+
+namespace OAuthBroker.Tests.Deployment;
+
+/// <summary>
+/// Configuration cannot drift: every setting the app reads in Azure is set by infra/ or has a documented default,
+/// no secret is a template parameter, and local.settings.example.json is a complete, valid local configuration.
+/// </summary>
+public sealed partial class ConfigurationDriftTests
+{
+    private static readonly string Root = RepositoryRoot.Find();
+    private static readonly string Resources = File.ReadAllText(Path.Combine(Root, "infra", "app", "resources.bicep"));
+    private static readonly string Main = File.ReadAllText(Path.Combine(Root, "infra", "main.bicep"));
+
+    /// <summary>Options the app binds, by section.</summary>
+    private static readonly (string Section, Type Type)[] OptionSections =
+    [
+        (BrokerOptions.SectionName, typeof(BrokerOptions)),
+        (StorageOptions.SectionName, typeof(StorageOptions)),
+        (KeyVaultOptions.SectionName, typeof(KeyVaultOptions)),
+        (RefreshOptions.SectionName, typeof(RefreshOptions)),
+    ];
+
+    /// <summary>Settings that have no default on purpose, and why infra/ leaves them unset.</summary>
+    private static readonly Dictionary<string, string> OptionalWithoutDefault = new(StringComparer.Ordinal)
+    {
+        ["Broker__DefaultReturnUrl"] = "falls back to the broker's own origin",
+        ["Storage__ConnectionString"] = "the alternative to Storage__TableServiceUri; Azure uses the identity",
+        ["KeyVault__LocalAccessToken"] = "development only (the local vault endpoint)",
+        ["KeyVault__LocalCertificatePath"] = "development only (the local vault endpoint)",
+    };
+
+    /// <summary>Settings infra/ must set although the app has a default.</summary>
+    private static readonly string[] AlwaysSetByInfra =
+    [
+        "Refresh__Schedule", // RefreshTokens/function.json reads %Refresh__Schedule%; the host fails without it.
+        "AZURE_CLIENT_ID", // DefaultAzureCredential picks the user-assigned identity from it.
+        "AzureWebJobsStorage__accountName",
+        "AzureWebJobsStorage__credential",
+        "AzureWebJobsStorage__clientId",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    ];
+
+    private static HashSet<string> InfraSettings() =>
+        SettingName().Matches(Resources).Select(m => m.Groups["name"].Value).ToHashSet(StringComparer.Ordinal);
+
+    [Fact]
+    public void Every_setting_the_app_reads_in_Azure_is_set_by_infra_or_has_a_documented_default()
+    {
+        var infra = InfraSettings();
+        foreach (var (section, type) in OptionSections)
+        {
+            var defaults = Activator.CreateInstance(type)!;
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+            {
+                var key = $"{section}__{property.Name}";
+                var hasDefault = property.GetValue(defaults) is not null and not "";
+                var collection = property.PropertyType != typeof(string) && property.PropertyType.IsAssignableTo(typeof(System.Collections.IEnumerable));
+                if (!hasDefault && !collection)
+                {
+                    (infra.Contains(key) || OptionalWithoutDefault.ContainsKey(key)).ShouldBeTrue($"{key} has no default and infra/ does not set it");
+                }
+            }
+        }
+
+        foreach (var key in AlwaysSetByInfra)
+        {
+            infra.ShouldContain(key);
+        }
+
+        Resources.ShouldContain("'Broker__AllowedReturnOrigins__${i}'");
+        Resources.ShouldContain("'Providers__${p.id}__${entry.key}'");
+        Resources.ShouldContain("'Backends__${b.name}__Key'");
+    }
+
+    [Fact]
+    public void Secrets_reach_the_app_as_Key_Vault_references_never_as_template_parameters()
+    {
+        Resources.ShouldContain("'Providers__${p.id}__ClientSecret', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${p.clientSecretName})'");
+        Resources.ShouldContain("@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${b.keySecretName})");
+        foreach (var template in new[] { Main, Resources })
+        {
+            foreach (Match param in Parameter().Matches(template))
+            {
+                var name = param.Groups["name"].Value;
+                Regex.IsMatch(name, "secret|password|key$", RegexOptions.IgnoreCase).ShouldBeFalse($"parameter {name} looks like a secret");
+            }
+        }
+
+        Resources.ShouldContain("allowSharedKeyAccess: false");
+        Resources.ShouldContain("DisableLocalAuth: true");
+        Resources.ShouldContain("enableRbacAuthorization: true");
+        Resources.ShouldContain("runtime: { name: 'custom', version: '1.0' }");
+    }
+
+    [Fact]
+    public void Every_template_parameter_is_described_as_required_or_optional()
+    {
+        foreach (var template in new[] { Main, Resources })
+        {
+            var lines = template.Split('\n');
+            for (var i = 0; i < lines.Length; i++)
+            {
+                if (!lines[i].StartsWith("param ", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var decorators = string.Join('\n', lines[Math.Max(0, i - 4)..i]);
+                DescribedParameter().IsMatch(decorators).ShouldBeTrue($"'{lines[i].Trim()}' needs @description('Required. …') or ('Optional. …')");
+            }
+        }
+
+        var parametersFile = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "infra", "main.parameters.json"))).RootElement.GetProperty("parameters");
+        foreach (var parameter in parametersFile.EnumerateObject())
+        {
+            Main.ShouldContain($"param {parameter.Name} ", customMessage: $"main.parameters.json sets {parameter.Name}, which main.bicep does not declare");
+        }
+    }
+
+    [Fact]
+    public void Local_settings_example_is_a_complete_valid_local_configuration()
+    {
+        var values = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "local.settings.example.json"))).RootElement.GetProperty("Values");
+        var settings = values.EnumerateObject().ToDictionary(p => p.Name.Replace("__", ":", StringComparison.Ordinal), p => (string?)p.Value.GetString());
+        foreach (var required in new[] { "FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage", "Broker:PublicBaseUrl", "Storage:ConnectionString", "KeyVault:VaultUri", "KeyVault:LocalAccessToken", "Refresh:Schedule" })
+        {
+            settings.ShouldContainKey(required);
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var services = new ServiceCollection().AddLogging().AddBrokerCore(configuration).BuildServiceProvider();
+        new BrokerOptions.Validator().Validate(null, configuration.GetSection("Broker").Get<BrokerOptions>()!).Succeeded.ShouldBeTrue();
+        new RefreshOptions.Validator().Validate(null, configuration.GetSection("Refresh").Get<RefreshOptions>() ?? new RefreshOptions()).Succeeded.ShouldBeTrue();
+        new StorageOptions.Validator().Validate(null, configuration.GetSection("Storage").Get<StorageOptions>()!).Succeeded.ShouldBeTrue();
+        services.GetRequiredService<ProviderCatalog>().Descriptors.Count.ShouldBeGreaterThanOrEqualTo(4);
+        settings.Keys.ShouldContain(k => k.StartsWith("Backends:", StringComparison.Ordinal) && k.EndsWith(":Key", StringComparison.Ordinal));
+    }
+
+    [GeneratedRegex(@"\{ name: '(?<name>[A-Za-z0-9_]+)', value:")]
+    private static partial Regex SettingName();
+
+    [GeneratedRegex(@"^param (?<name>\w+) ", RegexOptions.Multiline)]
+    private static partial Regex Parameter();
+
+    [GeneratedRegex(@"@description\('(Required|Optional)\. ")]
+    private static partial Regex DescribedParameter();
+}

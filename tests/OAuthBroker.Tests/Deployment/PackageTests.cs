@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Net;
+using System.Text.Json;
+using OAuthBroker.LocalEnvironment;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.Deployment;
+
+/// <summary>
+/// The package infra/package.sh builds is what the Functions host expects: host.json at the root pointing at an
+/// executable that is in the zip with its executable bit and that starts (self-contained, no dotnet on PATH needed)
+/// and serves every function's route; the timer's schedule is a setting.
+/// </summary>
+[Collection(BrokerEnvironmentGroup.Name)]
+public sealed class PackageTests(BrokerEnvironmentFixture fixture)
+{
+    [Fact]
+    public async Task The_package_is_a_script_root_whose_handler_starts_and_serves_every_route()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // The package targets Linux (Flex Consumption); the script is a Linux build.
+        }
+
+        var output = Path.Combine(Path.GetTempPath(), "oauth-broker-package-" + Guid.NewGuid().ToString("N"));
+        var script = Process.Start(new ProcessStartInfo("bash", [Path.Combine(RepositoryRoot.Find(), "infra", "package.sh"), output])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(8));
+        var stdout = await script.StandardOutput.ReadToEndAsync(timeout.Token);
+        await script.WaitForExitAsync(timeout.Token);
+        script.ExitCode.ShouldBe(0, await script.StandardError.ReadToEndAsync());
+
+        var zipPath = stdout.Trim().Split('\n').Last();
+        using var zip = ZipFile.OpenRead(zipPath);
+        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        var host = JsonDocument.Parse(await new StreamReader(zip.GetEntry("host.json")!.Open()).ReadToEndAsync()).RootElement;
+        var executable = host.GetProperty("customHandler").GetProperty("description").GetProperty("defaultExecutablePath").GetString()!;
+        var entry = zip.GetEntry(executable).ShouldNotBeNull();
+        ((entry.ExternalAttributes >> 16) & 0b001_001_001).ShouldNotBe(0, "the executable bit survives zipping");
+        foreach (var function in new[] { "Health", "Providers", "Authorize", "Callback", "Links", "Unlink", "Credential", "RefreshLink", "RefreshTokens" })
+        {
+            names.ShouldContain($"{function}/function.json");
+        }
+
+        names.ShouldNotContain(n => n.EndsWith(".pdb", StringComparison.Ordinal));
+        names.ShouldContain("libhostfxr.so", "self-contained: the worker needs no .NET runtime");
+
+        // Unzip as the host would and start the handler with what the host passes it.
+        var root = Path.Combine(output, "unzipped");
+        zip.ExtractToDirectory(root);
+        File.SetUnixFileMode(Path.Combine(root, executable), (UnixFileMode)((entry.ExternalAttributes >> 16) & 0x1FF));
+        var port = FreePort.Next();
+        var start = new ProcessStartInfo(Path.Combine(root, executable)) { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["PATH"] = "/usr/bin:/bin";
+        start.Environment["DOTNET_ROOT"] = "/nonexistent";
+        start.Environment["Broker__PublicBaseUrl"] = "https://broker.example.com";
+        start.Environment["Storage__ConnectionString"] = fixture.Environment.Azurite.ConnectionString;
+        start.Environment["Storage__LinksTable"] = "PackageLinks";
+        start.Environment["Storage__FlowsTable"] = "PackageFlows";
+        start.Environment["Storage__ScheduleTable"] = "PackageSchedule";
+        start.Environment["KeyVault__VaultUri"] = fixture.Environment.KeyVault.VaultUri.AbsoluteUri;
+        start.Environment["KeyVault__LocalAccessToken"] = fixture.VaultAccessToken;
+        start.Environment["KeyVault__LocalCertificatePath"] = fixture.Environment.KeyVault.CertificatePath;
+        using var handler = Process.Start(start)!;
+        handler.OutputDataReceived += (_, _) => { };
+        handler.ErrorDataReceived += (_, _) => { };
+        handler.BeginOutputReadLine();
+        handler.BeginErrorReadLine();
+        try
+        {
+            await FreePort.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(30), () => !handler.HasExited);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            (await http.GetAsync("/api/health")).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await http.GetAsync("/api/providers")).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await http.GetAsync("/api/links")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+            (await http.GetAsync("/api/links/bybit/1/credential?userId=u")).StatusCode.ShouldBe(HttpStatusCode.NotFound, "the host vouched for the function key; the link does not exist");
+            (await http.PostAsync("/RefreshTokens", new StringContent("{\"Data\":{},\"Metadata\":{}}", System.Text.Encoding.UTF8, "application/json"))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+        finally
+        {
+            handler.Kill(entireProcessTree: true);
+            await handler.WaitForExitAsync();
+            Directory.Delete(output, recursive: true);
+        }
+    }
+}
