@@ -205,4 +205,34 @@ public sealed class BybitProviderTests
         errors.ShouldAllBe(e => e.StartsWith("Providers:bybit:", StringComparison.Ordinal));
         new BybitOptions { ClientId = "id", ClientSecret = "secret" }.Validate("Providers:bybit").ShouldBeEmpty();
     }
+
+    private const string RefreshUrl = Api + "/oauth/v1/public/refresh_token";
+
+    [Fact]
+    public async Task Refresh_sends_the_secret_and_falls_back_to_the_public_client_reading_on_10003()
+    {
+        // B6 (documented for the public client: client_id + refresh_token). 10003 spends no token, so the other
+        // reading is safe to try once.
+        _http.Expect(HttpMethod.Post, RefreshUrl, HttpStatusCode.OK, """{"retCode":10003,"retMsg":"invalid client"}""")
+             .Expect(HttpMethod.Post, RefreshUrl, HttpStatusCode.OK, TokenResponse(Jwt(), Jwt(exp: 1_950_000_000)));
+
+        var refreshed = await Provider().RefreshAsync(new ProviderCredential { AccessToken = "old", RefreshToken = "rt-1" }, default);
+
+        refreshed.Value!.RefreshToken.ShouldNotBeNull();
+        HttpUtility.ParseQueryString(_http.Received[0].Body).AllKeys.ShouldBe(["client_id", "client_secret", "refresh_token"]);
+        HttpUtility.ParseQueryString(_http.Received[1].Body).AllKeys.ShouldBe(["client_id", "refresh_token"]);
+    }
+
+    [Theory]
+    [InlineData(BybitRefreshSecret.Send, new[] { "client_id", "client_secret", "refresh_token" })]
+    [InlineData(BybitRefreshSecret.Omit, new[] { "client_id", "refresh_token" })]
+    public async Task Refresh_can_be_pinned_to_one_reading(BybitRefreshSecret reading, string[] fields)
+    {
+        _http.Expect(HttpMethod.Post, RefreshUrl, HttpStatusCode.OK, """{"retCode":10004,"retMsg":"invalid refresh token"}""");
+
+        var refreshed = await Provider(o => o.RefreshClientSecret = reading).RefreshAsync(new ProviderCredential { AccessToken = "old", RefreshToken = "rt-1" }, default);
+
+        refreshed.Failure!.Kind.ShouldBe(ProviderFailureKind.InvalidGrant);
+        HttpUtility.ParseQueryString(_http.Received.Single().Body).AllKeys.ShouldBe(fields);
+    }
 }
