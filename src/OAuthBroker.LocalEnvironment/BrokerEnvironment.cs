@@ -13,6 +13,9 @@ namespace OAuthBroker.LocalEnvironment;
 public sealed class BrokerEnvironment : IAsyncDisposable
 {
     private string[] _brokerArguments = [];
+
+    /// <summary>The broker's settings as command-line arguments (to start it as a separate process, e.g. for benchmarks).</summary>
+    public IReadOnlyList<string> BrokerArguments => _brokerArguments;
     private Action<WebApplicationBuilder>? _configureBroker;
 
     private BrokerEnvironment(AzuriteServer azurite, LocalKeyVaultApp keyVault, WebApplication sandbox, WebApplication broker, Uri brokerUri, Uri sandboxUri)
