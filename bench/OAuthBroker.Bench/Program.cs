@@ -5,11 +5,11 @@ using System.Text;
 using System.Text.RegularExpressions;
 using System.Web;
 using Azure.Core;
-using Microsoft.Extensions.Logging;
 using Azure.Core.Pipeline;
+using Microsoft.Extensions.Logging;
 using OAuthBroker.Bench;
-using OAuthBroker.LocalEnvironment;
 using OAuthBroker.Links;
+using OAuthBroker.LocalEnvironment;
 using OAuthBroker.Storage.Refresh;
 using OAuthBroker.Storage.Tables;
 
@@ -137,8 +137,16 @@ try
     var origin = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     var template = new AccountLink
     {
-        UserId = "bench", ProviderId = "bybit", AccountId = "1", Status = LinkStatus.Active, CredentialName = "cred-bench", Scopes = [],
-        HasApiKey = false, HasRefreshToken = true, CreatedAt = origin, UpdatedAt = origin,
+        UserId = "bench",
+        ProviderId = "bybit",
+        AccountId = "1",
+        Status = LinkStatus.Active,
+        CredentialName = "cred-bench",
+        Scopes = [],
+        HasApiKey = false,
+        HasRefreshToken = true,
+        CreatedAt = origin,
+        UpdatedAt = origin,
     };
     await Parallel.ForAsync(0, indexSize, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, ct) =>
         await schedule.AddAsync(template with { AccountId = i.ToString(CultureInfo.InvariantCulture) }, origin.AddSeconds(i), ct));

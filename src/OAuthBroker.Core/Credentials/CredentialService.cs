@@ -15,15 +15,18 @@ public sealed partial class CredentialService(
     CredentialCache cache,
     LinkRefresher refresher,
     RefreshPolicy policy,
+    Microsoft.Extensions.Options.IOptions<RefreshOptions> options,
     TimeProvider time,
     ILogger<CredentialService> logger)
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (AccountLink Link, DateTimeOffset ReadAt)> _recentLinks = new(StringComparer.Ordinal);
+
     /// <summary>How long a reader waits for another instance's refresh of the same link before answering.</summary>
     private static readonly TimeSpan BusyWait = TimeSpan.FromSeconds(10);
 
     public async Task<(BackendCredential? Credential, BrokerError? Error)> GetAsync(string caller, string userId, string providerId, string accountId, bool forceRefresh, CT ct)
     {
-        var link = await links.GetAsync(userId, providerId, accountId, ct);
+        var link = await ReadLinkAsync(userId, providerId, accountId, forceRefresh, ct);
         if (link is null)
         {
             return (null, BrokerErrors.LinkNotFound(providerId));
@@ -40,6 +43,8 @@ public sealed partial class CredentialService(
             {
                 return (null, BrokerErrors.LinkNotFound(providerId));
             }
+
+            Remember(link);
         }
 
         if (link.Status == LinkStatus.ReauthRequired)
@@ -65,6 +70,37 @@ public sealed partial class CredentialService(
         var credential = vaulted.Credential;
         return (new BackendCredential(providerId, accountId, credential.AccessToken, credential.TokenType, credential.AccessTokenExpiresAt, credential.ApiKey, credential.ApiSecret), null);
     }
+
+    /// <summary>
+    /// The link row, reused from this instance's last read for <see cref="RefreshOptions.LinkCacheDuration"/> — but only
+    /// while that row is active, unleased and not near expiry; anything that needs a decision is read fresh. This is
+    /// what lets backend reads scale (a Table read per request was the slowest avoidable step, bench/README.md).
+    /// Note: a refresh or unlink on another instance is seen at most that long later; the access token served in
+    /// that window is the previous one, which providers keep valid until it expires.
+    /// </summary>
+    private async Task<AccountLink?> ReadLinkAsync(string userId, string providerId, string accountId, bool forceRefresh, CT ct)
+    {
+        var key = userId + "\n" + providerId + "\n" + accountId;
+        var now = time.GetUtcNow();
+        if (!forceRefresh && _recentLinks.TryGetValue(key, out var recent) && now - recent.ReadAt < options.Value.LinkCacheDuration
+            && recent.Link.Status == LinkStatus.Active && !recent.Link.IsLeased(now) && !policy.IsExpiring(recent.Link, now))
+        {
+            return recent.Link;
+        }
+
+        var link = await links.GetAsync(userId, providerId, accountId, ct);
+        if (link is null)
+        {
+            _recentLinks.TryRemove(key, out _);
+            return null;
+        }
+
+        Remember(link);
+        return link;
+    }
+
+    private void Remember(AccountLink link) =>
+        _recentLinks[link.UserId + "\n" + link.ProviderId + "\n" + link.AccountId] = (link, time.GetUtcNow());
 
     private async Task<AccountLink?> WaitForOtherRefresherAsync(AccountLink link, CT ct)
     {

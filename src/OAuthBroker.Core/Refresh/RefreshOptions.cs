@@ -43,6 +43,12 @@ public sealed class RefreshOptions
     /// <summary>How long a credential read from the vault is reused by this instance. Default 30 s.</summary>
     public TimeSpan VaultCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a credential read reuses the link row this instance last read, when that row is active and not near
+    /// expiry. Default 2 s; zero reads the row on every request.
+    /// </summary>
+    public TimeSpan LinkCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+
     internal sealed class Validator : IValidateOptions<RefreshOptions>
     {
         public ValidateOptionsResult Validate(string? name, RefreshOptions options)
