@@ -55,6 +55,7 @@ public static class BrokerApp
         {
             builder.Services.AddHostedService<InProcessRefreshScheduler>();
         }
+        builder.AddUserAuthentication();
         builder.Services.AddCurrentUser(builder.Environment);
 
         configure?.Invoke(builder);
@@ -65,6 +66,7 @@ public static class BrokerApp
         InProcessRefreshScheduler.Parse(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OAuthBroker.Refresh.RefreshOptions>>().Value.Schedule);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
 
         app.MapHealthEndpoints();
         app.MapProviderEndpoints();

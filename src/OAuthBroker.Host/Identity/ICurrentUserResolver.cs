@@ -10,12 +10,6 @@ public interface ICurrentUserResolver
     string? Resolve(HttpContext context);
 }
 
-/// <summary>No caller authentication is configured: nobody is a user (every user endpoint answers 401).</summary>
-public sealed class NoCurrentUserResolver : ICurrentUserResolver
-{
-    public string? Resolve(HttpContext context) => null;
-}
-
 /// <summary>
 /// Development identity: the user id from the <c>X-Dev-User</c> header (curl) or the <c>dev_user</c> cookie
 /// (the demo page). Registered only in the Development environment; anyone can claim any id with it.
@@ -46,15 +40,21 @@ public static class UserIds
 
 public static class CurrentUserServiceCollectionExtensions
 {
+    /// <summary>
+    /// Production: bearer JWT or Easy Auth (<see cref="AuthenticatedUserResolver"/>). Development adds the development
+    /// identity in front; it is never registered in any other environment.
+    /// </summary>
     public static IServiceCollection AddCurrentUser(this IServiceCollection services, IHostEnvironment environment)
     {
+        services.AddSingleton<AuthenticatedUserResolver>();
         if (environment.IsDevelopment())
         {
-            services.AddSingleton<ICurrentUserResolver, DevelopmentUserResolver>();
+            services.AddSingleton<DevelopmentUserResolver>();
+            services.AddSingleton<ICurrentUserResolver, DevelopmentOrAuthenticatedUserResolver>();
         }
         else
         {
-            services.AddSingleton<ICurrentUserResolver, NoCurrentUserResolver>();
+            services.AddSingleton<ICurrentUserResolver>(sp => sp.GetRequiredService<AuthenticatedUserResolver>());
         }
 
         return services;

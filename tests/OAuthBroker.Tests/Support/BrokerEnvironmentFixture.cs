@@ -55,6 +55,9 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
         settings.BrokerSettings["Broker:ProviderTimeout"] = "00:00:03";
         // The tests run sweeps themselves; a timer firing in the middle of a test would make outcomes racy.
         settings.BrokerSettings["Refresh:RunInProcess"] = "false";
+        // End users may also come with a bearer JWT from the platform's identity provider: the sandbox issuer "alpha".
+        settings.BrokerSettings["Authentication:JwtAuthority"] = $"http://127.0.0.1:{settings.SandboxPort}/oidc/alpha";
+        settings.BrokerSettings["Authentication:JwtAudience"] = "sandbox-acme-client";
         settings.BrokerSettings["Backends:platform:Key"] = BackendKey;
         settings.BrokerSettings["Backends:limited:Key"] = LimitedBackendKey;
         settings.BrokerSettings["Backends:limited:Providers:0"] = "builtbybit";
