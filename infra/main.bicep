@@ -28,6 +28,12 @@ param publicBaseUrl string = ''
 @description('Optional. Origins (scheme://host[:port]) a finished flow may return to, matched exactly.')
 param allowedReturnOrigins array = []
 
+@description('Optional. Issuer of the platform\'s user tokens (bearer JWTs), e.g. https://login.microsoftonline.com/<tenant>/v2.0. Empty: no bearer tokens accepted.')
+param userTokenAuthority string = ''
+
+@description('Optional. Audience the user tokens must carry. Required with userTokenAuthority.')
+param userTokenAudience string = ''
+
 @description('Optional. Six-field NCRONTAB schedule (UTC) of the refresh sweep.')
 param refreshSchedule string = '0 */5 * * * *'
 
@@ -69,6 +75,8 @@ module resources 'app/resources.bicep' = {
     publicBaseUrl: publicBaseUrl
     allowedReturnOrigins: allowedReturnOrigins
     refreshSchedule: refreshSchedule
+    userTokenAuthority: userTokenAuthority
+    userTokenAudience: userTokenAudience
     enablePurgeProtection: enablePurgeProtection
     maximumInstanceCount: maximumInstanceCount
     providers: providers

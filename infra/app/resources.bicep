@@ -25,6 +25,12 @@ param publicBaseUrl string = ''
 @description('Optional. Origins a flow may return to.')
 param allowedReturnOrigins array = []
 
+@description('Optional. Issuer of the platform\'s user tokens.')
+param userTokenAuthority string = ''
+
+@description('Optional. Audience of the platform\'s user tokens.')
+param userTokenAudience string = ''
+
 @description('Required. Six-field NCRONTAB schedule of the refresh sweep.')
 param refreshSchedule string
 
@@ -72,6 +78,11 @@ var baseSettings = [
   { name: 'KeyVault__VaultUri', value: vault.properties.vaultUri }
   // Read by the app and by RefreshTokens/function.json ("%Refresh__Schedule%").
   { name: 'Refresh__Schedule', value: refreshSchedule }
+]
+
+var userTokenSettings = empty(userTokenAuthority) ? [] : [
+  { name: 'Authentication__JwtAuthority', value: userTokenAuthority }
+  { name: 'Authentication__JwtAudience', value: userTokenAudience }
 ]
 
 var originSettings = [for (o, i) in allowedReturnOrigins: { name: 'Broker__AllowedReturnOrigins__${i}', value: o }]
@@ -207,7 +218,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: concat(baseSettings, originSettings, providerSettings, backendSettings)
+      appSettings: concat(baseSettings, userTokenSettings, originSettings, providerSettings, backendSettings)
     }
     functionAppConfig: {
       deployment: {
