@@ -56,6 +56,7 @@ public static class BrokerApp
             builder.Services.AddHostedService<InProcessRefreshScheduler>();
         }
         builder.AddUserAuthentication();
+        builder.AddEdgePolicies();
         builder.Services.AddCurrentUser(builder.Environment);
 
         configure?.Invoke(builder);
@@ -66,6 +67,8 @@ public static class BrokerApp
         InProcessRefreshScheduler.Parse(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OAuthBroker.Refresh.RefreshOptions>>().Value.Schedule);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseCors();
+        app.UseRateLimiter();
         app.UseAuthentication();
 
         app.MapHealthEndpoints();

@@ -157,9 +157,9 @@ public sealed class BrokerEnvironment : IAsyncDisposable
     /// Another broker instance on the same storage, vault and providers (as a scaled-out function app would have);
     /// the caller stops it.
     /// </summary>
-    public async Task<WebApplication> StartBrokerInstanceAsync(int port)
+    public async Task<WebApplication> StartBrokerInstanceAsync(int port, params string[] extraArguments)
     {
-        var arguments = _brokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal)).Append($"--urls=http://127.0.0.1:{port}").ToArray();
+        var arguments = _brokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal)).Append($"--urls=http://127.0.0.1:{port}").Concat(extraArguments).ToArray();
         var instance = BrokerApp.Create(arguments, _configureBroker);
         await instance.StartAsync();
         return instance;

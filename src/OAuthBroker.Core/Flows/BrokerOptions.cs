@@ -25,6 +25,9 @@ public sealed class BrokerOptions
     /// <summary>How long a started flow may take to come back. Default 10 minutes (Bybit's code lifetime).</summary>
     public TimeSpan FlowLifetime { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Requests per minute one client address may send to the anonymous endpoints (authorize, callback, providers). Default 120.</summary>
+    public int AnonymousRequestsPerMinute { get; set; } = 120;
+
     /// <summary>Timeout of one call to a provider. Default 15 seconds.</summary>
     public TimeSpan ProviderTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
@@ -53,6 +56,11 @@ public sealed class BrokerOptions
             if (options.FlowLifetime <= TimeSpan.Zero || options.FlowLifetime > TimeSpan.FromMinutes(30))
             {
                 errors.Add($"{SectionName}:FlowLifetime must be between 0 and 30 minutes.");
+            }
+
+            if (options.AnonymousRequestsPerMinute < 1)
+            {
+                errors.Add($"{SectionName}:AnonymousRequestsPerMinute must be at least 1.");
             }
 
             if (options.ProviderTimeout <= TimeSpan.Zero || options.ProviderTimeout > TimeSpan.FromSeconds(100))

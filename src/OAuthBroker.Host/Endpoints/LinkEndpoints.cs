@@ -12,8 +12,8 @@ public static class LinkEndpoints
 
     public static void MapLinkEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/links", ListAsync);
-        app.MapDelete("/api/links/{provider}/{accountId}", UnlinkAsync);
+        app.MapGet("/api/links", ListAsync).RequireCors(EdgePolicies.FrontendCors);
+        app.MapDelete("/api/links/{provider}/{accountId}", UnlinkAsync).RequireCors(EdgePolicies.FrontendCors);
     }
 
     private static async Task<IResult> ListAsync(HttpContext context, ICurrentUserResolver users, LinkService links, TimeProvider time, CT ct)

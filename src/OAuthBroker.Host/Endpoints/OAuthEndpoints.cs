@@ -18,8 +18,9 @@ public static class OAuthEndpoints
 
     public static void MapOAuthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/oauth/{provider}/authorize", AuthorizeAsync);
-        app.MapGet("/api/oauth/{provider}/callback", CallbackAsync);
+        app.MapGet("/api/oauth/{provider}/authorize", AuthorizeAsync).RequireCors(EdgePolicies.FrontendCors).RequireRateLimiting(EdgePolicies.AnonymousRateLimit);
+        // The callback is a top-level navigation from the provider: no CORS, but rate-limited.
+        app.MapGet("/api/oauth/{provider}/callback", CallbackAsync).RequireRateLimiting(EdgePolicies.AnonymousRateLimit);
     }
 
     private static async Task<IResult> AuthorizeAsync(

@@ -55,6 +55,9 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
         settings.BrokerSettings["Broker:ProviderTimeout"] = "00:00:03";
         // The tests run sweeps themselves; a timer firing in the middle of a test would make outcomes racy.
         settings.BrokerSettings["Refresh:RunInProcess"] = "false";
+        // The suite sends far more than a person would; the rate limit has its own test on its own instance.
+        settings.BrokerSettings["Broker:AnonymousRequestsPerMinute"] = "1000000";
+        settings.BrokerSettings["Broker:AllowedReturnOrigins:0"] = "http://localhost:5173";
         // End users may also come with a bearer JWT from the platform's identity provider: the sandbox issuer "alpha".
         settings.BrokerSettings["Authentication:JwtAuthority"] = $"http://127.0.0.1:{settings.SandboxPort}/oidc/alpha";
         settings.BrokerSettings["Authentication:JwtAudience"] = "sandbox-acme-client";
