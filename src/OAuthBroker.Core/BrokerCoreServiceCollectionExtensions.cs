@@ -40,6 +40,7 @@ public static class BrokerCoreServiceCollectionExtensions
         services.TryAddSingleton<LinkWriter>();
         services.TryAddSingleton<LinkService>();
         services.TryAddSingleton<AuthorizationFlowService>();
+        services.TryAddSingleton<StartTickets>();
 
         services.AddOptions<RefreshOptions>().Bind(configuration.GetSection(RefreshOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RefreshOptions>, RefreshOptions.Validator>());

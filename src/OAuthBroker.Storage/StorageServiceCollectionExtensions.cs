@@ -38,6 +38,8 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<IAuthorizationFlowStore>(sp =>
             new TableAuthorizationFlowStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
 
+        services.TryAddSingleton<IStartTicketStore>(sp =>
+            new TableStartTicketStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
         services.TryAddSingleton<IRefreshSchedule>(sp =>
             new TableRefreshSchedule(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.ScheduleTable))));
 

@@ -25,6 +25,10 @@ public static class BrokerErrors
         "browser_mismatch", 400, "Flow started in another browser",
         "This authorization flow was started in another browser (or its cookie is missing). Start the connection again from this browser.");
 
+    public static readonly BrokerError InvalidTicket = new(
+        "invalid_ticket", 400, "Unknown or used start ticket",
+        "The start ticket is unknown, expired (tickets live 60 seconds) or already used. Ask for a new one.");
+
     public static readonly BrokerError Unauthenticated = new(
         "unauthenticated", 401, "Caller not authenticated",
         "This endpoint needs an authenticated user.");

@@ -19,12 +19,13 @@ public static class OAuthEndpoints
     public static void MapOAuthEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/oauth/{provider}/authorize", AuthorizeAsync).RequireCors(EdgePolicies.FrontendCors).RequireRateLimiting(EdgePolicies.AnonymousRateLimit);
+        app.MapPost("/api/oauth/{provider}/start", StartTicketAsync).RequireCors(EdgePolicies.FrontendCors).RequireRateLimiting(EdgePolicies.AnonymousRateLimit);
         // The callback is a top-level navigation from the provider: no CORS, but rate-limited.
         app.MapGet("/api/oauth/{provider}/callback", CallbackAsync).RequireRateLimiting(EdgePolicies.AnonymousRateLimit);
     }
 
     private static async Task<IResult> AuthorizeAsync(
-        string provider, HttpContext context, ICurrentUserResolver users, BrowserBinding binding, AuthorizationFlowService flows, CT ct)
+        string provider, HttpContext context, ICurrentUserResolver users, BrowserBinding binding, AuthorizationFlowService flows, StartTickets tickets, CT ct)
     {
         NoStore(context);
         if (!ProviderIds.IsWellFormed(provider))
@@ -32,18 +33,40 @@ public static class OAuthEndpoints
             return Problems.From(BrokerErrors.UnknownProvider(provider));
         }
 
-        if (!SingleValued(context, out var duplicate, "returnUrl"))
+        if (!SingleValued(context, out var duplicate, "returnUrl", "ticket"))
         {
             return Problems.From(BrokerErrors.InvalidParameter(duplicate!, "must appear at most once"));
         }
 
-        var userId = users.Resolve(context);
+        string? userId;
+        var returnUrl = context.Request.Query["returnUrl"].ToString();
+        if (context.Request.Query["ticket"].ToString() is { Length: > 0 } ticket)
+        {
+            // A pop-up opened by a single-page app: the ticket stands for the user and fixes the return URL.
+            if (ticket.Length > 64 || returnUrl.Length > 0)
+            {
+                return Problems.From(BrokerErrors.InvalidParameter("ticket", "must be a start ticket, without a returnUrl beside it"));
+            }
+
+            var redeemed = await tickets.RedeemAsync(ticket, provider, ct);
+            if (redeemed is null)
+            {
+                return Problems.From(BrokerErrors.InvalidTicket);
+            }
+
+            (userId, returnUrl) = (redeemed.UserId, redeemed.ReturnUrl.AbsoluteUri);
+        }
+        else
+        {
+            userId = users.Resolve(context);
+        }
+
         if (userId is null)
         {
             return Problems.From(BrokerErrors.Unauthenticated);
         }
 
-        var (url, error) = await flows.StartAsync(userId, provider, context.Request.Query["returnUrl"].ToString(), binding.GetOrIssue(context), ct);
+        var (url, error) = await flows.StartAsync(userId, provider, returnUrl, binding.GetOrIssue(context), ct);
         if (error is not null)
         {
             return Problems.From(error);
@@ -52,6 +75,30 @@ public static class OAuthEndpoints
         return WantsJson(context.Request)
             ? TypedResults.Ok(new { authorizationUrl = url!.AbsoluteUri })
             : TypedResults.Redirect(url!.AbsoluteUri);
+    }
+
+    /// <summary>
+    /// For a single-page app on another origin: with the user's bearer token, a 60-second single-use ticket the pop-up
+    /// presents on authorize, so the token itself never travels in a URL.
+    /// </summary>
+    private static async Task<IResult> StartTicketAsync(string provider, HttpContext context, ICurrentUserResolver users, StartTickets tickets, CT ct)
+    {
+        NoStore(context);
+        if (!ProviderIds.IsWellFormed(provider))
+        {
+            return Problems.From(BrokerErrors.UnknownProvider(provider));
+        }
+
+        var userId = users.Resolve(context);
+        if (userId is null)
+        {
+            return Problems.From(BrokerErrors.Unauthenticated);
+        }
+
+        var (ticket, expiresAt, error) = await tickets.IssueAsync(userId, provider, context.Request.Query["returnUrl"].ToString(), ct);
+        return error is not null
+            ? Problems.From(error)
+            : TypedResults.Ok(new { ticket, expiresAt, authorizeUrl = $"/api/oauth/{provider}/authorize?ticket={Uri.EscapeDataString(ticket!)}" });
     }
 
     private static async Task<IResult> CallbackAsync(

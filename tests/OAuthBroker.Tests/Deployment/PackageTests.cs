@@ -41,7 +41,7 @@ public sealed class PackageTests(BrokerEnvironmentFixture fixture)
         var executable = host.GetProperty("customHandler").GetProperty("description").GetProperty("defaultExecutablePath").GetString()!;
         var entry = zip.GetEntry(executable).ShouldNotBeNull();
         ((entry.ExternalAttributes >> 16) & 0b001_001_001).ShouldNotBe(0, "the executable bit survives zipping");
-        foreach (var function in new[] { "Health", "Providers", "Authorize", "Callback", "Links", "Unlink", "Credential", "RefreshLink", "RefreshTokens" })
+        foreach (var function in new[] { "Health", "Providers", "Authorize", "Callback", "Links", "Unlink", "Credential", "RefreshLink", "RefreshTokens", "Start" })
         {
             names.ShouldContain($"{function}/function.json");
         }

@@ -1,11 +1,7 @@
 using System.Buffers.Text;
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
-using System.Web;
 using OAuthBroker.Tests.Support;
 
 namespace OAuthBroker.Tests.Security;
@@ -15,35 +11,9 @@ namespace OAuthBroker.Tests.Security;
 /// issuer, audience, lifetime and signature checked against the discovery document; anything else is refused.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed partial class UserAuthenticationTests(BrokerEnvironmentFixture fixture)
+public sealed class UserAuthenticationTests(BrokerEnvironmentFixture fixture)
 {
-    /// <summary>Signs a user in at the sandbox issuer (code flow with PKCE) and returns the ID token, as a SPA's login would.</summary>
-    private async Task<string> SignInAsync(string account)
-    {
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-        var verifier = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-        var challenge = Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
-        var redirect = new Uri(fixture.BrokerUri, "api/oauth/acme/callback").AbsoluteUri;
-        var issuer = new Uri(fixture.Environment.SandboxUri, "oidc/alpha/");
-        var page = await http.GetStringAsync(new Uri(issuer, $"authorize?response_type=code&client_id=sandbox-acme-client&redirect_uri={Uri.EscapeDataString(redirect)}&scope=openid&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"));
-        var fields = Hidden().Matches(page).ToDictionary(m => m.Groups["name"].Value, m => HttpUtility.HtmlDecode(m.Groups["value"].Value));
-        fields["account"] = account;
-        fields["action"] = "approve";
-        using var consent = await http.PostAsync(new Uri(issuer, "consent"), new FormUrlEncodedContent(fields));
-        var code = HttpUtility.ParseQueryString(consent.Headers.Location!.Query)["code"]!;
-        using var token = await http.PostAsync(new Uri(issuer, "token"), new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "authorization_code",
-            ["code"] = code,
-            ["redirect_uri"] = redirect,
-            ["code_verifier"] = verifier,
-            ["client_id"] = "sandbox-acme-client",
-            ["client_secret"] = fixture.AcmeClientSecret,
-        }));
-        var idToken = (await token.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id_token").GetString()!;
-        fixture.SeenSecrets.Add(idToken);
-        return idToken;
-    }
+    private Task<string> SignInAsync(string account) => SandboxIdentity.SignInAsync(fixture, account);
 
     private async Task<HttpStatusCode> LinksStatusAsync(Action<HttpRequestMessage> authenticate)
     {
@@ -93,7 +63,4 @@ public sealed partial class UserAuthenticationTests(BrokerEnvironmentFixture fix
     {
         (await LinksStatusAsync(r => r.Headers.Add("X-MS-CLIENT-PRINCIPAL-ID", "spoofed-user"))).ShouldBe(HttpStatusCode.Unauthorized);
     }
-
-    [GeneratedRegex("<input type=\"hidden\" name=\"(?<name>[a-z_]+)\" value=\"(?<value>[^\"]*)\">")]
-    private static partial Regex Hidden();
 }

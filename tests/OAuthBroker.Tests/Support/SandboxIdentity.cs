@@ -1,0 +1,44 @@
+using System.Buffers.Text;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Web;
+
+namespace OAuthBroker.Tests.Support;
+
+/// <summary>The platform's identity provider in the tests: the sandbox's OpenID Connect issuer "alpha".</summary>
+public static partial class SandboxIdentity
+{
+    /// <summary>Signs a user in at the sandbox issuer (code flow with PKCE) and returns the ID token, as a SPA's login would.</summary>
+    public static async Task<string> SignInAsync(BrokerEnvironmentFixture fixture, string account)
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        var verifier = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var challenge = Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+        var redirect = new Uri(fixture.BrokerUri, "api/oauth/acme/callback").AbsoluteUri;
+        var issuer = new Uri(fixture.Environment.SandboxUri, "oidc/alpha/");
+        var page = await http.GetStringAsync(new Uri(issuer, $"authorize?response_type=code&client_id=sandbox-acme-client&redirect_uri={Uri.EscapeDataString(redirect)}&scope=openid&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"));
+        var fields = Hidden().Matches(page).ToDictionary(m => m.Groups["name"].Value, m => HttpUtility.HtmlDecode(m.Groups["value"].Value));
+        fields["account"] = account;
+        fields["action"] = "approve";
+        using var consent = await http.PostAsync(new Uri(issuer, "consent"), new FormUrlEncodedContent(fields));
+        var code = HttpUtility.ParseQueryString(consent.Headers.Location!.Query)["code"]!;
+        using var token = await http.PostAsync(new Uri(issuer, "token"), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code",
+            ["code"] = code,
+            ["redirect_uri"] = redirect,
+            ["code_verifier"] = verifier,
+            ["client_id"] = "sandbox-acme-client",
+            ["client_secret"] = fixture.AcmeClientSecret,
+        }));
+        var idToken = (await token.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id_token").GetString()!;
+        fixture.SeenSecrets.Add(idToken);
+        return idToken;
+    }
+
+    [GeneratedRegex("<input type=\"hidden\" name=\"(?<name>[a-z_]+)\" value=\"(?<value>[^\"]*)\">")]
+    private static partial Regex Hidden();
+}
