@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Net;
+using OAuthBroker.Links;
+using OAuthBroker.LocalEnvironment;
+using OAuthBroker.Refresh;
+using OAuthBroker.Sandbox.Bybit;
+using OAuthBroker.Sandbox.Faults;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.Faults;
+
+/// <summary>
+/// A broker process killed in the middle of a callback or a refresh (while the provider call is in flight) loses
+/// nothing: no half-written link, no spent refresh token, and every link's state stays truthful.
+/// </summary>
+[Collection(BrokerEnvironmentGroup.Name)]
+public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
+{
+    private static string Executable
+    {
+        get
+        {
+            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            return Path.Combine(RepositoryRoot.Find(), "src", "OAuthBroker.Host", "bin", output.Parent!.Name, output.Name, "OAuthBroker.Host");
+        }
+    }
+
+    /// <summary>Another broker instance as its own process, on the shared storage, vault and sandbox.</summary>
+    private async Task<(Process Process, Uri Uri)> StartBrokerProcessAsync(params string[] extra)
+    {
+        var port = FreePort.Next();
+        var start = new ProcessStartInfo(Executable) { WorkingDirectory = Path.GetDirectoryName(Executable)!, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in fixture.Environment.BrokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal)).Concat(extra).Append($"--urls=http://127.0.0.1:{port}"))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await FreePort.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(30), () => !process.HasExited);
+        return (process, new Uri($"http://127.0.0.1:{port}/"));
+    }
+
+    private static async Task KillAsync(Process process)
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Killed_mid_callback_the_flow_leaves_no_link_and_cannot_be_replayed()
+    {
+        var (process, uri) = await StartBrokerProcessAsync();
+        using var browser = fixture.NewBrowser();
+        try
+        {
+            // Start and consent in the same browser as usual; the callback goes to the doomed process.
+            var callback = await browser.ConsentAsync(await browser.StartAsync());
+            var toDoomed = new Uri(uri, callback.PathAndQuery);
+            fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/access_token", 0, Delay: TimeSpan.FromSeconds(5)));
+
+            var inFlight = browser.GetAsync(toDoomed);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await KillAsync(process);
+            await Should.ThrowAsync<HttpRequestException>(() => inFlight);
+
+            (await browser.LinksAsync()).ShouldBeEmpty();
+            using var replay = await browser.GetAsync(callback);
+            replay.StatusCode.ShouldBe(HttpStatusCode.BadRequest, "the state was consumed before the exchange: the user starts again");
+        }
+        finally
+        {
+            await KillAsync(process);
+            process.Dispose();
+            fixture.SandboxFaults.Clear();
+        }
+    }
+
+    [Fact]
+    public async Task Killed_mid_refresh_the_lease_lapses_and_another_instance_refreshes_with_the_unspent_token()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 717171717);
+        var before = await fixture.CredentialOfAsync(browser.User, "bybit", "717171717");
+        var (process, uri) = await StartBrokerProcessAsync("--Refresh:LeaseDuration=00:00:10");
+        try
+        {
+            fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(5)));
+            using var http = new HttpClient();
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(uri, $"api/links/bybit/717171717/refresh?userId={browser.User}"));
+            request.Headers.Add("X-Api-Key", fixture.BackendKey);
+            var inFlight = http.SendAsync(request);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await KillAsync(process);
+            await Should.ThrowAsync<HttpRequestException>(() => inFlight);
+        }
+        finally
+        {
+            await KillAsync(process);
+            process.Dispose();
+            fixture.SandboxFaults.Clear();
+        }
+
+        var orphaned = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "717171717", default))!;
+        orphaned.LeaseOwner.ShouldNotBeNull("the killed instance held the lease");
+        orphaned.Status.ShouldBe(LinkStatus.Active);
+
+        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromSeconds(15)))
+        {
+            (await fixture.Broker<LinkRefresher>().RefreshAsync(browser.User, "bybit", "717171717", LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        }
+
+        var after = await fixture.CredentialOfAsync(browser.User, "bybit", "717171717");
+        after.RefreshToken.ShouldNotBe(before.RefreshToken);
+        var state = fixture.Sandbox<BybitSandboxState>();
+        var grant = state.Grants[state.RefreshTokens[after.RefreshToken!]];
+        grant.Revoked.ShouldBeFalse();
+        grant.CurrentRefreshToken.ShouldBe(after.RefreshToken);
+    }
+}
