@@ -148,4 +148,21 @@ public sealed class GenericProviderLinkFlowTests(BrokerEnvironmentFixture fixtur
         using var response = await http.SendAsync(request);
         return response.StatusCode;
     }
+
+    [Fact]
+    public async Task A_code_injected_from_another_flow_is_refused_because_the_PKCE_verifier_does_not_match()
+    {
+        using var victim = fixture.NewBrowser();
+        using var attacker = fixture.NewBrowser();
+        var victimCallback = await victim.ConsentAsync(await victim.StartAsync("acme"));
+        var attackerCallback = await attacker.ConsentAsync(await attacker.StartAsync("acme"));
+
+        // The attacker's code, replayed with the victim's own state in the victim's browser.
+        var query = HttpUtility.ParseQueryString(victimCallback.Query);
+        query["code"] = HttpUtility.ParseQueryString(attackerCallback.Query)["code"];
+        using var response = await victim.GetAsync(new Uri(victimCallback.GetLeftPart(UriPartial.Path) + "?" + query));
+
+        HttpUtility.ParseQueryString(response.Headers.Location!.Query)["oauth_error"].ShouldBe("provider_rejected");
+        (await victim.LinksAsync()).ShouldBeEmpty();
+    }
 }

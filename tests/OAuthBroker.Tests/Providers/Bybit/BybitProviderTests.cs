@@ -235,4 +235,18 @@ public sealed class BybitProviderTests
         refreshed.Failure!.Kind.ShouldBe(ProviderFailureKind.InvalidGrant);
         HttpUtility.ParseQueryString(_http.Received.Single().Body).AllKeys.ShouldBe(fields);
     }
+
+    [Fact]
+    public async Task Extra_fields_in_a_token_response_are_ignored_and_never_stored()
+    {
+        var body = """{ "access_token": "eyJhbGciOiJIUzI1NiJ9.e30.c2ln", "refresh_token": "r", "token_type": "bearer", "expires_in": 86400, "id_token": "x", "debug": { "secret": "nope" } }""";
+        _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, body)
+             .Expect(HttpMethod.Get, UidUrl, HttpStatusCode.OK, """{"ret_code":0,"ret_msg":"success","result":{"uid":1}}""")
+             .Expect(HttpMethod.Get, OpenApiUrl, HttpStatusCode.OK, OpenApiResponse);
+
+        var grant = (await Provider().CompleteAuthorizationAsync(Completion("c"), default)).Value!;
+
+        System.Text.Json.JsonSerializer.Serialize(grant.Credential).ShouldNotContain("nope");
+        grant.Credential.Metadata.ShouldBeNull();
+    }
 }
