@@ -32,6 +32,11 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
     public string CertificatePath { get; }
     public SecretStore Store { get; }
 
+    private int _failuresLeft;
+
+    /// <summary>For fault tests: the next <paramref name="count"/> authenticated requests answer 503 Service Unavailable.</summary>
+    public void FailNextRequests(int count) => Interlocked.Exchange(ref _failuresLeft, count);
+
     public static async Task<LocalKeyVaultApp> StartAsync(LocalKeyVaultSettings settings, Action<WebApplicationBuilder>? configure = null)
     {
         var certificate = SelfSignedCertificate.LoadOrCreate(settings.CertificateDirectory);
@@ -46,6 +51,7 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
         var store = new SecretStore(settings.DataFile);
         var throttle = new WriteThrottle(settings.WritesPer10Seconds);
         var expectedAuthorization = Encoding.UTF8.GetBytes("Bearer " + settings.AccessToken);
+        LocalKeyVaultApp? vault = null;
 
         app.Use(async (context, next) =>
         {
@@ -55,6 +61,13 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
                 context.Response.StatusCode = 401;
                 context.Response.Headers.WWWAuthenticate = Challenge;
                 await context.Response.WriteAsJsonAsync(Error("Unauthorized", "AKV10000: Request is missing a Bearer or PoP token."));
+                return;
+            }
+
+            if (vault is not null && Interlocked.Decrement(ref vault._failuresLeft) >= 0)
+            {
+                context.Response.StatusCode = 503;
+                await context.Response.WriteAsJsonAsync(Error("ServiceUnavailable", "The service is temporarily unavailable."));
                 return;
             }
 
@@ -115,8 +128,9 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
                 ? TypedResults.Json(Bundle(vaultUri, recovered.Name, recovered.Versions[^1]), Json)
                 : Fail(404, "SecretNotFound", $"Deleted Secret not found: {name}"));
 
+        vault = new LocalKeyVaultApp(app, vaultUri, Path.GetFullPath(Path.Combine(settings.CertificateDirectory, SelfSignedCertificate.CertificateFile)), store);
         await app.StartAsync();
-        return new LocalKeyVaultApp(app, vaultUri, Path.GetFullPath(Path.Combine(settings.CertificateDirectory, SelfSignedCertificate.CertificateFile)), store);
+        return vault;
     }
 
     public async ValueTask DisposeAsync()
