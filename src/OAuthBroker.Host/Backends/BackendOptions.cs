@@ -43,13 +43,16 @@ public sealed record BackendCaller(string Name, IReadOnlyCollection<string> Prov
 }
 
 /// <summary>
-/// Authenticates backend callers: a configured key in <c>X-Api-Key</c> (compared in constant time), or — only when
-/// running under the Functions host, which then has already checked the function key these functions require
+/// Authenticates backend callers: a configured key in <c>X-Api-Key</c> (compared in constant time); a bearer token
+/// from the configured issuer (see <c>Authentication</c>) carrying the app role <see cref="BackendRole"/> (all providers)
+/// or <c>OAuthBroker.Backend.{provider}</c> (those providers) — Entra ID app roles for daemon apps; or — only when
+/// running under the Functions host, which has then already checked the function key these functions require
 /// (authLevel <c>function</c>) and is the only thing that can reach the handler's loopback port — the host itself.
-/// Entra ID app-role tokens for backends belong to the caller-authentication work and plug in here.
 /// </summary>
 public sealed class BackendAuthenticator(IOptions<BackendOptions> options, IConfiguration configuration)
 {
+    public const string BackendRole = "OAuthBroker.Backend";
+
     public const string HeaderName = "X-Api-Key";
 
     private readonly bool _underFunctionsHost = !string.IsNullOrEmpty(configuration[FunctionsHostIntegration.PortVariable]);
@@ -75,6 +78,20 @@ public sealed class BackendAuthenticator(IOptions<BackendOptions> options, IConf
             }
 
             return match;
+        }
+
+        if (context.User.Identity?.IsAuthenticated == true)
+        {
+            var roles = context.User.FindAll("roles").Select(c => c.Value).ToArray();
+            var name = context.User.FindFirst("azp")?.Value ?? context.User.FindFirst("appid")?.Value ?? context.User.FindFirst("sub")?.Value ?? "token";
+            if (roles.Contains(BackendRole, StringComparer.Ordinal))
+            {
+                return new BackendCaller("app:" + name, []);
+            }
+
+            var providers = roles.Where(r => r.StartsWith(BackendRole + ".", StringComparison.Ordinal)).Select(r => r[(BackendRole.Length + 1)..].ToLowerInvariant()).ToArray();
+            // A user's token (no backend role) is no backend credential.
+            return providers.Length > 0 ? new BackendCaller("app:" + name, providers) : null;
         }
 
         return _underFunctionsHost ? new BackendCaller("functions-host-key", []) : null;

@@ -90,7 +90,8 @@ public static class OidcSandboxEndpoints
                 ["nonce"] = query["nonce"],
                 ["code_challenge"] = query["code_challenge"],
             },
-            "user-" + Random.Shared.Next(1000, 9999).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            "user-" + Random.Shared.Next(1000, 9999).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "    <label>App roles (space-separated, for backend tokens) <input name=\"roles\" id=\"roles\" value=\"\"></label>\n");
     }
 
     private static async Task<IResult> Consent(string tenant, HttpRequest request, IOptions<SandboxOptions> options, StandardGrants grants)
@@ -114,7 +115,9 @@ public static class OidcSandboxEndpoints
             return TypedResults.Redirect(Append(redirectUri, ("error", "access_denied"), ("state", form["state"]), ("iss", iss)));
         }
 
-        var code = grants.IssueCode("oidc:" + tenant, client.ClientId, redirectUri, form["scope"].ToString(), form["account"].ToString(),
+        // App roles ride along in the account field ("account|role1 role2"), as Entra ID puts them in "roles".
+        var account = string.IsNullOrWhiteSpace(form["roles"]) ? form["account"].ToString() : form["account"] + "|" + form["roles"];
+        var code = grants.IssueCode("oidc:" + tenant, client.ClientId, redirectUri, form["scope"].ToString(), account,
             form["code_challenge"].ToString(), string.IsNullOrEmpty(form["nonce"]) ? null : form["nonce"].ToString(), TimeSpan.FromMinutes(5));
         return TypedResults.Redirect(Append(redirectUri, ("code", code), ("state", form["state"]), ("iss", iss)));
     }
@@ -149,18 +152,24 @@ public static class OidcSandboxEndpoints
                 if (code!.Scope.Split(' ').Contains("openid"))
                 {
                     var now = time.GetUtcNow();
+                    var (subject, roles) = grant.Account.Split('|') is [var who, var assigned] ? (who, assigned.Split(' ', StringSplitOptions.RemoveEmptyEntries)) : (grant.Account, []);
                     var claims = new Dictionary<string, object>
                     {
                         ["iss"] = Issuer(request, tenant),
-                        ["sub"] = grant.Account,
+                        ["sub"] = subject,
                         ["aud"] = client.ClientId,
                         ["iat"] = now.ToUnixTimeSeconds(),
                         ["exp"] = (now + TimeSpan.FromMinutes(10)).ToUnixTimeSeconds(),
-                        ["name"] = "Sandbox " + grant.Account,
+                        ["name"] = "Sandbox " + subject,
                     };
                     if (code.Nonce is not null)
                     {
                         claims["nonce"] = code.Nonce;
+                    }
+
+                    if (roles.Length > 0)
+                    {
+                        claims["roles"] = roles;
                     }
 
                     idToken = signer.Sign(claims);

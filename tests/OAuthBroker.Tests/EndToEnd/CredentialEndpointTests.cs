@@ -127,4 +127,24 @@ public sealed class CredentialEndpointTests(BrokerEnvironmentFixture fixture)
         (await browser.LinksAsync()).Single().Status.ShouldBe(LinkStatus.ReauthRequired);
         fixture.SandboxFaults.Clear();
     }
+
+    [Fact]
+    public async Task A_backend_with_an_app_role_token_reads_credentials_and_a_user_token_does_not()
+    {
+        var (browser, account) = await LinkAsync("bybit");
+        using var _ = browser;
+
+        async Task<HttpStatusCode> WithToken(string token)
+        {
+            using var http = new HttpClient();
+            using var request = Request(HttpMethod.Get, "bybit", account, browser.User, key: null);
+            request.Headers.Authorization = new("Bearer", token);
+            using var response = await http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        (await WithToken(await SandboxIdentity.SignInAsync(fixture, "daemon-app", "OAuthBroker.Backend"))).ShouldBe(HttpStatusCode.OK);
+        (await WithToken(await SandboxIdentity.SignInAsync(fixture, "bbb-daemon", "OAuthBroker.Backend.builtbybit"))).ShouldBe(HttpStatusCode.Forbidden);
+        (await WithToken(await SandboxIdentity.SignInAsync(fixture, "a-person"))).ShouldBe(HttpStatusCode.Unauthorized, "a user's token is no backend credential");
+    }
 }

@@ -12,7 +12,7 @@ namespace OAuthBroker.Tests.Support;
 public static partial class SandboxIdentity
 {
     /// <summary>Signs a user in at the sandbox issuer (code flow with PKCE) and returns the ID token, as a SPA's login would.</summary>
-    public static async Task<string> SignInAsync(BrokerEnvironmentFixture fixture, string account)
+    public static async Task<string> SignInAsync(BrokerEnvironmentFixture fixture, string account, string? roles = null)
     {
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
         var verifier = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
@@ -22,6 +22,7 @@ public static partial class SandboxIdentity
         var page = await http.GetStringAsync(new Uri(issuer, $"authorize?response_type=code&client_id=sandbox-acme-client&redirect_uri={Uri.EscapeDataString(redirect)}&scope=openid&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"));
         var fields = Hidden().Matches(page).ToDictionary(m => m.Groups["name"].Value, m => HttpUtility.HtmlDecode(m.Groups["value"].Value));
         fields["account"] = account;
+        fields["roles"] = roles ?? "";
         fields["action"] = "approve";
         using var consent = await http.PostAsync(new Uri(issuer, "consent"), new FormUrlEncodedContent(fields));
         var code = HttpUtility.ParseQueryString(consent.Headers.Location!.Query)["code"]!;
