@@ -53,27 +53,23 @@ public sealed class PackageTests(BrokerEnvironmentFixture fixture)
         var root = Path.Combine(output, "unzipped");
         zip.ExtractToDirectory(root);
         File.SetUnixFileMode(Path.Combine(root, executable), (UnixFileMode)((entry.ExternalAttributes >> 16) & 0x1FF));
-        var port = FreePort.Next();
-        var start = new ProcessStartInfo(Path.Combine(root, executable)) { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["PATH"] = "/usr/bin:/bin";
-        start.Environment["DOTNET_ROOT"] = "/nonexistent";
-        start.Environment["Broker__PublicBaseUrl"] = "https://broker.example.com";
-        start.Environment["Storage__ConnectionString"] = fixture.Environment.Azurite.ConnectionString;
-        start.Environment["Storage__LinksTable"] = "PackageLinks";
-        start.Environment["Storage__FlowsTable"] = "PackageFlows";
-        start.Environment["Storage__ScheduleTable"] = "PackageSchedule";
-        start.Environment["KeyVault__VaultUri"] = fixture.Environment.KeyVault.VaultUri.AbsoluteUri;
-        start.Environment["KeyVault__LocalAccessToken"] = fixture.VaultAccessToken;
-        start.Environment["KeyVault__LocalCertificatePath"] = fixture.Environment.KeyVault.CertificatePath;
-        using var handler = Process.Start(start)!;
-        handler.OutputDataReceived += (_, _) => { };
-        handler.ErrorDataReceived += (_, _) => { };
-        handler.BeginOutputReadLine();
-        handler.BeginErrorReadLine();
+        var environment = new Dictionary<string, string>
+        {
+            ["PATH"] = "/usr/bin:/bin",
+            ["DOTNET_ROOT"] = "/nonexistent",
+            ["Broker__PublicBaseUrl"] = "https://broker.example.com",
+            ["Storage__ConnectionString"] = fixture.Environment.Azurite.ConnectionString,
+            ["Storage__LinksTable"] = "PackageLinks",
+            ["Storage__FlowsTable"] = "PackageFlows",
+            ["Storage__ScheduleTable"] = "PackageSchedule",
+            ["KeyVault__VaultUri"] = fixture.Environment.KeyVault.VaultUri.AbsoluteUri,
+            ["KeyVault__LocalAccessToken"] = fixture.VaultAccessToken,
+            ["KeyVault__LocalCertificatePath"] = fixture.Environment.KeyVault.CertificatePath,
+        };
         try
         {
-            await FreePort.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(30), () => !handler.HasExited);
+            await using var handler = await HandlerProcess.StartAsync(Path.Combine(root, executable), environment, functionsHostPort: true);
+            var port = handler.Port;
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
             (await http.GetAsync("/api/health")).StatusCode.ShouldBe(HttpStatusCode.OK);
             (await http.GetAsync("/api/providers")).StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -83,8 +79,6 @@ public sealed class PackageTests(BrokerEnvironmentFixture fixture)
         }
         finally
         {
-            handler.Kill(entireProcessTree: true);
-            await handler.WaitForExitAsync();
             Directory.Delete(output, recursive: true);
         }
     }

@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net;
 using OAuthBroker.Links;
-using OAuthBroker.LocalEnvironment;
 using OAuthBroker.Refresh;
 using OAuthBroker.Sandbox.Bybit;
 using OAuthBroker.Sandbox.Faults;
@@ -16,47 +14,16 @@ namespace OAuthBroker.Tests.Faults;
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
 {
-    private static string Executable
-    {
-        get
-        {
-            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            return Path.Combine(RepositoryRoot.Find(), "src", "OAuthBroker.Host", "bin", output.Parent!.Name, output.Name, "OAuthBroker.Host");
-        }
-    }
-
     /// <summary>Another broker instance as its own process, on the shared storage, vault and sandbox.</summary>
-    private async Task<(Process Process, Uri Uri)> StartBrokerProcessAsync(params string[] extra)
-    {
-        var port = FreePort.Next();
-        var start = new ProcessStartInfo(Executable) { WorkingDirectory = Path.GetDirectoryName(Executable)!, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in fixture.Environment.BrokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal)).Concat(extra).Append($"--urls=http://127.0.0.1:{port}"))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        await FreePort.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(30), () => !process.HasExited);
-        return (process, new Uri($"http://127.0.0.1:{port}/"));
-    }
-
-    private static async Task KillAsync(Process process)
-    {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-    }
+    private Task<HandlerProcess> StartBrokerProcessAsync(params string[] extra) =>
+        HandlerProcess.StartAsync(HandlerProcess.BuiltExecutable,
+            arguments: fixture.Environment.BrokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal)).Concat(extra));
 
     [Fact]
     public async Task Killed_mid_callback_the_flow_leaves_no_link_and_cannot_be_replayed()
     {
-        var (process, uri) = await StartBrokerProcessAsync();
+        await using var process = await StartBrokerProcessAsync();
+        var uri = process.Uri;
         using var browser = fixture.NewBrowser();
         try
         {
@@ -67,7 +34,7 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
 
             var inFlight = browser.GetAsync(toDoomed);
             await Task.Delay(TimeSpan.FromSeconds(1));
-            await KillAsync(process);
+            await process.KillAsync();
             await Should.ThrowAsync<HttpRequestException>(() => inFlight);
 
             (await browser.LinksAsync()).ShouldBeEmpty();
@@ -76,8 +43,6 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
         }
         finally
         {
-            await KillAsync(process);
-            process.Dispose();
             fixture.SandboxFaults.Clear();
         }
     }
@@ -88,7 +53,8 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
         using var browser = fixture.NewBrowser();
         await browser.LinkAsync(uid: 717171717);
         var before = await fixture.CredentialOfAsync(browser.User, "bybit", "717171717");
-        var (process, uri) = await StartBrokerProcessAsync("--Refresh:LeaseDuration=00:00:10");
+        await using var process = await StartBrokerProcessAsync("--Refresh:LeaseDuration=00:00:10");
+        var uri = process.Uri;
         try
         {
             fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(5)));
@@ -97,13 +63,11 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
             request.Headers.Add("X-Api-Key", fixture.BackendKey);
             var inFlight = http.SendAsync(request);
             await Task.Delay(TimeSpan.FromSeconds(1));
-            await KillAsync(process);
+            await process.KillAsync();
             await Should.ThrowAsync<HttpRequestException>(() => inFlight);
         }
         finally
         {
-            await KillAsync(process);
-            process.Dispose();
             fixture.SandboxFaults.Clear();
         }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Routing;
@@ -16,17 +15,7 @@ namespace OAuthBroker.Tests.FunctionsHost;
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
 {
-    /// <summary>The broker's build output: a Functions script root (host.json, function folders, executable).</summary>
-    private static string ScriptRoot
-    {
-        get
-        {
-            // tests/OAuthBroker.Tests/bin/{Configuration}/net10.0/ → src/OAuthBroker.Host/bin/{Configuration}/net10.0/
-            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            var configuration = output.Parent!.Name;
-            return Path.Combine(RepositoryRoot.Find(), "src", "OAuthBroker.Host", "bin", configuration, output.Name);
-        }
-    }
+    private static string ScriptRoot => HandlerProcess.ScriptRoot;
 
     private static JsonElement Read(string path) => JsonDocument.Parse(File.ReadAllText(path)).RootElement;
 
@@ -124,38 +113,27 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task The_handler_starts_on_FUNCTIONS_CUSTOMHANDLER_PORT_and_serves_forwarded_requests()
     {
-        var port = FreePort.Next();
-        var start = new ProcessStartInfo(Path.Combine(ScriptRoot, "OAuthBroker.Host"))
+        // The Functions host starts the handler from the script root, with the app settings as environment.
+        var environment = new Dictionary<string, string>
         {
-            // The Functions host starts the handler from the script root, with the app settings as environment.
-            WorkingDirectory = ScriptRoot,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:1", // must be overridden by the Functions port
+            ["Broker__PublicBaseUrl"] = "http://127.0.0.1:7071",
+            ["Storage__ConnectionString"] = fixture.Environment.Azurite.ConnectionString,
+            // Its own tables: this process's sweep must not touch the other tests' links.
+            ["Storage__LinksTable"] = "ContractLinks",
+            ["Storage__FlowsTable"] = "ContractFlows",
+            ["Storage__ScheduleTable"] = "ContractSchedule",
+            ["KeyVault__VaultUri"] = fixture.Environment.KeyVault.VaultUri.AbsoluteUri,
+            ["KeyVault__LocalAccessToken"] = fixture.VaultAccessToken,
+            ["KeyVault__LocalCertificatePath"] = fixture.Environment.KeyVault.CertificatePath,
+            ["Providers__Bybit__Enabled"] = "true",
+            ["Providers__Bybit__ClientId"] = "contract-client",
+            ["Providers__Bybit__ClientSecret"] = fixture.BybitClientSecret,
         };
-        start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:1"; // must be overridden by the Functions port
-        start.Environment["Broker__PublicBaseUrl"] = "http://127.0.0.1:7071";
-        start.Environment["Storage__ConnectionString"] = fixture.Environment.Azurite.ConnectionString;
-        // Its own tables: this process's sweep must not touch the other tests' links.
-        start.Environment["Storage__LinksTable"] = "ContractLinks";
-        start.Environment["Storage__FlowsTable"] = "ContractFlows";
-        start.Environment["Storage__ScheduleTable"] = "ContractSchedule";
-        start.Environment["KeyVault__VaultUri"] = fixture.Environment.KeyVault.VaultUri.AbsoluteUri;
-        start.Environment["KeyVault__LocalAccessToken"] = fixture.VaultAccessToken;
-        start.Environment["KeyVault__LocalCertificatePath"] = fixture.Environment.KeyVault.CertificatePath;
-        start.Environment["Providers__Bybit__Enabled"] = "true";
-        start.Environment["Providers__Bybit__ClientId"] = "contract-client";
-        start.Environment["Providers__Bybit__ClientSecret"] = fixture.BybitClientSecret;
 
-        using var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
+        await using var handler = await HandlerProcess.StartAsync(HandlerProcess.BuiltExecutable, environment, functionsHostPort: true);
+        var port = handler.Port;
         {
-            await FreePort.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(30), () => !process.HasExited);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
             using var request = new HttpRequestMessage(HttpMethod.Get, "/api/health");
             // Headers the host adds when it forwards a request.
@@ -179,11 +157,6 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
             answer.GetProperty("Outputs").ValueKind.ShouldBe(JsonValueKind.Object);
             answer.GetProperty("Logs")[0].GetString()!.ShouldStartWith("Refresh sweep");
             answer.GetProperty("ReturnValue").GetProperty("examined").GetInt32().ShouldBeGreaterThanOrEqualTo(0);
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
         }
     }
 }

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using OAuthBroker.LocalEnvironment;
+
+namespace OAuthBroker.Tests.Support;
+
+/// <summary>The broker's handler as its own process, as the Functions host (or a second instance) runs it.</summary>
+public sealed class HandlerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private HandlerProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+    public Uri Uri => new($"http://127.0.0.1:{Port}/");
+
+    /// <summary>
+    /// The host project's build output for the configuration the tests were built in: a Functions script root
+    /// (tests/OAuthBroker.Tests/bin/{Configuration}/net10.0/ → src/OAuthBroker.Host/bin/{Configuration}/net10.0/).
+    /// </summary>
+    public static string ScriptRoot
+    {
+        get
+        {
+            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            return Path.Combine(RepositoryRoot.Find(), "src", "OAuthBroker.Host", "bin", output.Parent!.Name, output.Name);
+        }
+    }
+
+    public static string BuiltExecutable => Path.Combine(ScriptRoot, "OAuthBroker.Host");
+
+    /// <summary>Starts the executable on a free port and returns once it accepts connections.</summary>
+    /// <param name="functionsHostPort">Listen as a custom handler (<c>FUNCTIONS_CUSTOMHANDLER_PORT</c>) rather than with <c>--urls</c>.</param>
+    public static async Task<HandlerProcess> StartAsync(string executable, IDictionary<string, string>? environment = null, IEnumerable<string>? arguments = null, bool functionsHostPort = false)
+    {
+        var port = FreePort.Next();
+        var start = new ProcessStartInfo(executable) { WorkingDirectory = Path.GetDirectoryName(executable)!, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments ?? [])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        if (functionsHostPort)
+        {
+            start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var handler = new HandlerProcess(process, port);
+        try
+        {
+            await FreePort.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(30), () => !process.HasExited);
+        }
+        catch
+        {
+            await handler.DisposeAsync();
+            throw;
+        }
+
+        return handler;
+    }
+
+    /// <summary>Kills the process tree (a crash, as far as the broker can tell).</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+}
