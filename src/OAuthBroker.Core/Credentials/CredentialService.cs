@@ -80,7 +80,7 @@ public sealed partial class CredentialService(
     /// </summary>
     private async Task<AccountLink?> ReadLinkAsync(string userId, string providerId, string accountId, bool forceRefresh, CT ct)
     {
-        var key = userId + "\n" + providerId + "\n" + accountId;
+        var key = AccountLink.KeyOf(userId, providerId, accountId);
         var now = time.GetUtcNow();
         if (!forceRefresh && _recentLinks.TryGetValue(key, out var recent) && now - recent.ReadAt < options.Value.LinkCacheDuration
             && recent.Link.Status == LinkStatus.Active && !recent.Link.IsLeased(now) && !policy.IsExpiring(recent.Link, now))
@@ -100,7 +100,7 @@ public sealed partial class CredentialService(
     }
 
     private void Remember(AccountLink link) =>
-        _recentLinks[link.UserId + "\n" + link.ProviderId + "\n" + link.AccountId] = (link, time.GetUtcNow());
+        _recentLinks[link.Key] = (link, time.GetUtcNow());
 
     private async Task<AccountLink?> WaitForOtherRefresherAsync(AccountLink link, CT ct)
     {

@@ -45,6 +45,11 @@ public sealed record AccountLink
     public string? ETag { get; init; }
 
     public bool IsLeased(DateTimeOffset now) => LeaseUntil is { } until && until > now;
+
+    /// <summary>This link's identity as one string, for in-process maps (single-flight, caches).</summary>
+    public string Key => KeyOf(UserId, ProviderId, AccountId);
+
+    public static string KeyOf(string userId, string providerId, string accountId) => userId + "\n" + providerId + "\n" + accountId;
 }
 
 /// <summary>

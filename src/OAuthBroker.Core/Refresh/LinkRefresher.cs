@@ -58,7 +58,7 @@ public sealed partial class LinkRefresher(
     /// <summary>Refreshes one link; concurrent calls for the same link in this instance share one attempt.</summary>
     public Task<RefreshOutcome> RefreshAsync(string userId, string providerId, string accountId, Mode mode, CT ct)
     {
-        var key = userId + "\n" + providerId + "\n" + accountId;
+        var key = AccountLink.KeyOf(userId, providerId, accountId);
         var attempt = new TaskCompletionSource<RefreshOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         var running = _inFlight.GetOrAdd(key, attempt.Task);
         if (running != attempt.Task)

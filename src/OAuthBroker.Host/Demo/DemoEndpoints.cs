@@ -1,4 +1,5 @@
 using System.Reflection;
+using OAuthBroker.Host.Endpoints;
 
 namespace OAuthBroker.Host.Demo;
 
@@ -40,7 +41,7 @@ public static class DemoEndpoints
         headers.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
         headers["Referrer-Policy"] = "no-referrer";
         headers.XContentTypeOptions = "nosniff";
-        headers.CacheControl = "no-store";
+        context.Response.NoStore();
         return TypedResults.Stream(stream, contentType);
     }
 }

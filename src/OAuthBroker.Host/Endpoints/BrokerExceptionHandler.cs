@@ -26,7 +26,7 @@ public sealed partial class BrokerExceptionHandler(ILogger<BrokerExceptionHandle
             LogFailure(logger, error.Code, exception.GetType().Name);
         }
 
-        httpContext.Response.Headers.CacheControl = "no-store";
+        httpContext.Response.NoStore();
         await Problems.From(error).ExecuteAsync(httpContext);
         return true;
     }

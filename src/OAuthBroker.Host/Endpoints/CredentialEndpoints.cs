@@ -1,4 +1,3 @@
-using Microsoft.Net.Http.Headers;
 using OAuthBroker.Credentials;
 using OAuthBroker.Errors;
 using OAuthBroker.Host.Backends;
@@ -23,8 +22,7 @@ public static class CredentialEndpoints
 
     private static async Task<IResult> ServeAsync(string provider, string accountId, HttpContext context, BackendAuthenticator backends, CredentialService credentials, bool forceRefresh, CT ct)
     {
-        context.Response.Headers[HeaderNames.CacheControl] = "no-store";
-        context.Response.Headers[HeaderNames.Pragma] = "no-cache";
+        context.Response.NoStore();
         var caller = backends.Authenticate(context);
         if (caller is null)
         {

@@ -18,7 +18,7 @@ public static class LinkEndpoints
 
     private static async Task<IResult> ListAsync(HttpContext context, ICurrentUserResolver users, LinkService links, TimeProvider time, CT ct)
     {
-        context.Response.Headers.CacheControl = "no-store";
+        context.Response.NoStore();
         var userId = users.Resolve(context);
         if (userId is null)
         {
@@ -31,7 +31,7 @@ public static class LinkEndpoints
 
     private static async Task<IResult> UnlinkAsync(string provider, string accountId, HttpContext context, ICurrentUserResolver users, LinkService links, CT ct)
     {
-        context.Response.Headers.CacheControl = "no-store";
+        context.Response.NoStore();
         var userId = users.Resolve(context);
         if (userId is null)
         {

@@ -1,4 +1,3 @@
-using Microsoft.Net.Http.Headers;
 using OAuthBroker.Errors;
 using OAuthBroker.Flows;
 using OAuthBroker.Host.Identity;
@@ -27,7 +26,7 @@ public static class OAuthEndpoints
     private static async Task<IResult> AuthorizeAsync(
         string provider, HttpContext context, ICurrentUserResolver users, BrowserBinding binding, AuthorizationFlowService flows, StartTickets tickets, CT ct)
     {
-        NoStore(context);
+        context.Response.NoStore();
         if (!ProviderIds.IsWellFormed(provider))
         {
             return Problems.From(BrokerErrors.UnknownProvider(provider));
@@ -83,7 +82,7 @@ public static class OAuthEndpoints
     /// </summary>
     private static async Task<IResult> StartTicketAsync(string provider, HttpContext context, ICurrentUserResolver users, StartTickets tickets, CT ct)
     {
-        NoStore(context);
+        context.Response.NoStore();
         if (!ProviderIds.IsWellFormed(provider))
         {
             return Problems.From(BrokerErrors.UnknownProvider(provider));
@@ -104,7 +103,7 @@ public static class OAuthEndpoints
     private static async Task<IResult> CallbackAsync(
         string provider, HttpContext context, BrowserBinding binding, AuthorizationFlowService flows, CT ct)
     {
-        NoStore(context);
+        context.Response.NoStore();
         // RFC 9700 §4.2: the landing URL carries a code; no Referer may leak it onwards.
         context.Response.Headers["Referrer-Policy"] = "no-referrer";
         if (!ProviderIds.IsWellFormed(provider))
@@ -144,11 +143,5 @@ public static class OAuthEndpoints
     {
         duplicate = names.FirstOrDefault(name => context.Request.Query[name].Count > 1);
         return duplicate is null;
-    }
-
-    private static void NoStore(HttpContext context)
-    {
-        context.Response.Headers[HeaderNames.CacheControl] = "no-store";
-        context.Response.Headers[HeaderNames.Pragma] = "no-cache";
     }
 }
