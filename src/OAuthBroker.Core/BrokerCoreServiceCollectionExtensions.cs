@@ -12,6 +12,7 @@ using OAuthBroker.Providers.Generic;
 using OAuthBroker.Providers.Http;
 using OAuthBroker.Providers.WhiteBit;
 using OAuthBroker.Refresh;
+using OAuthBroker.Scheduling;
 
 namespace OAuthBroker;
 
@@ -49,6 +50,7 @@ public static class BrokerCoreServiceCollectionExtensions
         services.TryAddSingleton<VaultWritePacer>();
         services.TryAddSingleton<LinkRefresher>();
         services.TryAddSingleton<RefreshSweep>();
+        services.TryAddSingleton<ScheduledRun>();
         services.TryAddSingleton<CredentialCache>();
         services.TryAddSingleton<CredentialService>();
         // Dialects: code only where a provider's dialect truly differs; everything else is configuration.

@@ -68,6 +68,13 @@ public enum RevocationStatus
     NoLongerPossible,
     /// <summary>A transient failure: nothing may be erased yet, or the chance to revoke would be lost. Retry.</summary>
     Unavailable,
+    /// <summary>
+    /// The provider answered but did not revoke: RFC 7009 §2.2 counts only a 200 as success, so a 400/401/403
+    /// (<c>invalid_client</c>, a wrong client authentication method) or a documented "not revoked" body (BuiltByBit's
+    /// <c>{"revoked":false}</c>) means the grant may still be live. Nothing is erased; the user and the operator see
+    /// why (<see cref="RevocationResult.Detail"/>), and retrying will not help until the cause is fixed.
+    /// </summary>
+    Refused,
 }
 
 public sealed record RevocationResult(RevocationStatus Status, string Detail, TimeSpan? RetryAfter = null)

@@ -19,6 +19,9 @@ public sealed class RefreshOptions
     /// <summary>How long one sweep may run before it stops and leaves the rest to the next one. Default 4 min (Consumption's default limit is 5).</summary>
     public TimeSpan SweepBudget { get; set; } = TimeSpan.FromMinutes(4);
 
+    /// <summary>How long the housekeeping tasks after a sweep may run (see <c>Scheduling/IHousekeepingTask</c>). Default 1 min.</summary>
+    public TimeSpan HousekeepingBudget { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Refreshes running at once, overall. Default 8.</summary>
     public int MaxConcurrency { get; set; } = 8;
 

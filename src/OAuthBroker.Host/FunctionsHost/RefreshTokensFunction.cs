@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using OAuthBroker.Refresh;
+using OAuthBroker.Scheduling;
 
 namespace OAuthBroker.Host.FunctionsHost;
 
@@ -15,14 +15,12 @@ public static class RefreshTokensFunction
     public const string Name = "RefreshTokens";
 
     public static void MapRefreshTokensFunction(this IEndpointRouteBuilder app) =>
-        app.MapPost("/" + Name, async (InvocationRequest request, RefreshSweep sweep, CancellationToken ct) =>
+        app.MapPost("/" + Name, async (InvocationRequest request, ScheduledRun run, CancellationToken ct) =>
         {
             var pastDue = request.Data?.TryGetValue("timer", out var timer) == true && timer.ValueKind == JsonValueKind.Object
                 && timer.TryGetProperty("IsPastDue", out var flag) && flag.ValueKind == JsonValueKind.True;
-            var report = await sweep.RunAsync(ct);
-            var summary = $"Refresh sweep{(pastDue ? " (past due)" : "")}: {report.Examined} due, {report.Count(RefreshOutcome.Refreshed)} refreshed, " +
-                $"{report.Count(RefreshOutcome.ReauthRequired)} need the user, {report.Errors} errors, stopped early: {report.StoppedEarly}.";
-            return TypedResults.Ok(new InvocationResponse(new Dictionary<string, object?>(), [summary], report));
+            var report = await run.RunAsync(ct);
+            return TypedResults.Ok(new InvocationResponse(new Dictionary<string, object?>(), [report.Summary(pastDue)], report));
         });
 }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using NCrontab;
 using OAuthBroker.Refresh;
+using OAuthBroker.Scheduling;
 
 namespace OAuthBroker.Host.Refresh;
 
@@ -10,7 +11,7 @@ namespace OAuthBroker.Host.Refresh;
 /// Several standalone instances may each sweep; the per-link lease keeps them from spending a token twice.
 /// </summary>
 public sealed partial class InProcessRefreshScheduler(
-    RefreshSweep sweep,
+    ScheduledRun run,
     IOptions<RefreshOptions> options,
     TimeProvider time,
     ILogger<InProcessRefreshScheduler> logger) : BackgroundService
@@ -28,7 +29,7 @@ public sealed partial class InProcessRefreshScheduler(
             try
             {
                 await Task.Delay(next - now, time, stoppingToken);
-                await sweep.RunAsync(stoppingToken);
+                await run.RunAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

@@ -155,8 +155,8 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
             invocation.StatusCode.ShouldBe(HttpStatusCode.OK);
             var answer = JsonDocument.Parse(await invocation.Content.ReadAsStringAsync()).RootElement;
             answer.GetProperty("Outputs").ValueKind.ShouldBe(JsonValueKind.Object);
-            answer.GetProperty("Logs")[0].GetString()!.ShouldStartWith("Refresh sweep");
-            answer.GetProperty("ReturnValue").GetProperty("examined").GetInt32().ShouldBeGreaterThanOrEqualTo(0);
+            answer.GetProperty("Logs")[0].GetString()!.ShouldStartWith("Scheduled run");
+            answer.GetProperty("ReturnValue").GetProperty("sweep").GetProperty("examined").GetInt32().ShouldBeGreaterThanOrEqualTo(0);
         }
     }
 }
