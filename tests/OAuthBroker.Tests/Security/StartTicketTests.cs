@@ -11,7 +11,7 @@ namespace OAuthBroker.Tests.Security;
 /// single-use ticket, and the pop-up (which cannot carry the token) presents the ticket. The token never enters a URL.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class StartTicketTests(BrokerEnvironmentFixture fixture)
+public class StartTicketTests(BrokerEnvironmentFixture fixture)
 {
     private async Task<(HttpStatusCode Status, JsonElement Body)> StartAsync(string? bearer, string provider = "bybit", string returnUrl = "http://localhost:5173/connected")
     {
