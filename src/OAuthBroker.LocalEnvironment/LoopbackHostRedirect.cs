@@ -14,7 +14,9 @@ public sealed class LoopbackHostRedirect(Uri publicBase) : IStartupFilter
         {
             var request = context.Request;
             var page = request.Path == "/" || request.Path.StartsWithSegments("/demo");
-            if (HttpMethods.IsGet(request.Method) && page && !string.Equals(request.Host.Value, publicBase.Authority, StringComparison.OrdinalIgnoreCase))
+            // Only the other name for the same listener: a request on another port (a custom handler's) is left alone.
+            var otherName = request.Host.Port == publicBase.Port && !string.Equals(request.Host.Host, publicBase.Host, StringComparison.OrdinalIgnoreCase);
+            if (HttpMethods.IsGet(request.Method) && page && otherName)
             {
                 context.Response.Redirect(new Uri(publicBase, request.PathBase + request.Path + request.QueryString).AbsoluteUri, permanent: false, preserveMethod: true);
                 return Task.CompletedTask;

@@ -227,6 +227,7 @@ public sealed class FunctionsHostEmulator : IAsyncDisposable
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        Exception? last = null;
         while (DateTime.UtcNow < deadline)
         {
             if (worker?.HasExited == true)
@@ -239,13 +240,15 @@ public sealed class FunctionsHostEmulator : IAsyncDisposable
                 using var _ = await http.GetAsync($"http://127.0.0.1:{port}/");
                 return;
             }
-            catch (HttpRequestException)
+            catch (HttpRequestException e)
             {
+                last = e;
                 await Task.Delay(25);
             }
         }
 
-        throw new TimeoutException("The handler did not answer within the host's 30 s initialization timeout: " + string.Join(" | ", log.Entries.Select(e => e.Message)));
+        throw new TimeoutException($"The handler on port {port} did not answer within the host's 30 s initialization timeout ({last?.Message}): "
+            + string.Join(" | ", log.Entries.Select(e => e.Message)));
     }
 
     public async ValueTask DisposeAsync()
