@@ -38,8 +38,8 @@ public sealed class RouteConfusionTests(HostedBrokerEnvironmentFixture fixture)
         var before = fixture.Host.Invocations.Count;
 
         // As sent on the wire: no client-side URL canonicalization (a literal backslash stays one).
-        var raw = new Uri(fixture.BrokerUri, attack.Replace("{uid}", uid.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{user}", victim.User, StringComparison.Ordinal)).AbsoluteUri;
+        var raw = fixture.BrokerUri.AbsoluteUri + attack.Replace("{uid}", uid.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{user}", victim.User, StringComparison.Ordinal);
         using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(raw, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }));
         using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
         using var response = await http.SendAsync(request);
