@@ -6,7 +6,7 @@ namespace OAuthBroker.Host.FunctionsHost;
 /// <c>src/WebJobs.Script/Workers/Http/HttpWorkerProcess.cs:58-62</c>) and, with <c>enableForwardingHttpRequest</c>, sends
 /// each HTTP function's request on to the same <c>/api/...</c> path, <b>rebuilt</b>: the path from the decoded request
 /// URL through <c>new Uri(...)</c>, the query re-encoded with repeated keys comma-joined, every header copied and two
-/// added, chunked bodies dropped (<c>DefaultHttpWorkerService.cs:161-177</c>, <c>Extensions/HttpRequestExtensions.cs:124,
+/// added, a body only with a Content-Length (<c>DefaultHttpWorkerService.cs:161-177</c>, <c>Extensions/HttpRequestExtensions.cs:124,
 /// 155-181,231-240</c>). It answers CORS preflights and function-key failures itself. docs/functions-host.md has the
 /// whole list and what the app does about each.
 /// </summary>

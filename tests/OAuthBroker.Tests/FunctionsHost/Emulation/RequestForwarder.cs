@@ -18,7 +18,8 @@ namespace OAuthBroker.Tests.FunctionsHost.Emulation;
 /// <item>query: each key once, its values joined by <c>StringValues.ToString()</c> (a comma), re-encoded by
 /// <c>QueryHelpers.AddQueryString</c> (<c>HttpRequestExtensions.cs:155-160,231-240</c>);</item>
 /// <item>every header copied with <c>TryAddWithoutValidation</c>; the method; the body only when
-/// <c>Content-Length &gt; 0</c>, so a chunked body is dropped (<c>HttpRequestExtensions.cs:162-178</c>);</item>
+/// <c>Content-Length &gt; 0</c>: a chunked request keeps its <c>Transfer-Encoding</c> header and loses its body, which
+/// the HttpClient refuses to send, failing the invocation (<c>HttpRequestExtensions.cs:162-178</c>);</item>
 /// <item><c>X-Azure-Functions-HostVersion</c>, <c>X-Azure-Functions-InvocationId</c>, and <c>Azure-Functions-Host/{version}</c>
 /// appended to User-Agent (<c>DefaultHttpWorkerService.cs:161-166</c>, <c>Workers/Http/HttpWorkerConstants.cs:9-11</c>);</item>
 /// <item>sent by an <c>HttpClient</c> without cookies or redirects (<c>DefaultHttpWorkerService.cs:52-58</c>);</item>
