@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Azure;
 using OAuthBroker.Flows;
 using OAuthBroker.Storage.Tables;
@@ -35,7 +36,29 @@ public sealed class TableAuthorizationFlowStore(TableHandle table) : IAuthorizat
             }
         }, ct);
 
-    private static string PartitionOf(string fingerprint) => fingerprint[..2];
+    public async IAsyncEnumerable<AuthorizationFlow> ListExpiredAsync(DateTimeOffset before, [EnumeratorCancellation] CT ct)
+    {
+        // A filter on a non-key property scans the table; it holds only live and recently expired state, as this
+        // very housekeeping keeps it small. Rows of the other kinds in the table are skipped by their partition.
+        var expired = await table.RunAsync(client => ToListAsync(client.QueryAsync(TableFilter.LessThanOrEqual("ExpiresAt", before), ct: ct)), ct);
+        foreach (var entity in expired.Where(e => FlowTableKeys.IsFlowPartition(e.PartitionKey)))
+        {
+            yield return FromEntity(entity);
+        }
+    }
+
+    internal static async Task<List<TableEntity>> ToListAsync(IAsyncEnumerable<TableEntity> entities)
+    {
+        var list = new List<TableEntity>();
+        await foreach (var entity in entities)
+        {
+            list.Add(entity);
+        }
+
+        return list;
+    }
+
+    private static string PartitionOf(string fingerprint) => FlowTableKeys.FlowPartition(fingerprint);
 
     private static TableEntity ToEntity(AuthorizationFlow flow) => new(PartitionOf(flow.StateFingerprint), flow.StateFingerprint)
     {
