@@ -17,12 +17,13 @@ public sealed record HostingSurroundings(bool LoopbackPublicBase, bool UnderFunc
     /// <summary>
     /// Variables only the platform sets. App Service (all plans, Functions included): <c>WEBSITE_INSTANCE_ID</c> and
     /// <c>WEBSITE_SITE_NAME</c>, "Read-only" in https://learn.microsoft.com/azure/app-service/reference-app-settings;
-    /// the Functions host itself tests <c>WEBSITE_INSTANCE_ID</c> for App Service and <c>CONTAINER_NAME</c> /
-    /// <c>WEBSITE_POD_NAME</c> with <c>LEGION_SERVICE_HOST</c> for Linux Consumption and Flex Consumption
-    /// (azure-functions-host @89dc438, src/WebJobs.Script/Environment/EnvironmentExtensions.cs: IsAppService,
-    /// IsLinuxConsumptionOnAtlas, IsLinuxConsumptionOnLegion; names in EnvironmentSettingNames.cs:8-39).
+    /// the Functions host reads the site name on every plan (azure-functions-host @89dc438,
+    /// src/WebJobs.Script/HostNameProvider.cs:42) and tests <c>WEBSITE_INSTANCE_ID</c> for App Service and
+    /// <c>WEBSITE_POD_NAME</c> with <c>LEGION_SERVICE_HOST</c> for Flex Consumption
+    /// (src/WebJobs.Script/Environment/EnvironmentExtensions.cs: IsAppService, IsLinuxConsumptionOnLegion).
+    /// <c>CONTAINER_NAME</c>, which the host also reads, is left out: container runtimes set it everywhere.
     /// </summary>
-    public static readonly string[] AzureVariables = ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME", "CONTAINER_NAME", "WEBSITE_POD_NAME", "LEGION_SERVICE_HOST"];
+    public static readonly string[] AzureVariables = ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME", "WEBSITE_POD_NAME", "LEGION_SERVICE_HOST"];
 
     /// <summary>A developer's machine: the public origin is loopback and nothing says Azure.</summary>
     public bool IsDeveloperMachine => LoopbackPublicBase && !InAzure;
