@@ -62,18 +62,22 @@ public sealed class CompletionStepTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
-    public async Task Another_user_in_the_same_browser_cannot_confirm_and_the_grant_is_discarded()
+    public async Task Another_user_in_the_same_browser_cannot_confirm_and_the_grant_is_revoked()
     {
+        var whiteBit = fixture.Sandbox<OAuthBroker.Sandbox.WhiteBit.WhiteBitSandboxEndpoints.State>();
+        var keysBefore = whiteBit.KeysById.Keys.ToHashSet();
         using var browser = fixture.NewBrowser();
-        var (landed, code) = await PendingAsync(browser);
+        var (landed, code) = await PendingAsync(browser, "whitebit");
         landed.Dispose();
+        var key = whiteBit.KeysById.Values.Where(k => !keysBefore.Contains(k.ExternalId)).ShouldHaveSingleItem();
 
         // Someone else signs in to the same browser (the development identity here; a bearer token alike).
         var someoneElse = await SandboxIdentity.SignInAsync(fixture, "someone-else-" + Guid.NewGuid().ToString("N")[..6]);
         browser.ForgetDevelopmentIdentity();
-        using var refused = await browser.CompleteAsync("bybit", code, bearer: someoneElse);
+        using var refused = await browser.CompleteAsync("whitebit", code, bearer: someoneElse);
         refused.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await CodeOf(refused)).ShouldBe("completion_refused");
+        key.Deleted.ShouldBeTrue("the refused grant was revoked at WhiteBIT");
 
         using var owner = fixture.NewBrowser(browser.User);
         (await owner.LinksAsync()).ShouldBeEmpty();
