@@ -71,6 +71,54 @@ public sealed class FlowHousekeepingTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public async Task An_unconfirmed_grant_whose_revocation_fails_is_kept_for_the_next_run_then_revoked_and_removed()
+    {
+        var whiteBit = fixture.Sandbox<OAuthBroker.Sandbox.WhiteBit.WhiteBitSandboxEndpoints.State>();
+        var keysBefore = whiteBit.KeysById.Keys.ToHashSet();
+        using var browser = fixture.NewBrowser();
+        using var landed = await browser.GetRawAsync(await browser.ConsentAsync(await browser.StartAsync("whitebit")));
+        var row = FlowSecrets.Fingerprint(browser.PendingReturn(landed).ShouldNotBeNull().Code);
+        var key = whiteBit.KeysById.Values.Where(k => !keysBefore.Contains(k.ExternalId)).ShouldHaveSingleItem();
+        var unconfirmed = fixture.Broker<IEnumerable<IHousekeepingTask>>().Single(t => t.Name == "unconfirmed-links");
+
+        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(6)))
+        {
+            fixture.SandboxFaults.Add(new OAuthBroker.Sandbox.Faults.Fault("/whitebit/oauth2/api-key/" + key.ExternalId, 503, "down"));
+            await unconfirmed.RunAsync(DateTimeOffset.MaxValue, default);
+            key.Deleted.ShouldBeFalse();
+            (await RowAsync(row)).ShouldNotBeNull("dropping the row would drop the only means to revoke");
+
+            await unconfirmed.RunAsync(DateTimeOffset.MaxValue, default);
+        }
+
+        key.Deleted.ShouldBeTrue();
+        (await RowAsync(row)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task After_an_hour_of_failing_revocation_an_unconfirmed_grant_is_removed_anyway()
+    {
+        using var browser = fixture.NewBrowser();
+        using var landed = await browser.GetRawAsync(await browser.ConsentAsync(await browser.StartAsync("whitebit")));
+        var row = FlowSecrets.Fingerprint(browser.PendingReturn(landed).ShouldNotBeNull().Code);
+
+        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(5) + UnconfirmedLinksTask.RevocationRetryWindow + TimeSpan.FromMinutes(1)))
+        {
+            fixture.SandboxFaults.Add(new OAuthBroker.Sandbox.Faults.Fault("/whitebit/oauth2/api-key/", 503, "down", Times: 50));
+            try
+            {
+                await fixture.Broker<IEnumerable<IHousekeepingTask>>().Single(t => t.Name == "unconfirmed-links").RunAsync(DateTimeOffset.MaxValue, default);
+            }
+            finally
+            {
+                fixture.SandboxFaults.Clear();
+            }
+        }
+
+        (await RowAsync(row)).ShouldBeNull("an unconfirmed grant is not kept indefinitely either");
+    }
+
+    [Fact]
     public async Task Start_tickets_are_spread_over_partitions()
     {
         var token = await SandboxIdentity.SignInAsync(fixture, "partition-user");
