@@ -152,9 +152,10 @@ public sealed partial class AuthorizationFlowService(
 
     /// <summary>
     /// The return URL with <c>oauth_result=pending</c> and the completion code in the fragment. A fragment never
-    /// reaches a server (RFC 9110 §7.1: "fragment identifiers are reserved for client-side processing") and is stripped from every Referer (W3C Referrer Policy, "strip url for use
-    /// as a referrer"), keeping the code out of logs and third parties (RFC 9700 §4.2); the frontend removes it from
-    /// its history entry at once (RFC 9700 §4.3), and it is single-use, browser-bound and short-lived anyway.
+    /// reaches a server (RFC 9110 §7.1: "fragment identifiers are reserved for client-side processing") and is
+    /// stripped from every Referer (W3C Referrer Policy, "strip url for use as a referrer"), keeping the code out of
+    /// logs and third parties (RFC 9700 §4.2); the frontend removes it from its history entry at once (RFC 9700
+    /// §4.3), and it is single-use, browser-bound and short-lived anyway.
     /// </summary>
     private static Uri PendingReturn(AuthorizationFlow flow, string completionCode) =>
         new UriBuilder(QueryString.Append(flow.ReturnUrl, (ReturnParameters.Provider, flow.ProviderId), (ReturnParameters.Result, ReturnParameters.Pending)))

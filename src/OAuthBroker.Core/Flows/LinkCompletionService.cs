@@ -63,11 +63,16 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
             LogLinked(logger, providerId);
             return (new CompletedLink(providerId, link.AccountId, link.AccountDisplayName), null);
         }
-        catch (Exception ex) when (ex is VaultUnavailableException or StorageUnavailableException)
+        catch (Exception ex) when (ex is VaultUnavailableException or StorageUnavailableException or LinkConcurrencyException)
         {
             // Nothing was linked. Put the pending link back so the frontend can simply retry the completion; if
             // storage will not take it back either, the grant is discarded and the user connects again.
-            var error = ex is VaultUnavailableException ? BrokerErrors.VaultUnavailable : BrokerErrors.StorageUnavailable;
+            var error = ex switch
+            {
+                VaultUnavailableException => BrokerErrors.VaultUnavailable,
+                StorageUnavailableException => BrokerErrors.StorageUnavailable,
+                _ => BrokerErrors.ConcurrentChange,
+            };
             if (await pendingLinks.RestoreAsync(pending, CT.None))
             {
                 return (null, error.WithDetail(error.Detail + " The connection is still pending: retry the completion shortly."));
