@@ -1,3 +1,5 @@
+using OAuthBroker.Storage.Tables;
+
 namespace OAuthBroker.Storage.Flows;
 
 /// <summary>
@@ -19,4 +21,23 @@ internal static class FlowTableKeys
     public static bool IsTicketPartition(string partition) => partition.Length == 5 && partition.StartsWith("tk-", StringComparison.Ordinal);
 
     public static bool IsPendingLinkPartition(string partition) => partition.Length == 5 && partition.StartsWith("pl-", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Rows of one kind that expired before <paramref name="before"/>. A filter on a non-key property scans the table;
+    /// it holds only live and recently expired state, since the housekeeping that calls this keeps it small.
+    /// </summary>
+    public static Task<List<TableEntity>> ExpiredAsync(TableHandle table, DateTimeOffset before, Func<string, bool> isKind, CT ct) =>
+        table.RunAsync(async client =>
+        {
+            var rows = new List<TableEntity>();
+            await foreach (var entity in client.QueryAsync(TableFilter.LessThanOrEqual("ExpiresAt", before), ct: ct))
+            {
+                if (isKind(entity.PartitionKey))
+                {
+                    rows.Add(entity);
+                }
+            }
+
+            return rows;
+        }, ct);
 }

@@ -38,24 +38,10 @@ public sealed class TableAuthorizationFlowStore(TableHandle table) : IAuthorizat
 
     public async IAsyncEnumerable<AuthorizationFlow> ListExpiredAsync(DateTimeOffset before, [EnumeratorCancellation] CT ct)
     {
-        // A filter on a non-key property scans the table; it holds only live and recently expired state, as this
-        // very housekeeping keeps it small. Rows of the other kinds in the table are skipped by their partition.
-        var expired = await table.RunAsync(client => ToListAsync(client.QueryAsync(TableFilter.LessThanOrEqual("ExpiresAt", before), ct: ct)), ct);
-        foreach (var entity in expired.Where(e => FlowTableKeys.IsFlowPartition(e.PartitionKey)))
+        foreach (var entity in await FlowTableKeys.ExpiredAsync(table, before, FlowTableKeys.IsFlowPartition, ct))
         {
             yield return FromEntity(entity);
         }
-    }
-
-    internal static async Task<List<TableEntity>> ToListAsync(IAsyncEnumerable<TableEntity> entities)
-    {
-        var list = new List<TableEntity>();
-        await foreach (var entity in entities)
-        {
-            list.Add(entity);
-        }
-
-        return list;
     }
 
     private static string PartitionOf(string fingerprint) => FlowTableKeys.FlowPartition(fingerprint);

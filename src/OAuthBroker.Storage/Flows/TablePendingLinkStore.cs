@@ -45,8 +45,7 @@ public sealed class TablePendingLinkStore(TableHandle table) : IPendingLinkStore
 
     public async IAsyncEnumerable<PendingLink> ListExpiredAsync(DateTimeOffset before, [EnumeratorCancellation] CT ct)
     {
-        var expired = await table.RunAsync(client => TableAuthorizationFlowStore.ToListAsync(client.QueryAsync(TableFilter.LessThanOrEqual("ExpiresAt", before), ct: ct)), ct);
-        foreach (var entity in expired.Where(e => FlowTableKeys.IsPendingLinkPartition(e.PartitionKey)))
+        foreach (var entity in await FlowTableKeys.ExpiredAsync(table, before, FlowTableKeys.IsPendingLinkPartition, ct))
         {
             yield return FromEntity(entity);
         }

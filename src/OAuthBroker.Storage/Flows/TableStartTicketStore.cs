@@ -41,8 +41,7 @@ public sealed class TableStartTicketStore(TableHandle table) : IStartTicketStore
 
     public async IAsyncEnumerable<StartTicket> ListExpiredAsync(DateTimeOffset before, [EnumeratorCancellation] CT ct)
     {
-        var expired = await table.RunAsync(client => TableAuthorizationFlowStore.ToListAsync(client.QueryAsync(TableFilter.LessThanOrEqual("ExpiresAt", before), ct: ct)), ct);
-        foreach (var entity in expired.Where(e => FlowTableKeys.IsTicketPartition(e.PartitionKey)))
+        foreach (var entity in await FlowTableKeys.ExpiredAsync(table, before, FlowTableKeys.IsTicketPartition, ct))
         {
             yield return FromEntity(entity);
         }
