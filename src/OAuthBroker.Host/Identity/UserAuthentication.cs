@@ -67,6 +67,8 @@ public sealed class UserAuthenticationOptions
 /// </summary>
 public sealed class AuthenticatedUserResolver(IOptions<UserAuthenticationOptions> options, EasyAuthPrincipal easyAuth) : ICurrentUserResolver
 {
+    public const string EasyAuthHeader = EasyAuthPrincipal.IdHeader;
+
     public string? Resolve(HttpContext context)
     {
         var o = options.Value;
