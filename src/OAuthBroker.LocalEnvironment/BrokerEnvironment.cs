@@ -83,6 +83,7 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 // "localhost" binds both loopback addresses, as browsers may resolve it to either.
                 ["urls"] = $"http://{settings.PublicHost}:{settings.BrokerPort}",
                 ["environment"] = "Development",
+                ["Authentication:DevelopmentIdentity"] = "true",
                 ["Broker:PublicBaseUrl"] = brokerUri.GetLeftPart(UriPartial.Authority),
                 ["Storage:ConnectionString"] = azurite.ConnectionString,
                 ["Backends:platform:Key"] = settings.BackendKey,

@@ -64,6 +64,7 @@ public sealed class PackageTests(BrokerEnvironmentFixture fixture)
             ["Storage__ScheduleTable"] = "PackageSchedule",
             // Production: the local vault endpoint's token and certificate are refused there, and nothing here reads the vault.
             ["KeyVault__VaultUri"] = fixture.Environment.KeyVault.VaultUri.AbsoluteUri,
+            ["Sealing__Keys__k1"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
         };
         try
         {
