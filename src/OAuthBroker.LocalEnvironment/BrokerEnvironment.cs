@@ -129,7 +129,7 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 ["Providers:globex:AccountIdSource"] = "Userinfo",
                 ["Providers:globex:AccountIdClaim"] = "profile.id",
             }, settings.BrokerSettings);
-            var broker = BrokerApp.Create(brokerArguments, builder =>
+            var broker = BrokerApp.Create([.. brokerArguments, .. Arguments(new Dictionary<string, string?>(), settings.BrokerInstanceSettings)], builder =>
             {
                 builder.Services.AddSingleton<IStartupFilter>(new LoopbackHostRedirect(brokerUri));
                 settings.ConfigureBroker?.Invoke(builder);

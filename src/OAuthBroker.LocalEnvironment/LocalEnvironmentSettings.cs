@@ -37,6 +37,12 @@ public sealed class LocalEnvironmentSettings
     /// <summary>Extra broker settings (configuration keys with ':'), applied last.</summary>
     public Dictionary<string, string?> BrokerSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Settings for this environment's broker only, not for other instances started from <see cref="BrokerEnvironment.BrokerArguments"/>
+    /// (e.g. running it as a custom handler behind a Functions host).
+    /// </summary>
+    public Dictionary<string, string?> BrokerInstanceSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Extra sandbox settings (configuration keys with ':'), applied last.</summary>
     public Dictionary<string, string?> SandboxSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
 

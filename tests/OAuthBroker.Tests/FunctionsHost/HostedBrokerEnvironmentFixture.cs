@@ -19,6 +19,8 @@ public sealed class HostedBrokerEnvironmentFixture : BrokerEnvironmentFixture
     private int _publicPort;
     private string[] _allowedOrigins = [];
 
+    private const string IdentityProvider = "aad";
+
     public FunctionsHostEmulator Host { get; private set; } = null!;
 
     /// <summary>The function key backends send (a host key, as <c>az functionapp keys list</c> gives it).</summary>
@@ -28,8 +30,15 @@ public sealed class HostedBrokerEnvironmentFixture : BrokerEnvironmentFixture
     {
         _handlerPort = FreePort.Next();
         _publicPort = settings.BrokerPort;
-        settings.BrokerSettings["FUNCTIONS_CUSTOMHANDLER_PORT"] = _handlerPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings.BrokerSettings["FUNCTIONS_APP_ROOT_PATH"] = HandlerProcess.ScriptRoot;
+        settings.BrokerInstanceSettings["FUNCTIONS_CUSTOMHANDLER_PORT"] = _handlerPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings.BrokerInstanceSettings["FUNCTIONS_APP_ROOT_PATH"] = HandlerProcess.ScriptRoot;
+        // For this broker only (other instances the tests start from BrokerArguments stay standalone).
+        // The development identity stays off under the Functions host; users come as in Azure, through App Service
+        // Authentication (the emulation injects the principal for the test browser's session, see AppServiceAuthentication).
+        settings.BrokerInstanceSettings["Authentication:DevelopmentIdentity"] = "false";
+        settings.BrokerInstanceSettings["Authentication:TrustEasyAuthHeaders"] = "true";
+        settings.BrokerInstanceSettings["Authentication:EasyAuthIdentityProvider"] = IdentityProvider;
+        settings.BrokerInstanceSettings["WEBSITE_AUTH_ENABLED"] = "True";
         _allowedOrigins = settings.BrokerSettings.Where(s => s.Key.StartsWith("Broker:AllowedReturnOrigins:", StringComparison.OrdinalIgnoreCase)).Select(s => s.Value!).ToArray();
     }
 
@@ -40,6 +49,7 @@ public sealed class HostedBrokerEnvironmentFixture : BrokerEnvironmentFixture
             ScriptRoot = HandlerProcess.ScriptRoot,
             Port = _publicPort,
             RunningHandlerPort = _handlerPort,
+            Authentication = new AppServiceAuthentication(SessionCookie: "dev_user", IdentityProvider),
             AppSettings = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 [OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = "0 */5 * * * *",

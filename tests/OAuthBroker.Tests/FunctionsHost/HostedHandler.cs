@@ -23,6 +23,7 @@ public static class HostedHandler
             ["Providers__bybit__ClientId"] = "hosted-client",
             ["Providers__bybit__ClientSecret"] = fixture.BybitClientSecret,
             ["Backends__platform__Key"] = fixture.BackendKey,
+            ["Sealing__Keys__k1"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             [OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = "0 */5 * * * *",
         };
         foreach (var (name, value) in settings ?? new Dictionary<string, string>())

@@ -35,6 +35,9 @@ public sealed class FunctionsHostOptions
 
     /// <summary>App Service's front end writes the client-address headers. Default true.</summary>
     public bool FrontEnd { get; init; } = true;
+
+    /// <summary>App Service Authentication in front of the app; null when it is off (the default).</summary>
+    public AppServiceAuthentication? Authentication { get; init; }
 }
 
 /// <summary>A forwarded invocation: which function the host matched, and the URI it sent the handler.</summary>
@@ -151,6 +154,8 @@ public sealed class FunctionsHostEmulator : IAsyncDisposable
                 {
                     AppServiceFrontEnd.Apply(context);
                 }
+
+                options.Authentication?.Apply(context);
 
                 return cors is null ? invoke(context) : cors.Invoke(context, null!);
             });
