@@ -70,13 +70,11 @@ public static class BrokerApp
         builder.AddUserAuthentication();
         builder.AddEdgePolicies();
         builder.AddForwardedRequestGuard();
+        // Secrets the platform could not fetch, or settings meant for a developer's machine, stop the app at start-up.
+        builder.Services.AddSettingsChecks();
         builder.Services.AddCurrentUser(builder.Environment);
 
         configure?.Invoke(builder);
-
-        // Secrets the platform could not fetch, or settings meant for a developer's machine, stop the app here.
-        UnresolvedKeyVaultReferences.ThrowIfAny(builder.Configuration);
-        DevelopmentOnlySettings.ThrowIfPresentOutsideDevelopment(builder.Configuration, builder.Environment);
 
         var app = builder.Build();
         // Fail at start-up, listing every provider configuration error, not at the first user's click.

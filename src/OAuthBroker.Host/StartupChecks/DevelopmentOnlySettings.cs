@@ -17,23 +17,20 @@ public static class DevelopmentOnlySettings
 
     private static readonly string[] LocalVaultSettings = ["KeyVault:LocalAccessToken", "KeyVault:LocalCertificatePath"];
 
-    public static void ThrowIfPresentOutsideDevelopment(IConfiguration configuration, IHostEnvironment environment)
+    public static IEnumerable<string> Errors(IConfiguration configuration, IHostEnvironment environment)
     {
         if (environment.IsDevelopment())
         {
-            return;
+            return [];
         }
 
-        var errors = LocalVaultSettings
+        return LocalVaultSettings
             .Where(key => !string.IsNullOrEmpty(configuration[key]))
             .Select(key => $"{key} is for the local Key Vault endpoint and only allowed in the Development environment.")
             .Concat(configuration.GetSection(BackendOptions.SectionName).GetChildren()
                 .Where(backend => backend["Key"] is { } key && PublishedBackendKeys.Contains(key))
                 .Select(backend => $"{BackendOptions.SectionName}:{backend.Key}:Key is the sample key published in this repository; generate a new one."))
+            .Select(error => $"Not allowed in the {environment.EnvironmentName} environment: {error}")
             .ToList();
-        if (errors.Count > 0)
-        {
-            throw new InvalidOperationException($"Settings not allowed in the {environment.EnvironmentName} environment: " + string.Join(" ", errors));
-        }
     }
 }

@@ -11,7 +11,7 @@ public static class UnresolvedKeyVaultReferences
 {
     private const string Marker = "@Microsoft.KeyVault(";
 
-    public static void ThrowIfAny(IConfiguration configuration)
+    public static IEnumerable<string> Errors(IConfiguration configuration)
     {
         var unresolved = configuration.AsEnumerable()
             .Where(setting => setting.Value?.TrimStart().StartsWith(Marker, StringComparison.OrdinalIgnoreCase) == true)
@@ -21,10 +21,9 @@ public static class UnresolvedKeyVaultReferences
             .ToList();
         if (unresolved.Count > 0)
         {
-            throw new InvalidOperationException(
-                "These settings are Key Vault references the platform could not resolve (the secret is missing, or the app's identity may not read it): "
+            yield return "These settings are Key Vault references the platform could not resolve (the secret is missing, or the app's identity may not read it): "
                 + string.Join(", ", unresolved)
-                + ". Put the secrets in the vault, then restart the app (az functionapp restart) so the references are fetched again.");
+                + ". Put the secrets in the vault, then restart the app (az functionapp restart) so the references are fetched again.";
         }
     }
 }

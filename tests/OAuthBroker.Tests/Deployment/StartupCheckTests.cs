@@ -12,30 +12,42 @@ public sealed class StartupCheckTests
     [
         "--Broker:PublicBaseUrl=https://broker.example.com",
         "--Storage:ConnectionString=UseDevelopmentStorage=true",
-        "--KeyVault:VaultUri=https://kv-example.vault.azure.net/",
+        // Loopback, so the vault options themselves accept the local endpoint's settings and only the environment refuses them.
+        "--KeyVault:VaultUri=https://127.0.0.1:8443/",
+        "--urls=http://127.0.0.1:0",
+        "--Sealing:Keys:k1=" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
     ];
 
-    [Fact]
-    public void A_Key_Vault_reference_the_platform_could_not_resolve_stops_the_app_naming_each_setting()
+    /// <summary>Starting fails with the options errors listed (the whole message, whatever else is missing here).</summary>
+    private static async Task<string> StartFailureAsync(params string[] args)
     {
-        var error = Should.Throw<InvalidOperationException>(() => BrokerApp.Create([.. Valid,
+        await using var app = BrokerApp.Create(args);
+        var failure = await Should.ThrowAsync<Exception>(() => app.StartAsync());
+        return failure.ToString();
+    }
+
+    [Fact]
+    public async Task A_Key_Vault_reference_the_platform_could_not_resolve_stops_the_app_naming_each_setting()
+    {
+        var error = await StartFailureAsync([.. Valid,
             "--Backends:platform:Key=@Microsoft.KeyVault(VaultName=kv-example;SecretName=backend-platform-key)",
             "--Providers:bybit:ClientId=client",
-            "--Providers:bybit:ClientSecret=@Microsoft.KeyVault(VaultName=kv-example;SecretName=provider-bybit-client-secret)"]));
-        error.Message.ShouldContain("Backends:platform:Key");
-        error.Message.ShouldContain("Providers:bybit:ClientSecret");
-        error.Message.ShouldNotContain("SecretName=", customMessage: "names the settings, not their values");
-        error.Message.ShouldContain("restart");
+            "--Providers:bybit:ClientSecret=@Microsoft.KeyVault(VaultName=kv-example;SecretName=provider-bybit-client-secret)"]);
+        error.ShouldContain("Key Vault references the platform could not resolve");
+        error.ShouldContain("Backends:platform:Key");
+        error.ShouldContain("Providers:bybit:ClientSecret");
+        error.ShouldNotContain("SecretName=", customMessage: "names the settings, not their values");
+        error.ShouldContain("restart");
     }
 
     [Theory]
     [InlineData("--KeyVault:LocalAccessToken=local-development-vault-token", "KeyVault:LocalAccessToken")]
-    [InlineData("--KeyVault:LocalCertificatePath=/tmp/certificate.pem", "KeyVault:LocalCertificatePath")]
+    [InlineData("--KeyVault:LocalCertificatePath={existing file}", "KeyVault:LocalCertificatePath")]
     [InlineData("--Backends:platform:Key=local-development-backend-key-change-me-0123456789", "Backends:platform:Key")]
-    public void Development_only_settings_stop_the_app_in_any_other_environment(string setting, string named)
+    public async Task Development_only_settings_stop_the_app_in_any_other_environment(string setting, string named)
     {
-        var error = Should.Throw<InvalidOperationException>(() => BrokerApp.Create([.. Valid, "--environment=Production", setting]));
-        error.Message.ShouldContain(named);
+        var error = await StartFailureAsync([.. Valid, "--environment=Production", setting.Replace("{existing file}", typeof(StartupCheckTests).Assembly.Location, StringComparison.Ordinal)]);
+        error.ShouldContain($"Not allowed in the Production environment: {named}");
     }
 
     [Fact]
