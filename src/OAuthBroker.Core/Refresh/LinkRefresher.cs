@@ -1,36 +1,54 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OAuthBroker.Credentials;
+using OAuthBroker.Errors;
 using OAuthBroker.Links;
 using OAuthBroker.Providers;
+using OAuthBroker.Providers.Http;
 
 namespace OAuthBroker.Refresh;
 
 /// <summary>
-/// Refreshes one link so that a rotating refresh token is never spent twice:
+/// Refreshes one link so that a rotating refresh token is never spent twice, and never spent when its result cannot
+/// be stored:
 /// <list type="number">
 /// <item>single-flight per link inside this instance;</item>
-/// <item>a lease on the link row taken by ETag compare-and-swap, across instances; whoever loses re-reads;</item>
+/// <item>a lease on the link row taken by ETag compare-and-swap, on the storage service's clock (<see cref="ILeaseClock"/>);</item>
 /// <item>the refresh token read from the vault only after the lease is held;</item>
-/// <item>the new credential vaulted before anything else, then the link updated with the lease's ETag;</item>
-/// <item>invalid_grant reconciled once against the newest vaulted token before the link is declared dead.</item>
+/// <item>no spend while the vault does not take writes (<see cref="VaultWriteGate"/>), or without a vault-write slot;</item>
+/// <item>right before the spend the lease is renewed for everything the spend can take (<see cref="LeaseBudget"/>) and
+/// the version being spent is recorded on the row (<see cref="AccountLink.SpendingVersion"/>), so an outcome that never
+/// comes back (timeout after sending, crash, lost answer) is known to be unknown and the token is never sent again;</item>
+/// <item>the new credential vaulted before anything else, then the link updated with the lease's ETag.</item>
 /// </list>
-/// The crash window that remains: between the provider's answer and the vault write. See docs/link-states.md.
+/// The windows that remain are in docs/link-states.md.
 /// </summary>
 public sealed partial class LinkRefresher(
     IAccountLinkStore links,
     ICredentialVault vault,
-    IRefreshSchedule schedule,
     ProviderCatalog providers,
     RefreshPolicy policy,
+    RefreshRecorder recorder,
     ProviderBreaker breaker,
+    VaultWriteGate gate,
     VaultWritePacer pacer,
+    LinkLeases leases,
+    IVaultWriteBudget vaultBudget,
     IOptions<RefreshOptions> options,
     TimeProvider time,
     ILogger<LinkRefresher> logger)
 {
-    private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+    /// <summary>What <see cref="AccountLink.LastFailure"/> says while a spend's outcome is unknown.</summary>
+    public const string OutcomeUnknownCode = "refresh_outcome_unknown";
+
+    /// <summary>An entry younger than this that the link does not point at may be one a writer is about to point it at.</summary>
+    private static readonly TimeSpan StaleEntryGrace = TimeSpan.FromMinutes(10);
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly string _instance = "refresh-" + Guid.NewGuid().ToString("N")[..12];
     private readonly ConcurrentDictionary<string, Task<RefreshOutcome>> _inFlight = new(StringComparer.Ordinal);
 
     /// <summary>What the caller wants: the sweep's due check, an on-demand read's expiry check, or a forced refresh.</summary>
@@ -41,18 +59,48 @@ public sealed partial class LinkRefresher(
         Force,
     }
 
+    private LeaseBudget Budget => options.Value.BudgetWith(vaultBudget.WorstCaseWrite);
+
     /// <summary>The sweep's entry point: refreshes the link the entry names if the entry is current and due.</summary>
     public async Task<RefreshOutcome> RefreshDueAsync(DueEntry entry, CT ct)
     {
         var link = await links.GetAsync(entry.UserId, entry.ProviderId, entry.AccountId, ct);
-        if (link is null || link.DueKey != entry.Key)
+        if (link is null)
         {
-            // Stale entry: the link was deleted, or rescheduled under another entry (written before the link row).
-            await schedule.RemoveAsync(entry.Key, ct);
+            await recorder.RemoveEntryAsync(entry.Key, ct);
+            return RefreshOutcome.Gone;
+        }
+
+        if (link.DueKey != entry.Key)
+        {
+            // Writers add the new entry before the row that points at it: a young entry may be one the row is about to
+            // name, and removing it would leave that link out of the index for good. Its age is the storage service's.
+            if (entry.WrittenAt is { } written && leases.Now - written < StaleEntryGrace)
+            {
+                return RefreshOutcome.Skipped;
+            }
+
+            await recorder.RemoveEntryAsync(entry.Key, ct);
             return RefreshOutcome.Gone;
         }
 
         return await RefreshAsync(entry.UserId, entry.ProviderId, entry.AccountId, Mode.Due, ct);
+    }
+
+    /// <summary>
+    /// Moves the entry of a link whose refresh threw (a poison document, an unexpected answer) back by the retry
+    /// backoff, so it is neither retried in a loop nor left at the head of the index. Best effort.
+    /// </summary>
+    public async Task DeferAfterErrorAsync(DueEntry entry, string code, CT ct)
+    {
+        var link = await links.GetAsync(entry.UserId, entry.ProviderId, entry.AccountId, ct);
+        if (link is null || link.DueKey != entry.Key || leases.HeldByOther(link, _instance))
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        await recorder.ParkAsync(link, code, policy.RetryAt(link, now, policy.RetryDelay(link.RefreshFailures + 1, null)), ct, countsAsFailure: true);
     }
 
     /// <summary>Refreshes one link; concurrent calls for the same link in this instance share one attempt.</summary>
@@ -73,8 +121,8 @@ public sealed partial class LinkRefresher(
         {
             try
             {
-                // Note: not the caller's token; one caller giving up must not abandon a refresh others wait on,
-                // and a refresh stopped halfway is exactly the crash window this class keeps small.
+                // Note: not the caller's token; one caller giving up must not abandon a refresh others wait on. Every
+                // step is bounded by its own budget instead.
                 attempt.SetResult(await RefreshOnceAsync(userId, providerId, accountId, mode, CT.None));
             }
             catch (Exception ex)
@@ -91,21 +139,28 @@ public sealed partial class LinkRefresher(
     private async Task<RefreshOutcome> RefreshOnceAsync(string userId, string providerId, string accountId, Mode mode, CT ct)
     {
         var link = await links.GetAsync(userId, providerId, accountId, ct);
-        var provider = providers.Find(providerId);
-        if (link is null || provider is null)
+        if (link is null || link.Status == LinkStatus.Unlinking)
         {
             return RefreshOutcome.Gone;
         }
 
-        var now = time.GetUtcNow();
-        if (link.Status == LinkStatus.ReauthRequired)
+        if (link.Status != LinkStatus.Active)
         {
-            return RefreshOutcome.ReauthRequired;
+            return link.Status == LinkStatus.Expired ? RefreshOutcome.Expired : RefreshOutcome.ReauthRequired;
         }
 
-        if (link.Status == LinkStatus.Expired)
+        var now = time.GetUtcNow();
+        var provider = providers.Find(providerId);
+        if (provider is null)
         {
-            return RefreshOutcome.Expired;
+            // Disabled or removed: nothing can be done until it is back. The sweep moves the entry on, so the entries of
+            // a retired provider never stand in front of the others.
+            if (mode == Mode.Due)
+            {
+                await recorder.ParkAsync(link, "provider_unavailable", now + options.Value.KeepAliveInterval, ct);
+            }
+
+            return RefreshOutcome.ProviderUnavailable;
         }
 
         if (!link.HasRefreshToken)
@@ -113,31 +168,30 @@ public sealed partial class LinkRefresher(
             return await TrackExpiryAsync(link, now, ct);
         }
 
-        var needed = mode switch
+        if (NotNeeded(link, mode, now) is { } idle)
         {
-            Mode.Due => link.NextRefreshAt is { } due && due <= now,
-            Mode.IfExpiring => policy.IsExpiring(link, now),
-            _ => true,
-        };
-        if (!needed)
-        {
-            return RefreshOutcome.NotNeeded;
+            return idle;
         }
 
-        if (breaker.IsOpen(providerId))
+        if (breaker.OpenUntil(providerId) is { } openUntil)
         {
+            if (mode == Mode.Due)
+            {
+                await recorder.ParkAsync(link, link.LastFailure ?? "provider_breaker_open", openUntil, ct);
+            }
+
             return RefreshOutcome.ProviderMisconfigured;
         }
 
-        if (link.IsLeased(now) && link.LeaseOwner != _instance)
+        if (leases.HeldByOther(link, _instance))
         {
             return RefreshOutcome.Busy;
         }
 
-        AccountLink leased;
+        var held = new Held();
         try
         {
-            leased = await links.ReplaceAsync(link with { LeaseOwner = _instance, LeaseUntil = now + options.Value.LeaseDuration }, ct);
+            held.Row = await links.ReplaceAsync(leases.WithLease(link, _instance), ct);
         }
         catch (LinkConcurrencyException)
         {
@@ -147,86 +201,318 @@ public sealed partial class LinkRefresher(
 
         try
         {
-            return await RefreshLeasedAsync(leased, provider, ct);
+            return await RefreshLeasedAsync(held, provider, ct);
         }
         catch
         {
-            await ReleaseQuietlyAsync(leased);
+            if (!held.Done)
+            {
+                // The spend marker stays: if the token was sent, its outcome is unknown.
+                await leases.ReleaseQuietlyAsync(held.Row);
+            }
+
             throw;
         }
     }
 
-    private async Task<RefreshOutcome> RefreshLeasedAsync(AccountLink leased, IOAuthProvider provider, CT ct)
+    /// <summary>Null when the link needs this attempt; otherwise why not.</summary>
+    private RefreshOutcome? NotNeeded(AccountLink link, Mode mode, DateTimeOffset now)
     {
-        var vaulted = await vault.ReadAsync(leased.CredentialName, ct);
+        if (link.SpendInDoubt)
+        {
+            // Looked at when due (to end it when the access token expires, or find the result was stored after all) or
+            // when forced; a read is served the access token it has.
+            var look = mode switch
+            {
+                Mode.Due => link.NextRefreshAt is { } due && due <= now,
+                Mode.IfExpiring => link.LastFailure != OutcomeUnknownCode && policy.IsExpiring(link, now),
+                _ => true,
+            };
+            return look ? null : RefreshOutcome.OutcomeUnknown;
+        }
+
+        if (mode != Mode.Due && RefreshPolicy.InBackoff(link, now))
+        {
+            return RefreshOutcome.BackingOff;
+        }
+
+        var needed = mode switch
+        {
+            Mode.Due => link.NextRefreshAt is { } due && due <= now,
+            Mode.IfExpiring => policy.IsExpiring(link, now),
+            _ => true,
+        };
+        return needed ? null : RefreshOutcome.NotNeeded;
+    }
+
+    private async Task<RefreshOutcome> RefreshLeasedAsync(Held held, IOAuthProvider provider, CT ct)
+    {
+        var vaulted = await vault.ReadAsync(held.Row.CredentialName, ct);
         if (vaulted?.Credential.RefreshToken is null)
         {
-            LogCredentialMissing(logger, leased.ProviderId, CredentialNames.LogTag(leased.CredentialName));
-            return await FinishAsync(leased, LinkStatus.ReauthRequired, "credential_missing", RefreshOutcome.ReauthRequired, ct);
+            LogCredentialMissing(logger, held.Row.ProviderId, CredentialNames.LogTag(held.Row.CredentialName));
+            held.Done = true;
+            await recorder.FinishAsync(held.Row, LinkStatus.ReauthRequired, "credential_missing", ct);
+            return RefreshOutcome.ReauthRequired;
         }
 
-        var current = vaulted.Credential;
-        var result = await provider.RefreshAsync(current, ct);
-        if (result.Failure?.Kind == ProviderFailureKind.InvalidGrant)
+        if (held.Row.SpendingVersion is { } spent)
         {
-            // Reconciliation: if a newer refresh token is in the vault (a refresher whose lease lapsed finished after
-            // we read), spend that one instead before declaring the grant dead.
-            var newest = await vault.ReadAsync(leased.CredentialName, ct);
-            if (newest?.Credential.RefreshToken is { } newer && newer != current.RefreshToken)
+            if (vaulted.StoredAt == spent)
             {
-                current = newest.Credential;
-                result = await provider.RefreshAsync(current, ct);
+                // The vault still holds the version an earlier spend sent: the provider may have rotated it.
+                LogOutcomeUnknown(logger, held.Row.ProviderId, "an earlier refresher stopped mid-spend");
+                held.Done = true;
+                return await recorder.HoldAsync(held.Row, OutcomeUnknownCode, RefreshOutcome.OutcomeUnknown, ct);
             }
+
+            LogSpendResolved(logger, held.Row.ProviderId);
         }
 
-        if (result.Succeeded)
+        if (JsonSerializer.SerializeToUtf8Bytes(vaulted, Json).Length > options.Value.MaxCredentialBytes)
         {
-            return await StoreAsync(leased, current, result.Value, ct);
+            // The new tokens would not fit in a secret (Key Vault: 25 KB): spending would lose them.
+            LogTooLarge(logger, held.Row.ProviderId);
+            held.Done = true;
+            return await recorder.HoldAsync(held.Row, "credential_too_large", RefreshOutcome.ResultLost, ct);
         }
 
-        var failure = result.Failure;
-        switch (failure.Kind)
+        var check = await gate.CheckAsync(ct);
+        if (!check.MaySpend)
         {
-            case ProviderFailureKind.InvalidGrant:
-                LogReauthRequired(logger, leased.ProviderId, failure.ProviderCode);
-                return await FinishAsync(leased, LinkStatus.ReauthRequired, failure.ProviderCode, RefreshOutcome.ReauthRequired, ct);
-            case ProviderFailureKind.InvalidClient:
-                if (breaker.Trip(leased.ProviderId, options.Value.BreakerDuration))
-                {
-                    LogBreakerOpened(logger, leased.ProviderId, failure.ProviderCode, options.Value.BreakerDuration);
-                }
+            held.Done = true;
+            await leases.ReleaseQuietlyAsync(held.Row);
+            return RefreshOutcome.VaultWritesBlocked;
+        }
 
-                return await RescheduleAsync(leased, failure.ProviderCode, options.Value.BreakerDuration, countsAsFailure: false, RefreshOutcome.ProviderMisconfigured, ct);
-            default:
-                var failures = leased.RefreshFailures + 1;
-                var delay = policy.RetryDelay(failures, failure.RetryAfter);
-                LogRetrying(logger, leased.ProviderId, failure.Kind, failure.ProviderCode, failures, delay);
-                return await RescheduleAsync(leased, failure.ProviderCode, delay, countsAsFailure: true, RefreshOutcome.Retrying, ct);
+        if (!await pacer.TryReserveAsync(options.Value.PacingMaxWait, ct))
+        {
+            held.Done = true;
+            await recorder.RescheduleAsync(held.Row, "vault_write_pacing", time.GetUtcNow() + options.Value.RetryInitialDelay, countsAsFailure: false, ct);
+            return RefreshOutcome.Deferred;
+        }
+
+        var document = vaulted with
+        {
+            Link = links.ReferenceOf(held.Row.UserId, held.Row.ProviderId, held.Row.AccountId),
+            GrantId = held.Row.GrantId ?? vaulted.GrantId ?? CredentialNames.NewGrantId(),
+        };
+        var previousName = held.Row.CredentialName;
+        var name = previousName;
+        var versions = held.Row.CredentialVersions;
+        // Room for the proof or copy and for the result; past the limit the credential moves to a fresh name.
+        var rollover = versions + 2 > options.Value.MaxCredentialVersions;
+        if (rollover || check.NeedsProof)
+        {
+            var target = rollover ? CredentialNames.New() : name;
+            if (await ProveWritableAsync(held, target, document, ct) is { } stop)
+            {
+                return stop;
+            }
+
+            (name, versions) = rollover ? (target, 1) : (name, versions + 1);
+        }
+
+        if (await StartSpendAsync(held, document, name, versions, ct) is { } lost)
+        {
+            return lost;
+        }
+
+        if (name != previousName)
+        {
+            LogRolledOver(logger, held.Row.ProviderId);
+            await DeleteQuietlyAsync(previousName);
+        }
+
+        var answer = await SpendAsync(held, provider, document.Credential);
+        return await HandleAnswerAsync(held, provider, document, answer, reconcile: true, ct);
+    }
+
+    /// <summary>Rewrites the credential about to be spent (or copies it to a fresh name): a spend only follows a write that worked.</summary>
+    private async Task<RefreshOutcome?> ProveWritableAsync(Held held, string target, VaultedCredential document, CT ct)
+    {
+        try
+        {
+            await vault.WriteAsync(target, document, ct);
+            await gate.SucceededAsync(ct);
+            return null;
+        }
+        catch (VaultUnavailableException ex) when (ex.Failure.AffectsWholeVault())
+        {
+            await gate.TripAsync(ex.Failure, CT.None);
+            held.Done = true;
+            await leases.ReleaseQuietlyAsync(held.Row);
+            return RefreshOutcome.VaultWritesBlocked;
+        }
+        catch (VaultUnavailableException ex) when (ex.Failure == VaultFailure.NameDeleted)
+        {
+            // The secret was deleted under the link (an unlink that got that far): nothing to refresh.
+            held.Done = true;
+            await leases.ReleaseQuietlyAsync(held.Row);
+            return RefreshOutcome.Gone;
+        }
+        catch (VaultUnavailableException ex) when (ex.Failure == VaultFailure.TooLarge)
+        {
+            LogTooLarge(logger, held.Row.ProviderId);
+            held.Done = true;
+            return await recorder.HoldAsync(held.Row, "credential_too_large", RefreshOutcome.ResultLost, ct);
         }
     }
 
-    /// <summary>Vault first, then the index entry, then the link (with the lease's ETag), then the old entry away.</summary>
-    private async Task<RefreshOutcome> StoreAsync(AccountLink leased, ProviderCredential current, ProviderCredential refreshed, CT ct)
+    /// <summary>
+    /// Renews the lease for everything the spend can take and records the version being spent, in one
+    /// compare-and-swap. Null when the spend may go ahead; <see cref="RefreshOutcome.LeaseLost"/> (nothing spent) when
+    /// the row changed, which only happens when the lease was lost.
+    /// </summary>
+    private async Task<RefreshOutcome?> StartSpendAsync(Held held, VaultedCredential document, string name, int versions, CT ct)
     {
+        var started = time.GetTimestamp();
+        try
+        {
+            held.Row = await links.ReplaceAsync(leases.WithLease(held.Row, _instance) with
+            {
+                CredentialName = name,
+                CredentialVersions = versions,
+                GrantId = document.GrantId,
+                SpendingVersion = document.StoredAt,
+                SpendStartedAt = leases.Now,
+            }, ct);
+        }
+        catch (LinkConcurrencyException)
+        {
+            LogLeaseLost(logger, held.Row.ProviderId, "before the spend; nothing was spent");
+            held.Done = true;
+            return RefreshOutcome.LeaseLost;
+        }
+
+        held.LeaseStarted = started;
+        return null;
+    }
+
+    /// <summary>
+    /// Spends the refresh token, within what is left of the lease after the vault write's budget. Refresh calls get
+    /// <see cref="RefreshOptions.RefreshCallTimeout"/>; running out of time counts as an unknown outcome.
+    /// </summary>
+    private async Task<Answer> SpendAsync(Held held, IOAuthProvider provider, ProviderCredential credential)
+    {
+        var limit = held.Remaining(time, options.Value) - Budget.VaultWrite;
+        if (limit > Budget.Spend)
+        {
+            limit = Budget.Spend;
+        }
+
+        var sentAt = time.GetUtcNow();
+        using var deadline = new CancellationTokenSource(limit > TimeSpan.Zero ? limit : TimeSpan.FromMilliseconds(1), time);
+        using var timeout = ProviderHttpClient.WithCallTimeout(options.Value.RefreshCallTimeout);
+        try
+        {
+            return new Answer(await provider.RefreshAsync(credential, deadline.Token), sentAt);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            return new Answer(new ProviderFailure(ProviderFailureKind.Unavailable, "timeout", "The refresh did not finish within its lease budget."), sentAt);
+        }
+    }
+
+    private async Task<RefreshOutcome> HandleAnswerAsync(Held held, IOAuthProvider provider, VaultedCredential spent, Answer answer, bool reconcile, CT ct)
+    {
+        if (answer.Result.Succeeded)
+        {
+            return await StoreAsync(held, provider, spent, answer.Result.Value, answer.SentAt, ct);
+        }
+
+        var failure = answer.Result.Failure;
+        switch (SpendClassifier.Classify(failure))
+        {
+            case SpendVerdict.Rejected:
+                if (reconcile && await NewerThanAsync(held, spent, ct) is { } newest)
+                {
+                    // A refresh token newer than the one spent is in the vault (a vault whose reads lag its writes): it is
+                    // this lease holder's to spend, and the lease still covers a whole spend, so it is tried once.
+                    LogReconciling(logger, held.Row.ProviderId);
+                    if (await StartSpendAsync(held, newest, held.Row.CredentialName, held.Row.CredentialVersions, ct) is { } lost)
+                    {
+                        return lost;
+                    }
+
+                    return await HandleAnswerAsync(held, provider, newest, await SpendAsync(held, provider, newest.Credential), reconcile: false, ct);
+                }
+
+                LogReauthRequired(logger, held.Row.ProviderId, failure.ProviderCode);
+                held.Done = true;
+                await recorder.FinishAsync(held.Row, LinkStatus.ReauthRequired, failure.ProviderCode, ct);
+                return RefreshOutcome.ReauthRequired;
+
+            case SpendVerdict.NotSpent when failure.Kind == ProviderFailureKind.InvalidClient:
+                if (breaker.Trip(held.Row.ProviderId, options.Value.BreakerDuration))
+                {
+                    LogBreakerOpened(logger, held.Row.ProviderId, failure.ProviderCode, options.Value.BreakerDuration);
+                }
+
+                held.Done = true;
+                await recorder.RescheduleAsync(held.Row, failure.ProviderCode, time.GetUtcNow() + options.Value.BreakerDuration, countsAsFailure: false, ct);
+                return RefreshOutcome.ProviderMisconfigured;
+
+            case SpendVerdict.NotSpent:
+                var failures = held.Row.RefreshFailures + 1;
+                var now = time.GetUtcNow();
+                var at = policy.RetryAt(held.Row, now, policy.RetryDelay(failures, failure.RetryAfter));
+                LogRetrying(logger, held.Row.ProviderId, failure.Kind, failure.ProviderCode, failures, at - now);
+                held.Done = true;
+                await recorder.RescheduleAsync(held.Row, failure.ProviderCode, at, countsAsFailure: true, ct);
+                return RefreshOutcome.Retrying;
+
+            default:
+                LogOutcomeUnknown(logger, held.Row.ProviderId, failure.ProviderCode);
+                held.Done = true;
+                return await recorder.HoldAsync(held.Row, OutcomeUnknownCode, RefreshOutcome.OutcomeUnknown, ct);
+        }
+    }
+
+    /// <summary>The vault's newest credential when it holds a different refresh token than the one spent and the lease still covers a spend.</summary>
+    private async Task<VaultedCredential?> NewerThanAsync(Held held, VaultedCredential spent, CT ct)
+    {
+        if (held.Remaining(time, options.Value) < Budget.ForSpend)
+        {
+            return null;
+        }
+
+        var newest = await vault.ReadAsync(held.Row.CredentialName, ct);
+        return newest?.Credential.RefreshToken is { } newer && newer != spent.Credential.RefreshToken && newest.StoredAt != spent.StoredAt
+            ? newest with { Link = spent.Link, GrantId = spent.GrantId }
+            : null;
+    }
+
+    /// <summary>Vault first (within the lease), then the index entry, then the link (with the lease's ETag), then the old entry away.</summary>
+    private async Task<RefreshOutcome> StoreAsync(Held held, IOAuthProvider provider, VaultedCredential spent, ProviderCredential refreshed, DateTimeOffset sentAt, CT ct)
+    {
+        var current = spent.Credential;
         var rotated = refreshed.RefreshToken is not null;
+        // Dialects count expires_in from when they read the answer; the provider counted from when it got the request.
+        var transit = time.GetUtcNow() - sentAt;
         var merged = refreshed with
         {
             // No refresh token in the answer means the old one stays valid (RFC 6749 §6): keep it.
             RefreshToken = refreshed.RefreshToken ?? current.RefreshToken,
-            RefreshTokenExpiresAt = rotated ? refreshed.RefreshTokenExpiresAt : current.RefreshTokenExpiresAt,
+            RefreshTokenExpiresAt = rotated ? refreshed.RefreshTokenExpiresAt - transit : current.RefreshTokenExpiresAt,
+            AccessTokenExpiresAt = refreshed.AccessTokenExpiresAt - transit,
             ApiKey = current.ApiKey,
             ApiSecret = current.ApiSecret,
             Metadata = current.Metadata,
         };
 
-        await pacer.WaitAsync(ct);
         var storedAt = time.GetUtcNow();
-        await vault.WriteAsync(leased.CredentialName, new VaultedCredential(leased.ProviderId, merged, storedAt), ct);
+        var document = spent with { Credential = merged, StoredAt = storedAt };
+        if (await WriteResultAsync(held, provider, document, ct) is { } failed)
+        {
+            return failed;
+        }
 
         var now = time.GetUtcNow();
-        var updated = leased with
+        var updated = held.Row with
         {
             CredentialStoredAt = storedAt,
+            CredentialVersions = held.Row.CredentialVersions + 1,
             AccessTokenExpiresAt = merged.AccessTokenExpiresAt,
             RefreshTokenExpiresAt = merged.RefreshTokenExpiresAt,
             LastRefreshAt = now,
@@ -235,37 +521,75 @@ public sealed partial class LinkRefresher(
             LastFailure = null,
             LeaseOwner = null,
             LeaseUntil = null,
+            SpendingVersion = null,
+            SpendStartedAt = null,
         };
-        await ReplaceWithScheduleAsync(leased, updated with { NextRefreshAt = policy.NextDue(updated, now) }, ct);
-        LogRefreshed(logger, leased.ProviderId, rotated);
+        // An expiry the refresh could not move (an absolute session limit, or no new refresh token) is no reason to
+        // refresh again: it would be due at once, every time.
+        var movable = merged.RefreshTokenExpiresAt is not { } after || current.RefreshTokenExpiresAt is not { } before
+            || after > before + options.Value.MinRefreshInterval;
+        held.Done = true;
+        try
+        {
+            await recorder.ReplaceWithScheduleAsync(held.Row, updated with { NextRefreshAt = policy.NextDue(updated, now, movable) }, ct);
+        }
+        catch (LinkConcurrencyException)
+        {
+            var row = await links.GetAsync(held.Row.UserId, held.Row.ProviderId, held.Row.AccountId, ct);
+            if (row?.CredentialStoredAt != storedAt)
+            {
+                // The credential is vaulted (the next refresher reads it), but the lease was lost before the row could say so.
+                LogLeaseLost(logger, held.Row.ProviderId, "after the vault write; the new credential is vaulted, the row is behind");
+                return RefreshOutcome.LeaseLost;
+            }
+
+            // The write committed and its answer was lost; the retry saw its own change.
+        }
+
+        LogRefreshed(logger, held.Row.ProviderId, rotated);
         return RefreshOutcome.Refreshed;
     }
 
-    private async Task<RefreshOutcome> FinishAsync(AccountLink leased, LinkStatus status, string code, RefreshOutcome outcome, CT ct)
+    /// <summary>Writes the spend's result within what is left of the lease. Null when stored; otherwise what happened to the link.</summary>
+    private async Task<RefreshOutcome?> WriteResultAsync(Held held, IOAuthProvider provider, VaultedCredential document, CT ct)
     {
-        await ReplaceWithScheduleAsync(leased, leased with
+        var left = held.Remaining(time, options.Value);
+        using var deadline = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), time);
+        try
         {
-            Status = status,
-            LastFailure = code,
-            LeaseOwner = null,
-            LeaseUntil = null,
-            NextRefreshAt = null,
-            UpdatedAt = time.GetUtcNow(),
-        }, ct);
-        return outcome;
-    }
-
-    private async Task<RefreshOutcome> RescheduleAsync(AccountLink leased, string code, TimeSpan delay, bool countsAsFailure, RefreshOutcome outcome, CT ct)
-    {
-        await ReplaceWithScheduleAsync(leased, leased with
+            await vault.WriteAsync(held.Row.CredentialName, document, deadline.Token);
+            await gate.SucceededAsync(ct);
+            return null;
+        }
+        catch (VaultUnavailableException ex) when (ex.Failure.AffectsWholeVault())
         {
-            RefreshFailures = countsAsFailure ? leased.RefreshFailures + 1 : leased.RefreshFailures,
-            LastFailure = code,
-            LeaseOwner = null,
-            LeaseUntil = null,
-            NextRefreshAt = time.GetUtcNow() + delay,
-        }, ct);
-        return outcome;
+            await gate.TripAsync(ex.Failure, CT.None);
+            LogResultLost(logger, held.Row.ProviderId, ex.Failure.ToString());
+            held.Done = true;
+            return await recorder.HoldAsync(held.Row, "refresh_result_unstored", RefreshOutcome.ResultLost, ct);
+        }
+        catch (VaultUnavailableException ex) when (ex.Failure == VaultFailure.NameDeleted)
+        {
+            // Unlinked under a lapsed lease: the new tokens have nowhere to go, so they are revoked rather than left live.
+            LogResultLost(logger, held.Row.ProviderId, ex.Failure.ToString());
+            await RevokeQuietlyAsync(provider, document.Credential);
+            held.Done = true;
+            await leases.ReleaseQuietlyAsync(held.Row);
+            return RefreshOutcome.Gone;
+        }
+        catch (VaultUnavailableException ex) when (ex.Failure == VaultFailure.TooLarge)
+        {
+            LogResultLost(logger, held.Row.ProviderId, ex.Failure.ToString());
+            held.Done = true;
+            return await recorder.HoldAsync(held.Row, "credential_too_large", RefreshOutcome.ResultLost, ct);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            // Whether the write landed is unknown; the next refresher finds out from the vault (SpendingVersion).
+            LogOutcomeUnknown(logger, held.Row.ProviderId, "vault write past the lease budget");
+            held.Done = true;
+            return await recorder.HoldAsync(held.Row, OutcomeUnknownCode, RefreshOutcome.OutcomeUnknown, ct);
+        }
     }
 
     /// <summary>Links without a refresh token are followed to their expiry and then marked expired, not "refreshed".</summary>
@@ -278,7 +602,7 @@ public sealed partial class LinkRefresher(
 
         try
         {
-            await ReplaceWithScheduleAsync(link, link with { Status = LinkStatus.Expired, NextRefreshAt = null, UpdatedAt = now, LastFailure = "access_token_expired" }, ct);
+            await recorder.ReplaceWithScheduleAsync(link, link with { Status = LinkStatus.Expired, NextRefreshAt = null, UpdatedAt = now, LastFailure = "access_token_expired" }, ct);
         }
         catch (LinkConcurrencyException)
         {
@@ -288,33 +612,44 @@ public sealed partial class LinkRefresher(
         return RefreshOutcome.Expired;
     }
 
-    /// <summary>Writes the link; keeps its due-index entry in step (new entry before the row, old one removed after).</summary>
-    private async Task ReplaceWithScheduleAsync(AccountLink before, AccountLink after, CT ct)
-    {
-        string? newKey = null;
-        if (after.NextRefreshAt is { } due)
-        {
-            newKey = await schedule.AddAsync(after, due, ct);
-        }
-
-        await links.ReplaceAsync(after with { DueKey = newKey }, ct);
-        if (before.DueKey is { } oldKey)
-        {
-            await schedule.RemoveAsync(oldKey, ct);
-        }
-    }
-
-    private async Task ReleaseQuietlyAsync(AccountLink leased)
+    private async Task DeleteQuietlyAsync(string name)
     {
         try
         {
-            await links.ReplaceAsync(leased with { LeaseOwner = null, LeaseUntil = null }, CT.None);
+            await vault.DeleteAsync(name, CT.None);
         }
-        catch (Exception ex) when (ex is LinkConcurrencyException or Errors.StorageUnavailableException)
+        catch (Exception ex) when (ex is VaultUnavailableException or OperationCanceledException)
         {
-            // The lease simply expires.
+            // The janitor finds secrets no link points at.
         }
     }
+
+    private static async Task RevokeQuietlyAsync(IOAuthProvider provider, ProviderCredential credential)
+    {
+        try
+        {
+            await provider.RevokeAsync(credential, CT.None);
+        }
+        catch (OperationCanceledException)
+        {
+            // Best effort.
+        }
+    }
+
+    /// <summary>The row this attempt holds (with its latest ETag), and when its current lease began (monotonic).</summary>
+    private sealed class Held
+    {
+        public AccountLink Row { get; set; } = null!;
+        public long LeaseStarted { get; set; }
+        /// <summary>The row's final state is written (or deliberately left): nothing to release.</summary>
+        public bool Done { get; set; }
+
+        /// <summary>What is left of the lease for starting work, after the clock allowance.</summary>
+        public TimeSpan Remaining(TimeProvider time, RefreshOptions options) =>
+            options.LeaseDuration - options.ClockAllowance - time.GetElapsedTime(LeaseStarted);
+    }
+
+    private sealed record Answer(ProviderResult<ProviderCredential> Result, DateTimeOffset SentAt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refreshed a {ProviderId} link (refresh token rotated: {Rotated})")]
     private static partial void LogRefreshed(ILogger logger, string providerId, bool rotated);
@@ -330,4 +665,25 @@ public sealed partial class LinkRefresher(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A {ProviderId} link's credential {CredentialTag} is missing from the vault")]
     private static partial void LogCredentialMissing(ILogger logger, string providerId, string credentialTag);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {ProviderId} refresh's outcome is unknown ({Reason}): the refresh token may be rotated and is not sent again; the access token is served until it expires")]
+    private static partial void LogOutcomeUnknown(ILogger logger, string providerId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A {ProviderId} link's earlier spend was stored after all; refreshing resumes")]
+    private static partial void LogSpendResolved(ILogger logger, string providerId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A {ProviderId} refresh token was spent but its result could not be stored ({Failure})")]
+    private static partial void LogResultLost(ILogger logger, string providerId, string failure);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A {ProviderId} refresher lost its lease {When}")]
+    private static partial void LogLeaseLost(ILogger logger, string providerId, string when);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A {ProviderId} link's credential is too large to store after a refresh; it is not refreshed")]
+    private static partial void LogTooLarge(ILogger logger, string providerId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "invalid_grant for a {ProviderId} link while the vault holds a newer refresh token; spending that one")]
+    private static partial void LogReconciling(ILogger logger, string providerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A {ProviderId} link's credential moved to a fresh secret (the old one reached Refresh:MaxCredentialVersions)")]
+    private static partial void LogRolledOver(ILogger logger, string providerId);
 }

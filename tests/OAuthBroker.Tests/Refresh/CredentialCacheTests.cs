@@ -74,6 +74,8 @@ public sealed class CredentialCacheTests
             return Task.FromResult(Current);
         }
 
-        public Task DeleteAsync(string name, CancellationToken ct) => throw new NotSupportedException();
+        public Task<CredentialErasure> DeleteAsync(string name, CancellationToken ct) => throw new NotSupportedException();
+
+        public Task<VaultListing> ListAsync(string? continuation, CancellationToken ct) => throw new NotSupportedException();
     }
 }

@@ -179,7 +179,7 @@ public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
 
         (await Refresher.RefreshDueAsync(new DueEntry(stale, link.UserId, "bybit", link.AccountId, DateTimeOffset.UtcNow), default)).ShouldBe(RefreshOutcome.Gone);
 
-        (await schedule.ListDueAsync(fixture.BrokerClock.GetUtcNow(), 1000, default)).ShouldNotContain(e => e.Key == stale);
+        (await schedule.ListDueAsync(fixture.BrokerClock.GetUtcNow(), 1000, null, default)).ShouldNotContain(e => e.Key == stale);
         (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.ETag.ShouldBe(link.ETag);
     }
 
