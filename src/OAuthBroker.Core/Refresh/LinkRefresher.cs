@@ -274,7 +274,7 @@ public sealed partial class LinkRefresher(
             // The new tokens would not fit in a secret (Key Vault: 25 KB): spending would lose them.
             LogTooLarge(logger, held.Row.ProviderId);
             held.Done = true;
-            return await recorder.HoldAsync(held.Row, "credential_too_large", RefreshOutcome.ResultLost, ct);
+            return await recorder.HoldAsync(held.Row, "credential_too_large", RefreshOutcome.CredentialTooLarge, ct);
         }
 
         var check = await gate.CheckAsync(ct);
@@ -355,7 +355,7 @@ public sealed partial class LinkRefresher(
         {
             LogTooLarge(logger, held.Row.ProviderId);
             held.Done = true;
-            return await recorder.HoldAsync(held.Row, "credential_too_large", RefreshOutcome.ResultLost, ct);
+            return await recorder.HoldAsync(held.Row, "credential_too_large", RefreshOutcome.CredentialTooLarge, ct);
         }
     }
 

@@ -31,6 +31,11 @@ public enum RefreshOutcome
     OutcomeUnknown,
     /// <summary>The refresh token was spent but the new credential could not be stored (the vault refused the write).</summary>
     ResultLost,
+    /// <summary>
+    /// The credential is too large to store (Key Vault: 25 KB per secret) once refreshed: it is not spent, and the user
+    /// is asked to connect again when the access token expires.
+    /// </summary>
+    CredentialTooLarge,
     /// <summary>The vault does not take writes right now: nothing was spent, nothing changed.</summary>
     VaultWritesBlocked,
     /// <summary>No vault-write slot within <see cref="RefreshOptions.PacingMaxWait"/>: nothing was spent; tried again soon.</summary>
