@@ -137,9 +137,9 @@ public sealed class RefreshOptions
                 errors.Add($"{SectionName}: RefreshCallTimeout, VaultBreakerDuration and OrphanGracePeriod must be positive, ClockAllowance at least 2 s (the storage clock is known to about a second), PacingMaxWait, VaultWriteProofWindow and MinRefreshInterval not negative.");
             }
 
-            if (options.MaxCredentialVersions is < 3 or > 490 || options.MaxCredentialBytes is < 1024 or > 25 * 1024 || options.CredentialCacheCapacity < 1)
+            if (options.MaxCredentialVersions is < 3 or > 490 || options.MaxCredentialBytes is < 512 or > 25 * 1024 || options.CredentialCacheCapacity < 1)
             {
-                errors.Add($"{SectionName}: MaxCredentialVersions must be 3–490 (Key Vault backs up at most 500), MaxCredentialBytes 1,024–25,600 (its secret size limit), CredentialCacheCapacity at least 1.");
+                errors.Add($"{SectionName}: MaxCredentialVersions must be 3–490 (Key Vault backs up at most 500), MaxCredentialBytes 512–25,600 (its secret size limit), CredentialCacheCapacity at least 1.");
             }
 
             if (options.RetryInitialDelay <= TimeSpan.Zero || options.RetryMaxDelay < options.RetryInitialDelay || options.VaultWritesPerSecond <= 0)

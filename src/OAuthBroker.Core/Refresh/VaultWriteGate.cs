@@ -10,8 +10,8 @@ namespace OAuthBroker.Refresh;
 /// failover's read-only mode, a role without <c>set</c>, sustained throttling); every refresh would then spend a
 /// rotating token and lose its successor. Two rules:
 /// <list type="number">
-/// <item>A vault-wide write failure opens a breaker shared by every instance (a row in storage, re-read at most once
-/// a second per instance): nobody spends until it closes. It closes after a write succeeds once it has expired.</item>
+/// <item>A vault-wide write failure opens a breaker shared by every instance (a row in storage, read before every
+/// spend): nobody spends until it closes. It closes after a write succeeds once it has expired.</item>
 /// <item>A refresh spends only when a vault write succeeded within <see cref="RefreshOptions.VaultWriteProofWindow"/>;
 /// otherwise it first proves that writes work by rewriting the credential it is about to spend (same document, so
 /// readers see no change). A vault that stopped taking writes while idle therefore costs no token at all.</item>
@@ -26,12 +26,8 @@ public sealed partial class VaultWriteGate(
 {
     public const string StateKey = "vault-writes";
 
-    /// <summary>How long a read of the shared breaker is reused by this instance.</summary>
-    private static readonly TimeSpan StateCacheDuration = TimeSpan.FromSeconds(1);
-
     private readonly Lock _gate = new();
-    private BreakerState _cached = BreakerState.Closed;
-    private long? _cachedAt;
+    private BreakerState _known = BreakerState.Closed;
     private long? _lastWriteSucceeded;
 
     /// <summary>Whether spending may go on now, and whether this refresh must first prove that writes work.</summary>
@@ -55,30 +51,42 @@ public sealed partial class VaultWriteGate(
     /// <summary>A vault write succeeded: writes work. Closes an expired breaker for everyone.</summary>
     public async Task SucceededAsync(CT ct)
     {
-        BreakerState cached;
+        BreakerState known;
         lock (_gate)
         {
             _lastWriteSucceeded = time.GetTimestamp();
-            cached = _cached;
+            known = _known;
         }
 
-        if (cached.OpenUntil is not null)
+        if (known.OpenUntil is not null)
         {
             await state.SetAsync(StateKey, null, ct);
             lock (_gate)
             {
-                _cached = BreakerState.Closed;
-                _cachedAt = time.GetTimestamp();
+                _known = BreakerState.Closed;
             }
 
             LogClosed(logger);
         }
     }
 
-    /// <summary>A write failed for the whole vault: every instance stops spending for the breaker's duration (doubling while it keeps failing).</summary>
+    /// <summary>
+    /// A write failed for the whole vault: every instance stops spending for the breaker's duration, doubling each time
+    /// the first write after it fails again. Failures while it is open (writes that were already under way) change nothing.
+    /// </summary>
     public async Task TripAsync(VaultFailure failure, CT ct)
     {
         var current = await ReadAsync(ct);
+        if (current.OpenUntil is { } until && until > clock.UtcNow)
+        {
+            lock (_gate)
+            {
+                _lastWriteSucceeded = null;
+            }
+
+            return;
+        }
+
         var trips = current.Trips + 1;
         var o = options.Value;
         var duration = TimeSpan.FromTicks(Math.Min(o.BreakerDuration.Ticks, o.VaultBreakerDuration.Ticks * (1L << Math.Min(trips - 1, 20))));
@@ -86,29 +94,20 @@ public sealed partial class VaultWriteGate(
         lock (_gate)
         {
             _lastWriteSucceeded = null;
-            _cached = opened;
-            _cachedAt = time.GetTimestamp();
+            _known = opened;
         }
 
         await state.SetAsync(StateKey, opened.Serialize(), ct);
         LogOpened(logger, failure, duration);
     }
 
+    /// <summary>The shared state, read fresh: one Table read per spend, so a breaker opened anywhere stops spending everywhere at once.</summary>
     private async Task<BreakerState> ReadAsync(CT ct)
     {
-        lock (_gate)
-        {
-            if (_cachedAt is { } at && time.GetElapsedTime(at) < StateCacheDuration)
-            {
-                return _cached;
-            }
-        }
-
         var read = BreakerState.Parse(await state.GetAsync(StateKey, ct));
         lock (_gate)
         {
-            _cached = read;
-            _cachedAt = time.GetTimestamp();
+            _known = read;
         }
 
         return read;
