@@ -15,6 +15,16 @@ namespace OAuthBroker.Tests.Faults;
 public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
 {
     /// <summary>Another broker instance as its own process, on the shared storage, vault and sandbox.</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 300 && !condition(); i++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+        }
+
+        condition().ShouldBeTrue("the request reached the provider");
+    }
+
     private Task<HandlerProcess> StartBrokerProcessAsync(params string[] extra) =>
         HandlerProcess.StartAsync(HandlerProcess.BuiltExecutable,
             arguments: fixture.Environment.BrokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal)).Concat(extra));
@@ -30,10 +40,12 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
             // Start and consent in the same browser as usual; the callback goes to the doomed process.
             var callback = await browser.ConsentAsync(await browser.StartAsync());
             var toDoomed = new Uri(uri, callback.PathAndQuery);
-            fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/access_token", 0, Delay: TimeSpan.FromSeconds(5)));
+            var exchange = new Fault("/bybit/oauth/v1/public/access_token", 0, Delay: TimeSpan.FromSeconds(5));
+            fixture.SandboxFaults.Add(exchange);
 
             var inFlight = browser.GetAsync(toDoomed);
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            // Killed once the code exchange is on its way (the flow state is consumed before it).
+            await WaitUntilAsync(() => exchange.Used == 1);
             await process.KillAsync();
             await Should.ThrowAsync<HttpRequestException>(() => inFlight);
 
@@ -58,12 +70,14 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
         try
         {
             // As real servers do: the provider rotates the token at once; its answer comes later, to a dead process.
-            fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(5)) { Phase = FaultPhase.AfterHandler });
+            var refresh = new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(5)) { Phase = FaultPhase.AfterHandler };
+            fixture.SandboxFaults.Add(refresh);
             using var http = new HttpClient();
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(uri, $"api/links/bybit/717171717/refresh?userId={browser.User}"));
             request.Headers.Add("X-Api-Key", fixture.BackendKey);
             var inFlight = http.SendAsync(request);
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            // Killed once the provider has the request (and has rotated), before its answer can arrive.
+            await WaitUntilAsync(() => refresh.Used == 1);
             await process.KillAsync();
             await Should.ThrowAsync<HttpRequestException>(() => inFlight);
         }

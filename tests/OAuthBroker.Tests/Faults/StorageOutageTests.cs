@@ -25,7 +25,7 @@ public sealed class StorageOutageTests(BrokerEnvironmentFixture fixture)
 
         await using var proxy = new TcpProxy(fixture.Environment.Azurite.Port);
         var viaProxy = fixture.Environment.Azurite.ConnectionString.Replace($":{fixture.Environment.Azurite.Port}/", $":{proxy.Port}/", StringComparison.Ordinal);
-        var instance = await fixture.Environment.StartBrokerInstanceAsync(FreePort.Next(), [$"--Storage:ConnectionString={viaProxy}", .. BrokerInstance.ShortBudget]);
+        var instance = await fixture.Environment.StartBrokerInstanceAsync(FreePort.Next(), [$"--Storage:ConnectionString={viaProxy}", .. BrokerInstance.ShortBudget, "--Refresh:RefreshCallTimeout=00:00:04", "--Refresh:LeaseDuration=00:00:14"]);
         try
         {
             fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(2)));

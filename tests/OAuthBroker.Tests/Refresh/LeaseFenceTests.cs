@@ -57,16 +57,19 @@ public sealed class LeaseFenceTests(BrokerEnvironmentFixture fixture)
     public async Task A_lease_shorter_than_what_one_refresh_can_take_is_refused_at_start_up()
     {
         // 10 s lease, 30 s refresh calls (the default): the lease could lapse while the holder still waits.
-        var app = BrokerInstance.Create(fixture, new ManualClock(), out _, "--Refresh:LeaseDuration=00:00:10");
-        try
+        var refused = await Should.ThrowAsync<OptionsValidationException>(async () =>
         {
-            var refused = await Should.ThrowAsync<OptionsValidationException>(() => app.StartAsync());
-            refused.Message.ShouldContain("LeaseDuration");
-        }
-        finally
-        {
-            await app.DisposeAsync();
-        }
+            var app = BrokerInstance.Create(fixture, new ManualClock(), out _, "--Refresh:LeaseDuration=00:00:10");
+            try
+            {
+                await app.StartAsync();
+            }
+            finally
+            {
+                await app.DisposeAsync();
+            }
+        });
+        refused.Message.ShouldContain("LeaseDuration");
     }
 
     [Fact]
