@@ -99,6 +99,52 @@ public sealed class VaultWriteFailureTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public async Task A_vault_that_stops_writing_while_a_refresh_is_in_flight_costs_that_token_and_stops_the_rest()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 646464801);
+        await browser.LinkAsync(uid: 646464802);
+        var before = await fixture.CredentialOfAsync(browser.User, "bybit", "646464802");
+        await using var instance = await BrokerInstance.StartAsync(fixture, null, [.. BrokerInstance.ShortBudget, "--Refresh:VaultBreakerDuration=00:00:03"]);
+        var refresher = instance.Get<LinkRefresher>();
+        // A write that worked just now: the next refresh goes ahead without proving the vault again.
+        (await refresher.RefreshAsync(browser.User, "bybit", "646464801", LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        var inFlight = new OAuthBroker.Sandbox.Faults.Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(1)) { Phase = OAuthBroker.Sandbox.Faults.FaultPhase.AfterHandler };
+        fixture.SandboxFaults.Add(inFlight);
+        try
+        {
+            var refresh = refresher.RefreshAsync(browser.User, "bybit", "646464802", LinkRefresher.Mode.Force, default);
+            for (var i = 0; i < 200 && inFlight.Used == 0; i++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(25));
+            }
+
+            // The vault stops writing while the provider is answering.
+            fixture.Environment.KeyVault.FailWrites(WriteFault.Forbidden);
+            (await refresh).ShouldBe(RefreshOutcome.ResultLost);
+
+            // Everyone else stops at once.
+            (await fixture.Broker<LinkRefresher>().RefreshAsync(browser.User, "bybit", "646464801", LinkRefresher.Mode.Force, default))
+                .ShouldBe(RefreshOutcome.VaultWritesBlocked);
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+            fixture.Environment.KeyVault.FailWrites(WriteFault.None);
+            await fixture.Broker<IBrokerStateStore>().SetAsync(VaultWriteGate.StateKey, null, default);
+        }
+
+        var row = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "646464802", default))!;
+        row.LastFailure.ShouldBe("refresh_result_unstored");
+        row.SpendingVersion.ShouldNotBeNull("the token sent is possibly spent and is never sent again");
+        row.Status.ShouldBe(LinkStatus.Active, "its access token is served until it expires");
+        var state = fixture.Sandbox<BybitSandboxState>();
+        var grant = state.Grants[state.RefreshTokens[before.RefreshToken!]];
+        grant.RefreshCount.ShouldBe(1);
+        grant.Revoked.ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task A_credential_too_large_to_store_once_refreshed_is_not_spent_and_says_why()
     {
         using var browser = fixture.NewBrowser();

@@ -54,6 +54,44 @@ public sealed class LeaseFenceTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public async Task A_row_changed_under_a_refresh_after_its_vault_write_loses_nothing()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 626262002);
+        var before = await fixture.CredentialOfAsync(browser.User, "bybit", "626262002");
+        var links = fixture.Broker<IAccountLinkStore>();
+        var answer = new Fault(RefreshPath, 0, Delay: TimeSpan.FromSeconds(1)) { Phase = FaultPhase.AfterHandler };
+        fixture.SandboxFaults.Add(answer);
+        try
+        {
+            var refresh = fixture.Broker<LinkRefresher>().RefreshAsync(browser.User, "bybit", "626262002", LinkRefresher.Mode.Force, default);
+            for (var i = 0; i < 200 && answer.Used == 0; i++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(25));
+            }
+
+            // A writer that ignores the lease (or takes over a lease lost to a stalled storage call) changes the row.
+            var row = (await links.GetAsync(browser.User, "bybit", "626262002", default))!;
+            await links.ReplaceAsync(row with { LastFailure = "changed_under_the_refresh" }, default);
+
+            (await refresh).ShouldBe(RefreshOutcome.LeaseLost, "the lost lease is detected and reported");
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
+
+        (await fixture.CredentialOfAsync(browser.User, "bybit", "626262002")).RefreshToken.ShouldNotBe(before.RefreshToken, "the new credential is vaulted");
+        // The row is behind; the next refresher finds the newer version in the vault and spends the newest token.
+        (await fixture.Broker<LinkRefresher>().RefreshAsync(browser.User, "bybit", "626262002", LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        var after = await fixture.CredentialOfAsync(browser.User, "bybit", "626262002");
+        var state = fixture.Sandbox<BybitSandboxState>();
+        var grant = state.Grants[state.RefreshTokens[after.RefreshToken!]];
+        grant.Revoked.ShouldBeFalse();
+        grant.CurrentRefreshToken.ShouldBe(after.RefreshToken);
+    }
+
+    [Fact]
     public async Task A_lease_shorter_than_what_one_refresh_can_take_is_refused_at_start_up()
     {
         // 10 s lease, 30 s refresh calls (the default): the lease could lapse while the holder still waits.

@@ -233,6 +233,31 @@ public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public async Task An_access_tokens_expiry_is_counted_from_when_the_refresh_was_sent_not_when_its_answer_arrived()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        // The provider issues at once and its answer takes three seconds to come back.
+        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(3)) { Phase = FaultPhase.AfterHandler });
+        try
+        {
+            (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
+
+        var credential = await fixture.CredentialOfAsync(link.UserId, "bybit", link.AccountId);
+        // Bybit's access token is a JWT whose exp the provider set when it issued it.
+        using var claims = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(credential.AccessToken.Split('.')[1]));
+        var issuedExpiry = DateTimeOffset.FromUnixTimeSeconds(claims.RootElement.GetProperty("exp").GetInt64());
+        var stored = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
+        stored.AccessTokenExpiresAt!.Value.ShouldBeLessThanOrEqualTo(issuedExpiry.AddSeconds(1), "never later than the provider's own expiry");
+        credential.AccessTokenExpiresAt!.Value.ShouldBeLessThanOrEqualTo(issuedExpiry.AddSeconds(1));
+    }
+
+    [Fact]
     public async Task A_sweep_out_of_budget_stops_and_the_next_run_resumes()
     {
         var (browser, link) = await LinkAsync();
