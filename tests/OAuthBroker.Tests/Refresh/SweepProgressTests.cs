@@ -93,6 +93,27 @@ public sealed class SweepProgressTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public async Task A_link_whose_refresh_throws_is_moved_back_by_the_backoff_instead_of_staying_in_front()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 676767005);
+        var link = (await Links.GetAsync(browser.User, "bybit", "676767005", default))!;
+        // A document the broker cannot read (written by hand, or by a broken version).
+        await fixture.SecretClient.SetSecretAsync(link.CredentialName, "not a credential document");
+
+        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromHours(24)))
+        {
+            var report = await fixture.Broker<RefreshSweep>().RunAsync(default);
+            report.Errors.ShouldBeGreaterThanOrEqualTo(1);
+            var moved = (await Links.GetAsync(browser.User, "bybit", "676767005", default))!;
+            moved.LastFailure.ShouldBe("error_JsonException");
+            moved.RefreshFailures.ShouldBe(1);
+            moved.NextRefreshAt!.Value.ShouldBeGreaterThan(fixture.BrokerClock.GetUtcNow(), "not due again before its backoff");
+            moved.DueKey.ShouldNotBe(link.DueKey);
+        }
+    }
+
+    [Fact]
     public async Task An_entry_written_just_now_that_the_link_does_not_point_at_yet_is_kept()
     {
         using var browser = fixture.NewBrowser();

@@ -36,6 +36,26 @@ public sealed class UnlinkErasureTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public async Task An_unlink_interrupted_after_its_revocation_is_finished_by_the_next_one()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 696969003);
+        var links = fixture.Broker<IAccountLinkStore>();
+        var link = (await links.GetAsync(browser.User, "bybit", "696969003", default))!;
+        // Stopped after revoking and erasing the secret, before deleting the row.
+        await links.ReplaceAsync(link with { Status = LinkStatus.Unlinking, LastFailure = "unlinking_notsupportedbyprovider" }, default);
+        await fixture.SecretClient.StartDeleteSecretAsync(link.CredentialName);
+        (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.Unlinking);
+
+        using var response = await browser.UnlinkAsync("bybit", "696969003");
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var result = (await response.Content.ReadFromJsonAsync<UnlinkResult>(TestJson.Options))!;
+        result.Revocation.ShouldBe(OAuthBroker.Providers.RevocationStatus.NotSupportedByProvider);
+        (await browser.LinksAsync()).ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task Unlink_where_the_vault_purges_says_the_credential_is_erased()
     {
         using var browser = fixture.NewBrowser();
