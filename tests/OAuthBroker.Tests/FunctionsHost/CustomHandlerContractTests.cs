@@ -179,10 +179,12 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
             using var links = await http.GetAsync("/api/links");
             links.StatusCode.ShouldBe(HttpStatusCode.Unauthorized, "outside Development there is no development identity");
 
-            // The timer invocation, as the host posts it for a non-HTTP trigger.
-            using var invocation = await http.PostAsync("/RefreshTokens", new StringContent(
-                """{"Data":{"timer":{"Schedule":{"AdjustForDST":false},"ScheduleStatus":null,"IsPastDue":false}},"Metadata":{"sys":{"MethodName":"RefreshTokens","UtcNow":"2026-11-22T04:00:00Z","RandGuid":"0f8fad5b-d9cb-469f-a165-70867728950e"}}}""",
-                System.Text.Encoding.UTF8, "application/json"));
+            // The timer invocation, as the host posts it for a non-HTTP trigger (Emulation.TimerTrigger cites the shape).
+            var timer = Emulation.TimerTrigger.Index(Emulation.ScriptRoot.Read(ScriptRoot).Functions.Single(f => f.Name == "RefreshTokens"),
+                new Emulation.AppSettings(new Dictionary<string, string> { [OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = "0 */5 * * * *" }));
+            using var invocationRequest = timer.InvocationRequest(port, Emulation.FunctionsHostEmulator.HostVersion, isPastDue: false, DateTime.UtcNow);
+            using var hostClient = new HttpClient();
+            using var invocation = await hostClient.SendAsync(invocationRequest);
             invocation.StatusCode.ShouldBe(HttpStatusCode.OK);
             var answer = JsonDocument.Parse(await invocation.Content.ReadAsStringAsync()).RootElement;
             answer.GetProperty("Outputs").ValueKind.ShouldBe(JsonValueKind.Object);
