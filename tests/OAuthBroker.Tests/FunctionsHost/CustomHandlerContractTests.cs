@@ -104,19 +104,6 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
         }))));
 
     [Fact]
-    public void Every_function_route_constrains_every_parameter()
-    {
-        foreach (var (name, trigger) in Functions())
-        {
-            var pattern = Microsoft.AspNetCore.Routing.Patterns.RoutePatternFactory.Parse(trigger.GetProperty("route").GetString()!);
-            foreach (var parameter in pattern.Parameters)
-            {
-                parameter.ParameterPolicies.ShouldNotBeEmpty($"{name}: {{{parameter.Name}}} must be constrained, or a decoded '..\\' or '?' in it walks into another route");
-            }
-        }
-    }
-
-    [Fact]
     public void Every_HTTP_function_is_forwarded_as_a_request_one_http_trigger_in_and_one_http_out()
     {
         foreach (var function in Emulation.ScriptRoot.Read(ScriptRoot).Functions.Where(f => f.IsHttpTrigger))
