@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+
+namespace OAuthBroker.Bench;
+
+/// <summary>
+/// Every process the benchmark starts goes through here, so each one is stopped by its process id, whether the run
+/// ends, fails or is interrupted (SIGTERM/SIGINT from CI's time limit).
+/// </summary>
+internal static class ChildProcesses
+{
+    private static readonly ConcurrentDictionary<int, Process> Running = new();
+
+    public static Process Start(ProcessStartInfo start)
+    {
+        start.UseShellExecute = false;
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
+        Running[process.Id] = process;
+        return process;
+    }
+
+    /// <summary>Starts a process whose output nobody reads (drained, so it never blocks on a full pipe).</summary>
+    public static Process StartDrained(ProcessStartInfo start)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        var process = Start(start);
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    public static async Task StopAsync(Process process)
+    {
+        Kill(process);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Killed but slow to be reaped; it is gone from our list either way.
+        }
+
+        Running.TryRemove(process.Id, out _);
+        process.Dispose();
+    }
+
+    /// <summary>Last resort on interruption: kill what is still running, by id, without waiting.</summary>
+    public static void KillAll()
+    {
+        foreach (var process in Running.Values)
+        {
+            Kill(process);
+        }
+    }
+
+    /// <summary>Starts an executable and returns once <c>/api/health</c> answers 200; the elapsed time is the start-up.</summary>
+    public static async Task<(Process Process, TimeSpan StartUp)> StartAndWaitForHealthAsync(string executable, int port, IEnumerable<string> arguments, CancellationToken ct)
+    {
+        var start = new ProcessStartInfo(executable) { WorkingDirectory = Path.GetDirectoryName(executable)! };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // The Functions host's contract: the handler listens on 127.0.0.1 at this port.
+        start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(CultureInfo.InvariantCulture);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        var process = StartDrained(start);
+        try
+        {
+            while (clock.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                ct.ThrowIfCancellationRequested();
+                try
+                {
+                    using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/api/health"), ct);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        return (process, clock.Elapsed);
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or SocketException || (ex is TaskCanceledException && !ct.IsCancellationRequested))
+                {
+                    if (process.HasExited)
+                    {
+                        throw new InvalidOperationException($"{executable} exited with {process.ExitCode} before answering /api/health.", ex);
+                    }
+                }
+
+                await Task.Delay(5, ct);
+            }
+
+            throw new TimeoutException($"{executable} did not answer /api/health within 60 s.");
+        }
+        catch
+        {
+            await StopAsync(process);
+            throw;
+        }
+    }
+
+    /// <summary>Peak resident set (VmHWM) of a process, in MiB.</summary>
+    public static double PeakRssMiB(Process process)
+    {
+        var line = File.ReadLines($"/proc/{process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone.
+        }
+    }
+}
