@@ -15,11 +15,11 @@ out="$root/bench/.out"
 publish() { # project, output folder
   rm -rf "$2"
   # shellcheck disable=SC2086 # BENCH_PUBLISH_ARGS is a list of arguments
-  dotnet publish "$1" -c Release -r linux-x64 --self-contained true -p:DebugType=None -o "$2" -nologo -v quiet ${BENCH_PUBLISH_ARGS:-}
+  dotnet publish "$1" -c Release -r linux-x64 --self-contained true -p:DebugType=None -o "$2" -nologo -v quiet --disable-build-servers ${BENCH_PUBLISH_ARGS:-}
 }
 publish "$root/src/OAuthBroker.Host" "$out/broker"
 publish "$root/bench/BareApi" "$out/bare"
-dotnet build "$root/bench/OAuthBroker.Bench" -c Release -nologo -v quiet
+dotnet build "$root/bench/OAuthBroker.Bench" -c Release -nologo -v quiet --disable-build-servers
 
 # exec: the benchmark is this process, so a signal sent to it (CI's time limit) reaches the code that stops its children.
 exec dotnet "$root/bench/OAuthBroker.Bench/bin/Release/net10.0/OAuthBroker.Bench.dll" --published "$out" "$@"
