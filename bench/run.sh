@@ -2,8 +2,9 @@
 # The benchmark, one command: installs the pinned load generator and peer (bench/package.json), publishes the broker
 # and the bare baseline the way they are deployed (Release, self-contained linux-x64, as infra/package.sh does), runs
 # every measurement and prints one table (also bench/results-latest.md).
-#   usage: bench/run.sh [--quick] [--startup-only]
+#   usage: bench/run.sh [--quick] [--startup-only] [--startups N] [--trace-startup DIR]
 #   BENCH_PUBLISH_ARGS="-p:PublishReadyToRun=true"   extra publish properties for both apps (start-up experiments)
+#   BENCH_SELF_CONTAINED=false                        framework-dependent instead of self-contained (both apps)
 # Exit code: non-zero when the harness crashed, a stage failed or a row is INVALID (see bench/README.md); no figure
 # is asserted. SIGTERM/SIGINT stop every process it started.
 set -euo pipefail
@@ -15,7 +16,7 @@ out="$root/bench/.out"
 publish() { # project, output folder
   rm -rf "$2"
   # shellcheck disable=SC2086 # BENCH_PUBLISH_ARGS is a list of arguments
-  dotnet publish "$1" -c Release -r linux-x64 --self-contained true -p:DebugType=None -o "$2" -nologo -v quiet --disable-build-servers ${BENCH_PUBLISH_ARGS:-}
+  dotnet publish "$1" -c Release -r linux-x64 --self-contained "${BENCH_SELF_CONTAINED:-true}" -p:DebugType=None -o "$2" -nologo -v quiet --disable-build-servers ${BENCH_PUBLISH_ARGS:-}
 }
 publish "$root/src/OAuthBroker.Host" "$out/broker"
 publish "$root/bench/BareApi" "$out/bare"

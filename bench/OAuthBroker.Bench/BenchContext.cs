@@ -22,6 +22,9 @@ internal sealed class BenchContext
     public required RequestCounter SandboxRequests { get; init; }
     public required CancellationToken Cancellation { get; init; }
 
+    /// <summary>Where the start-up stage writes one EventPipe trace per side (<c>--trace-startup DIR</c>); null: no trace.</summary>
+    public string? StartupTraceDirectory { get; init; }
+
     /// <summary>Accounts the link-flow stage linked (user, Bybit UID); later stages read and refresh them.</summary>
     public List<(string User, string Account)> Linked { get; } = [];
 

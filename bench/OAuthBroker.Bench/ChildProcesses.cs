@@ -51,6 +51,28 @@ internal static class ChildProcesses
         process.Dispose();
     }
 
+    /// <summary>
+    /// Asks a process to shut down (SIGTERM, what the Functions host sends) and waits for it, so what it writes at exit
+    /// (an EventPipe trace file) is complete; kills it if it has not exited within 30 s.
+    /// </summary>
+    public static async Task StopGracefullyAsync(Process process)
+    {
+        if (!process.HasExited && SendSignal(process.Id, Sigterm) == 0)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Falls through to the kill below.
+            }
+        }
+
+        await StopAsync(process);
+    }
+
     /// <summary>Last resort on interruption: kill what is still running, by id, without waiting.</summary>
     public static void KillAll()
     {
@@ -61,9 +83,15 @@ internal static class ChildProcesses
     }
 
     /// <summary>Starts an executable and returns once <c>/api/health</c> answers 200; the elapsed time is the start-up.</summary>
-    public static async Task<(Process Process, TimeSpan StartUp)> StartAndWaitForHealthAsync(string executable, int port, IEnumerable<string> arguments, CancellationToken ct)
+    public static async Task<(Process Process, TimeSpan StartUp)> StartAndWaitForHealthAsync(string executable, int port, IEnumerable<string> arguments, CancellationToken ct,
+        IDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(executable) { WorkingDirectory = Path.GetDirectoryName(executable)! };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -113,6 +141,11 @@ internal static class ChildProcesses
         var line = File.ReadLines($"/proc/{process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
+
+    private const int Sigterm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     private static void Kill(Process process)
     {

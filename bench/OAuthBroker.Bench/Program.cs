@@ -11,6 +11,12 @@ using OAuthBroker.LocalEnvironment;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var plan = BenchPlan.For(args.Contains("--quick"));
+if (args.SkipWhile(a => a != "--startups").Skip(1).FirstOrDefault() is { } startUps)
+{
+    plan = plan with { StartUps = int.Parse(startUps, CultureInfo.InvariantCulture) };
+}
+
+var startupOnly = args.Contains("--startup-only");
 var root = RepositoryRoot.Find();
 var benchDirectory = Path.Combine(root, "bench");
 var published = args.SkipWhile(a => a != "--published").Skip(1).FirstOrDefault() ?? Path.Combine(benchDirectory, ".out");
@@ -65,6 +71,7 @@ await using (var environment = await BrokerEnvironment.StartAsync(settings))
         KeyVaultRequests = keyVaultRequests,
         SandboxRequests = sandboxRequests,
         Cancellation = interrupted.Token,
+        StartupTraceDirectory = args.SkipWhile(a => a != "--trace-startup").Skip(1).FirstOrDefault() is { } traces ? Path.GetFullPath(traces) : null,
     };
 
     async Task StageAsync(string name, Func<Task> stage)
@@ -83,9 +90,14 @@ await using (var environment = await BrokerEnvironment.StartAsync(settings))
         }
     }
 
-    try
+    async Task RunStagesAsync()
     {
         await StageAsync("1/6 start-up and package size", () => StartupStage.RunAsync(context));
+        if (startupOnly)
+        {
+            return;
+        }
+
         var (brokerProcess, brokerUri) = await context.StartBrokerAsync();
         try
         {
@@ -100,6 +112,11 @@ await using (var environment = await BrokerEnvironment.StartAsync(settings))
         }
 
         await StageAsync("6/6 refresh sweep end to end", () => RefreshStage.RunAsync(context));
+    }
+
+    try
+    {
+        await RunStagesAsync();
     }
     catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
     {

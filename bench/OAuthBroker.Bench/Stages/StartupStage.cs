@@ -27,10 +27,35 @@ internal static class StartupStage
         context.Table.Add("Start-up, published package (ms, median)", Stats.F(Stats.Median(broker), "0"), $"bare API {Stats.F(Stats.Median(bare), "0")}",
             Stats.Ratio(ratio), "≤ 1.2×", ratio <= 1.2);
 
+        if (context.StartupTraceDirectory is { } traces)
+        {
+            await TraceAsync(context, context.BrokerExecutable, context.BrokerArguments(), Path.Combine(traces, "broker.nettrace"));
+            await TraceAsync(context, context.BareExecutable, [], Path.Combine(traces, "bare.nettrace"));
+        }
+
         var brokerZip = ZippedMiB(Path.GetDirectoryName(context.BrokerExecutable)!);
         var bareZip = ZippedMiB(Path.GetDirectoryName(context.BareExecutable)!);
         context.Table.Add("Deployable package, zipped (MiB)", Stats.F(brokerZip), $"bare API {Stats.F(bareZip)}; unzipped {Stats.F(FolderMiB(Path.GetDirectoryName(context.BrokerExecutable)!))}",
             Stats.Ratio(brokerZip / bareZip), "a fraction of 110 MB", null);
+    }
+
+    /// <summary>
+    /// One more start-up with EventPipe on from the first instruction (DOTNET_ environment variables): loader, JIT,
+    /// R2R and type-load events of the runtime and the ASP.NET Core hosting events, written when the process exits
+    /// (bench/startup.md reads them). Tracing slows the start-up; these runs are not in the medians.
+    /// </summary>
+    private static async Task TraceAsync(BenchContext context, string executable, IEnumerable<string> arguments, string file)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var environment = new Dictionary<string, string>
+        {
+            ["DOTNET_EnableEventPipe"] = "1",
+            ["DOTNET_EventPipeOutputPath"] = file,
+            // Runtime: AssemblyLoader 0x4, Loader 0x8, Jit 0x10, CompilationDiagnostic (R2R) 0x2000000000, TypeDiagnostic 0x8000000000; verbose.
+            ["DOTNET_EventPipeConfig"] = "Microsoft-Windows-DotNETRuntime:0xA00000001C:5,Microsoft.AspNetCore.Hosting:0xFFFFFFFF:5",
+        };
+        var (process, _) = await ChildProcesses.StartAndWaitForHealthAsync(executable, FreePort.Next(), arguments, context.Cancellation, environment);
+        await ChildProcesses.StopGracefullyAsync(process);
     }
 
     /// <summary>Size of the folder zipped the way infra/package.sh zips it (deflate), in MiB.</summary>
