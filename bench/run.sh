@@ -22,5 +22,19 @@ publish "$root/src/OAuthBroker.Host" "$out/broker"
 publish "$root/bench/BareApi" "$out/bare"
 dotnet build "$root/bench/OAuthBroker.Bench" -c Release -nologo -v quiet --disable-build-servers
 
-# exec: the benchmark is this process, so a signal sent to it (CI's time limit) reaches the code that stops its children.
-exec dotnet "$root/bench/OAuthBroker.Bench/bin/Release/net10.0/OAuthBroker.Bench.dll" --published "$out" "$@"
+bench=("$root/bench/OAuthBroker.Bench/bin/Release/net10.0/OAuthBroker.Bench.dll" --published "$out" "$@")
+trace_dir=""
+previous=""
+for argument in "$@"; do
+  [ "$previous" = "--trace-startup" ] && trace_dir=$argument
+  previous=$argument
+done
+if [ -z "$trace_dir" ]; then
+  # exec: the benchmark is this process, so a signal sent to it (CI's time limit) reaches the code that stops its children.
+  exec dotnet "${bench[@]}"
+fi
+
+# With --trace-startup: the benchmark, then what the traces say (bench/StartupTrace, bench/startup.md).
+dotnet "${bench[@]}"
+dotnet build "$root/bench/StartupTrace" -c Release -nologo -v quiet --disable-build-servers
+dotnet "$root/bench/StartupTrace/bin/Release/net10.0/StartupTrace.dll" "$trace_dir/broker.nettrace" "$trace_dir/bare.nettrace"
