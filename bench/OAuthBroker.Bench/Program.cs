@@ -128,7 +128,7 @@ await using (var environment = await BrokerEnvironment.StartAsync(settings))
     }
 }
 
-var heading = $"Date {started:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · .NET {Environment.Version} · {plan.Describe()} · took {(DateTimeOffset.UtcNow - started).TotalSeconds:0} s";
+var heading = $"Date {started:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · .NET {Environment.Version} · {(startupOnly ? $"start-up only ({plan.StartUps} start-ups per side)" : plan.Describe())} · took {(DateTimeOffset.UtcNow - started).TotalSeconds:0} s";
 var rendered = table.Render(heading);
 Console.WriteLine(rendered);
 await File.WriteAllTextAsync(Path.Combine(benchDirectory, "results-latest.md"), rendered);

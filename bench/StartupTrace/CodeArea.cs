@@ -7,7 +7,7 @@ internal static class CodeArea
     [
         ("OAuthBroker.Providers", "broker: provider catalogue"),
         ("OAuthBroker", "broker: other"),
-        ("Program", "broker: other"),
+        ("Program", "entry point (Program)"),
         ("BareApi", "bare API"),
         ("dynamicClass", "reflection invoke stubs (configuration binding, options)"),
         ("Microsoft.Extensions.Configuration", "configuration (load + binding)"),
