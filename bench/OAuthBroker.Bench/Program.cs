@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
@@ -98,17 +99,22 @@ await using (var environment = await BrokerEnvironment.StartAsync(settings))
             return;
         }
 
-        var (brokerProcess, brokerUri) = await context.StartBrokerAsync();
-        try
+        (Process Process, Uri Uri)? loadBroker = null;
+        await StageAsync("the broker for stages 2–5", async () => loadBroker = await context.StartBrokerAsync());
+        if (loadBroker is { } running)
         {
-            await StageAsync("2/6 authorize vs grant vs bare 302", () => AuthorizeStage.RunAsync(context, brokerUri, grantPort));
-            await StageAsync("3/6 full link flows", () => LinkFlowStage.RunAsync(context, brokerUri));
-            await StageAsync($"4/6 due index over {plan.IndexSize:N0} entries", () => DueIndexStage.RunAsync(context));
-            await StageAsync("5/6 credential reads", () => CredentialReadStage.RunAsync(context, brokerUri, brokerProcess));
-        }
-        finally
-        {
-            await ChildProcesses.StopAsync(brokerProcess);
+            var (brokerProcess, brokerUri) = running;
+            try
+            {
+                await StageAsync("2/6 authorize vs grant vs bare 302", () => AuthorizeStage.RunAsync(context, brokerUri, grantPort));
+                await StageAsync("3/6 full link flows", () => LinkFlowStage.RunAsync(context, brokerUri));
+                await StageAsync($"4/6 due index over {plan.IndexSize:N0} entries", () => DueIndexStage.RunAsync(context));
+                await StageAsync("5/6 credential reads", () => CredentialReadStage.RunAsync(context, brokerUri, brokerProcess));
+            }
+            finally
+            {
+                await ChildProcesses.StopAsync(brokerProcess);
+            }
         }
 
         await StageAsync("6/6 refresh sweep end to end", () => RefreshStage.RunAsync(context));
