@@ -13,6 +13,9 @@ internal static class ChildProcesses
 {
     private static readonly ConcurrentDictionary<int, Process> Running = new();
 
+    /// <summary>The last lines each drained process wrote, so a failure to start can say why.</summary>
+    private static readonly ConcurrentDictionary<int, ConcurrentQueue<string>> Tails = new();
+
     public static Process Start(ProcessStartInfo start)
     {
         start.UseShellExecute = false;
@@ -27,8 +30,27 @@ internal static class ChildProcesses
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         var process = Start(start);
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var tail = Tails.GetOrAdd(process.Id, _ => new ConcurrentQueue<string>());
+        // BENCH_CHILD_LOGS=DIR keeps every line each process writes, for finding out why a stage failed.
+        var log = Environment.GetEnvironmentVariable("BENCH_CHILD_LOGS") is { Length: > 0 } directory
+            ? TextWriter.Synchronized(new StreamWriter(Path.Combine(Directory.CreateDirectory(directory).FullName, $"{Path.GetFileName(start.FileName)}-{process.Id}.log")) { AutoFlush = true })
+            : null;
+        void Keep(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            log?.WriteLine(line);
+            tail.Enqueue(line);
+            while (tail.Count > 30 && tail.TryDequeue(out _))
+            {
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
@@ -48,6 +70,7 @@ internal static class ChildProcesses
         }
 
         Running.TryRemove(process.Id, out _);
+        Tails.TryRemove(process.Id, out _);
         process.Dispose();
     }
 
@@ -119,7 +142,7 @@ internal static class ChildProcesses
                 {
                     if (process.HasExited)
                     {
-                        throw new InvalidOperationException($"{executable} exited with {process.ExitCode} before answering /api/health.", ex);
+                        throw new InvalidOperationException($"{executable} exited with {process.ExitCode} before answering /api/health. Its last output:{Environment.NewLine}{TailOf(process)}", ex);
                     }
                 }
 
@@ -153,6 +176,9 @@ internal static class ChildProcesses
         var line = File.ReadLines($"/proc/{process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
+
+    private static string TailOf(Process process) =>
+        Tails.TryGetValue(process.Id, out var tail) ? string.Join(Environment.NewLine, tail) : "(none)";
 
     private const int Sigterm = 15;
 

@@ -36,8 +36,10 @@ using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt
 using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
 
 var grantPort = FreePort.Next();
+var loadBrokerPort = FreePort.Next();
 var settings = LocalEnvironmentSettings.Isolated(Path.Combine(Path.GetTempPath(), "oauth-broker-bench-" + Guid.NewGuid().ToString("N")));
 settings.BrokerSettings["Refresh:RunInProcess"] = "false";
+settings.SandboxSettings["Sandbox:Bybit:Clients:0:RedirectUris:1"] = $"http://127.0.0.1:{loadBrokerPort}/api/oauth/bybit/callback";
 settings.SandboxSettings["Sandbox:Oidc:Tenants:alpha:Clients:1:ClientId"] = "grant-client";
 settings.SandboxSettings["Sandbox:Oidc:Tenants:alpha:Clients:1:ClientSecret"] = "grant-secret";
 settings.SandboxSettings["Sandbox:Oidc:Tenants:alpha:Clients:1:RedirectUris:0"] = $"http://127.0.0.1:{grantPort}/connect/sandbox/callback";
@@ -72,6 +74,7 @@ await using (var environment = await BrokerEnvironment.StartAsync(settings))
         KeyVaultRequests = keyVaultRequests,
         SandboxRequests = sandboxRequests,
         Cancellation = interrupted.Token,
+        LoadBrokerPort = loadBrokerPort,
         StartupTraceDirectory = args.SkipWhile(a => a != "--trace-startup").Skip(1).FirstOrDefault() is { } traces ? Path.GetFullPath(traces) : null,
     };
 
@@ -100,7 +103,7 @@ await using (var environment = await BrokerEnvironment.StartAsync(settings))
         }
 
         (Process Process, Uri Uri)? loadBroker = null;
-        await StageAsync("the broker for stages 2–5", async () => loadBroker = await context.StartBrokerAsync());
+        await StageAsync("the broker for stages 2–5", async () => loadBroker = await context.StartLoadBrokerAsync());
         if (loadBroker is { } running)
         {
             var (brokerProcess, brokerUri) = running;

@@ -5,7 +5,7 @@ using OAuthBroker.LocalEnvironment;
 namespace OAuthBroker.Bench.Stages;
 
 /// <summary>
-/// <c>GET /api/oauth/acme/authorize</c> for a signed-in browser against grant (the peer, same sandbox issuer, PKCE) and
+/// <c>GET /api/oauth/acme/authorize</c> for a signed-in browser (Easy Auth headers) against grant (the peer, same sandbox issuer, PKCE) and
 /// against the bare API answering the same 302 (the machine's limit for this answer), same concurrency, one run.
 /// Only 302 counts as success for all three.
 /// </summary>
@@ -30,7 +30,7 @@ internal static class AuthorizeStage
             await FreePort.WaitUntilListeningAsync(grantPort, TimeSpan.FromSeconds(20));
             var urls = new (string Name, string Url, Dictionary<string, string>? Headers)[]
             {
-                ("broker", new Uri(broker, "api/oauth/acme/authorize").AbsoluteUri, new() { ["X-Dev-User"] = "bench" }),
+                ("broker", new Uri(broker, "api/oauth/acme/authorize").AbsoluteUri, BenchContext.SignedIn("bench")),
                 ("grant", $"http://127.0.0.1:{grantPort}/connect/sandbox", null),
                 ("bare", $"http://127.0.0.1:{barePort}/api/oauth/acme/authorize", null),
             };

@@ -4,9 +4,10 @@ using System.Diagnostics;
 namespace OAuthBroker.Bench.Stages;
 
 /// <summary>
-/// Full Bybit link flows, 4 at once: authorize → sandbox consent → callback (code exchange, UID, OpenAPI key; a vault
-/// write over HTTPS to the local Key Vault; Table reads and writes in Azurite). A flow counts only when it ends
-/// linked; the accounts it linked are what the credential and refresh stages use.
+/// Full Bybit link flows, 4 at once: authorize → sandbox consent → callback (code exchange, UID, OpenAPI key; a
+/// pending link) → completion step (the link made active; a vault write over HTTPS to the local Key Vault and Table
+/// reads and writes in Azurite along the way). A flow counts only when it ends linked; the accounts it linked are what
+/// the credential and refresh stages use.
 /// </summary>
 internal static class LinkFlowStage
 {
@@ -36,7 +37,7 @@ internal static class LinkFlowStage
 
         var linked = results.Where(r => r.Error is null).ToList();
         context.Table.Add($"Full link flow, {Parallel} at once (linked/s)", Stats.F(answers.Expected / elapsed.TotalSeconds),
-            $"{answers.Expected} of {context.Plan.Flows} linked; median ms: broker authorize {Stats.F(Stats.Median(linked.Select(s => s.AuthorizeMs)), "0")}, provider consent {Stats.F(Stats.Median(linked.Select(s => s.ConsentMs)), "0")}, callback {Stats.F(Stats.Median(linked.Select(s => s.CallbackMs)), "0")}",
+            $"{answers.Expected} of {context.Plan.Flows} linked; median ms: broker authorize {Stats.F(Stats.Median(linked.Select(s => s.AuthorizeMs)), "0")}, provider consent {Stats.F(Stats.Median(linked.Select(s => s.ConsentMs)), "0")}, callback {Stats.F(Stats.Median(linked.Select(s => s.CallbackMs)), "0")}, complete {Stats.F(Stats.Median(linked.Select(s => s.CompleteMs)), "0")}",
             "", "report", null, answers);
     }
 }

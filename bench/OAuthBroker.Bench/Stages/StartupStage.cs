@@ -17,7 +17,7 @@ internal static class StartupStage
         var bareCpu = new List<double>();
         for (var i = 0; i < context.Plan.StartUps; i++)
         {
-            var (brokerProcess, brokerTime) = await ChildProcesses.StartAndWaitForHealthAsync(context.BrokerExecutable, FreePort.Next(), context.BrokerArguments(), context.Cancellation);
+            var (brokerProcess, brokerTime) = await ChildProcesses.StartAndWaitForHealthAsync(context.BrokerExecutable, FreePort.Next(), context.BrokerArguments(), context.Cancellation, BenchContext.BrokerEnvironmentVariables);
             brokerCpu.Add(ChildProcesses.CpuMilliseconds(brokerProcess));
             await ChildProcesses.StopAsync(brokerProcess);
             var (bareProcess, bareTime) = await ChildProcesses.StartAndWaitForHealthAsync(context.BareExecutable, FreePort.Next(), [], context.Cancellation);
@@ -36,8 +36,8 @@ internal static class StartupStage
 
         if (context.StartupTraceDirectory is { } traces)
         {
-            await TraceAsync(context, context.BrokerExecutable, context.BrokerArguments(), Path.Combine(traces, "broker.nettrace"));
-            await TraceAsync(context, context.BareExecutable, [], Path.Combine(traces, "bare.nettrace"));
+            await TraceAsync(context, context.BrokerExecutable, context.BrokerArguments(), BenchContext.BrokerEnvironmentVariables, Path.Combine(traces, "broker.nettrace"));
+            await TraceAsync(context, context.BareExecutable, [], new Dictionary<string, string>(), Path.Combine(traces, "bare.nettrace"));
         }
 
         var brokerZip = ZippedMiB(Path.GetDirectoryName(context.BrokerExecutable)!);
@@ -51,10 +51,10 @@ internal static class StartupStage
     /// R2R and type-load events of the runtime and the ASP.NET Core hosting events, written when the process exits
     /// (bench/startup.md reads them). Tracing slows the start-up; these runs are not in the medians.
     /// </summary>
-    private static async Task TraceAsync(BenchContext context, string executable, IEnumerable<string> arguments, string file)
+    private static async Task TraceAsync(BenchContext context, string executable, IEnumerable<string> arguments, IDictionary<string, string> variables, string file)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-        var environment = new Dictionary<string, string>
+        var environment = new Dictionary<string, string>(variables)
         {
             ["DOTNET_EnableEventPipe"] = "1",
             ["DOTNET_EventPipeOutputPath"] = file,
