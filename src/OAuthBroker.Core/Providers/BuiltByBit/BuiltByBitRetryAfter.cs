@@ -1,4 +1,5 @@
 using System.Globalization;
+using OAuthBroker.Providers.Http;
 
 namespace OAuthBroker.Providers.BuiltByBit;
 
@@ -19,13 +20,14 @@ public static class BuiltByBitRetryAfter
             return null;
         }
 
+        // Clamped (ProviderNumbers.Wait): "1e300" or a date in the year 9999 must not throw or schedule forever.
         if (double.TryParse(raw.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number >= 0)
         {
-            return number > MillisecondsThreshold ? TimeSpan.FromMilliseconds(number) : TimeSpan.FromSeconds(number);
+            return ProviderNumbers.Wait(number, number > MillisecondsThreshold ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromSeconds(1));
         }
 
         return DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date)
-            ? date - DateTimeOffset.UtcNow
+            ? ProviderNumbers.Wait(date - DateTimeOffset.UtcNow)
             : null;
     }
 }
