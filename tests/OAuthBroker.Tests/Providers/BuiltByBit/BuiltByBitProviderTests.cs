@@ -11,8 +11,9 @@ namespace OAuthBroker.Tests.Providers.BuiltByBit;
 
 /// <summary>
 /// Canned BuiltByBit answers reproducing the documented shapes: https://builtbybit.com/wiki/oauth2/ and the OpenAPI
-/// spec (BuiltByBit/api-openapi-spec spec.yaml: /oauth2/token, /oauth2/token/revoke, components.responses.Error),
-/// the codegen wrappers' Member and GetV2MembersSelf200Response models; provider-contracts.md §3.
+/// spec (BuiltByBit/api-openapi-spec spec.yaml: /oauth2/token, /oauth2/token/revoke, components.responses.Error), the
+/// generated wrappers' Oauth2Api (token and revoke, "200 | OK"; getOauth2TokenRevoke) and their Member and
+/// GetV2MembersSelf200Response models, and the official JS/Rust wrappers' Retry-After in milliseconds.
 /// </summary>
 public sealed class BuiltByBitProviderTests
 {
