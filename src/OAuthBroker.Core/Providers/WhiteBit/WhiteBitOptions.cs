@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace OAuthBroker.Providers.WhiteBit;
@@ -91,8 +93,15 @@ public enum WhiteBitServer
 /// <summary>The <c>whitebit</c> dialect.</summary>
 public sealed class WhiteBitDialect : ProviderDialect<WhiteBitOptions>
 {
+    /// <summary>One refresh pacer per application and WhiteBIT server: the 1 request/s limit is per client address.</summary>
+    private static readonly ConditionalWeakTable<IServiceProvider, ConcurrentDictionary<string, WhiteBitRefreshPacer>> Pacers = new();
+
     public override string Name => WhiteBitDefaults.DialectName;
 
-    protected override IOAuthProvider Create(string id, WhiteBitOptions options, IServiceProvider services) =>
-        ActivatorUtilities.CreateInstance<WhiteBitProvider>(services, id, options);
+    protected override IOAuthProvider Create(string id, WhiteBitOptions options, IServiceProvider services)
+    {
+        var pacer = Pacers.GetValue(services, _ => new(StringComparer.OrdinalIgnoreCase))
+            .GetOrAdd(options.ResolvedServer.Authority, _ => new WhiteBitRefreshPacer(services.GetRequiredService<TimeProvider>()));
+        return ActivatorUtilities.CreateInstance<WhiteBitProvider>(services, id, options, pacer);
+    }
 }

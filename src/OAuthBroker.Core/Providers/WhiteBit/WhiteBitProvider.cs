@@ -15,6 +15,13 @@ namespace OAuthBroker.Providers.WhiteBit;
 /// </summary>
 public sealed partial class WhiteBitProvider : OAuthProviderBase, IDeferredAuthorization
 {
+    /// <summary>
+    /// A 401 counts as "the access token ran out" only this close to its expiry. A 401 on a fresh token is the other
+    /// documented cause — "token does not carry the apikeys.* scope" — which a refresh cannot cure, and retrying it
+    /// after a refresh would loop.
+    /// </summary>
+    private static readonly TimeSpan ExpirySkew = TimeSpan.FromMinutes(1);
+
     private readonly WhiteBitOptions _options;
     private readonly ProviderHttpClient _http;
     private readonly TimeProvider _time;
@@ -22,14 +29,15 @@ public sealed partial class WhiteBitProvider : OAuthProviderBase, IDeferredAutho
     private readonly WhiteBitApiKeys _keys;
     private readonly WhiteBitRefreshPacer _pacer;
 
-    public WhiteBitProvider(string id, WhiteBitOptions options, ProviderHttpClient http, TimeProvider time, ILogger<WhiteBitProvider> logger)
+    /// <param name="pacer">The refresh pacer shared by WhiteBIT providers on one server; a private one when not given.</param>
+    public WhiteBitProvider(string id, WhiteBitOptions options, ProviderHttpClient http, TimeProvider time, ILogger<WhiteBitProvider> logger, WhiteBitRefreshPacer? pacer = null)
     {
         _options = options;
         _http = http;
         _time = time;
         _logger = logger;
         _keys = new WhiteBitApiKeys(id, options.ResolvedApiKeyServer, http);
-        _pacer = new WhiteBitRefreshPacer(time);
+        _pacer = pacer ?? new WhiteBitRefreshPacer(time);
         Descriptor = new ProviderDescriptor(id, options.DisplayName ?? WhiteBitDefaults.DisplayName,
             // Both flows can issue refresh tokens (the Fast flow per the newest documents); a link shows whether its grant has one.
             Fast
@@ -79,6 +87,7 @@ public sealed partial class WhiteBitProvider : OAuthProviderBase, IDeferredAutho
 
         var pollDeadline = _time.GetUtcNow() + _options.ApiKeyPollTimeout;
         DateTimeOffset? lockDeadline = null;
+        var refreshed = false;
         while (true)
         {
             var step = await ContinueAsync(pending, ct);
@@ -87,14 +96,21 @@ public sealed partial class WhiteBitProvider : OAuthProviderBase, IDeferredAutho
                 case PendingStep.Completed done:
                     return done.Grant;
                 case PendingStep.RefreshNeeded refresh:
-                    // The credential exists nowhere else yet, so spending its refresh token here loses nothing.
-                    var refreshed = await RefreshAsync(refresh.Pending.Credential, ct);
-                    if (!refreshed.Succeeded)
+                    // The credential exists nowhere else yet, so spending its refresh token here loses nothing. Once only:
+                    // a token that needs renewing again within one request is not what the documents describe.
+                    if (refreshed)
                     {
-                        return await GiveUpAsync(refresh.Pending, refreshed.Failure, ct);
+                        return await GiveUpAsync(refresh.Pending, new ProviderFailure(ProviderFailureKind.TokenRejected, "token_rejected", "WhiteBIT refused the renewed access token as well."), ct);
                     }
 
-                    pending = refresh.Pending with { Credential = Merge(refresh.Pending.Credential, refreshed.Value) };
+                    var renewal = await RefreshAsync(refresh.Pending.Credential, ct);
+                    if (!renewal.Succeeded)
+                    {
+                        return await GiveUpAsync(refresh.Pending, renewal.Failure, ct);
+                    }
+
+                    refreshed = true;
+                    pending = refresh.Pending with { Credential = Merge(refresh.Pending.Credential, renewal.Value) };
                     continue;
                 case PendingStep.Failed failed:
                     return await GiveUpAsync(pending, failed.Failure, ct);
@@ -176,7 +192,7 @@ public sealed partial class WhiteBitProvider : OAuthProviderBase, IDeferredAutho
         var info = await _keys.InfoAsync(pending.Credential.AccessToken, ct);
         switch (info.Status)
         {
-            case 401:
+            case 401 when ExpiresSoon(pending.Credential):
                 return RefreshOrFail(pending);
             case 423:
                 return WaitOutLock(pending, progress, now);
@@ -223,7 +239,7 @@ public sealed partial class WhiteBitProvider : OAuthProviderBase, IDeferredAutho
                 // The key was there before this flow looked: one active key per (user, partner), and its secret was fetched
                 // before — by the link that uses it. Deleting it would silently break that link.
                 return new PendingStep.Failed(KeyAlreadyLinked());
-            case 401:
+            case 401 when ExpiresSoon(pending.Credential):
                 return RefreshOrFail(pending);
             default:
                 return new PendingStep.Failed(WhiteBitApiKeys.Failure(secret, "api-key secret"));
@@ -304,8 +320,13 @@ public sealed partial class WhiteBitProvider : OAuthProviderBase, IDeferredAutho
                 case 404:
                     // 404 (fast-api-key-integration, Error handling): "A key deleted by the system ... returns the same 404".
                     return new RevocationResult(RevocationStatus.Revoked, "WhiteBIT deleted the API key (WhiteBIT e-mails the user about it).");
-                case 401:
+                case 401 when ExpiresSoon(credential):
                     return TokenExpired(credential);
+                case 401:
+                    // On a token that is not about to expire: "token does not carry the apikeys.delete scope" (api-key-delete),
+                    // or the partner's authorization was revoked — which revokes the key too (fast-api-key-integration, Lifecycle).
+                    return new RevocationResult(RevocationStatus.NoLongerPossible,
+                        "WhiteBIT refused the broker's access token for deleting the key (missing apikeys.delete scope, or the authorization was revoked); delete the key in WhiteBIT's API key settings if it still exists.");
                 case 403:
                     return new RevocationResult(RevocationStatus.NoLongerPossible, "WhiteBIT says this key does not belong to the broker's client; delete it in WhiteBIT's API settings.");
                 case 423 when delays.MoveNext():
@@ -332,6 +353,8 @@ public sealed partial class WhiteBitProvider : OAuthProviderBase, IDeferredAutho
             }
             : new RevocationResult(RevocationStatus.NoLongerPossible,
                 "WhiteBIT's access token has expired and no refresh token is left to renew it, so the broker can no longer delete the API key: delete it in WhiteBIT's API key settings. The broker's copy was erased.");
+
+    private bool ExpiresSoon(ProviderCredential credential) => credential.AccessTokenExpiresAt <= _time.GetUtcNow() + ExpirySkew;
 
     private bool HasLiveRefreshToken(ProviderCredential credential) =>
         credential.RefreshToken is not null && !(credential.RefreshTokenExpiresAt <= _time.GetUtcNow());

@@ -1,12 +1,13 @@
 namespace OAuthBroker.Providers.WhiteBit;
 
 /// <summary>
-/// Starts this instance's calls to <c>/oauth2/refresh_token</c> at least <see cref="WhiteBitDefaults.RefreshSpacing"/>
-/// (plus a little for network jitter) apart: openapi/oauth2.yaml, "Rate limit: 1 request per second". Each caller
-/// reserves the next free slot and waits for it. Other instances are not seen; their collisions come back as 429,
-/// which carries a one-second wait.
+/// Starts calls to <c>/oauth2/refresh_token</c> at least <see cref="WhiteBitDefaults.RefreshSpacing"/> (plus a little for
+/// network jitter) apart: openapi/oauth2.yaml, "Rate limit: 1 request per second". Each caller reserves the next free slot
+/// and waits for it. One pacer serves every WhiteBIT provider on the same server in this process (the App Builders FAQ:
+/// "REST rate limits are enforced per IP address", so a classic and a Fast client share the budget). Other instances are
+/// not seen; their collisions come back as 429, which carries a one-second wait.
 /// </summary>
-internal sealed class WhiteBitRefreshPacer(TimeProvider time)
+public sealed class WhiteBitRefreshPacer(TimeProvider time)
 {
     /// <summary>Requests leave at this spacing; arrival order and timing can differ by a few tens of milliseconds.</summary>
     private static readonly TimeSpan Spacing = WhiteBitDefaults.RefreshSpacing + TimeSpan.FromMilliseconds(100);

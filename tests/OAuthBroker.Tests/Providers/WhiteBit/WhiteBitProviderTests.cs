@@ -480,14 +480,32 @@ public sealed class WhiteBitProviderTests
     }
 
     [Fact]
-    public async Task A_401_on_delete_with_a_refresh_token_held_also_asks_to_refresh_first()
+    public async Task A_401_on_delete_near_the_tokens_expiry_with_a_refresh_token_held_also_asks_to_refresh_first()
     {
-        _http.Expect(HttpMethod.Delete, DeleteUrl, HttpStatusCode.Unauthorized, """{"data":{"message":["Unauthorized."]}}""");
+        _http.Expect(HttpMethod.Delete, DeleteUrl, HttpStatusCode.Unauthorized, """{"data":{"message":["Unauthorized."]}}""")
+             .Expect(HttpMethod.Delete, DeleteUrl, HttpStatusCode.Unauthorized, """{"data":{"message":["Unauthorized."]}}""");
 
-        var result = await Provider().RevokeAsync(Linked(refreshToken: "UVJT"), default);
+        var nearExpiry = await Provider().RevokeAsync(Linked(refreshToken: "UVJT", accessExpires: _clock.GetUtcNow().AddSeconds(30)), default);
+        nearExpiry.Status.ShouldBe(RevocationStatus.Unavailable);
+        nearExpiry.RefreshFirst.ShouldBeTrue();
 
-        result.Status.ShouldBe(RevocationStatus.Unavailable);
-        result.RefreshFirst.ShouldBeTrue();
+        // api-key-delete 401 also means "token does not carry the apikeys.delete scope": a refresh cannot cure that.
+        var fresh = await Provider().RevokeAsync(Linked(refreshToken: "UVJT"), default);
+        fresh.Status.ShouldBe(RevocationStatus.NoLongerPossible);
+        fresh.RefreshFirst.ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task A_401_on_a_fresh_token_while_waiting_for_the_key_is_a_refusal_not_a_refresh_loop()
+    {
+        // api-key-info 401: "A token that does not carry the apikeys.read scope returns the same status".
+        _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, ShortLivedTokens)
+             .Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.Unauthorized, """{"data":{"message":["Unauthorized."]}}""");
+
+        var result = await Provider().CompleteAuthorizationAsync(Completion(), default);
+
+        result.Failure!.Kind.ShouldBe(ProviderFailureKind.TokenRejected);
+        _http.Received.ShouldNotContain(r => r.Request.RequestUri!.AbsoluteUri == RefreshUrl);
     }
 
     [Theory]
