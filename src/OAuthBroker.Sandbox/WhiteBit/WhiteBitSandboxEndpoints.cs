@@ -172,7 +172,7 @@ public static class WhiteBitSandboxEndpoints
         // undocumented (the FAQ says only that 429 is answered).
         var now = time.GetUtcNow();
         var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (state.LastRefreshByAddress.TryGetValue(address, out var last) && now - last < TimeSpan.FromSeconds(1))
+        if (state.LastRefreshByAddress.TryGetValue(address, out var last) && now - last < settings.RefreshRateLimitWindow)
         {
             return TypedResults.Json(new { data = new { message = new[] { "Too Many Attempts." } } }, statusCode: 429);
         }

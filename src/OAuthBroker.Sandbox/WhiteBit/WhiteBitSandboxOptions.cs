@@ -58,6 +58,9 @@ public sealed class WhiteBitSandboxOptions
     /// </summary>
     public bool ReusedRefreshTokenRevokesGrant { get; set; } = true;
 
+    /// <summary>refresh-token: "Rate limit: 1 request per second". The window is a setting so tests can widen or close it.</summary>
+    public TimeSpan RefreshRateLimitWindow { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary><c>FourHoursNoRefresh</c>: answer <c>"refresh_token": null</c> instead of leaving it out (which one is undocumented).</summary>
     public bool FastRefreshTokenAsNull { get; set; }
 
