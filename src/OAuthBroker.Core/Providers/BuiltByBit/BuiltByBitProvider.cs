@@ -92,7 +92,7 @@ public sealed partial class BuiltByBitProvider(
             : member.Failure;
     }
 
-    /// <summary>X-T with <c>grant_type=refresh_token</c>.</summary>
+    /// <summary>/oauth2/token with <c>grant_type=refresh_token</c> (Oauth2Api getOauth2Token).</summary>
     public override async Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct)
     {
         if (current.RefreshToken is null)

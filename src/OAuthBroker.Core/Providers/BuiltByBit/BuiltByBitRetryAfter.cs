@@ -5,7 +5,7 @@ namespace OAuthBroker.Providers.BuiltByBit;
 
 /// <summary>
 /// BuiltByBit answers 429 with Retry-After. HTTP says seconds; BuiltByBit's own JS and Rust wrappers read it as
-/// milliseconds (provider-contracts.md §3, "Rate limits"). Both readings, safely: a value a server could only mean
+/// milliseconds (BuiltByBit/js-api-wrapper src/Http.js, Majored/rs-bbb-api-wrapper src/http.rs). Both readings, safely: a value a server could only mean
 /// as milliseconds (above 300, i.e. five minutes if it were seconds) is milliseconds; anything smaller is taken as
 /// seconds, the longer — never too short — of the two waits.
 /// </summary>

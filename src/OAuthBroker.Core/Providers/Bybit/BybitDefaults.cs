@@ -10,22 +10,22 @@ public static class BybitDefaults
     public const string ProviderId = "bybit";
     public const string DisplayName = "Bybit";
 
-    /// <summary>B1, mainnet. The docs use the <c>/en/</c> locale segment; Bybit's own tool omits it.</summary>
+    /// <summary>Authorize, mainnet. The guidance uses the <c>/en/</c> locale segment; Bybit's own tool omits it.</summary>
     public const string MainnetAuthorizeUrl = "https://www.bybit.com/en/oauth";
 
-    /// <summary>B1, testnet (Bybit's own client, modules/oauth.js HOSTS.testnet).</summary>
+    /// <summary>Authorize, testnet (Bybit's own client, modules/oauth.js HOSTS.testnet).</summary>
     public const string TestnetAuthorizeUrl = "https://testnet.bybit.com/oauth";
 
     public const string MainnetApiBaseUrl = "https://api2.bybit.com";
     public const string TestnetApiBaseUrl = "https://api2-testnet.bybit.com";
 
-    /// <summary>B3: code → token. Form-encoded client_id, client_secret, code; flat JSON answer.</summary>
+    /// <summary>Code → token (help centre phase 4; the guidance). Form-encoded client_id, client_secret, code; flat JSON answer.</summary>
     public const string AccessTokenPath = "/oauth/v1/public/access_token";
 
     /// <summary>Refresh: documented only for Bybit's public PKCE client (modules/oauth.md); brokers use the same endpoint.</summary>
     public const string RefreshTokenPath = "/oauth/v1/public/refresh_token";
 
-    /// <summary>B4: the user's OpenAPI key and secret, wrapped in <c>ret_code</c>/<c>result</c>.</summary>
+    /// <summary>The user's OpenAPI key (the guidance; help centre phase 5) and secret, wrapped in <c>ret_code</c>/<c>result</c>.</summary>
     public const string OpenApiKeyPath = "/oauth/v1/resource/restrict/openapi";
 
     /// <summary>

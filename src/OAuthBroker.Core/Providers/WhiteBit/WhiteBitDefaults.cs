@@ -12,10 +12,10 @@ public static class WhiteBitDefaults
     public const string GlobalServer = "https://whitebit.com";
     public const string EuServer = "https://whitebit.eu";
 
-    /// <summary>W-A: <c>clientId</c> (camelCase), <c>state</c>; the Fast API Key flow adds <c>redirect_uri</c> and PKCE S256.</summary>
+    /// <summary>authorize: <c>clientId</c> (camelCase), <c>state</c>; the Fast API Key flow adds <c>redirect_uri</c> and PKCE S256.</summary>
     public const string AuthorizePath = "/auth/login";
 
-    /// <summary>W-T: body <c>client_id</c>, <c>client_secret</c>, <c>code</c> (+ <c>code_verifier</c>), no <c>grant_type</c>; answer in <c>data</c>.</summary>
+    /// <summary>get-access-token: body <c>client_id</c>, <c>client_secret</c>, <c>code</c> (+ <c>code_verifier</c>), no <c>grant_type</c>; answer in <c>data</c>.</summary>
     public const string TokenPath = "/oauth2/token";
 
     /// <summary>
@@ -27,13 +27,13 @@ public static class WhiteBitDefaults
     /// <summary>The refresh endpoint's documented limit: at most one request per second.</summary>
     public static readonly TimeSpan RefreshSpacing = TimeSpan.FromSeconds(1);
 
-    /// <summary>W-K1: does a key exist, is it enabled, its externalId. Global server only.</summary>
+    /// <summary>api-key-info: does a key exist, is it enabled, its externalId. Global server only.</summary>
     public const string ApiKeyInfoPath = "/oauth2/api-key/info";
 
-    /// <summary>W-K2: the secret, once; a second fetch is 409.</summary>
+    /// <summary>api-key-secret: the secret, once; a second fetch is 409.</summary>
     public static string ApiKeySecretPath(string externalId) => $"/oauth2/api-key/{Uri.EscapeDataString(externalId)}/secret";
 
-    /// <summary>W-K3: delete the key (needs a live access token with apikeys.delete).</summary>
+    /// <summary>api-key-delete: delete the key (needs a live access token with apikeys.delete).</summary>
     public static string ApiKeyPath(string externalId) => $"/oauth2/api-key/{Uri.EscapeDataString(externalId)}";
 
     /// <summary>Metadata key under which the key's externalId is vaulted.</summary>

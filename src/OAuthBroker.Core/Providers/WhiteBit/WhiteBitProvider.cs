@@ -135,7 +135,7 @@ public sealed partial class WhiteBitProvider : OAuthProviderBase, IDeferredAutho
         }
     }
 
-    /// <summary>W-T: body <c>client_id</c>, <c>client_secret</c>, <c>code</c> (+ <c>code_verifier</c> in the Fast flow); no <c>grant_type</c>.</summary>
+    /// <summary>get-access-token: body <c>client_id</c>, <c>client_secret</c>, <c>code</c> (+ <c>code_verifier</c> in the Fast flow); no <c>grant_type</c>.</summary>
     public async Task<ProviderResult<PendingAuthorization>> ExchangeCodeAsync(AuthorizationCompletion completion, CT ct)
     {
         var form = new List<KeyValuePair<string, string>>
@@ -286,7 +286,7 @@ public sealed partial class WhiteBitProvider : OAuthProviderBase, IDeferredAutho
     }
 
     /// <summary>
-    /// Deletes the user's API key (W-K3) with a live access token. An expired or refused access token with a refresh
+    /// Deletes the user's API key (api-key-delete) with a live access token. An expired or refused access token with a refresh
     /// token still held is not a dead end: the answer asks the caller to refresh first (<see cref="RevocationResult.RefreshFirst"/>).
     /// </summary>
     public override async Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct)

@@ -33,10 +33,10 @@ public sealed class BuiltByBitProviderTests
     private static AuthorizationCompletion Completion(string code = "c0de", string? verifier = null) =>
         new(code, Callback, verifier, "n", new AuthorizationResponse(null, new Dictionary<string, string>()));
 
-    // X-T example (flat).
+    // spec.yaml /oauth2/token 200 (GetOauth2Token200Response): flat.
     private const string Tokens = """{ "access_token": "bbb_at_7f3c", "expires_in": 3600, "refresh_token": "bbb_rt_91aa", "scope": "members.self", "token_type": "Bearer" }""";
 
-    // X-U example.
+    // getV2MembersSelf 200 (GetV2MembersSelf200Response, Member).
     private const string Self = """{ "result": "success", "data": { "self": { "user_id": "12345", "username": "alice", "registered_at": "1700000000", "avatar_url": "https://x/a.png" } } }""";
 
     [Fact]
