@@ -42,6 +42,7 @@ public static class BrokerCoreServiceCollectionExtensions
         services.TryAddSingleton<LinkService>();
         services.TryAddSingleton<AuthorizationFlowService>();
         services.TryAddSingleton<StartTickets>();
+        services.AddLinkCompletion(configuration);
 
         services.AddOptions<RefreshOptions>().Bind(configuration.GetSection(RefreshOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RefreshOptions>, RefreshOptions.Validator>());

@@ -82,6 +82,7 @@ public sealed class BrokerEnvironment : IAsyncDisposable
             {
                 ["urls"] = $"http://127.0.0.1:{settings.BrokerPort}",
                 ["environment"] = "Development",
+                ["Authentication:DevelopmentIdentity"] = "true",
                 ["Broker:PublicBaseUrl"] = brokerUri.GetLeftPart(UriPartial.Authority),
                 ["Storage:ConnectionString"] = azurite.ConnectionString,
                 ["Backends:platform:Key"] = settings.BackendKey,

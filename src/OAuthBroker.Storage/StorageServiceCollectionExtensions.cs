@@ -40,6 +40,8 @@ public static class StorageServiceCollectionExtensions
 
         services.TryAddSingleton<IStartTicketStore>(sp =>
             new TableStartTicketStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
+        services.TryAddSingleton<IPendingLinkStore>(sp =>
+            new TablePendingLinkStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
         services.TryAddSingleton<IRefreshSchedule>(sp =>
             new TableRefreshSchedule(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.ScheduleTable))));
 

@@ -1,11 +1,17 @@
 namespace OAuthBroker.Errors;
 
-/// <summary>The catalogue of problem types the broker answers with. One place, so the docs and tests can list them.</summary>
+/// <summary>
+/// The catalogue of problem types the broker answers with. One place, so the docs and tests can list them.
+/// Details are the broker's own words: nothing from the request is ever echoed (the caller knows what it sent), and
+/// a provider id appears only where it names a provider the broker has configured.
+/// </summary>
 public static class BrokerErrors
 {
+#pragma warning disable IDE0060 // The route's value is taken for the callers' convenience and deliberately not echoed.
     public static BrokerError UnknownProvider(string providerId) => new(
         "unknown_provider", 404, "Unknown provider",
-        $"No enabled provider is called '{Printable(providerId)}'. GET /api/providers lists the enabled ones.");
+        "No enabled provider has the id in the request path. GET /api/providers lists the enabled ones.");
+#pragma warning restore IDE0060
 
     public static BrokerError InvalidParameter(string name, string reason) => new(
         "invalid_parameter", 400, "Invalid parameter", $"The parameter '{name}' {reason}.");
@@ -29,13 +35,32 @@ public static class BrokerErrors
         "invalid_ticket", 400, "Unknown or used start ticket",
         "The start ticket is unknown, expired (tickets live 60 seconds) or already used. Ask for a new one.");
 
+    public static readonly BrokerError InvalidCompletion = new(
+        "invalid_completion", 400, "Unknown or used completion code",
+        "The completion code is unknown, already used, or its pending connection has expired (it lives a few minutes). Connect the account again.");
+
+    /// <summary>The completing user is not the user the flow was started for: the grant was discarded.</summary>
+    public static readonly BrokerError CompletionRefusedForUser = new(
+        "completion_refused", 403, "Connection belongs to another user",
+        "This connection was started for another platform user, so nothing was linked; the provider's grant was discarded and revoked where the provider allows it. " +
+        "If you meant to connect an account, start again from your own session.");
+
+    /// <summary>The completion did not come from the browser that finished the provider leg: the grant was discarded.</summary>
+    public static readonly BrokerError CompletionRefusedForBrowser = new(
+        "completion_refused", 403, "Connection finished in another browser",
+        "The completion request did not carry the browser cookie of the browser that finished this connection, so nothing was linked; " +
+        "the provider's grant was discarded and revoked where the provider allows it. Complete from that browser, with credentials included, " +
+        "from a page on the broker's site (see the README, \"Completing a connection\").");
+
     public static readonly BrokerError Unauthenticated = new(
         "unauthenticated", 401, "Caller not authenticated",
         "This endpoint needs an authenticated user.");
 
+#pragma warning disable IDE0060 // Not echoed: the value comes from the request path.
     public static BrokerError LinkNotFound(string providerId) => new(
         "link_not_found", 404, "Link not found",
-        $"The current user has no '{Printable(providerId)}' link with that account id.");
+        "The current user has no link with that provider and account id.");
+#pragma warning restore IDE0060
 
     public static readonly BrokerError StorageUnavailable = new(
         "storage_unavailable", 503, "Storage unavailable",
@@ -69,9 +94,11 @@ public static class BrokerErrors
         "backend_unauthenticated", 401, "Backend not authenticated",
         "This endpoint is for the platform's backends: send a configured key in the X-Api-Key header.");
 
+#pragma warning disable IDE0060 // Not echoed: the value comes from the request path.
     public static BrokerError BackendForbidden(string providerId) => new(
         "backend_forbidden", 403, "Provider not allowed for this backend",
-        $"This backend key may not read '{Printable(providerId)}' credentials.");
+        "This backend may not read credentials of the provider in the request path.");
+#pragma warning restore IDE0060
 
     public static readonly BrokerError ConcurrentChange = new(
         "concurrent_change", 409, "Concurrent change",

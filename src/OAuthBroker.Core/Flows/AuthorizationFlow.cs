@@ -38,4 +38,7 @@ public interface IAuthorizationFlowStore
     /// given flow, which is what makes state single-use even under concurrent replays.
     /// </summary>
     Task<bool> TryConsumeAsync(AuthorizationFlow flow, CT ct);
+
+    /// <summary>Flows that expired before <paramref name="before"/>, for housekeeping (deleted with <see cref="TryConsumeAsync"/>).</summary>
+    IAsyncEnumerable<AuthorizationFlow> ListExpiredAsync(DateTimeOffset before, CT ct);
 }

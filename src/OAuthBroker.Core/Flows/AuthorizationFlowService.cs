@@ -1,19 +1,19 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OAuthBroker.Errors;
-using OAuthBroker.Links;
 using OAuthBroker.Providers;
 
 namespace OAuthBroker.Flows;
 
 /// <summary>
-/// Runs the authorization-code flow: starts it (state, PKCE, stored flow) and completes it (state checks,
-/// code exchange, vault, link). A callback that fails any check creates nothing.
+/// Runs the authorization-code flow: starts it (state, PKCE, stored flow) and finishes the provider leg (state checks,
+/// code exchange). A callback that fails any check creates nothing; one that succeeds creates only a pending link,
+/// which the flow's user confirms in the completion step (<see cref="LinkCompletionService"/>).
 /// </summary>
 public sealed partial class AuthorizationFlowService(
     ProviderCatalog providers,
     IAuthorizationFlowStore flows,
-    LinkWriter links,
+    PendingLinks pendingLinks,
     ReturnUrlPolicy returnUrls,
     IOptions<BrokerOptions> options,
     TimeProvider time,
@@ -134,23 +134,34 @@ public sealed partial class AuthorizationFlowService(
             return Failed(flow, ErrorCodeFor(grant.Failure.Kind));
         }
 
+        string completionCode;
         try
         {
-            await links.SaveAsync(flow.UserId, providerId, grant.Value, ct);
-        }
-        catch (VaultUnavailableException)
-        {
-            return Failed(flow, FlowErrorCodes.VaultUnavailable);
+            completionCode = await pendingLinks.HoldAsync(flow, grant.Value, ct);
         }
         catch (StorageUnavailableException)
         {
+            // Nobody will ever confirm this grant: give it back to the provider where it allows.
+            await provider.RevokeAsync(grant.Value.Credential, CT.None);
             return Failed(flow, FlowErrorCodes.StorageUnavailable);
         }
 
-        LogLinked(logger, providerId);
-        return CallbackOutcome.Redirect(QueryString.Append(flow.ReturnUrl,
-            (ReturnParameters.Provider, providerId), (ReturnParameters.Result, ReturnParameters.Linked)));
+        LogPending(logger, providerId);
+        return CallbackOutcome.Redirect(PendingReturn(flow, completionCode));
     }
+
+    /// <summary>
+    /// The return URL with <c>oauth_result=pending</c> and the completion code in the fragment. A fragment never
+    /// reaches a server (RFC 9110 §7.1: "fragment identifiers are reserved for client-side processing") and is
+    /// stripped from every Referer (W3C Referrer Policy, "strip url for use as a referrer"), keeping the code out of
+    /// logs and third parties (RFC 9700 §4.2); the frontend removes it from its history entry at once (RFC 9700
+    /// §4.3), and it is single-use, browser-bound and short-lived anyway.
+    /// </summary>
+    private static Uri PendingReturn(AuthorizationFlow flow, string completionCode) =>
+        new UriBuilder(QueryString.Append(flow.ReturnUrl, (ReturnParameters.Provider, flow.ProviderId), (ReturnParameters.Result, ReturnParameters.Pending)))
+        {
+            Fragment = ReturnParameters.Completion + "=" + completionCode,
+        }.Uri;
 
     private CallbackOutcome Failed(AuthorizationFlow flow, string code)
     {
@@ -183,6 +194,6 @@ public sealed partial class AuthorizationFlowService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Authorization flow for {ProviderId} ended without a link: {ErrorCode}")]
     private static partial void LogFlowFailed(ILogger logger, string providerId, string errorCode);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Account linked at {ProviderId}")]
-    private static partial void LogLinked(ILogger logger, string providerId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Provider leg at {ProviderId} finished; the link waits for its user's confirmation")]
+    private static partial void LogPending(ILogger logger, string providerId);
 }

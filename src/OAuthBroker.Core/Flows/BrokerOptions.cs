@@ -25,6 +25,12 @@ public sealed class BrokerOptions
     /// <summary>How long a started flow may take to come back. Default 10 minutes (Bybit's code lifetime).</summary>
     public TimeSpan FlowLifetime { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long a finished provider leg waits for the user's confirmation (the completion step) before it is
+    /// discarded and revoked. Default 5 minutes: a frontend confirms within a second of landing on its return page.
+    /// </summary>
+    public TimeSpan PendingLinkLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Requests per minute one client address may send to the anonymous endpoints (authorize, callback, providers). Default 120.</summary>
     public int AnonymousRequestsPerMinute { get; set; } = 120;
 
@@ -56,6 +62,11 @@ public sealed class BrokerOptions
             if (options.FlowLifetime <= TimeSpan.Zero || options.FlowLifetime > TimeSpan.FromMinutes(30))
             {
                 errors.Add($"{SectionName}:FlowLifetime must be between 0 and 30 minutes.");
+            }
+
+            if (options.PendingLinkLifetime < TimeSpan.FromSeconds(30) || options.PendingLinkLifetime > TimeSpan.FromMinutes(15))
+            {
+                errors.Add($"{SectionName}:PendingLinkLifetime must be between 30 seconds and 15 minutes.");
             }
 
             if (options.AnonymousRequestsPerMinute < 1)

@@ -25,7 +25,11 @@ public static class ReturnParameters
     public const string Result = "oauth_result";
     public const string Error = "oauth_error";
     public const string Linked = "linked";
+    /// <summary>The provider leg is done; the frontend must confirm it (the completion step) before a link exists.</summary>
+    public const string Pending = "pending";
     public const string Failed = "error";
+    /// <summary>Fragment parameter carrying the one-time completion code next to <c>oauth_result=pending</c>.</summary>
+    public const string Completion = "oauth_completion";
 }
 
 /// <summary>Error codes a failed flow returns with (<c>oauth_error</c>).</summary>

@@ -10,6 +10,10 @@ public static class FlowSecrets
     /// <summary>256 bits from the OS CSPRNG, base64url (43 characters).</summary>
     public static string NewOpaqueValue() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>True for a value <see cref="NewOpaqueValue"/> could have made (43 base64url characters).</summary>
+    public static bool IsOpaqueValue(string value) =>
+        value.Length == 43 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
     /// <summary>
     /// SHA-256 fingerprint, base64url. Stored instead of the value itself so a read of the flow table cannot
     /// be turned into a working callback, and safe as a Table key (no <c>/ \ # ?</c>).

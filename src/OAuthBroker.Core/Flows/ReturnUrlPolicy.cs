@@ -63,6 +63,13 @@ public sealed class ReturnUrlPolicy(IOptions<BrokerOptions> options)
             return false;
         }
 
+        if (!string.IsNullOrEmpty(candidate.Fragment))
+        {
+            // The broker puts the completion code in the fragment of the return URL; a caller's own fragment would be lost.
+            error = BrokerErrors.InvalidReturnUrl("carries a fragment (#…); the broker uses the fragment to deliver the completion code");
+            return false;
+        }
+
         var origin = candidate.GetLeftPart(UriPartial.Authority);
         var allowed = broker.AllowedReturnOrigins
             .Select(o => TryParseOrigin(o, out var parsed) ? parsed : null)

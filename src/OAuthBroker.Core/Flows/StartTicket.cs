@@ -3,7 +3,9 @@ namespace OAuthBroker.Flows;
 /// <summary>
 /// Lets a single-page app on another origin start a flow in a pop-up: the app asks for a ticket with its bearer token
 /// (which a pop-up navigation cannot carry), and the pop-up presents the ticket instead. Unguessable, stored only as a
-/// fingerprint, bound to user, provider and return URL, valid for <see cref="Lifetime"/>, and usable once.
+/// fingerprint, bound to user, provider and return URL, valid for <see cref="Lifetime"/>, and usable once. A ticket
+/// only starts a flow: it proves nothing about the browser that presents it (an attacker can open their own ticket in a
+/// victim's browser), so the link still waits for the completion step by the ticket's user (<see cref="LinkCompletionService"/>).
 /// </summary>
 public sealed record StartTicket
 {
@@ -25,6 +27,9 @@ public interface IStartTicketStore
 
     /// <summary>Deletes the ticket if still unchanged; exactly one caller gets true.</summary>
     Task<bool> TryConsumeAsync(StartTicket ticket, CT ct);
+
+    /// <summary>Tickets that expired before <paramref name="before"/>, for housekeeping (deleted with <see cref="TryConsumeAsync"/>).</summary>
+    IAsyncEnumerable<StartTicket> ListExpiredAsync(DateTimeOffset before, CT ct);
 }
 
 /// <summary>Issues and redeems start tickets.</summary>

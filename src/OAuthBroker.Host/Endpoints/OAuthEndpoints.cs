@@ -1,3 +1,4 @@
+using System.Text.Json;
 using OAuthBroker.Errors;
 using OAuthBroker.Flows;
 using OAuthBroker.Host.Identity;
@@ -5,7 +6,11 @@ using OAuthBroker.Providers;
 
 namespace OAuthBroker.Host.Endpoints;
 
-/// <summary>The browser leg: start a flow (authorize) and finish it (callback).</summary>
+/// <summary>
+/// The browser leg: start a flow (authorize, or a start ticket for a single-page app), finish the provider leg
+/// (callback: a pending link and a one-time completion code), and the completion step that makes it a link for the
+/// flow's own user, confirmed from the browser that finished the provider leg.
+/// </summary>
 public static class OAuthEndpoints
 {
     private const int MaxCodeLength = 4096;
@@ -21,6 +26,7 @@ public static class OAuthEndpoints
         app.MapPost("/api/oauth/{provider}/start", StartTicketAsync).RequireCors(EdgePolicies.FrontendCors).RequireRateLimiting(EdgePolicies.AnonymousRateLimit);
         // The callback is a top-level navigation from the provider: no CORS, but rate-limited.
         app.MapGet("/api/oauth/{provider}/callback", CallbackAsync).RequireRateLimiting(EdgePolicies.AnonymousRateLimit);
+        app.MapPost("/api/oauth/{provider}/complete", CompleteAsync).RequireCors(EdgePolicies.FrontendCors).RequireRateLimiting(EdgePolicies.AnonymousRateLimit);
     }
 
     private static async Task<IResult> AuthorizeAsync(
@@ -132,6 +138,56 @@ public static class OAuthEndpoints
         var outcome = await flows.CompleteAsync(provider, new CallbackParameters(code, state, error, issuer, extra), binding.Read(context), ct);
         // 302 with an empty body: the browser leaves the URL that carries the code at once (RFC 9700 §4.3).
         return outcome.RedirectTo is { } to ? TypedResults.Redirect(to.AbsoluteUri) : Problems.From(outcome.Problem!);
+    }
+
+    /// <summary>
+    /// The completion step: the frontend posts the <c>oauth_completion</c> code from its return URL's fragment as JSON,
+    /// with the user's credential and the browser's cookies (<c>credentials: 'include'</c>). JSON only: a cross-site
+    /// form cannot send it without a CORS preflight, which only the configured frontends pass.
+    /// </summary>
+    private static async Task<IResult> CompleteAsync(string provider, HttpContext context, ICurrentUserResolver users, BrowserBinding binding, LinkCompletionService completion, CT ct)
+    {
+        context.Response.NoStore();
+        if (!ProviderIds.IsWellFormed(provider))
+        {
+            return Problems.From(BrokerErrors.UnknownProvider(provider));
+        }
+
+        // Checked before the code is even read: an unauthenticated call must not use up the user's pending link.
+        var userId = users.Resolve(context);
+        if (userId is null)
+        {
+            return Problems.From(BrokerErrors.Unauthenticated);
+        }
+
+        if (await ReadCompletionCodeAsync(context.Request, ct) is not { } code)
+        {
+            return Problems.From(BrokerErrors.InvalidParameter("completion",
+                "must be the oauth_completion value from the return URL's fragment, sent as a JSON body {\"completion\": \"…\"} with Content-Type application/json"));
+        }
+
+        var (linked, error) = await completion.CompleteAsync(provider, code, userId, binding.Read(context), ct);
+        return error is not null ? Problems.From(error) : TypedResults.Ok(linked);
+    }
+
+    private static async Task<string?> ReadCompletionCodeAsync(HttpRequest request, CT ct)
+    {
+        if (!request.HasJsonContentType())
+        {
+            return null;
+        }
+
+        try
+        {
+            var body = await request.ReadFromJsonAsync<JsonElement>(ct);
+            return body.ValueKind == JsonValueKind.Object && body.TryGetProperty("completion", out var value) && value.ValueKind == JsonValueKind.String
+                ? value.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static bool WantsJson(HttpRequest request) =>

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Options;
+using OAuthBroker.Flows;
+
 namespace OAuthBroker.Host.Identity;
 
 /// <summary>
@@ -10,27 +13,6 @@ public interface ICurrentUserResolver
     string? Resolve(HttpContext context);
 }
 
-/// <summary>
-/// Development identity: the user id from the <c>X-Dev-User</c> header (curl) or the <c>dev_user</c> cookie
-/// (the demo page). Registered only in the Development environment; anyone can claim any id with it.
-/// </summary>
-public sealed class DevelopmentUserResolver : ICurrentUserResolver
-{
-    public const string HeaderName = "X-Dev-User";
-    public const string CookieName = "dev_user";
-
-    public string? Resolve(HttpContext context)
-    {
-        var value = context.Request.Headers[HeaderName].ToString();
-        if (string.IsNullOrEmpty(value))
-        {
-            value = context.Request.Cookies[CookieName] ?? "";
-        }
-
-        return UserIds.IsValid(value) ? value : null;
-    }
-}
-
 public static class UserIds
 {
     /// <summary>User ids are the platform's: letters, digits and <c>. _ @ + -</c>, at most 128 characters.</summary>
@@ -41,21 +23,26 @@ public static class UserIds
 public static class CurrentUserServiceCollectionExtensions
 {
     /// <summary>
-    /// Production: bearer JWT or Easy Auth (<see cref="AuthenticatedUserResolver"/>). Development adds the development
-    /// identity in front; it is never registered in any other environment.
+    /// Production: bearer JWT or Easy Auth (<see cref="AuthenticatedUserResolver"/>). The development identity comes in
+    /// front only when <c>Authentication:DevelopmentIdentity</c> is on and <see cref="DevelopmentIdentityRule"/> allows
+    /// it; switched on anywhere else, the app refuses to start.
     /// </summary>
     public static IServiceCollection AddCurrentUser(this IServiceCollection services, IHostEnvironment environment)
     {
         services.AddSingleton<AuthenticatedUserResolver>();
-        if (environment.IsDevelopment())
+        services.AddSingleton<DevelopmentUserResolver>();
+        services.AddSingleton<IValidateOptions<UserAuthenticationOptions>>(sp =>
+            new DevelopmentIdentityRule.Validator(environment, HostingSurroundings.From(sp.GetRequiredService<IConfiguration>())));
+        services.AddSingleton<ICurrentUserResolver>(sp =>
         {
-            services.AddSingleton<DevelopmentUserResolver>();
-            services.AddSingleton<ICurrentUserResolver, DevelopmentOrAuthenticatedUserResolver>();
-        }
-        else
-        {
-            services.AddSingleton<ICurrentUserResolver>(sp => sp.GetRequiredService<AuthenticatedUserResolver>());
-        }
+            var enabled = sp.GetRequiredService<IOptions<UserAuthenticationOptions>>().Value.DevelopmentIdentity;
+            // Note: start-up validation already refuses an enabled identity where it is not allowed; checked again so
+            // that no path to the development identity depends on validation having run.
+            var allowed = enabled && DevelopmentIdentityRule.WhyNotAllowed(environment, HostingSurroundings.From(sp.GetRequiredService<IConfiguration>())) is null;
+            return allowed
+                ? new DevelopmentOrAuthenticatedUserResolver(sp.GetRequiredService<DevelopmentUserResolver>(), sp.GetRequiredService<AuthenticatedUserResolver>())
+                : sp.GetRequiredService<AuthenticatedUserResolver>();
+        });
 
         return services;
     }

@@ -23,9 +23,23 @@ public sealed class UserAuthenticationOptions
 
     /// <summary>
     /// Trust App Service Authentication ("Easy Auth"): the platform injects <c>X-MS-CLIENT-PRINCIPAL-ID</c> after signing the
-    /// user in and strips client-sent copies. Only turn on when Easy Auth is enabled on the app. Default false.
+    /// user in and strips client-sent copies — but only while Easy Auth is on, so the headers are believed only when the
+    /// platform says so too (<see cref="EasyAuthPrincipal"/>). Default false.
     /// </summary>
     public bool TrustEasyAuthHeaders { get; set; }
+
+    /// <summary>
+    /// The one Easy Auth identity provider whose users are this broker's users (<c>X-MS-CLIENT-PRINCIPAL-IDP</c>), default
+    /// <c>aad</c> (Microsoft Entra ID, whose principal id is the user's object id, as a JWT's <c>oid</c>). Principals from
+    /// any other provider are refused: ids of different providers share no namespace (numeric ids collide).
+    /// </summary>
+    public string EasyAuthIdentityProvider { get; set; } = "aad";
+
+    /// <summary>
+    /// The development identity (<c>X-Dev-User</c> header, <c>dev_user</c> cookie: anyone is anyone). Only on a developer's
+    /// machine (<see cref="DevelopmentIdentityRule"/>); switched on anywhere else, the app refuses to start. Default false.
+    /// </summary>
+    public bool DevelopmentIdentity { get; set; }
 
     internal sealed class Validator : IValidateOptions<UserAuthenticationOptions>
     {
@@ -51,9 +65,9 @@ public sealed class UserAuthenticationOptions
 /// The production user: a validated bearer JWT's user claim (issuer, audience, lifetime and signature checked by the
 /// JwtBearer handler against the authority's discovery document), else the Easy Auth principal when trusted.
 /// </summary>
-public sealed class AuthenticatedUserResolver(IOptions<UserAuthenticationOptions> options) : ICurrentUserResolver
+public sealed class AuthenticatedUserResolver(IOptions<UserAuthenticationOptions> options, EasyAuthPrincipal easyAuth) : ICurrentUserResolver
 {
-    public const string EasyAuthHeader = "X-MS-CLIENT-PRINCIPAL-ID";
+    public const string EasyAuthHeader = EasyAuthPrincipal.IdHeader;
 
     public string? Resolve(HttpContext context)
     {
@@ -63,12 +77,7 @@ public sealed class AuthenticatedUserResolver(IOptions<UserAuthenticationOptions
             return UserIds.IsValid(fromToken) ? fromToken : null;
         }
 
-        if (o.TrustEasyAuthHeaders && context.Request.Headers[EasyAuthHeader].ToString() is { Length: > 0 } principal)
-        {
-            return UserIds.IsValid(principal) ? principal : null;
-        }
-
-        return null;
+        return easyAuth.Resolve(context);
     }
 }
 
@@ -84,6 +93,7 @@ public static class UserAuthenticationExtensions
     {
         builder.Services.AddOptions<UserAuthenticationOptions>().Bind(builder.Configuration.GetSection(UserAuthenticationOptions.SectionName)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<UserAuthenticationOptions>, UserAuthenticationOptions.Validator>();
+        builder.Services.AddSingleton<EasyAuthPrincipal>();
         var settings = builder.Configuration.GetSection(UserAuthenticationOptions.SectionName).Get<UserAuthenticationOptions>() ?? new();
         var authentication = builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme);
         if (settings.JwtAuthority is not null)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Azure;
 using OAuthBroker.Flows;
 using OAuthBroker.Storage.Tables;
@@ -35,7 +36,15 @@ public sealed class TableAuthorizationFlowStore(TableHandle table) : IAuthorizat
             }
         }, ct);
 
-    private static string PartitionOf(string fingerprint) => fingerprint[..2];
+    public async IAsyncEnumerable<AuthorizationFlow> ListExpiredAsync(DateTimeOffset before, [EnumeratorCancellation] CT ct)
+    {
+        foreach (var entity in await FlowTableKeys.ExpiredAsync(table, before, FlowTableKeys.IsFlowPartition, ct))
+        {
+            yield return FromEntity(entity);
+        }
+    }
+
+    private static string PartitionOf(string fingerprint) => FlowTableKeys.FlowPartition(fingerprint);
 
     private static TableEntity ToEntity(AuthorizationFlow flow) => new(PartitionOf(flow.StateFingerprint), flow.StateFingerprint)
     {

@@ -1,57 +1,179 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Playwright;
 using OAuthBroker.Tests.Support;
 
 namespace OAuthBroker.Tests.Browser;
 
 /// <summary>
-/// The demo page in headless Debian Chromium (Playwright with the system browser, no download): choose a user,
-/// connect a sandbox provider in the pop-up, see the link, unlink. `.ci/run` installs the chromium package.
+/// The demo page in headless Debian Chromium (Playwright with the system browser, no download): connect a sandbox
+/// provider in a pop-up, with a full-page redirect, and as a single-page app with a bearer token (start ticket and
+/// completion step); see the link, unlink; and the forced-linking attack in a real browser, which links nothing.
+/// `.ci/run` installs the chromium package.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class DemoPageBrowserTests(BrokerEnvironmentFixture fixture)
 {
     private const string Chromium = "/usr/bin/chromium";
+    private static readonly PageWaitForSelectorOptions Patient = new() { Timeout = 20_000 };
 
-    [Fact]
-    public async Task A_person_links_and_unlinks_an_account_from_the_demo_page()
+    private static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchAsync()
     {
         File.Exists(Chromium).ShouldBeTrue("install the Debian chromium package (apt-get install chromium); .ci/run does");
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = Chromium,
             Headless = true,
             // The machine's network is closed: keep Chromium from reaching out on its own.
             Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         });
+        return (playwright, browser);
+    }
+
+    private async Task<IPage> DemoAsync(IBrowser browser, List<string> consoleErrors)
+    {
         var page = await browser.NewPageAsync();
-        var consoleErrors = new List<string>();
         page.Console += (_, message) =>
         {
-            if (message.Type == "error")
+            // The provider's own pages (the sandbox's consent page in a full-page redirect) are not the demo's.
+            if (message.Type == "error" && !message.Location.StartsWith(fixture.Environment.SandboxUri.AbsoluteUri, StringComparison.Ordinal))
             {
-                consoleErrors.Add(message.Text);
+                consoleErrors.Add($"{message.Text} ({message.Location})");
             }
         };
-
         await page.GotoAsync(new Uri(fixture.BrokerUri, "demo/").AbsoluteUri);
-        await page.FillAsync("#user", "browser-user");
+        return page;
+    }
+
+    private static async Task SignInAsync(IPage page, string user)
+    {
+        await page.FillAsync("#user", user);
         await page.ClickAsync("#user-form button");
-        (await page.TextContentAsync("#current-user")).ShouldBe("Signed in as browser-user.");
+        (await page.TextContentAsync("#current-user")).ShouldBe($"Signed in as {user}.");
+    }
 
-        var popup = await page.RunAndWaitForPopupAsync(() => page.ClickAsync("button[data-provider=bybit]"));
-        await popup.WaitForLoadStateAsync();
-        popup.Url.ShouldContain("/bybit/en/oauth");
-        await popup.FillAsync("#account", "909090909");
-        await popup.ClickAsync("#approve");
+    private static async Task ApproveAsync(IPage page, string account)
+    {
+        await page.WaitForSelectorAsync("#approve", Patient);
+        page.Url.ShouldContain("/bybit/en/oauth");
+        await page.FillAsync("#account", account);
+        await page.ClickAsync("#approve");
+    }
 
-        await page.WaitForSelectorAsync("#links tr[data-account='909090909']", new PageWaitForSelectorOptions { Timeout = 20_000 });
-        (await page.TextContentAsync("#status")).ShouldBe("Linked bybit.");
-        (await page.TextContentAsync("#links tr[data-account='909090909']"))!.ShouldContain("active");
+    [Fact]
+    public async Task A_person_links_in_a_pop_up_and_unlinks_from_the_demo_page()
+    {
+        var (playwright, browser) = await LaunchAsync();
+        using (playwright)
+        await using (browser)
+        {
+            var errors = new List<string>();
+            var page = await DemoAsync(browser, errors);
+            await SignInAsync(page, "browser-user");
 
-        await page.ClickAsync("#links tr[data-account='909090909'] button");
-        await page.WaitForFunctionAsync("() => !document.querySelector(\"#links tr[data-account='909090909']\")", null, new PageWaitForFunctionOptions { Timeout = 20_000 });
-        (await page.TextContentAsync("#status"))!.ShouldContain("revocation: not_supported_by_provider");
-        consoleErrors.ShouldBeEmpty();
+            var popup = await page.RunAndWaitForPopupAsync(() => page.ClickAsync("button[data-provider=bybit]"));
+            await ApproveAsync(popup, "909090909");
+
+            await page.WaitForSelectorAsync("#links tr[data-account='909090909']", Patient);
+            (await page.TextContentAsync("#status")).ShouldBe("Linked bybit.");
+            (await page.TextContentAsync("#links tr[data-account='909090909']"))!.ShouldContain("active");
+
+            await page.ClickAsync("#links tr[data-account='909090909'] button");
+            await page.WaitForFunctionAsync("() => !document.querySelector(\"#links tr[data-account='909090909']\")", null, new PageWaitForFunctionOptions { Timeout = 20_000 });
+            (await page.TextContentAsync("#status"))!.ShouldContain("revocation: not_supported_by_provider");
+            errors.ShouldBeEmpty();
+        }
+    }
+
+    [Fact]
+    public async Task A_full_page_redirect_completes_on_the_return_page_and_leaves_no_code_in_the_address_bar()
+    {
+        var (playwright, browser) = await LaunchAsync();
+        using (playwright)
+        await using (browser)
+        {
+            var errors = new List<string>();
+            var page = await DemoAsync(browser, errors);
+            await SignInAsync(page, "full-page-user");
+            await page.CheckAsync("#full-page");
+
+            await page.ClickAsync("button[data-provider=bybit]");
+            await ApproveAsync(page, "808080808");
+
+            await page.WaitForSelectorAsync("text=Connected bybit.", Patient);
+            page.Url.ShouldBe(new Uri(fixture.BrokerUri, "demo/callback.html?oauth_provider=bybit&oauth_result=linked").AbsoluteUri,
+                "the completion code left the address bar and history (RFC 9700 §4.3)");
+            (await page.EvaluateAsync<int>("() => history.length")).ShouldBeGreaterThan(1);
+
+            await page.GotoAsync(new Uri(fixture.BrokerUri, "demo/").AbsoluteUri);
+            await page.WaitForSelectorAsync("#links tr[data-account='808080808']", Patient);
+            errors.ShouldBeEmpty();
+        }
+    }
+
+    [Fact]
+    public async Task A_single_page_app_with_a_bearer_token_links_through_a_start_ticket_and_the_completion_step()
+    {
+        var token = await SandboxIdentity.SignInAsync(fixture, "spa-browser-user");
+        var (playwright, browser) = await LaunchAsync();
+        using (playwright)
+        await using (browser)
+        {
+            var errors = new List<string>();
+            var page = await DemoAsync(browser, errors);
+            await page.FillAsync("#token", token);
+            await page.ClickAsync("#token-form button");
+            (await page.TextContentAsync("#current-user")).ShouldBe("Signed in with a bearer token.");
+
+            var popup = await page.RunAndWaitForPopupAsync(() => page.ClickAsync("button[data-provider=bybit]"));
+            await ApproveAsync(popup, "707070707");
+
+            await page.WaitForSelectorAsync("#links tr[data-account='707070707']", Patient);
+            (await page.TextContentAsync("#status")).ShouldBe("Linked bybit.");
+            errors.ShouldBeEmpty();
+        }
+
+        // The link is the token's user's.
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.BrokerUri, "api/links"));
+        request.Headers.Authorization = new("Bearer", token);
+        using var response = await http.SendAsync(request);
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ShouldContain(l => l.GetProperty("accountId").GetString() == "707070707");
+    }
+
+    [Fact]
+    public async Task An_attackers_start_ticket_opened_in_a_victims_browser_links_nothing()
+    {
+        // The attacker mints a ticket with their own token; its return page is the broker's own (allowed) callback page.
+        var attackerToken = await SandboxIdentity.SignInAsync(fixture, "browser-attacker");
+        using var http = new HttpClient();
+        using var start = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.BrokerUri, $"api/oauth/bybit/start?returnUrl={Uri.EscapeDataString("/demo/callback.html")}"));
+        start.Headers.Authorization = new("Bearer", attackerToken);
+        using var ticket = await http.SendAsync(start);
+        var body = await ticket.Content.ReadFromJsonAsync<JsonElement>();
+        fixture.SeenSecrets.Add(body.GetProperty("ticket").GetString());
+
+        var (playwright, browser) = await LaunchAsync();
+        using (playwright)
+        await using (browser)
+        {
+            // The victim, signed in to the platform in this browser, follows the attacker's link and approves.
+            var errors = new List<string>();
+            var page = await DemoAsync(browser, errors);
+            await SignInAsync(page, "browser-victim");
+            await page.GotoAsync(new Uri(fixture.BrokerUri, body.GetProperty("authorizeUrl").GetString()!).AbsoluteUri);
+            await ApproveAsync(page, "606060606");
+
+            await page.WaitForSelectorAsync("text=Not connected (completion_refused).", Patient);
+            page.Url.ShouldNotContain("oauth_completion");
+        }
+
+        using var links = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.BrokerUri, "api/links"));
+        links.Headers.Authorization = new("Bearer", attackerToken);
+        using var attackers = await http.SendAsync(links);
+        (await attackers.Content.ReadFromJsonAsync<JsonElement>()).GetArrayLength().ShouldBe(0, "the victim's account is not the attacker's");
+        using var victim = fixture.NewBrowser("browser-victim");
+        (await victim.LinksAsync()).ShouldNotContain(l => l.AccountId == "606060606");
     }
 }

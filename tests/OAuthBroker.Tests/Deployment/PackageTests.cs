@@ -65,6 +65,7 @@ public sealed class PackageTests(BrokerEnvironmentFixture fixture)
             ["KeyVault__VaultUri"] = fixture.Environment.KeyVault.VaultUri.AbsoluteUri,
             ["KeyVault__LocalAccessToken"] = fixture.VaultAccessToken,
             ["KeyVault__LocalCertificatePath"] = fixture.Environment.KeyVault.CertificatePath,
+            ["Sealing__Keys__k1"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
         };
         try
         {

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Web;
 using OAuthBroker.Tests.Support;
 
 namespace OAuthBroker.Tests.Security;
@@ -9,6 +8,7 @@ namespace OAuthBroker.Tests.Security;
 /// <summary>
 /// A single-page app on another origin starts a flow in a pop-up: it trades its bearer token for a 60-second,
 /// single-use ticket, and the pop-up (which cannot carry the token) presents the ticket. The token never enters a URL.
+/// The ticket only starts the flow; the app confirms the link with its bearer token (the completion step).
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class StartTicketTests(BrokerEnvironmentFixture fixture)
@@ -27,7 +27,7 @@ public sealed class StartTicketTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
-    public async Task A_ticket_starts_the_flow_in_a_pop_up_for_the_tokens_user_once()
+    public async Task A_ticket_starts_the_flow_in_a_pop_up_and_the_app_confirms_the_link_with_its_bearer_token()
     {
         var token = await SandboxIdentity.SignInAsync(fixture, "spa-user-1");
         var (status, body) = await StartAsync(token);
@@ -36,26 +36,43 @@ public sealed class StartTicketTests(BrokerEnvironmentFixture fixture)
         fixture.SeenSecrets.Add(body.GetProperty("ticket").GetString());
         authorizePath.ShouldNotContain(token);
 
-        // The pop-up: a browser with no credentials of its own.
-        using var popup = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() });
-        using var authorize = await popup.GetAsync(new Uri(fixture.BrokerUri, authorizePath));
+        // The app's browser: no development identity, only the bearer token the app holds. The pop-up shares its
+        // cookie jar, as a pop-up shares its opener's browser.
+        using var browser = fixture.NewBrowser("spa-user-1");
+        browser.ForgetDevelopmentIdentity();
+        using var authorize = await browser.GetRawAsync(new Uri(fixture.BrokerUri, authorizePath));
         authorize.StatusCode.ShouldBe(HttpStatusCode.Found);
         authorize.Headers.GetValues("Set-Cookie").ShouldContain(c => c.StartsWith("oauth-browser=", StringComparison.Ordinal));
 
-        using var replay = await popup.GetAsync(new Uri(fixture.BrokerUri, authorizePath));
+        using var replay = await browser.GetRawAsync(new Uri(fixture.BrokerUri, authorizePath));
         replay.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await replay.Content.ReadAsStringAsync()).ShouldContain("invalid_ticket");
 
-        // Finish the flow in the pop-up; the link is the token's user's, returning to the SPA's allow-listed origin.
-        using var session = fixture.NewBrowser("spa-user-1");
-        var consentPage = authorize.Headers.Location!;
-        HttpUtility.ParseQueryString(consentPage.Query)["state"].ShouldNotBeNull();
-        fixture.SeenSecrets.Add(HttpUtility.ParseQueryString(consentPage.Query)["state"]);
-        var callback = await session.ConsentAsync(consentPage, uid: 606060);
-        using var completed = await popup.GetAsync(callback);
-        completed.Headers.Location!.AbsoluteUri.ShouldStartWith("http://localhost:5173/connected?");
-        completed.Headers.Location.Query.ShouldContain("oauth_result=linked");
-        (await session.LinksAsync()).ShouldContain(l => l.AccountId == "606060");
+        // The provider leg ends pending, on the app's allow-listed return page, with the completion code in the fragment.
+        var callback = await browser.ConsentAsync(authorize.Headers.Location!, uid: 606060);
+        using var landed = await browser.GetRawAsync(callback);
+        landed.Headers.Location!.AbsoluteUri.ShouldStartWith("http://localhost:5173/connected?oauth_provider=bybit&oauth_result=pending#oauth_completion=");
+        var pending = browser.PendingReturn(landed)!.Value;
+        (await LinksAsync(token)).GetArrayLength().ShouldBe(0, "no link before the app confirms");
+
+        // The app confirms with its bearer token, from the same browser (credentials included).
+        using var completed = await browser.CompleteAsync("bybit", pending.Code, bearer: token);
+        completed.StatusCode.ShouldBe(HttpStatusCode.OK);
+        completed.Headers.CacheControl!.NoStore.ShouldBeTrue();
+        var linked = await completed.Content.ReadFromJsonAsync<JsonElement>();
+        linked.GetProperty("result").GetString().ShouldBe("linked");
+        linked.GetProperty("provider").GetString().ShouldBe("bybit");
+        linked.GetProperty("accountId").GetString().ShouldBe("606060");
+        (await LinksAsync(token)).EnumerateArray().ShouldContain(l => l.GetProperty("accountId").GetString() == "606060");
+    }
+
+    private async Task<JsonElement> LinksAsync(string bearer)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.BrokerUri, "api/links"));
+        request.Headers.Authorization = new("Bearer", bearer);
+        using var response = await http.SendAsync(request);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
     [Fact]

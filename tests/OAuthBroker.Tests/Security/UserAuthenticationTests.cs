@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using OAuthBroker.Tests.Support;
 
 namespace OAuthBroker.Tests.Security;
@@ -62,5 +63,60 @@ public sealed class UserAuthenticationTests(BrokerEnvironmentFixture fixture)
     public async Task Easy_Auth_headers_are_not_trusted_unless_configured()
     {
         (await LinksStatusAsync(r => r.Headers.Add("X-MS-CLIENT-PRINCIPAL-ID", "spoofed-user"))).ShouldBe(HttpStatusCode.Unauthorized);
+    }
+
+    /// <summary>Another broker with the fixture's settings plus <paramref name="extra"/>, its logs captured on their own.</summary>
+    private async Task<(Microsoft.AspNetCore.Builder.WebApplication App, HttpClient Http, CapturedLogs Logs)> InstanceAsync(params string[] extra)
+    {
+        var port = OAuthBroker.LocalEnvironment.FreePort.Next();
+        var logs = new CapturedLogs();
+        var app = OAuthBroker.Host.BrokerApp.Create(
+            [.. fixture.Environment.BrokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal)), $"--urls=http://127.0.0.1:{port}", .. extra],
+            builder => builder.Logging.AddProvider(logs));
+        await app.StartAsync();
+        return (app, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") }, logs);
+    }
+
+    private static async Task<HttpStatusCode> EasyAuthStatusAsync(HttpClient http, string principal, string? identityProvider)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/links");
+        request.Headers.Add("X-MS-CLIENT-PRINCIPAL-ID", principal);
+        if (identityProvider is not null)
+        {
+            request.Headers.Add("X-MS-CLIENT-PRINCIPAL-IDP", identityProvider);
+        }
+
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    [Fact]
+    public async Task Trusted_Easy_Auth_headers_are_ignored_and_logged_once_while_the_platform_says_Easy_Auth_is_off()
+    {
+        // TrustEasyAuthHeaders on, but no WEBSITE_AUTH_ENABLED: App Service would not strip client copies, so they are anyone's.
+        var (app, http, logs) = await InstanceAsync("--Authentication:TrustEasyAuthHeaders=true");
+        await using (app)
+        using (http)
+        {
+            (await EasyAuthStatusAsync(http, "spoofed-user", "aad")).ShouldBe(HttpStatusCode.Unauthorized);
+            (await EasyAuthStatusAsync(http, "spoofed-user-2", "aad")).ShouldBe(HttpStatusCode.Unauthorized);
+            logs.Lines.Count(l => l.Contains("X-MS-CLIENT-PRINCIPAL-ID header ignored", StringComparison.Ordinal)).ShouldBe(1);
+            logs.Lines.ShouldContain(l => l.Contains("WEBSITE_AUTH_ENABLED is not True", StringComparison.Ordinal));
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task With_Easy_Auth_on_only_principals_of_the_configured_identity_provider_are_users()
+    {
+        var (app, http, _) = await InstanceAsync("--Authentication:TrustEasyAuthHeaders=true", "--WEBSITE_AUTH_ENABLED=True");
+        await using (app)
+        using (http)
+        {
+            (await EasyAuthStatusAsync(http, "entra-object-id-1", "aad")).ShouldBe(HttpStatusCode.OK);
+            (await EasyAuthStatusAsync(http, "12345", "github")).ShouldBe(HttpStatusCode.Unauthorized, "ids of other providers share no namespace with Entra's");
+            (await EasyAuthStatusAsync(http, "12345", null)).ShouldBe(HttpStatusCode.Unauthorized);
+            await app.StopAsync();
+        }
     }
 }

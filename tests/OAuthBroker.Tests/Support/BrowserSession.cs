@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Web;
 using OAuthBroker.Host.Endpoints;
@@ -8,7 +9,9 @@ namespace OAuthBroker.Tests.Support;
 
 /// <summary>
 /// One browser: its own cookie jar, redirects followed by hand so each hop can be checked. Talks real HTTP to
-/// the broker and the sandbox, as a person clicking through the consent page would.
+/// the broker and the sandbox, as a person clicking through the consent page would; and, where the broker's
+/// callback hands a pending link to the frontend, it does what the demo page's return page does (the completion
+/// step, with this browser's cookies and identity).
 /// </summary>
 public sealed partial class BrowserSession : IDisposable
 {
@@ -29,6 +32,18 @@ public sealed partial class BrowserSession : IDisposable
     }
 
     public string User { get; }
+
+    /// <summary>Drops the development identity cookie: this browser is then anonymous unless it sends a bearer token.</summary>
+    public void ForgetDevelopmentIdentity()
+    {
+        foreach (Cookie cookie in Cookies.GetCookies(_fixture.BrokerUri))
+        {
+            if (cookie.Name == "dev_user")
+            {
+                cookie.Expired = true;
+            }
+        }
+    }
     public CookieContainer Cookies { get; }
     public HttpClient Http => _http;
 
@@ -83,13 +98,69 @@ public sealed partial class BrowserSession : IDisposable
         return callback;
     }
 
-    public Task<HttpResponseMessage> GetAsync(Uri url) => _http.GetAsync(url);
+    /// <summary>The raw answer, with nothing done about it (a pending callback stays pending).</summary>
+    public Task<HttpResponseMessage> GetRawAsync(Uri url) => _http.GetAsync(url);
 
-    /// <summary>The whole flow; returns the broker's final redirect (the return URL with the outcome).</summary>
+    /// <summary>
+    /// GET as a browser with the demo page behind it: when the answer is the callback's redirect to the return URL
+    /// with <c>oauth_result=pending</c> and a completion code in the fragment, the return page completes the link
+    /// (<see cref="CompleteAsync"/>) and replaces its URL with the outcome, as <c>demo/callback.js</c> does
+    /// (<c>history.replaceState</c>): <c>oauth_result=linked</c>, or <c>oauth_result=error&amp;oauth_error=</c> the
+    /// completion's problem code. The answer's Location is that final URL; everything else is the callback's answer.
+    /// </summary>
+    public async Task<HttpResponseMessage> GetAsync(Uri url)
+    {
+        var response = await _http.GetAsync(url);
+        if (PendingReturn(response) is not { } pending)
+        {
+            return response;
+        }
+
+        using var completion = await CompleteAsync(pending.Provider, pending.Code);
+        var outcome = completion.IsSuccessStatusCode
+            ? "oauth_result=linked"
+            : "oauth_result=error&oauth_error=" + (await completion.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString();
+        response.Headers.Location = new Uri(pending.ReturnUrl.AbsoluteUri.Replace("oauth_result=pending", outcome, StringComparison.Ordinal));
+        return response;
+    }
+
+    /// <summary>
+    /// The completion step as a frontend does it: POST the code as JSON with this browser's cookies (the browser
+    /// binding, and the development identity) and, for a single-page app, its bearer token.
+    /// </summary>
+    public Task<HttpResponseMessage> CompleteAsync(string provider, string code, string? bearer = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_fixture.BrokerUri, $"api/oauth/{provider}/complete"))
+        {
+            Content = JsonContent.Create(new { completion = code }),
+        };
+        if (bearer is not null)
+        {
+            request.Headers.Authorization = new("Bearer", bearer);
+        }
+
+        return _http.SendAsync(request);
+    }
+
+    /// <summary>The return URL (without its fragment), provider and completion code of a pending callback answer, or null.</summary>
+    public (Uri ReturnUrl, string Provider, string Code)? PendingReturn(HttpResponseMessage response)
+    {
+        if (response.Headers.Location is not { IsAbsoluteUri: true } location || !location.Query.Contains("oauth_result=pending", StringComparison.Ordinal)
+            || !location.Fragment.StartsWith("#oauth_completion=", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var code = location.Fragment["#oauth_completion=".Length..];
+        _fixture.SeenSecrets.Add(code);
+        return (new Uri(location.GetLeftPart(UriPartial.Query)), HttpUtility.ParseQueryString(location.Query)["oauth_provider"]!, code);
+    }
+
+    /// <summary>The whole flow, completion step included; returns the return URL with the outcome.</summary>
     public async Task<Uri> LinkAsync(long uid = 0, string? returnUrl = "/demo/callback.html", string provider = "bybit")
     {
         var callback = await ConsentAsync(await StartAsync(provider, returnUrl), uid);
-        using var response = await _http.GetAsync(callback);
+        using var response = await GetAsync(callback);
         response.StatusCode.ShouldBe(HttpStatusCode.Found);
         return response.Headers.Location!;
     }

@@ -1,18 +1,28 @@
-// Last page of the pop-up: hand the outcome to the opener (same origin only), then close.
+// The return page, in a pop-up or after a full-page redirect. The provider leg is done; a link exists only after
+// the completion step by the signed-in user, from this browser.
 'use strict';
 
-const query = new URLSearchParams(location.search);
-const outcome = {
-  type: 'oauth-broker-result',
-  provider: query.get('oauth_provider'),
-  result: query.get('oauth_result'),
-  error: query.get('oauth_error'),
-};
+const client = OAuthBrokerClient('');
+const outcome = client.takeOutcome();
+const message = document.getElementById('message');
 
-document.getElementById('message').textContent =
-  outcome.result === 'linked' ? 'Connected. You can close this window.' : `Not connected (${outcome.error}).`;
+function show(result) {
+  message.textContent = result.result === 'linked'
+    ? `Connected ${result.provider}. You can close this window.`
+    : `Not connected (${result.error}).`;
+}
 
 if (window.opener) {
+  // Pop-up: hand the outcome (and the completion code) to the page that opened it, on this very origin only, and
+  // close. The opener holds the user's credential and completes.
   window.opener.postMessage(outcome, location.origin);
   window.close();
+} else if (outcome.result === 'pending') {
+  // Full-page redirect: this page is the app; it completes as the signed-in user, then shows the final outcome.
+  client.complete(outcome.provider, outcome.completion, sessionStorage.getItem('demo_bearer')).then((done) => {
+    client.showOutcomeInUrl(done);
+    show(done);
+  });
+} else {
+  show(outcome);
 }

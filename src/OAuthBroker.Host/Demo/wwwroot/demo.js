@@ -1,15 +1,32 @@
-// Demo page logic: development identity in a cookie, pop-up flow, link list. No frameworks, nothing third-party.
+// Demo page logic: who the user is (development identity cookie, or a bearer token as a single-page app holds one),
+// connecting in a pop-up or with a full-page redirect, the completion step, the link list. Nothing third-party.
 'use strict';
 
 const userCookie = 'dev_user';
+const tokenKey = 'demo_bearer';
+const client = OAuthBrokerClient('');
 
 function currentUser() {
   const match = document.cookie.split('; ').find((c) => c.startsWith(userCookie + '='));
   return match ? decodeURIComponent(match.slice(userCookie.length + 1)) : '';
 }
 
+// A real single-page app keeps its token wherever it already does; the demo keeps it for this tab only, so that a
+// full-page redirect can find it again.
+function currentToken() {
+  return sessionStorage.getItem(tokenKey) || '';
+}
+
 function setUser(user) {
+  sessionStorage.removeItem(tokenKey);
   document.cookie = `${userCookie}=${encodeURIComponent(user)}; path=/; SameSite=Lax`;
+  render();
+}
+
+function setToken(token) {
+  // The development identity would win over the token: drop it.
+  document.cookie = `${userCookie}=; path=/; SameSite=Lax; max-age=0`;
+  sessionStorage.setItem(tokenKey, token);
   render();
 }
 
@@ -17,8 +34,14 @@ function show(message) {
   document.getElementById('status').textContent = message;
 }
 
+function describe(outcome) {
+  return outcome.result === 'linked' ? `Linked ${outcome.provider}.` : `Linking ${outcome.provider} failed: ${outcome.error}.`;
+}
+
 async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: 'same-origin', headers: { Accept: 'application/json' }, ...options });
+  const token = currentToken();
+  const headers = { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) };
+  const response = await fetch(path, { credentials: 'same-origin', headers, ...options });
   const body = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
     throw new Error(body && body.detail ? body.detail : `HTTP ${response.status}`);
@@ -40,35 +63,50 @@ async function loadProviders() {
   }
 }
 
-function connect(provider) {
-  if (!currentUser()) {
-    show('Choose a user first.');
+async function connect(provider) {
+  if (!currentUser() && !currentToken()) {
+    show('Choose a user or a token first.');
     return;
   }
-  const returnUrl = `${location.origin}/demo/callback.html`;
-  const url = `/api/oauth/${encodeURIComponent(provider.id)}/authorize?returnUrl=${encodeURIComponent(returnUrl)}`;
-  const popup = window.open(url, 'oauth-broker', 'width=520,height=720');
-  if (!popup) {
+  const fullPage = document.getElementById('full-page').checked;
+  // Pop-ups open before any await, or the browser blocks them as not caused by the click.
+  const popup = fullPage ? null : window.open('about:blank', 'oauth-broker', 'width=520,height=720');
+  if (!fullPage && !popup) {
     show('The pop-up was blocked; allow pop-ups for this page.');
     return;
   }
-  show(`Waiting for ${provider.displayName}…`);
+  try {
+    const url = await client.startUrl(provider.id, `${location.origin}/demo/callback.html`, currentToken());
+    if (fullPage) {
+      location.assign(url);
+      return;
+    }
+    popup.location = url;
+    show(`Waiting for ${provider.displayName}…`);
+  } catch (e) {
+    if (popup) {
+      popup.close();
+    }
+    show(`Could not start: ${e.message}`);
+  }
 }
 
-// The pop-up's last page reports the outcome; only messages from this very origin are believed.
-window.addEventListener('message', (event) => {
+// The pop-up's return page reports here; only messages from this very origin are believed. A pending outcome is
+// completed by this page, which holds the user's credential.
+window.addEventListener('message', async (event) => {
   if (event.origin !== location.origin || !event.data || event.data.type !== 'oauth-broker-result') {
     return;
   }
-  const { provider, result, error } = event.data;
-  show(result === 'linked' ? `Linked ${provider}.` : `Linking ${provider} failed: ${error}.`);
+  const { provider, result, error, completion } = event.data;
+  const outcome = result === 'pending' ? await client.complete(provider, completion, currentToken()) : { provider, result, error };
+  show(describe(outcome));
   loadLinks();
 });
 
 async function loadLinks() {
   const body = document.getElementById('links');
   body.replaceChildren();
-  if (!currentUser()) {
+  if (!currentUser() && !currentToken()) {
     return;
   }
   try {
@@ -105,13 +143,20 @@ async function loadLinks() {
 function render() {
   const user = currentUser();
   document.getElementById('user').value = user || 'alice';
-  document.getElementById('current-user').textContent = user ? `Signed in as ${user}.` : 'No user chosen yet.';
+  document.getElementById('current-user').textContent = user
+    ? `Signed in as ${user}.`
+    : currentToken() ? 'Signed in with a bearer token.' : 'No user chosen yet.';
   loadLinks();
 }
 
 document.getElementById('user-form').addEventListener('submit', (event) => {
   event.preventDefault();
   setUser(document.getElementById('user').value.trim());
+});
+
+document.getElementById('token-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  setToken(document.getElementById('token').value.trim());
 });
 
 loadProviders().catch((e) => show(`Could not load providers: ${e.message}`));

@@ -1,0 +1,97 @@
+using Microsoft.Extensions.Logging;
+using OAuthBroker.Errors;
+using OAuthBroker.Links;
+
+namespace OAuthBroker.Flows;
+
+/// <summary>
+/// The completion step: a pending link becomes a link only for the user the flow was started for, proven by the
+/// caller's own credential (bearer token, Easy Auth, development identity) in the browser that finished the provider
+/// leg (its browser-binding cookie), with the one-time completion code. Anything else discards the grant. This is what
+/// stops forced linking: an attacker's start ticket opened in a victim's browser ends in a pending link the victim
+/// cannot confirm for the attacker, and the attacker cannot confirm from anywhere but the victim's browser.
+/// </summary>
+public sealed partial class LinkCompletionService(PendingLinks pendingLinks, LinkWriter links, ILogger<LinkCompletionService> logger)
+{
+    /// <param name="userId">The authenticated caller (the endpoint refuses unauthenticated calls before this).</param>
+    /// <param name="browserBinding">The caller's browser-binding cookie, when it sent one.</param>
+    public async Task<(CompletedLink? Linked, BrokerError? Error)> CompleteAsync(
+        string providerId, string completionCode, string userId, string? browserBinding, CT ct)
+    {
+        if (!FlowSecrets.IsOpaqueValue(completionCode))
+        {
+            return (null, BrokerErrors.InvalidCompletion);
+        }
+
+        // Taken first, whatever follows: a completion code works once, for whoever presents it first, and a wrong
+        // presenter destroys it (fail closed) rather than leaving it for a second guess.
+        var pending = await pendingLinks.TakeAsync(completionCode, providerId, ct);
+        if (pending is null)
+        {
+            LogRefused(logger, providerId, "unknown_or_used_code");
+            return (null, BrokerErrors.InvalidCompletion);
+        }
+
+        if (pendingLinks.IsExpired(pending))
+        {
+            await pendingLinks.DiscardAsync(pending, "expired");
+            return (null, BrokerErrors.InvalidCompletion);
+        }
+
+        if (!string.Equals(userId, pending.UserId, StringComparison.Ordinal))
+        {
+            LogRefused(logger, providerId, "user_mismatch");
+            await pendingLinks.DiscardAsync(pending, "user_mismatch");
+            return (null, BrokerErrors.CompletionRefusedForUser);
+        }
+
+        if (browserBinding is null || !FlowSecrets.FingerprintsEqual(pending.BrowserFingerprint, FlowSecrets.Fingerprint(browserBinding)))
+        {
+            LogRefused(logger, providerId, "browser_mismatch");
+            await pendingLinks.DiscardAsync(pending, "browser_mismatch");
+            return (null, BrokerErrors.CompletionRefusedForBrowser);
+        }
+
+        if (!pendingLinks.TryOpen(pending, out var grant))
+        {
+            return (null, BrokerErrors.InvalidCompletion);
+        }
+
+        try
+        {
+            var link = await links.SaveAsync(pending.UserId, providerId, grant, ct);
+            LogLinked(logger, providerId);
+            return (new CompletedLink(providerId, link.AccountId, link.AccountDisplayName), null);
+        }
+        catch (Exception ex) when (ex is VaultUnavailableException or StorageUnavailableException or LinkConcurrencyException)
+        {
+            // Nothing was linked. Put the pending link back so the frontend can simply retry the completion; if
+            // storage will not take it back either, the grant is discarded and the user connects again.
+            var error = ex switch
+            {
+                VaultUnavailableException => BrokerErrors.VaultUnavailable,
+                StorageUnavailableException => BrokerErrors.StorageUnavailable,
+                _ => BrokerErrors.ConcurrentChange,
+            };
+            if (await pendingLinks.RestoreAsync(pending, CT.None))
+            {
+                return (null, error.WithDetail(error.Detail + " The connection is still pending: retry the completion shortly."));
+            }
+
+            await pendingLinks.DiscardAsync(pending, "save_failed");
+            return (null, error.WithDetail("Nothing was linked and the pending connection could not be kept: connect the account again."));
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Completion of a pending link at {ProviderId} refused: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string providerId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account linked at {ProviderId} (confirmed by its user)")]
+    private static partial void LogLinked(ILogger logger, string providerId);
+}
+
+/// <summary>What the completion step answers: the link now exists.</summary>
+public sealed record CompletedLink(string Provider, string AccountId, string? DisplayName)
+{
+    public string Result { get; } = ReturnParameters.Linked;
+}

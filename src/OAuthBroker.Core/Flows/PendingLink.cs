@@ -1,0 +1,42 @@
+namespace OAuthBroker.Flows;
+
+/// <summary>
+/// A provider grant the callback obtained but nobody has confirmed yet. The link exists only when the user the flow
+/// was started for confirms it, from the browser that finished the provider leg, with the one-time completion code.
+/// Keyed by the code's fingerprint (the code itself is never stored); the grant is sealed (<see cref="Sealing.Sealer"/>),
+/// bound to this record's key, user, provider and browser.
+/// </summary>
+public sealed record PendingLink
+{
+    /// <summary>SHA-256 fingerprint of the completion code.</summary>
+    public required string CompletionFingerprint { get; init; }
+    public required string UserId { get; init; }
+    public required string ProviderId { get; init; }
+    /// <summary>Fingerprint of the browser-binding cookie of the browser that finished the provider leg.</summary>
+    public required string BrowserFingerprint { get; init; }
+    /// <summary>The <see cref="Providers.ProviderGrant"/>, sealed. Useless without the key ring.</summary>
+    public required string SealedGrant { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset ExpiresAt { get; init; }
+    /// <summary>Storage concurrency token; taking the record is a delete conditioned on it.</summary>
+    public string? ETag { get; init; }
+
+    /// <summary>The context the grant is sealed under: moving the sealed value to another record does not open it.</summary>
+    internal string SealingContext => $"{CompletionFingerprint}|{UserId}|{ProviderId}|{BrowserFingerprint}";
+
+    public override string ToString() => $"PendingLink {{ ProviderId = {ProviderId}, ExpiresAt = {ExpiresAt:O} }}";
+}
+
+/// <summary>Storage of pending links.</summary>
+public interface IPendingLinkStore
+{
+    Task CreateAsync(PendingLink pending, CT ct);
+
+    Task<PendingLink?> FindAsync(string completionFingerprint, CT ct);
+
+    /// <summary>Deletes the record if it is still the version that was read; exactly one caller gets <c>true</c>.</summary>
+    Task<bool> TryConsumeAsync(PendingLink pending, CT ct);
+
+    /// <summary>Records that expired before <paramref name="before"/>, for housekeeping.</summary>
+    IAsyncEnumerable<PendingLink> ListExpiredAsync(DateTimeOffset before, CT ct);
+}

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OAuthBroker.Providers;
+using OAuthBroker.Sealing;
+
+namespace OAuthBroker.Flows;
+
+/// <summary>
+/// Holds a finished provider leg until the flow's user confirms it: the grant sealed in storage, a one-time completion
+/// code handed to the browser. Also discards what is never confirmed: the grant is revoked at the provider where it
+/// allows (best effort), so an unconfirmed connection leaves nothing behind at the broker and as little as the
+/// provider permits there.
+/// </summary>
+public sealed partial class PendingLinks(
+    IPendingLinkStore store,
+    Sealer sealer,
+    ProviderCatalog providers,
+    IOptions<BrokerOptions> options,
+    TimeProvider time,
+    ILogger<PendingLinks> logger)
+{
+    public const string SealingPurpose = "pending-link";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Seals and stores the grant; returns the completion code (256 bits, shown once, stored only as a fingerprint).</summary>
+    public async Task<string> HoldAsync(AuthorizationFlow flow, ProviderGrant grant, CT ct)
+    {
+        var code = FlowSecrets.NewOpaqueValue();
+        var now = time.GetUtcNow();
+        var pending = new PendingLink
+        {
+            CompletionFingerprint = FlowSecrets.Fingerprint(code),
+            UserId = flow.UserId,
+            ProviderId = flow.ProviderId,
+            BrowserFingerprint = flow.BrowserFingerprint,
+            SealedGrant = "",
+            CreatedAt = now,
+            ExpiresAt = now + options.Value.PendingLinkLifetime,
+        };
+        pending = pending with { SealedGrant = sealer.Seal(SealingPurpose, JsonSerializer.SerializeToUtf8Bytes(grant, Json), pending.SealingContext) };
+        await store.CreateAsync(pending, ct);
+        return code;
+    }
+
+    /// <summary>
+    /// Takes the pending link for <paramref name="code"/> out of storage, once: of any number of concurrent attempts
+    /// exactly one gets it. Null when the code is unknown, already taken or for another provider.
+    /// </summary>
+    public async Task<PendingLink?> TakeAsync(string code, string providerId, CT ct)
+    {
+        var pending = await store.FindAsync(FlowSecrets.Fingerprint(code), ct);
+        return pending is not null && pending.ProviderId == providerId && await store.TryConsumeAsync(pending, ct) ? pending : null;
+    }
+
+    /// <summary>Puts a taken pending link back (its completion failed transiently and may be retried). False when storage refuses.</summary>
+    public async Task<bool> RestoreAsync(PendingLink pending, CT ct)
+    {
+        try
+        {
+            await store.CreateAsync(pending with { ETag = null }, ct);
+            return true;
+        }
+        catch (Errors.StorageUnavailableException)
+        {
+            return false;
+        }
+    }
+
+    public bool IsExpired(PendingLink pending) => time.GetUtcNow() > pending.ExpiresAt;
+
+    /// <summary>The sealed grant, or false when it cannot be opened (its key left the ring, or the record was altered).</summary>
+    public bool TryOpen(PendingLink pending, out ProviderGrant grant)
+    {
+        grant = null!;
+        if (!sealer.TryUnseal(SealingPurpose, pending.SealedGrant, pending.SealingContext, out var plaintext))
+        {
+            LogUnreadable(logger, pending.ProviderId);
+            return false;
+        }
+
+        grant = JsonSerializer.Deserialize<ProviderGrant>(plaintext, Json)!;
+        return true;
+    }
+
+    /// <summary>
+    /// Discards a taken (or expired) pending link: revokes its grant at the provider where the provider allows it.
+    /// Best effort: a provider that is down or refuses is logged, and the grant is dropped all the same.
+    /// </summary>
+    public async Task<RevocationStatus?> DiscardAsync(PendingLink pending, string reason)
+    {
+        var revocation = await RevokeAsync(pending);
+        LogDiscarded(logger, pending.ProviderId, reason, revocation);
+        return revocation;
+    }
+
+    /// <summary>
+    /// Revokes the pending grant at its provider; null when that cannot even be attempted (the provider is no longer
+    /// configured, or the grant cannot be unsealed). Provider failures are values (Unavailable, Refused), never thrown.
+    /// </summary>
+    public async Task<RevocationStatus?> RevokeAsync(PendingLink pending)
+    {
+        if (providers.Find(pending.ProviderId) is not { } provider || !TryOpen(pending, out var grant))
+        {
+            return null;
+        }
+
+        // Not a request's token: the revocation should finish even if the caller went away.
+        return (await provider.RevokeAsync(grant.Credential, CT.None)).Status;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pending link for {ProviderId} discarded ({Reason}); revocation at the provider: {Revocation} (none: not attempted)")]
+    private static partial void LogDiscarded(ILogger logger, string providerId, string reason, RevocationStatus? revocation);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A pending link for {ProviderId} could not be unsealed: its key is no longer in the sealing key ring, or the record was altered")]
+    private static partial void LogUnreadable(ILogger logger, string providerId);
+}

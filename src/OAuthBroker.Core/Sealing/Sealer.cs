@@ -1,0 +1,86 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace OAuthBroker.Sealing;
+
+/// <summary>
+/// Authenticated encryption of short-lived broker state with the key ring: AES-256-GCM (NIST SP 800-38D) under a
+/// per-purpose key derived from the ring key with HKDF-SHA256 (RFC 5869), a random 96-bit nonce per value, and the
+/// caller's context as associated data. A sealed value is <c>v1.{keyId}.{base64url(nonce ‖ ciphertext ‖ tag)}</c>:
+/// it names the key that opens it, and it opens only for the same purpose and context, so a value cut from one
+/// record and pasted into another (another user, another flow) fails to open.
+/// </summary>
+public sealed class Sealer(ISealingKeyRing ring)
+{
+    private const string Version = "v1";
+    private const int NonceLength = 12;
+    private const int TagLength = 16;
+
+    /// <param name="purpose">What the value is (e.g. <c>pending-link</c>); values of one purpose never open as another.</param>
+    /// <param name="context">What the value belongs to (e.g. the record's key and user); bound as associated data.</param>
+    public string Seal(string purpose, ReadOnlySpan<byte> plaintext, string context)
+    {
+        var key = ring.Current;
+        var output = new byte[NonceLength + plaintext.Length + TagLength];
+        var nonce = output.AsSpan(0, NonceLength);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(DeriveKey(key, purpose), TagLength);
+        aes.Encrypt(nonce, plaintext, output.AsSpan(NonceLength, plaintext.Length), output.AsSpan(NonceLength + plaintext.Length), AssociatedData(key.Id, context));
+        return $"{Version}.{key.Id}.{Base64Url.EncodeToString(output)}";
+    }
+
+    /// <summary>
+    /// The plaintext, or false when the value is malformed, names a key no longer in the ring, or was sealed for
+    /// another purpose or context, or altered.
+    /// </summary>
+    public bool TryUnseal(string purpose, string sealedValue, string context, out byte[] plaintext)
+    {
+        plaintext = [];
+        var parts = sealedValue.Split('.');
+        if (parts.Length != 3 || parts[0] != Version || ring.Find(parts[1]) is not { } key)
+        {
+            return false;
+        }
+
+        byte[] input;
+        try
+        {
+            input = Base64Url.DecodeFromChars(parts[2]);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        if (input.Length < NonceLength + TagLength)
+        {
+            return false;
+        }
+
+        var length = input.Length - NonceLength - TagLength;
+        var output = new byte[length];
+        try
+        {
+            using var aes = new AesGcm(DeriveKey(key, purpose), TagLength);
+            aes.Decrypt(input.AsSpan(0, NonceLength), input.AsSpan(NonceLength, length), input.AsSpan(NonceLength + length), output, AssociatedData(key.Id, context));
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return false;
+        }
+
+        plaintext = output;
+        return true;
+    }
+
+    /// <summary>RFC 5869 HKDF: one key per purpose, so no two uses of the ring share an AES key.</summary>
+    private static byte[] DeriveKey(SealingKey key, string purpose)
+    {
+        var derived = new byte[SealingKey.Length];
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, key.Material, derived, salt: [], info: Encoding.UTF8.GetBytes("oauth-broker/sealing/" + purpose));
+        return derived;
+    }
+
+    private static byte[] AssociatedData(string keyId, string context) => Encoding.UTF8.GetBytes($"{Version}.{keyId}|{context}");
+}
