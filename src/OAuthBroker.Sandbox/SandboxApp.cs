@@ -33,7 +33,7 @@ public static class SandboxApp
         builder.Services.AddSingleton<StandardGrants>();
         builder.Services.AddSingleton<BuiltByBitRateLimits>();
         builder.Services.AddSingleton<RsaSigner>();
-        builder.Services.AddSingleton<WhiteBitSandboxState>();
+        builder.Services.AddSingleton<WhiteBitSandboxEndpoints.State>();
         // The provider's URLs carry codes and state; keep request-URL logging off here too.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);

@@ -34,6 +34,9 @@ public sealed class BuiltByBitRateLimits(TimeProvider time)
         return new TooManyRequests(retryAfter);
     }
 
+    /// <summary>Forgets every window (a test's limits start fresh).</summary>
+    public void Reset() => _windows.Clear();
+
     private sealed record Window(DateTimeOffset Start, int Count);
 
     /// <summary>spec.yaml components.responses.Error envelope, with the Retry-After header.</summary>

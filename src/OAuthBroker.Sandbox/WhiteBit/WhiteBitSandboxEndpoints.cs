@@ -11,7 +11,7 @@ namespace OAuthBroker.Sandbox.WhiteBit;
 /// <c>Cache-Control: no-store</c>), delete. The readings the documents disagree on are switches in
 /// <see cref="WhiteBitSandboxOptions"/>.
 /// </summary>
-public static class WhiteBitSandboxEndpoints
+public static partial class WhiteBitSandboxEndpoints
 {
     public const string Prefix = "/whitebit";
     private const string Realm = "whitebit";
@@ -70,7 +70,7 @@ public static class WhiteBitSandboxEndpoints
             "    <label><input type=\"checkbox\" name=\"disabled_key\"> The account already has a disabled key for this platform</label>\n");
     }
 
-    private static async Task<IResult> Consent(HttpRequest request, IOptions<SandboxOptions> options, StandardGrants grants, WhiteBitSandboxState state, IssuedSecrets issued, TimeProvider time)
+    private static async Task<IResult> Consent(HttpRequest request, IOptions<SandboxOptions> options, StandardGrants grants, State state, IssuedSecrets issued, TimeProvider time)
     {
         var settings = options.Value.WhiteBit;
         var form = await request.ReadFormAsync();
@@ -122,7 +122,7 @@ public static class WhiteBitSandboxEndpoints
         return TypedResults.Redirect(location);
     }
 
-    private static async Task<IResult> Token(HttpRequest request, IOptions<SandboxOptions> options, StandardGrants grants, WhiteBitSandboxState state, TimeProvider time)
+    private static async Task<IResult> Token(HttpRequest request, IOptions<SandboxOptions> options, StandardGrants grants, State state, TimeProvider time)
     {
         var settings = options.Value.WhiteBit;
         var form = await request.ReadFormAsync();
@@ -158,7 +158,7 @@ public static class WhiteBitSandboxEndpoints
         return fourHours ? FourHourTokens(access, settings) : Tokens(access, refresh, fast ? FastScopes : ClassicScopes, settings);
     }
 
-    private static async Task<IResult> Refresh(HttpContext context, IOptions<SandboxOptions> options, StandardGrants grants, WhiteBitSandboxState state, TimeProvider time)
+    private static async Task<IResult> Refresh(HttpContext context, IOptions<SandboxOptions> options, StandardGrants grants, State state, TimeProvider time)
     {
         var settings = options.Value.WhiteBit;
         var form = await context.Request.ReadFormAsync();
@@ -184,7 +184,7 @@ public static class WhiteBitSandboxEndpoints
             : TypedResults.Json(new { data = new { token = new[] { "Invalid token." } } }, statusCode: 400);
     }
 
-    private static IResult Info(HttpRequest request, StandardGrants grants, WhiteBitSandboxState state, IOptions<SandboxOptions> options, IssuedSecrets issued, TimeProvider time)
+    private static IResult Info(HttpRequest request, StandardGrants grants, State state, IOptions<SandboxOptions> options, IssuedSecrets issued, TimeProvider time)
     {
         if (Authenticate(request, grants) is not { } grant)
         {
@@ -216,7 +216,7 @@ public static class WhiteBitSandboxEndpoints
     }
 
     /// <summary>The key named in the path as the documented 401/403/404 see it.</summary>
-    private static (WhiteBitSandboxState.Key? Key, IResult? Refusal) OwnedKey(string externalId, HttpRequest request, StandardGrants grants, WhiteBitSandboxState state)
+    private static (State.Key? Key, IResult? Refusal) OwnedKey(string externalId, HttpRequest request, StandardGrants grants, State state)
     {
         if (Authenticate(request, grants) is not { } grant)
         {
@@ -238,7 +238,7 @@ public static class WhiteBitSandboxEndpoints
         return key.Account != grant.Account ? (null, Message(404, "Key not found.")) : (key, null);
     }
 
-    private static IResult Secret(string externalId, HttpRequest request, StandardGrants grants, WhiteBitSandboxState state, IOptions<SandboxOptions> options, TimeProvider time)
+    private static IResult Secret(string externalId, HttpRequest request, StandardGrants grants, State state, IOptions<SandboxOptions> options, TimeProvider time)
     {
         var (key, refusal) = OwnedKey(externalId, request, grants, state);
         if (key is null)
@@ -260,7 +260,7 @@ public static class WhiteBitSandboxEndpoints
         return new NoStore(new { data = new { apiSecret = key.Secret } });
     }
 
-    private static IResult Delete(string externalId, HttpRequest request, StandardGrants grants, WhiteBitSandboxState state, IOptions<SandboxOptions> options)
+    private static IResult Delete(string externalId, HttpRequest request, StandardGrants grants, State state, IOptions<SandboxOptions> options)
     {
         var (key, refusal) = OwnedKey(externalId, request, grants, state);
         if (key is null)

@@ -19,7 +19,7 @@ public sealed class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
 {
     private WhiteBitSandboxOptions WhiteBit => fixture.SandboxOptions.WhiteBit;
 
-    private WhiteBitSandboxState Keys => fixture.Sandbox<WhiteBitSandboxState>();
+    private WhiteBitSandboxEndpoints.State Keys => fixture.Sandbox<WhiteBitSandboxEndpoints.State>();
 
     [Theory]
     [InlineData(FastTokenReading.ShortLivedWithRefresh, KeyCreationReading.AfterExchange)]

@@ -23,7 +23,7 @@ public sealed class WhiteBitSandboxTests(BrokerEnvironmentFixture fixture) : IDi
     public void Dispose()
     {
         // Direct refreshes here must not count against the broker's next refresh in another test.
-        fixture.Sandbox<WhiteBitSandboxState>().LastRefreshByAddress.Clear();
+        fixture.Sandbox<WhiteBitSandboxEndpoints.State>().LastRefreshByAddress.Clear();
         _sandbox.Dispose();
     }
 
@@ -171,7 +171,7 @@ public sealed class WhiteBitSandboxTests(BrokerEnvironmentFixture fixture) : IDi
         using var blocked = await _sandbox.ConsentAsync($"whitebit/auth/login?clientId={Client}&redirect_uri={redirect}&state=s&code_challenge={challenge}&code_challenge_method=S256", account);
 
         blocked.StatusCode.ShouldBe(HttpStatusCode.OK, "0.3: no authorization code is issued and the partner receives no callback");
-        fixture.Sandbox<WhiteBitSandboxState>().KeysById.Values.Count(k => k.Account == account).ShouldBe(1);
+        fixture.Sandbox<WhiteBitSandboxEndpoints.State>().KeysById.Values.Count(k => k.Account == account).ShouldBe(1);
     }
 
     [Fact]
@@ -186,7 +186,7 @@ public sealed class WhiteBitSandboxTests(BrokerEnvironmentFixture fixture) : IDi
         var secondInfo = await InfoAsync(firstAccess);
 
         secondInfo.GetProperty("externalId").GetString().ShouldBe(existing, "partner_key_active_exists: no second key is created");
-        fixture.Sandbox<WhiteBitSandboxState>().KeysById.Values.Count(k => k.Account == account).ShouldBe(1);
+        fixture.Sandbox<WhiteBitSandboxEndpoints.State>().KeysById.Values.Count(k => k.Account == account).ShouldBe(1);
     }
 
     [Fact]
@@ -231,7 +231,7 @@ public sealed class WhiteBitSandboxTests(BrokerEnvironmentFixture fixture) : IDi
             locked.Headers.RetryAfter.ShouldBeNull("api-key-secret 423 comes without Retry-After");
         }
 
-        fixture.Sandbox<WhiteBitSandboxState>().KeysById[externalId].Enabled = false;
+        fixture.Sandbox<WhiteBitSandboxEndpoints.State>().KeysById[externalId].Enabled = false;
         using var delete = await _sandbox.DeleteAsync($"whitebit/oauth2/api-key/{externalId}", access);
         ((int)delete.StatusCode).ShouldBe(422, "api-key-delete: \"disabled keys must be removed by the user from the WhiteBIT dashboard\"");
     }
