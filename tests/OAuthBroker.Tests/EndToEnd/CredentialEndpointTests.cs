@@ -100,8 +100,6 @@ public sealed class CredentialEndpointTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task Links_the_user_must_repair_answer_with_what_to_do()
     {
-        // WhiteBIT's older reading of the Fast API Key flow: a 4-hour token and no refresh token, so the link expires.
-        using var reading = OAuthBroker.Tests.Sandbox.SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.FastTokens = OAuthBroker.Sandbox.FastTokenReading.FourHoursNoRefresh);
         var (browser, account) = await LinkAsync("whitebit");
         using var _ = browser;
         using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromHours(5)))

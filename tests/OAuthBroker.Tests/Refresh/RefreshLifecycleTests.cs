@@ -154,8 +154,6 @@ public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_link_without_refresh_token_is_followed_to_its_expiry_and_marked_expired()
     {
-        // WhiteBIT's older reading of the Fast API Key flow: a 4-hour token and no refresh token.
-        using var reading = OAuthBroker.Tests.Sandbox.SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.FastTokens = OAuthBroker.Sandbox.FastTokenReading.FourHoursNoRefresh);
         var (browser, link) = await LinkAsync("whitebit");
         using var _ = browser;
         link.HasRefreshToken.ShouldBeFalse();
