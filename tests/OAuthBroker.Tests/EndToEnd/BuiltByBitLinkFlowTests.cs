@@ -15,7 +15,7 @@ namespace OAuthBroker.Tests.EndToEnd;
 /// (https://builtbybit.com/wiki/oauth2/, spec.yaml, the generated and official wrappers).
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class BuiltByBitLinkFlowTests(BrokerEnvironmentFixture fixture)
+public class BuiltByBitLinkFlowTests(BrokerEnvironmentFixture fixture)
 {
     [Fact]
     public async Task A_BuiltByBit_account_links_lists_and_unlinks_with_verified_revocation()

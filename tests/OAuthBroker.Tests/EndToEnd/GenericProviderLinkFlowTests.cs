@@ -15,7 +15,7 @@ namespace OAuthBroker.Tests.EndToEnd;
 /// specifications allow (OpenID Connect Core §2, §5.3.2, §5.4; RFC 7009 §2.2–2.2.1; RFC 6749 §5.2).
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class GenericProviderLinkFlowTests(BrokerEnvironmentFixture fixture)
+public class GenericProviderLinkFlowTests(BrokerEnvironmentFixture fixture)
 {
     [Fact]
     public async Task An_OpenID_Connect_provider_found_by_discovery_links_and_unlinks_with_revocation()

@@ -15,7 +15,7 @@ namespace OAuthBroker.Tests.EndToEnd;
 /// same user and partner does (the gate blocks, 0.3; or the consent redirects without a new key). Also the classic flow.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
+public class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
 {
     private WhiteBitSandboxOptions WhiteBit => fixture.SandboxOptions.WhiteBit;
 
