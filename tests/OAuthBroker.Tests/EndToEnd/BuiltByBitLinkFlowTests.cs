@@ -143,11 +143,13 @@ public class BuiltByBitLinkFlowTests(BrokerEnvironmentFixture fixture)
         var accessToken = (await fixture.CredentialOfAsync(browser.User, "builtbybit", "7001")).AccessToken;
         using var reading = SandboxSwitch.Set(fixture.SandboxOptions.BuiltByBit, o => o.RevokeAnswer = RevokeAnswer.NotRevoked);
 
-        var (_, outcome, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "builtbybit", "7001");
+        var (status, code, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "builtbybit", "7001");
 
-        outcome.ShouldBe("refused");
+        status.ShouldBe(HttpStatusCode.BadGateway);
+        code.ShouldBe("revocation_refused");
         detail.ShouldContain("BuiltByBit account");
         (await SelfStatus(accessToken)).ShouldBe(HttpStatusCode.OK, "the grant is still live at BuiltByBit");
+        (await browser.LinksAsync()).ShouldHaveSingleItem("never erase the only copy of a live grant");
     }
 
     [Fact]
@@ -158,9 +160,11 @@ public class BuiltByBitLinkFlowTests(BrokerEnvironmentFixture fixture)
         await browser.LinkAsync(uid: 7002, provider: "builtbybit");
         using var reading = SandboxSwitch.Set(fixture.SandboxOptions.BuiltByBit, o => o.ApiTokenDisabled = true);
 
-        var (_, outcome, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "builtbybit", "7002");
-        outcome.ShouldBe("refused");
+        var (status, code, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "builtbybit", "7002");
+        status.ShouldBe(HttpStatusCode.BadGateway);
+        code.ShouldBe("revocation_refused");
         detail.ShouldContain("Project name");
+        (await browser.LinksAsync()).ShouldHaveSingleItem();
 
         using var other = fixture.NewBrowser();
         ProviderFlowSteps.ErrorOf(await other.LinkAsync(uid: 7003, provider: "builtbybit")).ShouldBe("provider_misconfigured");

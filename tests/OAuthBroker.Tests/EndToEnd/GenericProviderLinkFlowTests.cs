@@ -224,11 +224,13 @@ public class GenericProviderLinkFlowTests(BrokerEnvironmentFixture fixture)
         var accessToken = (await fixture.CredentialOfAsync(browser.User, provider, link.AccountId)).AccessToken;
         using var reading = SandboxSwitch.Set(fixture.SandboxOptions.Oidc.Tenants[tenant], o => o.RevocationAuthMethods = accepted);
 
-        var (_, outcome, detail) = await ProviderFlowSteps.UnlinkAsync(browser, provider, link.AccountId);
+        var (status, code, detail) = await ProviderFlowSteps.UnlinkAsync(browser, provider, link.AccountId);
 
-        outcome.ShouldBe("refused");
+        status.ShouldBe(HttpStatusCode.BadGateway);
+        code.ShouldBe("revocation_refused");
         detail.ShouldContain("ClientAuthentication");
         (await UserinfoStatus(tenant, accessToken)).ShouldBe(HttpStatusCode.OK, "the grant is still live at the provider");
+        (await browser.LinksAsync()).ShouldHaveSingleItem("never erase the only copy of a live grant");
     }
 
     [Fact]

@@ -32,6 +32,12 @@ public static partial class ProviderFlowSteps
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.BrokerUri, $"api/links/{provider}/{Uri.EscapeDataString(accountId)}/refresh?userId={Uri.EscapeDataString(userId)}"));
         request.Headers.Add("X-Api-Key", fixture.BackendKey);
+        if (fixture is OAuthBroker.Tests.FunctionsHost.HostedBrokerEnvironmentFixture hosted)
+        {
+            // Under the Functions host the backend functions are authLevel: function, so the host wants its key too.
+            request.Headers.Add("x-functions-key", hosted.FunctionKey);
+        }
+
         using var response = await http.SendAsync(request);
         if (response.IsSuccessStatusCode)
         {
