@@ -196,9 +196,12 @@ public sealed class RouteConfusionTests(HostedBrokerEnvironmentFixture fixture)
         (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString().ShouldBe("invalid_parameter", "the app's own answer, not the handler's 414");
     }
 
-    [Fact]
-    public async Task Host_telemetry_never_records_a_callback_code_or_state()
+    [Theory]
+    [InlineData(Emulation.RequestTraceReading.SystemCategoriesOnly)]
+    [InlineData(Emulation.RequestTraceReading.HostJsonLogLevel)]
+    public async Task Host_telemetry_never_records_a_callback_code_or_state(Emulation.RequestTraceReading reading)
     {
+        fixture.Host.Telemetry.Reading = reading;
         using var browser = fixture.NewBrowser();
         var authorize = await browser.StartAsync();
         var state = System.Web.HttpUtility.ParseQueryString(authorize.Query)["state"]!;
@@ -211,5 +214,6 @@ public sealed class RouteConfusionTests(HostedBrokerEnvironmentFixture fixture)
 
         fixture.Host.Invocations.ShouldContain(i => i.Function == "Callback" && i.ForwardedUri.Contains(state, StringComparison.Ordinal), "the callback went through the host");
         fixture.Host.Log.Entries.ShouldNotContain(e => e.Message.Contains(state, StringComparison.Ordinal) || e.Message.Contains(code, StringComparison.Ordinal));
+        fixture.Host.Telemetry.Reading = Emulation.RequestTraceReading.SystemCategoriesOnly;
     }
 }
