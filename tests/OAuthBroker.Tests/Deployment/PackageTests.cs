@@ -71,6 +71,8 @@ public sealed class PackageTests(BrokerEnvironmentFixture fixture)
             await using var handler = await HandlerProcess.StartAsync(Path.Combine(root, executable), environment, functionsHostPort: true);
             var port = handler.Port;
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            // The client address App Service's front end writes (the rate limit refuses requests without one under the host).
+            http.DefaultRequestHeaders.Add("Client-IP", "203.0.113.7:50123");
             (await http.GetAsync("/api/health")).StatusCode.ShouldBe(HttpStatusCode.OK);
             (await http.GetAsync("/api/providers")).StatusCode.ShouldBe(HttpStatusCode.OK);
             (await http.GetAsync("/api/links")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);

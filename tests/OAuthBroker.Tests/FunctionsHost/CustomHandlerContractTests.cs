@@ -153,6 +153,8 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
         var port = handler.Port;
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            // The client address App Service's front end writes (the rate limit refuses requests without one under the host).
+            http.DefaultRequestHeaders.Add("Client-IP", "203.0.113.7:50123");
             using var request = new HttpRequestMessage(HttpMethod.Get, "/api/health");
             // Headers the host adds when it forwards a request.
             request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
