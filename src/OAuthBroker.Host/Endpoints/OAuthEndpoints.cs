@@ -78,7 +78,7 @@ public static class OAuthEndpoints
         }
 
         return WantsJson(context.Request)
-            ? TypedResults.Ok(new { authorizationUrl = url!.AbsoluteUri })
+            ? TypedResults.Ok(new AuthorizationStarted(url!.AbsoluteUri))
             : TypedResults.Redirect(url!.AbsoluteUri);
     }
 
@@ -103,7 +103,7 @@ public static class OAuthEndpoints
         var (ticket, expiresAt, error) = await tickets.IssueAsync(userId, provider, context.Request.Query["returnUrl"].ToString(), ct);
         return error is not null
             ? Problems.From(error)
-            : TypedResults.Ok(new { ticket, expiresAt, authorizeUrl = $"/api/oauth/{provider}/authorize?ticket={Uri.EscapeDataString(ticket!)}" });
+            : TypedResults.Ok(new StartTicketIssued(ticket!, expiresAt, $"/api/oauth/{provider}/authorize?ticket={Uri.EscapeDataString(ticket!)}"));
     }
 
     private static async Task<IResult> CallbackAsync(
