@@ -70,12 +70,7 @@ public sealed class ReturnUrlPolicy(IOptions<BrokerOptions> options)
             return false;
         }
 
-        var origin = candidate.GetLeftPart(UriPartial.Authority);
-        var allowed = broker.AllowedReturnOrigins
-            .Select(o => TryParseOrigin(o, out var parsed) ? parsed : null)
-            .Append(broker.PublicBase.GetLeftPart(UriPartial.Authority))
-            .Any(o => string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
-        if (!allowed || (candidate.Scheme != Uri.UriSchemeHttps && candidate.Scheme != Uri.UriSchemeHttp))
+        if (!IsFrontendOrigin(candidate) || (candidate.Scheme != Uri.UriSchemeHttps && candidate.Scheme != Uri.UriSchemeHttp))
         {
             error = BrokerErrors.InvalidReturnUrl("points to an origin that is not in Broker:AllowedReturnOrigins");
             return false;
@@ -83,6 +78,22 @@ public sealed class ReturnUrlPolicy(IOptions<BrokerOptions> options)
 
         resolved = candidate;
         return true;
+    }
+
+    /// <summary>True when the URL is on the broker's own origin or one of <c>Broker:AllowedReturnOrigins</c> (exact match).</summary>
+    public bool IsFrontendOrigin(Uri url)
+    {
+        if (!url.IsAbsoluteUri)
+        {
+            return false;
+        }
+
+        var broker = options.Value;
+        var origin = url.GetLeftPart(UriPartial.Authority);
+        return broker.AllowedReturnOrigins
+            .Select(o => TryParseOrigin(o, out var parsed) ? parsed : null)
+            .Append(broker.PublicBase.GetLeftPart(UriPartial.Authority))
+            .Any(o => string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>Normalises a configured origin to <c>scheme://host[:port]</c>.</summary>

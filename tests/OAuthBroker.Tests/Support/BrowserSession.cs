@@ -126,13 +126,13 @@ public sealed partial class BrowserSession : IDisposable
 
     /// <summary>
     /// The completion step as a frontend does it: POST the code as JSON with this browser's cookies (the browser
-    /// binding, and the development identity) and, for a single-page app, its bearer token.
+    /// binding, and the development identity) and, for a single-page app, its bearer token and completion verifier.
     /// </summary>
-    public Task<HttpResponseMessage> CompleteAsync(string provider, string code, string? bearer = null)
+    public Task<HttpResponseMessage> CompleteAsync(string provider, string code, string? bearer = null, string? verifier = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_fixture.BrokerUri, $"api/oauth/{provider}/complete"))
         {
-            Content = JsonContent.Create(new { completion = code }),
+            Content = verifier is null ? JsonContent.Create(new { completion = code }) : JsonContent.Create(new { completion = code, verifier }),
         };
         if (bearer is not null)
         {
@@ -141,6 +141,10 @@ public sealed partial class BrowserSession : IDisposable
 
         return _http.SendAsync(request);
     }
+
+    /// <summary>The flow cookies this browser holds for <paramref name="provider"/> (sent only to its <c>/api/oauth/{provider}/</c> paths).</summary>
+    public List<Cookie> FlowCookies(string provider = "bybit") =>
+        [.. Cookies.GetCookies(new Uri(_fixture.BrokerUri, $"api/oauth/{provider}/callback")).Where(c => c.Name.StartsWith("oauth-flow-", StringComparison.Ordinal))];
 
     /// <summary>The return URL (without its fragment), provider and completion code of a pending callback answer, or null.</summary>
     public (Uri ReturnUrl, string Provider, string Code)? PendingReturn(HttpResponseMessage response)
