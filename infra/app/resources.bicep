@@ -78,8 +78,8 @@ var baseSettings = [
   { name: 'KeyVault__VaultUri', value: vault.properties.vaultUri }
   // Read by the app and by RefreshTokens/function.json ("%Refresh__Schedule%").
   { name: 'Refresh__Schedule', value: refreshSchedule }
-  // The key ring for sealed short-lived state (pending links): 32 random bytes, base64, put in the vault by the operator.
-  { name: 'Sealing__Keys__k1', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=sealing-key-k1)' }
+  // The key ring for sealed short-lived state (flows, pending links): this vault secret's versions, each 32 random bytes base64, added by the operator.
+  { name: 'Sealing__KeyVaultSecretName', value: 'sealing-key' }
 ]
 
 var userTokenSettings = empty(userTokenAuthority) ? [] : [

@@ -10,6 +10,7 @@ namespace OAuthBroker.Flows;
 /// </summary>
 public sealed class ReturnUrlPolicy(IOptions<BrokerOptions> options)
 {
+    /// <summary>Longest return URL, as given and once escaped; it bounds the flow cookie (see <c>FlowCookieTests</c>).</summary>
     public const int MaxLength = 2048;
 
     /// <summary>Resolves the caller's returnUrl (absolute, or a path on the broker) or explains the refusal.</summary>
@@ -73,6 +74,13 @@ public sealed class ReturnUrlPolicy(IOptions<BrokerOptions> options)
         if (!IsFrontendOrigin(candidate) || (candidate.Scheme != Uri.UriSchemeHttps && candidate.Scheme != Uri.UriSchemeHttp))
         {
             error = BrokerErrors.InvalidReturnUrl("points to an origin that is not in Broker:AllowedReturnOrigins");
+            return false;
+        }
+
+        if (candidate.AbsoluteUri.Length > MaxLength)
+        {
+            // The URL rides sealed in the flow's cookie: its escaped form is what counts (an 'é' is six characters there).
+            error = BrokerErrors.InvalidReturnUrl($"is longer than {MaxLength} characters once escaped");
             return false;
         }
 

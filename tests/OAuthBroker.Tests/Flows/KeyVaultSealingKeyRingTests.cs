@@ -120,4 +120,48 @@ public sealed class KeyVaultSealingKeyRingTests(BrokerEnvironmentFixture fixture
         var failure = await Should.ThrowAsync<VaultUnavailableException>(async () => await new Sealer(ring).SealAsync("flow", Plaintext, "c", default));
         failure.Message.ShouldContain("does not exist");
     }
+
+    [Fact]
+    public async Task A_vault_outage_after_the_first_load_keeps_the_loaded_ring()
+    {
+        var name = "sealing-test-" + Guid.NewGuid().ToString("N")[..12];
+        var clock = new ManualClock();
+        await AddVersionAsync(name);
+        var ring = Ring(name, clock);
+        var sealer = new Sealer(ring);
+        var sealedBefore = await sealer.SealAsync("flow", Plaintext, "c", default);
+
+        clock.Advance(SealingKeySchedule.RefreshInterval);
+        fixture.Environment.KeyVault.FailNextRequests(100);
+        try
+        {
+            await ring.RefreshNowAsync(default);
+            (await sealer.UnsealAsync("flow", sealedBefore, "c", default)).ShouldBe(Plaintext);
+            (await sealer.SealAsync("flow", Plaintext, "c", default)).ShouldNotBeNull();
+        }
+        finally
+        {
+            fixture.Environment.KeyVault.FailNextRequests(0);
+        }
+    }
+
+    [Fact]
+    public async Task An_instance_whose_sealing_secret_is_missing_answers_authorize_with_vault_unavailable_and_starts_nothing()
+    {
+        var port = LocalEnvironment.FreePort.Next();
+        var instance = await fixture.Environment.StartBrokerInstanceAsync(port, "--Sealing:KeyVaultSecretName=sealing-key-never-created");
+        try
+        {
+            using var browser = fixture.NewBrowser();
+            using var authorize = await browser.Http.GetAsync(new Uri($"http://127.0.0.1:{port}/api/oauth/bybit/authorize"));
+            authorize.StatusCode.ShouldBe(System.Net.HttpStatusCode.ServiceUnavailable);
+            (await authorize.Content.ReadAsStringAsync()).ShouldContain("vault_unavailable");
+            authorize.Headers.Location.ShouldBeNull();
+        }
+        finally
+        {
+            await instance.StopAsync();
+            await instance.DisposeAsync();
+        }
+    }
 }
