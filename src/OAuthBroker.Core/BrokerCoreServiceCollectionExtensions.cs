@@ -46,9 +46,14 @@ public static class BrokerCoreServiceCollectionExtensions
 
         services.AddOptions<RefreshOptions>().Bind(configuration.GetSection(RefreshOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RefreshOptions>, RefreshOptions.Validator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RefreshOptions>, LeaseBudget.Validator>());
         services.TryAddSingleton<RefreshPolicy>();
         services.TryAddSingleton<ProviderBreaker>();
         services.TryAddSingleton<VaultWritePacer>();
+        services.TryAddSingleton<VaultWriteGate>();
+        services.TryAddSingleton<RefreshRecorder>();
+        services.TryAddSingleton<LinkLeases>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHousekeepingTask, OrphanedCredentialJanitor>());
         services.TryAddSingleton<LinkRefresher>();
         services.TryAddSingleton<RefreshSweep>();
         services.TryAddSingleton<ScheduledRun>();

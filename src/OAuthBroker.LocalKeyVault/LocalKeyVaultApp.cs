@@ -8,9 +8,10 @@ using System.Text.RegularExpressions;
 namespace OAuthBroker.LocalKeyVault;
 
 /// <summary>
-/// The Key Vault secrets REST API subset the broker uses (set, get, list versions, update attributes, delete, get
-/// deleted, purge, recover), including the bearer challenge the SDK starts with, soft delete and 409 on a deleted name,
-/// disabled versions that cannot be read, the 25 KB value limit, and optional write throttling (429).
+/// The Key Vault secrets REST API subset the broker uses (set, get, list, list versions, update attributes, delete,
+/// get deleted, purge, recover), including the bearer challenge the SDK starts with, soft delete and 409 on a deleted
+/// name, disabled versions that cannot be read, the 25 KB value limit, optional write throttling (429), purge
+/// protection, and vaults that read but do not write (<see cref="WriteFault"/>).
 /// </summary>
 public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 {
@@ -33,9 +34,33 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
     public SecretStore Store { get; }
 
     private int _failuresLeft;
+    private int _writeFault;
+    private int _oversizeStatus = 400;
+    private int _purgeProtection;
 
     /// <summary>For fault tests: the next <paramref name="count"/> authenticated requests answer 503 Service Unavailable.</summary>
     public void FailNextRequests(int count) => Interlocked.Exchange(ref _failuresLeft, count);
+
+    /// <summary>For fault tests: reads keep working, writes fail as <paramref name="fault"/> says, until set back to <see cref="WriteFault.None"/>.</summary>
+    public void FailWrites(WriteFault fault) => Interlocked.Exchange(ref _writeFault, (int)fault);
+
+    public WriteFault WriteFault => (WriteFault)Volatile.Read(ref _writeFault);
+
+    /// <summary>
+    /// How a value over 25 KB is refused: 400 <c>BadParameter</c> (the service's validation) or 413 (a front end
+    /// refusing the body). about-secrets documents the 25k-byte limit, not the status, so both readings exist.
+    /// </summary>
+    public void RefuseOversizeWith(int status) => Interlocked.Exchange(ref _oversizeStatus, status is 400 or 413 ? status : throw new ArgumentOutOfRangeException(nameof(status)));
+
+    /// <summary>
+    /// Purge protection on: a deleted secret cannot be purged until its retention ends (Key Vault soft-delete overview),
+    /// answered 403 "Operation "purge" is not allowed because purge protection is enabled for this vault" (as quoted in
+    /// public reports of the service's answer).
+    /// </summary>
+    public void ProtectFromPurge(bool enabled) => Interlocked.Exchange(ref _purgeProtection, enabled ? 1 : 0);
+
+    /// <summary>Versions of one secret (active or deleted), for tests of version growth.</summary>
+    public int VersionsOf(string name) => Store.VersionCount(name);
 
     public static async Task<LocalKeyVaultApp> StartAsync(LocalKeyVaultSettings settings, Action<WebApplicationBuilder>? configure = null)
     {
@@ -71,6 +96,12 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
                 return;
             }
 
+            if (vault is not null && !HttpMethods.IsGet(context.Request.Method) && vault.WriteFault != WriteFault.None)
+            {
+                await RefuseWriteAsync(context, vault.WriteFault, settings.Port);
+                return;
+            }
+
             await next(context);
         });
 
@@ -94,7 +125,9 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
             if (Encoding.UTF8.GetByteCount(body.Value) > MaxValueBytes)
             {
-                return Fail(400, "BadParameter", "The secret value exceeds the maximum size of 25 KB.");
+                return vault?._oversizeStatus == 413
+                    ? Fail(413, "RequestEntityTooLarge", "The request body is too large.")
+                    : Fail(400, "BadParameter", "The secret value exceeds the maximum size of 25 KB.");
             }
 
             var (outcome, version) = store.Set(name, body.Value, body.ContentType, body.Tags);
@@ -103,6 +136,23 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
                     $"Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.",
                     new InnerError("ObjectIsDeletedButRecoverable"))), Json, statusCode: 409)
                 : TypedResults.Json(Bundle(vaultUri, name, version!), Json);
+        });
+
+        // Get Secrets (list): properties only, never values, at most 25 per page (maxresults), the rest behind nextLink.
+        app.MapGet("/secrets", (HttpRequest request) =>
+        {
+            var size = int.TryParse(request.Query["maxresults"], out var asked) && asked is > 0 and <= 25 ? asked : 25;
+            var skip = int.TryParse(request.Query["$skiptoken"], out var from) && from > 0 ? from : 0;
+            var page = store.List(skip, size, out var more);
+            var items = page.Select(secret => new
+            {
+                id = new Uri(vaultUri, $"secrets/{secret.Name}").AbsoluteUri,
+                contentType = secret.Versions[^1].ContentType,
+                attributes = Attributes(secret.Versions[^1].Created),
+                tags = secret.Versions[^1].Tags,
+            });
+            var nextLink = more ? new Uri(vaultUri, $"secrets?api-version={request.Query["api-version"]}&$skiptoken={skip + size}&maxresults={size}").AbsoluteUri : null;
+            return TypedResults.Json(new { value = items, nextLink }, Json);
         });
 
         // Get Secret Versions: properties only, never values, at most 25 per page (maxresults), the rest behind nextLink
@@ -162,7 +212,9 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
                 : Fail(404, "SecretNotFound", $"Deleted Secret not found: {name}"));
 
         app.MapDelete("/deletedsecrets/{name}", (string name) =>
-            store.Purge(name) ? TypedResults.NoContent() : Fail(404, "SecretNotFound", $"Deleted Secret not found: {name}"));
+            store.GetDeleted(name) is null ? Fail(404, "SecretNotFound", $"Deleted Secret not found: {name}")
+            : vault?._purgeProtection == 1 ? Fail(403, "Forbidden", "Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.")
+            : store.Purge(name) ? TypedResults.NoContent() : Fail(404, "SecretNotFound", $"Deleted Secret not found: {name}"));
 
         app.MapPost("/deletedsecrets/{name}/recover", (string name) =>
             store.Recover(name) is { } recovered
@@ -233,6 +285,33 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
     };
 
     private static ErrorBody Error(string code, string message) => new(new ErrorDetail(code, message, null));
+
+    private static async Task RefuseWriteAsync(HttpContext context, WriteFault fault, int port)
+    {
+        switch (fault)
+        {
+            case WriteFault.Forbidden:
+                context.Response.StatusCode = 403;
+                await context.Response.WriteAsJsonAsync(new ErrorBody(new ErrorDetail("Forbidden",
+                    "Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\n" +
+                    "Action: 'Microsoft.KeyVault/vaults/secrets/setSecret/action'\r\nAssignment: (not found)\r\nDenyAssignmentId: null\r\nDecisionReason: null \r\n" +
+                    $"Vault: local-{port};location=local\r\n", new InnerError("ForbiddenByRbac"))), Json);
+                break;
+            case WriteFault.Throttled:
+                context.Response.StatusCode = 429;
+                context.Response.Headers.RetryAfter = "30";
+                await context.Response.WriteAsJsonAsync(Error("Throttled", "Request was not processed because too many requests were received."), Json);
+                break;
+            case WriteFault.ReadOnlyForbidden:
+                context.Response.StatusCode = 403;
+                await context.Response.WriteAsJsonAsync(Error("Forbidden", "The vault is in read-only mode during a failover; only read operations are allowed."), Json);
+                break;
+            default:
+                context.Response.StatusCode = 503;
+                await context.Response.WriteAsJsonAsync(Error("ServiceUnavailable", "The vault is in read-only mode during a failover; only read operations are allowed."), Json);
+                break;
+        }
+    }
 
     private static IResult Fail(int status, string code, string message) => TypedResults.Json(Error(code, message), Json, statusCode: status);
 

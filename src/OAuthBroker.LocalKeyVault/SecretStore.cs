@@ -156,6 +156,25 @@ public sealed class SecretStore
         }
     }
 
+    /// <summary>A page of the active secrets in name order; <paramref name="more"/> when others follow.</summary>
+    public IReadOnlyList<StoredSecret> List(int skip, int take, out bool more)
+    {
+        lock (_gate)
+        {
+            var ordered = _active.Values.OrderBy(s => s.Name, StringComparer.OrdinalIgnoreCase).ToList();
+            more = ordered.Count > skip + take;
+            return ordered.Skip(skip).Take(take).ToList();
+        }
+    }
+
+    public int VersionCount(string name)
+    {
+        lock (_gate)
+        {
+            return (_active.GetValueOrDefault(name) ?? _deleted.GetValueOrDefault(name))?.Versions.Count ?? 0;
+        }
+    }
+
     public int ActiveCount
     {
         get

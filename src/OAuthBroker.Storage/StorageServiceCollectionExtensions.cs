@@ -34,6 +34,10 @@ public static class StorageServiceCollectionExtensions
         // Note: one credential instance for the app, so managed-identity tokens are cached and shared.
         services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
 
+        // Lease times come from the Table service's clock, learnt from every Table response (TableServerClock).
+        services.TryAddSingleton<TableServerClock>();
+        services.TryAddSingleton<ILeaseClock>(sp => sp.GetRequiredService<TableServerClock>());
+
         services.TryAddSingleton<IAccountLinkStore>(sp =>
             new TableAccountLinkStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.LinksTable))));
         services.TryAddSingleton<IUsedStateStore>(sp =>
@@ -45,9 +49,12 @@ public static class StorageServiceCollectionExtensions
             new TablePendingLinkStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
         services.TryAddSingleton<IRefreshSchedule>(sp =>
             new TableRefreshSchedule(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.ScheduleTable))));
+        services.TryAddSingleton<IBrokerStateStore>(sp =>
+            new TableBrokerStateStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.ScheduleTable))));
 
         services.TryAddSingleton(CreateSecretClient);
         services.TryAddSingleton<ICredentialVault, KeyVaultCredentialVault>();
+        services.TryAddSingleton<IVaultWriteBudget, KeyVaultWriteBudget>();
         services.AddKeyVaultSealingKeys(configuration);
         return services;
     }
@@ -55,13 +62,14 @@ public static class StorageServiceCollectionExtensions
     private static TableClient CreateTableClient(IServiceProvider sp, string tableName)
     {
         var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+        var clientOptions = new TableClientOptions().WithServerClock(sp.GetRequiredService<TableServerClock>());
         if (!string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             var connection = TableConnectionString.Parse(options.ConnectionString);
-            return new TableClient(connection.TableEndpoint, tableName, connection.Credential);
+            return new TableClient(connection.TableEndpoint, tableName, connection.Credential, clientOptions);
         }
 
-        return new TableClient(new Uri(options.TableServiceUri!), tableName, sp.GetRequiredService<TokenCredential>());
+        return new TableClient(new Uri(options.TableServiceUri!), tableName, sp.GetRequiredService<TokenCredential>(), clientOptions);
     }
 
     private static SecretClient CreateSecretClient(IServiceProvider sp)
@@ -70,8 +78,10 @@ public static class StorageServiceCollectionExtensions
         var vaultUri = new Uri(options.VaultUri!);
         var clientOptions = new SecretClientOptions
         {
-            // Key Vault throttling guidance: exponential backoff 1 s … 16 s, never an immediate retry.
-            Retry = { Mode = RetryMode.Exponential, Delay = TimeSpan.FromSeconds(1), MaxDelay = TimeSpan.FromSeconds(16), MaxRetries = 4 },
+            // Key Vault throttling guidance: exponential backoff, never an immediate retry. Every setting is bounded, so
+            // one call's worst case (KeyVaultOptions.WorstCaseCall) is known and a refresher's lease can cover its write.
+            Retry = { Mode = RetryMode.Exponential, Delay = options.RetryDelay, MaxDelay = options.RetryMaxDelay, MaxRetries = options.MaxRetries, NetworkTimeout = options.NetworkTimeout },
+            RetryPolicy = new RetryAfterCappedPolicy(options.MaxRetries, DelayStrategy.CreateExponentialDelayStrategy(options.RetryDelay, options.RetryMaxDelay), options.RetryAfterCap),
         };
 
         if (options.LocalAccessToken is null)

@@ -8,11 +8,15 @@ namespace OAuthBroker.Credentials;
 /// <summary>
 /// Per-instance cache of vault reads, so backend load does not hit Key Vault's limits (~4,000 reads per 10 s per
 /// vault). A cached copy is used only while it is the version the link row names (<see cref="AccountLink.CredentialStoredAt"/>)
-/// and younger than <see cref="RefreshOptions.VaultCacheDuration"/>, so a refresh anywhere is seen at once.
+/// and younger than <see cref="RefreshOptions.VaultCacheDuration"/>. It holds what a backend is handed (never the
+/// refresh token), at most <see cref="RefreshOptions.CredentialCacheCapacity"/> entries, and drops an unlinked link's
+/// entry at once on this instance (other instances' copies age out within the cache duration).
 /// </summary>
 public sealed class CredentialCache(ICredentialVault vault, IOptions<RefreshOptions> options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, (VaultedCredential Credential, DateTimeOffset ReadAt)> _entries = new(StringComparer.Ordinal);
+
+    public int Count => _entries.Count;
 
     public async Task<VaultedCredential?> ReadAsync(AccountLink link, CT ct)
     {
@@ -31,7 +35,36 @@ public sealed class CredentialCache(ICredentialVault vault, IOptions<RefreshOpti
             return null;
         }
 
-        _entries[link.CredentialName] = (fresh, now);
-        return fresh;
+        // The refresh token never leaves the broker and is never needed to serve a backend: it is not kept here.
+        var served = fresh with { Credential = fresh.Credential with { RefreshToken = null } };
+        MakeRoom(now);
+        _entries[link.CredentialName] = (served, now);
+        return served;
+    }
+
+    /// <summary>Drops what is cached for a secret (its link was unlinked or moved).</summary>
+    public void Forget(string credentialName) => _entries.TryRemove(credentialName, out _);
+
+    /// <summary>Past capacity: expired entries go first, then the oldest.</summary>
+    private void MakeRoom(DateTimeOffset now)
+    {
+        var capacity = options.Value.CredentialCacheCapacity;
+        if (_entries.Count < capacity)
+        {
+            return;
+        }
+
+        foreach (var (name, entry) in _entries)
+        {
+            if (now - entry.ReadAt >= options.Value.VaultCacheDuration)
+            {
+                _entries.TryRemove(name, out _);
+            }
+        }
+
+        foreach (var (name, _) in _entries.OrderBy(e => e.Value.ReadAt).Take(Math.Max(0, _entries.Count - capacity + 1)).ToList())
+        {
+            _entries.TryRemove(name, out _);
+        }
     }
 }

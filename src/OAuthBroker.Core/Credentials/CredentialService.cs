@@ -15,6 +15,7 @@ public sealed partial class CredentialService(
     CredentialCache cache,
     LinkRefresher refresher,
     RefreshPolicy policy,
+    LinkLeases leases,
     Microsoft.Extensions.Options.IOptions<RefreshOptions> options,
     TimeProvider time,
     ILogger<CredentialService> logger)
@@ -27,19 +28,21 @@ public sealed partial class CredentialService(
     public async Task<(BackendCredential? Credential, BrokerError? Error)> GetAsync(string caller, string userId, string providerId, string accountId, bool forceRefresh, CT ct)
     {
         var link = await ReadLinkAsync(userId, providerId, accountId, forceRefresh, ct);
-        if (link is null)
+        if (link is null || link.Status == LinkStatus.Unlinking)
         {
             return (null, BrokerErrors.LinkNotFound(providerId));
         }
 
         var now = time.GetUtcNow();
-        if ((forceRefresh || policy.IsExpiring(link, now)) && link.HasRefreshToken && link.Status == LinkStatus.Active)
+        // After a failed refresh the backoff holds for reads too: the still-valid token is served (or the link reported
+        // unavailable) without calling the provider again on every read.
+        if ((forceRefresh || policy.IsExpiring(link, now)) && link.HasRefreshToken && link.Status == LinkStatus.Active && !RefreshPolicy.InBackoff(link, now))
         {
             var outcome = await refresher.RefreshAsync(userId, providerId, accountId, forceRefresh ? LinkRefresher.Mode.Force : LinkRefresher.Mode.IfExpiring, ct);
             link = outcome == RefreshOutcome.Busy
                 ? await WaitForOtherRefresherAsync(link, ct)
                 : await links.GetAsync(userId, providerId, accountId, ct);
-            if (link is null)
+            if (link is null || link.Status == LinkStatus.Unlinking)
             {
                 return (null, BrokerErrors.LinkNotFound(providerId));
             }
@@ -83,7 +86,7 @@ public sealed partial class CredentialService(
         var key = AccountLink.KeyOf(userId, providerId, accountId);
         var now = time.GetUtcNow();
         if (!forceRefresh && _recentLinks.TryGetValue(key, out var recent) && now - recent.ReadAt < options.Value.LinkCacheDuration
-            && recent.Link.Status == LinkStatus.Active && !recent.Link.IsLeased(now) && !policy.IsExpiring(recent.Link, now))
+            && recent.Link.Status == LinkStatus.Active && !recent.Link.IsLeased(leases.Now, leases.Longest) && !policy.IsExpiring(recent.Link, now))
         {
             return recent.Link;
         }
@@ -91,7 +94,7 @@ public sealed partial class CredentialService(
         var link = await links.GetAsync(userId, providerId, accountId, ct);
         if (link is null)
         {
-            _recentLinks.TryRemove(key, out _);
+            Forget(userId, providerId, accountId);
             return null;
         }
 
@@ -99,8 +102,32 @@ public sealed partial class CredentialService(
         return link;
     }
 
-    private void Remember(AccountLink link) =>
-        _recentLinks[link.Key] = (link, time.GetUtcNow());
+    /// <summary>Drops what this instance remembers of a link (it was unlinked): its row and its cached credential.</summary>
+    public void Forget(string userId, string providerId, string accountId)
+    {
+        if (_recentLinks.TryRemove(AccountLink.KeyOf(userId, providerId, accountId), out var recent))
+        {
+            cache.Forget(recent.Link.CredentialName);
+        }
+    }
+
+    private void Remember(AccountLink link)
+    {
+        var now = time.GetUtcNow();
+        if (_recentLinks.Count >= options.Value.CredentialCacheCapacity)
+        {
+            // Bounded like the credential cache: entries older than the link cache duration are of no use.
+            foreach (var (key, entry) in _recentLinks)
+            {
+                if (now - entry.ReadAt >= options.Value.LinkCacheDuration)
+                {
+                    _recentLinks.TryRemove(key, out _);
+                }
+            }
+        }
+
+        _recentLinks[link.Key] = (link, now);
+    }
 
     private async Task<AccountLink?> WaitForOtherRefresherAsync(AccountLink link, CT ct)
     {
@@ -109,7 +136,7 @@ public sealed partial class CredentialService(
         {
             await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct);
             var current = await links.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct);
-            if (current is null || !current.IsLeased(time.GetUtcNow()) || time.GetUtcNow() > deadline)
+            if (current is null || !current.IsLeased(leases.Now, leases.Longest) || time.GetUtcNow() > deadline)
             {
                 return current;
             }

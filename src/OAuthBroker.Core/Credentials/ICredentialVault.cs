@@ -1,7 +1,3 @@
-using System.Buffers.Text;
-using System.Security.Cryptography;
-using OAuthBroker.Providers;
-
 namespace OAuthBroker.Credentials;
 
 /// <summary>
@@ -10,36 +6,22 @@ namespace OAuthBroker.Credentials;
 /// </summary>
 public interface ICredentialVault
 {
-    /// <summary>Writes a new version of the credential under <paramref name="name"/>.</summary>
+    /// <summary>
+    /// Writes a new version of the credential under <paramref name="name"/>, tagged with what it belongs to
+    /// (<see cref="VaultedCredential.Link"/>, <see cref="VaultedCredential.GrantId"/>; never personal data).
+    /// Failures are <see cref="Errors.VaultUnavailableException"/> with their <see cref="Errors.VaultFailure"/>.
+    /// </summary>
     Task WriteAsync(string name, VaultedCredential credential, CT ct);
 
     /// <summary>The current version, or null when the secret does not exist (or was deleted).</summary>
     Task<VaultedCredential?> ReadAsync(string name, CT ct);
 
-    /// <summary>Deletes the secret; succeeds when it is already gone. The name must never be used again.</summary>
-    Task DeleteAsync(string name, CT ct);
-}
-
-/// <summary>The vaulted document: the provider credential plus what it belongs to.</summary>
-public sealed record VaultedCredential(string ProviderId, ProviderCredential Credential, DateTimeOffset StoredAt)
-{
-    public override string ToString() => $"VaultedCredential {{ ProviderId = {ProviderId}, StoredAt = {StoredAt:O} }}";
-}
-
-/// <summary>Names for vault secrets.</summary>
-public static class CredentialNames
-{
-    public const string Prefix = "cred-";
-
     /// <summary>
-    /// A fresh random name (<c>cred-</c> + 32 hex digits): fits Key Vault's <c>[0-9A-Za-z-]{1,127}</c>, holds no
-    /// personal data, and is never reused, because a soft-deleted name stays blocked for up to 90 days.
+    /// Deletes the secret and, where the vault allows, purges it; says what is left. Succeeds when it is already gone.
+    /// The name must never be used again.
     /// </summary>
-    public static string New() => Prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    Task<CredentialErasure> DeleteAsync(string name, CT ct);
 
-    public static bool IsValid(string name) =>
-        name.Length is > 0 and <= 127 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
-
-    /// <summary>Not a name; a short non-reversible tag for correlating logs about one credential.</summary>
-    public static string LogTag(string name) => Base64Url.EncodeToString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..8];
+    /// <summary>One page of the broker's secrets (name and tags, never values), from <paramref name="continuation"/> on.</summary>
+    Task<VaultListing> ListAsync(string? continuation, CT ct);
 }

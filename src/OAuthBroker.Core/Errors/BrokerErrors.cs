@@ -92,6 +92,15 @@ public static class BrokerErrors
         "revocation_unavailable", 503, "Revocation unavailable",
         detail + " Nothing was erased, so the unlink can simply be retried.");
 
+    public static BrokerError RevocationRefused(string detail) => new(
+        "revocation_refused", 502, "Revocation refused",
+        detail + " Nothing was erased: the link stays so it can be revoked once the cause is fixed (the operator has been told). " +
+        "To end the access now, remove the application in the provider's own account settings, then unlink again.");
+
+    public static readonly BrokerError LinkBusy = new(
+        "link_busy", 409, "Link busy",
+        "A refresh of this link is still running and holds it. Nothing was changed; retry in a minute.");
+
     public static BrokerError ReauthRequired(string providerId) => new(
         "reauth_required", 409, "User must connect again",
         $"The '{Printable(providerId)}' provider rejected this link's refresh token; the user must connect the account again.");

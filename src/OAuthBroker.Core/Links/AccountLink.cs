@@ -12,7 +12,10 @@ public sealed record AccountLink
     public required string AccountId { get; init; }
     public string? AccountDisplayName { get; init; }
     public required LinkStatus Status { get; init; }
-    /// <summary>Vault secret name; random and never reused (a soft-deleted name stays blocked for up to 90 days).</summary>
+    /// <summary>
+    /// Vault secret name; random and never reused (a soft-deleted name stays blocked for up to 90 days). A re-link,
+    /// and a secret that has reached <see cref="Refresh.RefreshOptions.MaxCredentialVersions"/>, move to a fresh name.
+    /// </summary>
     public required string CredentialName { get; init; }
     public required IReadOnlyList<string> Scopes { get; init; }
     public required bool HasApiKey { get; init; }
@@ -28,6 +31,12 @@ public sealed record AccountLink
     /// </summary>
     public DateTimeOffset? CredentialStoredAt { get; init; }
 
+    /// <summary>Random id of the grant behind the credential: new on every link and re-link, kept across refreshes.</summary>
+    public string? GrantId { get; init; }
+
+    /// <summary>Versions written under <see cref="CredentialName"/> so far (Key Vault cannot back up a secret with more than 500).</summary>
+    public int CredentialVersions { get; init; }
+
     /// <summary>When the refresh sweep should next look at this link; null when nothing is scheduled.</summary>
     public DateTimeOffset? NextRefreshAt { get; init; }
     /// <summary>The row of this link's current entry in the due index (so stale entries can be told apart).</summary>
@@ -38,54 +47,40 @@ public sealed record AccountLink
     public int RefreshFailures { get; init; }
     /// <summary>Provider code of the last failure, for operators (never a token or provider text).</summary>
     public string? LastFailure { get; init; }
+
     /// <summary>Refresh lease: who holds it (an instance id) and until when. Only the holder may spend the refresh token.</summary>
     public string? LeaseOwner { get; init; }
+    /// <summary>End of the lease, on the <see cref="Refresh.ILeaseClock"/> (the storage service's clock), never an instance's own.</summary>
     public DateTimeOffset? LeaseUntil { get; init; }
+
+    /// <summary>
+    /// Set by a refresher right before it spends the refresh token: the <see cref="Credentials.VaultedCredential.StoredAt"/>
+    /// of the version it spends. Cleared once the outcome is known. Found set while nobody holds the lease, it means
+    /// the last spend's outcome is unknown: unless the vault now holds a newer version (the result was stored), that
+    /// refresh token may already be spent and is never sent again.
+    /// </summary>
+    public DateTimeOffset? SpendingVersion { get; init; }
+
+    /// <summary>When (lease clock) the spend named by <see cref="SpendingVersion"/> began; for operators.</summary>
+    public DateTimeOffset? SpendStartedAt { get; init; }
+
     /// <summary>Storage concurrency token; every change is conditioned on it.</summary>
     public string? ETag { get; init; }
 
+    /// <summary>True while a lease is held at <paramref name="now"/> (compare with the lease clock, not a local one).</summary>
     public bool IsLeased(DateTimeOffset now) => LeaseUntil is { } until && until > now;
+
+    /// <summary>
+    /// True while a lease is held and plausible: a lease reaching further ahead than any holder could have taken
+    /// (<paramref name="longest"/>) was written by a clock that ran ahead, and is treated as expired rather than pinned.
+    /// </summary>
+    public bool IsLeased(DateTimeOffset now, TimeSpan longest) => LeaseUntil is { } until && until > now && until - now <= longest;
+
+    /// <summary>A spend began and its outcome was never recorded: the refresh token may be spent.</summary>
+    public bool SpendInDoubt => SpendingVersion is not null;
 
     /// <summary>This link's identity as one string, for in-process maps (single-flight, caches).</summary>
     public string Key => KeyOf(UserId, ProviderId, AccountId);
 
     public static string KeyOf(string userId, string providerId, string accountId) => userId + "\n" + providerId + "\n" + accountId;
-}
-
-/// <summary>
-/// The states a link can be in; each says what the user or operator must do, if anything. Transitions are documented
-/// in docs/link-states.md. "Refreshing" is not stored: it is an active link whose refresh lease is held.
-/// </summary>
-public enum LinkStatus
-{
-    /// <summary>Credential vaulted and believed valid; kept fresh by the sweep. Nothing to do.</summary>
-    Active,
-    /// <summary>The provider rejected the refresh token (invalid_grant, after one retry with the newest): the user must connect again.</summary>
-    ReauthRequired,
-    /// <summary>The provider issues no refresh token (WhiteBIT Fast API Key) and the access token has expired: the user must connect again.</summary>
-    Expired,
-}
-
-/// <summary>Storage of account links. Implementations map concurrency failures to <see cref="LinkConcurrencyException"/>.</summary>
-public interface IAccountLinkStore
-{
-    Task<AccountLink?> GetAsync(string userId, string providerId, string accountId, CT ct);
-
-    Task<IReadOnlyList<AccountLink>> ListAsync(string userId, CT ct);
-
-    /// <summary>Creates the link; null when a link with the same user, provider and account already exists.</summary>
-    Task<AccountLink?> TryInsertAsync(AccountLink link, CT ct);
-
-    /// <summary>Replaces the link if it still has <see cref="AccountLink.ETag"/>; returns it with the new ETag.</summary>
-    Task<AccountLink> ReplaceAsync(AccountLink link, CT ct);
-
-    /// <summary>Deletes the link if it still has its ETag; false when it was already gone.</summary>
-    Task<bool> DeleteAsync(AccountLink link, CT ct);
-}
-
-/// <summary>The stored link changed since it was read (ETag mismatch).</summary>
-public sealed class LinkConcurrencyException(string message, Exception? inner = null) : Exception(message, inner)
-{
-    public LinkConcurrencyException() : this("The link changed since it was read.") { }
-    public LinkConcurrencyException(string message) : this(message, null) { }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using OAuthBroker.Credentials;
 using OAuthBroker.Errors;
 using OAuthBroker.Providers;
+using OAuthBroker.Refresh;
 
 namespace OAuthBroker.Links;
 
@@ -9,16 +10,21 @@ namespace OAuthBroker.Links;
 public sealed partial class LinkService(
     IAccountLinkStore store,
     ICredentialVault vault,
-    Refresh.IRefreshSchedule schedule,
+    IRefreshSchedule schedule,
     ProviderCatalog providers,
+    LinkLeases leases,
+    CredentialService credentials,
     ILogger<LinkService> logger)
 {
     public Task<IReadOnlyList<AccountLink>> ListAsync(string userId, CT ct) => store.ListAsync(userId, ct);
 
     /// <summary>
-    /// Revokes at the provider where it allows, erases the vaulted credential, then deletes the link. Each step is
-    /// idempotent, so a failed unlink can simply be repeated. When revocation is possible but fails transiently,
-    /// nothing is erased: erasing first would throw away the only token that can still revoke.
+    /// Takes the link's lease first (waiting for a refresh in flight, so the token revoked is the newest and no refresher
+    /// writes after the erase), revokes at the provider where it allows, then erases the vaulted credential and deletes
+    /// the link. When revocation is possible but failed, or the provider answered without revoking, nothing is erased:
+    /// erasing would throw away the only token that can still revoke. Once revocation gave a definite outcome the link is
+    /// marked <see cref="LinkStatus.Unlinking"/>, and the erase runs to the end even if the caller goes away; an unlink
+    /// interrupted anyway is finished by the next one.
     /// </summary>
     public async Task<(UnlinkResult? Result, BrokerError? Error)> UnlinkAsync(string userId, string providerId, string accountId, CT ct)
     {
@@ -28,51 +34,81 @@ public sealed partial class LinkService(
             return (null, BrokerErrors.LinkNotFound(providerId));
         }
 
-        var revocation = await RevokeAsync(link, ct);
-        if (revocation.Status == RevocationStatus.Unavailable)
-        {
-            LogRevocationDeferred(logger, providerId);
-            await RecordAsync(link, "revocation_unavailable", ct);
-            return (null, BrokerErrors.RevocationUnavailable(revocation.Detail));
-        }
-
-        await vault.DeleteAsync(link.CredentialName, ct);
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                await store.DeleteAsync(link, ct);
-                break;
-            }
-            catch (LinkConcurrencyException) when (attempt == 0)
-            {
-                link = await store.GetAsync(userId, providerId, accountId, ct);
-                if (link is null)
-                {
-                    break;
-                }
-            }
-        }
-
-        if (link?.DueKey is { } dueKey)
-        {
-            await schedule.RemoveAsync(dueKey, ct);
-        }
-
-        LogUnlinked(logger, providerId, revocation.Status);
-        return (new UnlinkResult(providerId, accountId, revocation.Status, revocation.Detail, CredentialErased: true), null);
-    }
-
-    /// <summary>The outcome of a deferred unlink is written on the link, so operators and the user can see it.</summary>
-    private async Task RecordAsync(AccountLink link, string outcome, CT ct)
-    {
+        AccountLink? leased;
         try
         {
-            await store.ReplaceAsync(link with { LastFailure = outcome }, ct);
+            leased = await leases.AcquireAsync(link, "unlink-" + Guid.NewGuid().ToString("N")[..12], ct);
         }
         catch (LinkConcurrencyException)
         {
-            // Someone else changed the link meanwhile; their state wins.
+            return (null, BrokerErrors.LinkBusy);
+        }
+
+        if (leased is null)
+        {
+            return (null, BrokerErrors.LinkNotFound(providerId));
+        }
+
+        RevocationResult revocation;
+        if (leased.Status == LinkStatus.Unlinking)
+        {
+            revocation = new RevocationResult(UnlinkingRevocation(leased.LastFailure), "An earlier unlink already settled the revocation; this one finished erasing.");
+        }
+        else
+        {
+            revocation = await RevokeAsync(leased, ct);
+            switch (revocation.Status)
+            {
+                case RevocationStatus.Unavailable:
+                    LogRevocationDeferred(logger, providerId);
+                    await RecordAsync(leased, "revocation_unavailable");
+                    return (null, BrokerErrors.RevocationUnavailable(revocation.Detail));
+                case RevocationStatus.Refused:
+                    // RFC 7009 §2.2: only a 200 is success. The grant may be live, and its token is the only way to end it.
+                    LogRevocationRefused(logger, providerId);
+                    await RecordAsync(leased, "revocation_refused");
+                    return (null, BrokerErrors.RevocationRefused(revocation.Detail));
+            }
+
+            // Note: from here on not the caller's token; a definite outcome is recorded and the erase runs to the end.
+            leased = await store.ReplaceAsync(leased with { Status = LinkStatus.Unlinking, LastFailure = UnlinkingCode(revocation.Status), NextRefreshAt = null }, CT.None);
+        }
+
+        var erasure = await vault.DeleteAsync(leased.CredentialName, CT.None);
+        await store.DeleteAsync(leased, CT.None);
+        if (leased.DueKey is { } dueKey)
+        {
+            await schedule.RemoveAsync(dueKey, CT.None);
+        }
+
+        credentials.Forget(userId, providerId, accountId);
+        LogUnlinked(logger, providerId, revocation.Status, erasure);
+        var erased = erasure != CredentialErasure.SoftDeleted;
+        return (new UnlinkResult(providerId, accountId, revocation.Status, revocation.Detail, erased, ErasureDetail(erasure)), null);
+    }
+
+    private static string ErasureDetail(CredentialErasure erasure) => erasure switch
+    {
+        CredentialErasure.SoftDeleted =>
+            "The credential was deleted from the vault, but the vault keeps deleted secrets recoverable by its administrators until its retention period ends (7–90 days, set on the vault); it is then erased.",
+        _ => "The credential was erased from the vault; nothing is recoverable.",
+    };
+
+    private static string UnlinkingCode(RevocationStatus status) => "unlinking_" + status.ToString().ToLowerInvariant();
+
+    private static RevocationStatus UnlinkingRevocation(string? code) =>
+        Enum.GetValues<RevocationStatus>().FirstOrDefault(s => UnlinkingCode(s) == code, RevocationStatus.NoLongerPossible);
+
+    /// <summary>The outcome of a deferred unlink is written on the link (and the lease given back), so operators and the user can see it.</summary>
+    private async Task RecordAsync(AccountLink leased, string outcome)
+    {
+        try
+        {
+            await store.ReplaceAsync(leased with { LastFailure = outcome, LeaseOwner = null, LeaseUntil = null }, CT.None);
+        }
+        catch (LinkConcurrencyException)
+        {
+            // Our lease is gone; the lease holder's state wins.
         }
     }
 
@@ -85,11 +121,21 @@ public sealed partial class LinkService(
                 $"The provider '{link.ProviderId}' is no longer configured, so nothing could be revoked there; revoke the access in the provider's own settings.");
         }
 
+        // Read under the lease: the newest credential, which no refresher can rotate before the erase.
         var credential = await vault.ReadAsync(link.CredentialName, ct);
         if (credential is null)
         {
-            // An earlier unlink erased it but did not get to delete the row.
             return new RevocationResult(RevocationStatus.NoLongerPossible, "The credential was already erased; nothing was left to revoke with.");
+        }
+
+        if (link.SpendInDoubt)
+        {
+            // The newest refresh token may have been rotated by a refresh whose answer was lost: revoking with the old one
+            // may not reach the grant. Still the best there is; the detail says so.
+            var result = await provider.RevokeAsync(credential.Credential, ct);
+            return result.Status == RevocationStatus.Revoked
+                ? result with { Detail = result.Detail + " A refresh's answer was lost earlier, so the provider may hold newer tokens this could not reach; check the provider's own settings." }
+                : result;
         }
 
         return await provider.RevokeAsync(credential.Credential, ct);
@@ -98,10 +144,15 @@ public sealed partial class LinkService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unlink at {ProviderId} deferred: revocation failed transiently, nothing erased")]
     private static partial void LogRevocationDeferred(ILogger logger, string providerId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Account unlinked at {ProviderId}; revocation: {Revocation}")]
-    private static partial void LogUnlinked(ILogger logger, string providerId, RevocationStatus revocation);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unlink at {ProviderId} stopped: the provider answered without revoking; nothing erased. Check the provider's client credentials and revocation settings.")]
+    private static partial void LogRevocationRefused(ILogger logger, string providerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account unlinked at {ProviderId}; revocation: {Revocation}; credential: {Erasure}")]
+    private static partial void LogUnlinked(ILogger logger, string providerId, RevocationStatus revocation, CredentialErasure erasure);
 }
 
 /// <param name="Revocation">What revocation at the provider achieved.</param>
 /// <param name="RevocationDetail">What that means for the user, in words.</param>
-public sealed record UnlinkResult(string ProviderId, string AccountId, RevocationStatus Revocation, string RevocationDetail, bool CredentialErased);
+/// <param name="CredentialErased">True only when nothing of the credential is recoverable (purged, or never there); a soft-deleted secret is not erased.</param>
+/// <param name="CredentialDetail">What the vault keeps, in words.</param>
+public sealed record UnlinkResult(string ProviderId, string AccountId, RevocationStatus Revocation, string RevocationDetail, bool CredentialErased, string CredentialDetail);

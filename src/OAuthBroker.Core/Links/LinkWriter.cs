@@ -2,19 +2,24 @@ using Microsoft.Extensions.Logging;
 using OAuthBroker.Credentials;
 using OAuthBroker.Errors;
 using OAuthBroker.Providers;
+using OAuthBroker.Refresh;
 
 namespace OAuthBroker.Links;
 
 /// <summary>
-/// Turns a provider grant into a vaulted credential and a link row, in that order: the credential is vaulted
-/// before anything points at it, so a crash in between leaves at worst an orphan secret, never a link
-/// without its credential.
+/// Turns a provider grant into a vaulted credential and a link row, in that order: the credential is vaulted before
+/// anything points at it, so a crash in between leaves at worst a secret no row points at. Such a secret carries its
+/// link's reference and grant id as tags, and the janitor (<see cref="OrphanedCredentialJanitor"/>) revokes and erases
+/// it. Once the credential is vaulted the rest runs to the end even if the browser goes away.
 /// </summary>
 public sealed partial class LinkWriter(
     IAccountLinkStore store,
     ICredentialVault vault,
-    Refresh.IRefreshSchedule schedule,
-    Refresh.RefreshPolicy policy,
+    RefreshRecorder recorder,
+    RefreshPolicy policy,
+    LinkLeases leases,
+    ProviderCatalog providers,
+    CredentialCache cache,
     TimeProvider time,
     ILogger<LinkWriter> logger)
 {
@@ -29,8 +34,9 @@ public sealed partial class LinkWriter(
     private async Task<AccountLink> CreateAsync(string userId, string providerId, ProviderGrant grant, CT ct)
     {
         var now = time.GetUtcNow();
+        var vaulted = Vaulted(userId, providerId, grant, now);
         var name = CredentialNames.New();
-        await vault.WriteAsync(name, new VaultedCredential(providerId, grant.Credential, now), ct);
+        await vault.WriteAsync(name, vaulted, ct);
 
         var link = Describe(grant, new AccountLink
         {
@@ -45,82 +51,152 @@ public sealed partial class LinkWriter(
             CreatedAt = now,
             UpdatedAt = now,
             CredentialStoredAt = now,
+            GrantId = vaulted.GrantId,
+            CredentialVersions = 1,
         });
 
+        // Note: from here on not the request's token. The grant is vaulted; a browser that goes away must not leave it
+        // behind without its row.
         link = link with { NextRefreshAt = policy.NextDue(link, now) };
-        AccountLink? inserted;
-        string? dueKey = null;
-        try
-        {
-            // The due-index entry is written before the row that points at it; a crash in between leaves a stale
-            // entry the sweep removes, never a link the sweep cannot find.
-            dueKey = link.NextRefreshAt is { } due ? await schedule.AddAsync(link, due, ct) : null;
-            inserted = await store.TryInsertAsync(link with { DueKey = dueKey }, ct);
-        }
-        catch (StorageUnavailableException)
-        {
-            await DiscardOrphanAsync(name);
-            throw;
-        }
-
+        var dueKey = link.NextRefreshAt is { } due ? await recorder.AddEntryAsync(link, due, CT.None) : null;
+        var inserted = await store.TryInsertAsync(link with { DueKey = dueKey }, CT.None);
         if (inserted is not null)
         {
             return inserted;
         }
 
-        if (dueKey is not null)
+        var winner = await store.GetAsync(userId, providerId, grant.AccountId, CT.None)
+            ?? throw new LinkConcurrencyException("The link was created and deleted concurrently.");
+        if (winner.CredentialName == name)
         {
-            await schedule.RemoveAsync(dueKey, ct);
+            // The insert committed and its answer was lost; the retried insert found our own row.
+            return winner;
         }
 
-        // Another callback for the same account won the insert: our secret is an orphan; theirs is the link's.
-        await DiscardOrphanAsync(name);
-        var winner = await store.GetAsync(userId, providerId, grant.AccountId, ct)
-            ?? throw new LinkConcurrencyException("The link was created and deleted concurrently.");
-        return await RelinkAsync(winner, grant, ct);
+        if (dueKey is not null)
+        {
+            await recorder.RemoveEntryAsync(dueKey, CT.None);
+        }
+
+        // Another callback for the same account got there first: ours replaces its grant, with the secret already written.
+        return await ReplaceGrantAsync(winner, grant, name, vaulted, CT.None);
     }
 
-    /// <summary>The user authorized an account that is already linked: a new credential version under the same name.</summary>
+    /// <summary>The user authorized an account that is already linked.</summary>
     private async Task<AccountLink> RelinkAsync(AccountLink existing, ProviderGrant grant, CT ct)
     {
         var now = time.GetUtcNow();
-        await vault.WriteAsync(existing.CredentialName, new VaultedCredential(existing.ProviderId, grant.Credential, now), ct);
+        var vaulted = Vaulted(existing.UserId, existing.ProviderId, grant, now);
+        return await ReplaceGrantAsync(existing, grant, null, vaulted, ct);
+    }
 
-        var current = existing;
-        for (var attempt = 0; ; attempt++)
+    /// <summary>
+    /// Replaces a link's grant: waits for a refresh in flight and takes the lease (so nothing writes over it, and no
+    /// refresher spends the old grant's token meanwhile), vaults the new grant under a fresh secret name (a soft-deleted
+    /// name can never block it), points the row at it, then revokes the replaced grant where the provider allows and
+    /// erases its secret. Whatever the last step cannot do, the janitor finishes.
+    /// </summary>
+    private async Task<AccountLink> ReplaceGrantAsync(AccountLink existing, ProviderGrant grant, string? writtenName, VaultedCredential vaulted, CT ct)
+    {
+        var owner = "link-" + Guid.NewGuid().ToString("N")[..12];
+        AccountLink? leased;
+        try
+        {
+            leased = await leases.AcquireAsync(existing, owner, ct);
+        }
+        catch (LinkConcurrencyException)
+        {
+            LogRelinkBusy(logger, existing.ProviderId);
+            await RevokeQuietlyAsync(existing.ProviderId, grant.Credential);
+            throw;
+        }
+
+        if (leased is null)
+        {
+            // Unlinked meanwhile: link it afresh.
+            return await CreateAsync(existing.UserId, existing.ProviderId, grant, ct);
+        }
+
+        var name = writtenName ?? CredentialNames.New();
+        if (writtenName is null)
         {
             try
             {
-                var relinked = Describe(grant, current with
-                {
-                    Status = LinkStatus.Active,
-                    Scopes = grant.Scopes,
-                    UpdatedAt = now,
-                    RefreshFailures = 0,
-                    LastFailure = null,
-                    LastRefreshAt = null,
-                    LeaseOwner = null,
-                    LeaseUntil = null,
-                    CredentialStoredAt = now,
-                });
-                relinked = relinked with { NextRefreshAt = policy.NextDue(relinked, now) };
-                var dueKey = relinked.NextRefreshAt is { } due ? await schedule.AddAsync(relinked, due, ct) : null;
-                var saved = await store.ReplaceAsync(relinked with { DueKey = dueKey }, ct);
-                if (current.DueKey is { } oldKey)
-                {
-                    await schedule.RemoveAsync(oldKey, ct);
-                }
-
-                return saved;
+                await vault.WriteAsync(name, vaulted, ct);
             }
-            catch (LinkConcurrencyException) when (attempt == 0)
+            catch
             {
-                // Note: the vault already holds this grant's credential; only the row's description lags. Re-read
-                // once and describe the newest row; a second conflict means sustained contention and is surfaced.
-                current = await store.GetAsync(existing.UserId, existing.ProviderId, existing.AccountId, ct) ?? existing;
+                await leases.ReleaseQuietlyAsync(leased);
+                throw;
             }
         }
+
+        var now = time.GetUtcNow();
+        var relinked = Describe(grant, leased with
+        {
+            Status = LinkStatus.Active,
+            CredentialName = name,
+            CredentialStoredAt = vaulted.StoredAt,
+            CredentialVersions = 1,
+            GrantId = vaulted.GrantId,
+            Scopes = grant.Scopes,
+            UpdatedAt = now,
+            RefreshFailures = 0,
+            LastFailure = null,
+            // A fresh grant counts as just refreshed: the keep-alive runs from now, not from the first link.
+            LastRefreshAt = now,
+            LeaseOwner = null,
+            LeaseUntil = null,
+            SpendingVersion = null,
+            SpendStartedAt = null,
+        });
+
+        // Note: not the request's token from here on; the new grant is vaulted and must end up pointed at.
+        var saved = await recorder.ReplaceWithScheduleAsync(leased, relinked with { NextRefreshAt = policy.NextDue(relinked, now) }, CT.None);
+        cache.Forget(leased.CredentialName);
+        await SupersedeAsync(leased, grant.Credential);
+        return saved;
     }
+
+    /// <summary>Revokes the replaced grant (unless it is the same grant) and erases its secret; on any doubt the secret stays for the janitor.</summary>
+    private async Task SupersedeAsync(AccountLink replaced, ProviderCredential replacement)
+    {
+        try
+        {
+            var old = await vault.ReadAsync(replaced.CredentialName, CT.None);
+            var sameGrant = old is not null && (old.Credential.RefreshToken is { } token && token == replacement.RefreshToken || old.Credential.AccessToken == replacement.AccessToken);
+            if (old is not null && !sameGrant && providers.Find(replaced.ProviderId) is { } provider)
+            {
+                var revocation = await provider.RevokeAsync(old.Credential, CT.None);
+                LogSuperseded(logger, replaced.ProviderId, revocation.Status);
+                if (revocation.Status is RevocationStatus.Unavailable or RevocationStatus.Refused)
+                {
+                    return;
+                }
+            }
+
+            await vault.DeleteAsync(replaced.CredentialName, CT.None);
+        }
+        catch (Exception ex) when (ex is VaultUnavailableException or OperationCanceledException)
+        {
+            LogOrphanLeft(logger, CredentialNames.LogTag(replaced.CredentialName));
+        }
+    }
+
+    private async Task RevokeQuietlyAsync(string providerId, ProviderCredential credential)
+    {
+        if (providers.Find(providerId) is { } provider)
+        {
+            await provider.RevokeAsync(credential, CT.None);
+        }
+    }
+
+    private VaultedCredential Vaulted(string userId, string providerId, ProviderGrant grant, DateTimeOffset now) =>
+        new(providerId, grant.Credential, now)
+        {
+            Link = store.ReferenceOf(userId, providerId, grant.AccountId),
+            GrantId = CredentialNames.NewGrantId(),
+        };
 
     private static AccountLink Describe(ProviderGrant grant, AccountLink link) => link with
     {
@@ -131,19 +207,12 @@ public sealed partial class LinkWriter(
         RefreshTokenExpiresAt = grant.Credential.RefreshTokenExpiresAt,
     };
 
-    private async Task DiscardOrphanAsync(string name)
-    {
-        try
-        {
-            // Not the request's token: the cleanup should finish even if the browser went away.
-            await vault.DeleteAsync(name, CT.None);
-        }
-        catch (VaultUnavailableException)
-        {
-            LogOrphanLeft(logger, CredentialNames.LogTag(name));
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete orphan credential {CredentialTag}; it is unreferenced and harmless but occupies the vault")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not erase the replaced credential {CredentialTag}; the janitor will revoke and erase it")]
     private static partial void LogOrphanLeft(ILogger logger, string credentialTag);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A {ProviderId} link was linked again; the replaced grant's revocation: {Revocation}")]
+    private static partial void LogSuperseded(ILogger logger, string providerId, RevocationStatus revocation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {ProviderId} link could not be linked again: a refresh held it throughout; the new grant was revoked where possible")]
+    private static partial void LogRelinkBusy(ILogger logger, string providerId);
 }

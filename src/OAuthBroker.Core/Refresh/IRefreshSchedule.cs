@@ -15,9 +15,16 @@ public interface IRefreshSchedule
     /// <summary>Removes an entry; succeeds when it is already gone.</summary>
     Task RemoveAsync(string dueKey, CT ct);
 
-    /// <summary>Entries due at or before <paramref name="now"/>, earliest first, at most <paramref name="max"/>.</summary>
-    Task<IReadOnlyList<DueEntry>> ListDueAsync(DateTimeOffset now, int max, CT ct);
+    /// <summary>
+    /// Entries due at or before <paramref name="now"/>, earliest first, at most <paramref name="max"/>, starting after
+    /// the entry with key <paramref name="after"/> (null: from the start).
+    /// </summary>
+    Task<IReadOnlyList<DueEntry>> ListDueAsync(DateTimeOffset now, int max, string? after, CT ct);
 }
 
 /// <summary>One due-index entry: which link, and when.</summary>
-public sealed record DueEntry(string Key, string UserId, string ProviderId, string AccountId, DateTimeOffset DueAt);
+public sealed record DueEntry(string Key, string UserId, string ProviderId, string AccountId, DateTimeOffset DueAt)
+{
+    /// <summary>When the entry was written, on the storage service's clock (null when unknown).</summary>
+    public DateTimeOffset? WrittenAt { get; init; }
+}

@@ -1,36 +1,53 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OAuthBroker.Credentials;
+using OAuthBroker.Errors;
 using OAuthBroker.Links;
 using OAuthBroker.Providers;
 
 namespace OAuthBroker.Refresh;
 
 /// <summary>
-/// Refreshes one link so that a rotating refresh token is never spent twice:
+/// Refreshes one link so that a rotating refresh token is never spent twice, and never spent when its result cannot
+/// be stored:
 /// <list type="number">
 /// <item>single-flight per link inside this instance;</item>
-/// <item>a lease on the link row taken by ETag compare-and-swap, across instances; whoever loses re-reads;</item>
+/// <item>a lease on the link row taken by ETag compare-and-swap, on the storage service's clock (<see cref="ILeaseClock"/>);</item>
 /// <item>the refresh token read from the vault only after the lease is held;</item>
-/// <item>the new credential vaulted before anything else, then the link updated with the lease's ETag;</item>
-/// <item>invalid_grant reconciled once against the newest vaulted token before the link is declared dead.</item>
+/// <item>no spend while the vault does not take writes (<see cref="VaultWriteGate"/>), or without a vault-write slot;</item>
+/// <item>right before the spend the lease is renewed for everything the spend can take (<see cref="LeaseBudget"/>) and
+/// the version being spent is recorded on the row (<see cref="AccountLink.SpendingVersion"/>), so an outcome that never
+/// comes back (timeout after sending, crash, lost answer) is known to be unknown and the token is never sent again;</item>
+/// <item>the new credential vaulted before anything else, then the link updated with the lease's ETag.</item>
 /// </list>
-/// The crash window that remains: between the provider's answer and the vault write. See docs/link-states.md.
+/// The windows that remain are in docs/link-states.md.
 /// </summary>
 public sealed partial class LinkRefresher(
     IAccountLinkStore links,
     ICredentialVault vault,
-    IRefreshSchedule schedule,
     ProviderCatalog providers,
     RefreshPolicy policy,
+    RefreshRecorder recorder,
     ProviderBreaker breaker,
+    VaultWriteGate gate,
     VaultWritePacer pacer,
+    LinkLeases leases,
+    IVaultWriteBudget vaultBudget,
     IOptions<RefreshOptions> options,
     TimeProvider time,
     ILogger<LinkRefresher> logger)
 {
-    private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+    /// <summary>What <see cref="AccountLink.LastFailure"/> says while a spend's outcome is unknown.</summary>
+    public const string OutcomeUnknownCode = "refresh_outcome_unknown";
+
+    /// <summary>An entry younger than this that the link does not point at may be one a writer is about to point it at.</summary>
+    private static readonly TimeSpan StaleEntryGrace = TimeSpan.FromMinutes(10);
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly string _instance = "refresh-" + Guid.NewGuid().ToString("N")[..12];
     private readonly ConcurrentDictionary<string, Task<RefreshOutcome>> _inFlight = new(StringComparer.Ordinal);
 
     /// <summary>What the caller wants: the sweep's due check, an on-demand read's expiry check, or a forced refresh.</summary>
@@ -41,18 +58,48 @@ public sealed partial class LinkRefresher(
         Force,
     }
 
+    private LeaseBudget Budget => options.Value.BudgetWith(vaultBudget.WorstCaseWrite);
+
     /// <summary>The sweep's entry point: refreshes the link the entry names if the entry is current and due.</summary>
     public async Task<RefreshOutcome> RefreshDueAsync(DueEntry entry, CT ct)
     {
         var link = await links.GetAsync(entry.UserId, entry.ProviderId, entry.AccountId, ct);
-        if (link is null || link.DueKey != entry.Key)
+        if (link is null)
         {
-            // Stale entry: the link was deleted, or rescheduled under another entry (written before the link row).
-            await schedule.RemoveAsync(entry.Key, ct);
+            await recorder.RemoveEntryAsync(entry.Key, ct);
+            return RefreshOutcome.Gone;
+        }
+
+        if (link.DueKey != entry.Key)
+        {
+            // Writers add the new entry before the row that points at it: a young entry may be one the row is about to
+            // name, and removing it would leave that link out of the index for good. Its age is the storage service's.
+            if (entry.WrittenAt is { } written && leases.Now - written < StaleEntryGrace)
+            {
+                return RefreshOutcome.Skipped;
+            }
+
+            await recorder.RemoveEntryAsync(entry.Key, ct);
             return RefreshOutcome.Gone;
         }
 
         return await RefreshAsync(entry.UserId, entry.ProviderId, entry.AccountId, Mode.Due, ct);
+    }
+
+    /// <summary>
+    /// Moves the entry of a link whose refresh threw (a poison document, an unexpected answer) back by the retry
+    /// backoff, so it is neither retried in a loop nor left at the head of the index. Best effort.
+    /// </summary>
+    public async Task DeferAfterErrorAsync(DueEntry entry, string code, CT ct)
+    {
+        var link = await links.GetAsync(entry.UserId, entry.ProviderId, entry.AccountId, ct);
+        if (link is null || link.DueKey != entry.Key || leases.HeldByOther(link, _instance))
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        await recorder.ParkAsync(link, code, policy.RetryAt(link, now, policy.RetryDelay(link.RefreshFailures + 1, null)), ct, countsAsFailure: true);
     }
 
     /// <summary>Refreshes one link; concurrent calls for the same link in this instance share one attempt.</summary>
@@ -73,8 +120,8 @@ public sealed partial class LinkRefresher(
         {
             try
             {
-                // Note: not the caller's token; one caller giving up must not abandon a refresh others wait on,
-                // and a refresh stopped halfway is exactly the crash window this class keeps small.
+                // Note: not the caller's token; one caller giving up must not abandon a refresh others wait on. Every
+                // step is bounded by its own budget instead.
                 attempt.SetResult(await RefreshOnceAsync(userId, providerId, accountId, mode, CT.None));
             }
             catch (Exception ex)
@@ -91,21 +138,28 @@ public sealed partial class LinkRefresher(
     private async Task<RefreshOutcome> RefreshOnceAsync(string userId, string providerId, string accountId, Mode mode, CT ct)
     {
         var link = await links.GetAsync(userId, providerId, accountId, ct);
-        var provider = providers.Find(providerId);
-        if (link is null || provider is null)
+        if (link is null || link.Status == LinkStatus.Unlinking)
         {
             return RefreshOutcome.Gone;
         }
 
-        var now = time.GetUtcNow();
-        if (link.Status == LinkStatus.ReauthRequired)
+        if (link.Status != LinkStatus.Active)
         {
-            return RefreshOutcome.ReauthRequired;
+            return link.Status == LinkStatus.Expired ? RefreshOutcome.Expired : RefreshOutcome.ReauthRequired;
         }
 
-        if (link.Status == LinkStatus.Expired)
+        var now = time.GetUtcNow();
+        var provider = providers.Find(providerId);
+        if (provider is null)
         {
-            return RefreshOutcome.Expired;
+            // Disabled or removed: nothing can be done until it is back. The sweep moves the entry on, so the entries of
+            // a retired provider never stand in front of the others.
+            if (mode == Mode.Due)
+            {
+                await recorder.ParkAsync(link, "provider_unavailable", now + options.Value.KeepAliveInterval, ct);
+            }
+
+            return RefreshOutcome.ProviderUnavailable;
         }
 
         if (!link.HasRefreshToken)
@@ -113,31 +167,30 @@ public sealed partial class LinkRefresher(
             return await TrackExpiryAsync(link, now, ct);
         }
 
-        var needed = mode switch
+        if (NotNeeded(link, mode, now) is { } idle)
         {
-            Mode.Due => link.NextRefreshAt is { } due && due <= now,
-            Mode.IfExpiring => policy.IsExpiring(link, now),
-            _ => true,
-        };
-        if (!needed)
-        {
-            return RefreshOutcome.NotNeeded;
+            return idle;
         }
 
-        if (breaker.IsOpen(providerId))
+        if (breaker.OpenUntil(providerId) is { } openUntil)
         {
+            if (mode == Mode.Due)
+            {
+                await recorder.ParkAsync(link, link.LastFailure ?? "provider_breaker_open", openUntil, ct);
+            }
+
             return RefreshOutcome.ProviderMisconfigured;
         }
 
-        if (link.IsLeased(now) && link.LeaseOwner != _instance)
+        if (leases.HeldByOther(link, _instance))
         {
             return RefreshOutcome.Busy;
         }
 
-        AccountLink leased;
+        var held = new Held();
         try
         {
-            leased = await links.ReplaceAsync(link with { LeaseOwner = _instance, LeaseUntil = now + options.Value.LeaseDuration }, ct);
+            held.Row = await links.ReplaceAsync(leases.WithLease(link, _instance), ct);
         }
         catch (LinkConcurrencyException)
         {
@@ -147,125 +200,131 @@ public sealed partial class LinkRefresher(
 
         try
         {
-            return await RefreshLeasedAsync(leased, provider, ct);
+            return await RefreshLeasedAsync(held, provider, ct);
         }
         catch
         {
-            await ReleaseQuietlyAsync(leased);
+            if (!held.Done)
+            {
+                // The spend marker stays: if the token was sent, its outcome is unknown.
+                await leases.ReleaseQuietlyAsync(held.Row);
+            }
+
             throw;
         }
     }
 
-    private async Task<RefreshOutcome> RefreshLeasedAsync(AccountLink leased, IOAuthProvider provider, CT ct)
+    /// <summary>Null when the link needs this attempt; otherwise why not.</summary>
+    private RefreshOutcome? NotNeeded(AccountLink link, Mode mode, DateTimeOffset now)
     {
-        var vaulted = await vault.ReadAsync(leased.CredentialName, ct);
+        if (link.SpendInDoubt)
+        {
+            // Looked at when due (to end it when the access token expires, or find the result was stored after all) or
+            // when forced; a read is served the access token it has.
+            var look = mode switch
+            {
+                Mode.Due => link.NextRefreshAt is { } due && due <= now,
+                Mode.IfExpiring => link.LastFailure != OutcomeUnknownCode && policy.IsExpiring(link, now),
+                _ => true,
+            };
+            return look ? null : RefreshOutcome.OutcomeUnknown;
+        }
+
+        if (mode != Mode.Due && RefreshPolicy.InBackoff(link, now))
+        {
+            return RefreshOutcome.BackingOff;
+        }
+
+        var needed = mode switch
+        {
+            Mode.Due => link.NextRefreshAt is { } due && due <= now,
+            Mode.IfExpiring => policy.IsExpiring(link, now),
+            _ => true,
+        };
+        return needed ? null : RefreshOutcome.NotNeeded;
+    }
+
+    private async Task<RefreshOutcome> RefreshLeasedAsync(Held held, IOAuthProvider provider, CT ct)
+    {
+        var vaulted = await vault.ReadAsync(held.Row.CredentialName, ct);
         if (vaulted?.Credential.RefreshToken is null)
         {
-            LogCredentialMissing(logger, leased.ProviderId, CredentialNames.LogTag(leased.CredentialName));
-            return await FinishAsync(leased, LinkStatus.ReauthRequired, "credential_missing", RefreshOutcome.ReauthRequired, ct);
+            LogCredentialMissing(logger, held.Row.ProviderId, CredentialNames.LogTag(held.Row.CredentialName));
+            held.Done = true;
+            await recorder.FinishAsync(held.Row, LinkStatus.ReauthRequired, "credential_missing", ct);
+            return RefreshOutcome.ReauthRequired;
         }
 
-        var current = vaulted.Credential;
-        var result = await provider.RefreshAsync(current, ct);
-        if (result.Failure?.Kind == ProviderFailureKind.InvalidGrant)
+        if (held.Row.SpendingVersion is { } spent)
         {
-            // Reconciliation: if a newer refresh token is in the vault (a refresher whose lease lapsed finished after
-            // we read), spend that one instead before declaring the grant dead.
-            var newest = await vault.ReadAsync(leased.CredentialName, ct);
-            if (newest?.Credential.RefreshToken is { } newer && newer != current.RefreshToken)
+            if (vaulted.StoredAt == spent)
             {
-                current = newest.Credential;
-                result = await provider.RefreshAsync(current, ct);
+                // The vault still holds the version an earlier spend sent: the provider may have rotated it.
+                LogOutcomeUnknown(logger, held.Row.ProviderId, "an earlier refresher stopped mid-spend");
+                held.Done = true;
+                return await recorder.HoldAsync(held.Row, OutcomeUnknownCode, RefreshOutcome.OutcomeUnknown, ct);
             }
+
+            LogSpendResolved(logger, held.Row.ProviderId);
         }
 
-        if (result.Succeeded)
+        if (JsonSerializer.SerializeToUtf8Bytes(vaulted, Json).Length > options.Value.MaxCredentialBytes)
         {
-            return await StoreAsync(leased, current, result.Value, ct);
+            // The new tokens would not fit in a secret (Key Vault: 25 KB): spending would lose them.
+            LogTooLarge(logger, held.Row.ProviderId);
+            held.Done = true;
+            return await recorder.HoldAsync(held.Row, "credential_too_large", RefreshOutcome.CredentialTooLarge, ct);
         }
 
-        var failure = result.Failure;
-        switch (failure.Kind)
+        var check = await gate.CheckAsync(ct);
+        if (!check.MaySpend)
         {
-            case ProviderFailureKind.InvalidGrant:
-                LogReauthRequired(logger, leased.ProviderId, failure.ProviderCode);
-                return await FinishAsync(leased, LinkStatus.ReauthRequired, failure.ProviderCode, RefreshOutcome.ReauthRequired, ct);
-            case ProviderFailureKind.InvalidClient:
-                if (breaker.Trip(leased.ProviderId, options.Value.BreakerDuration))
-                {
-                    LogBreakerOpened(logger, leased.ProviderId, failure.ProviderCode, options.Value.BreakerDuration);
-                }
-
-                return await RescheduleAsync(leased, failure.ProviderCode, options.Value.BreakerDuration, countsAsFailure: false, RefreshOutcome.ProviderMisconfigured, ct);
-            default:
-                var failures = leased.RefreshFailures + 1;
-                var delay = policy.RetryDelay(failures, failure.RetryAfter);
-                LogRetrying(logger, leased.ProviderId, failure.Kind, failure.ProviderCode, failures, delay);
-                return await RescheduleAsync(leased, failure.ProviderCode, delay, countsAsFailure: true, RefreshOutcome.Retrying, ct);
+            held.Done = true;
+            await leases.ReleaseQuietlyAsync(held.Row);
+            return RefreshOutcome.VaultWritesBlocked;
         }
-    }
 
-    /// <summary>Vault first, then the index entry, then the link (with the lease's ETag), then the old entry away.</summary>
-    private async Task<RefreshOutcome> StoreAsync(AccountLink leased, ProviderCredential current, ProviderCredential refreshed, CT ct)
-    {
-        var rotated = refreshed.RefreshToken is not null;
-        var merged = refreshed with
+        if (!await pacer.TryReserveAsync(options.Value.PacingMaxWait, ct))
         {
-            // No refresh token in the answer means the old one stays valid (RFC 6749 §6): keep it.
-            RefreshToken = refreshed.RefreshToken ?? current.RefreshToken,
-            RefreshTokenExpiresAt = rotated ? refreshed.RefreshTokenExpiresAt : current.RefreshTokenExpiresAt,
-            ApiKey = current.ApiKey,
-            ApiSecret = current.ApiSecret,
-            Metadata = current.Metadata,
+            held.Done = true;
+            await recorder.RescheduleAsync(held.Row, "vault_write_pacing", time.GetUtcNow() + options.Value.RetryInitialDelay, countsAsFailure: false, ct);
+            return RefreshOutcome.Deferred;
+        }
+
+        var document = vaulted with
+        {
+            Link = links.ReferenceOf(held.Row.UserId, held.Row.ProviderId, held.Row.AccountId),
+            GrantId = held.Row.GrantId ?? vaulted.GrantId ?? CredentialNames.NewGrantId(),
         };
-
-        await pacer.WaitAsync(ct);
-        var storedAt = time.GetUtcNow();
-        await vault.WriteAsync(leased.CredentialName, new VaultedCredential(leased.ProviderId, merged, storedAt), ct);
-
-        var now = time.GetUtcNow();
-        var updated = leased with
+        var previousName = held.Row.CredentialName;
+        var name = previousName;
+        var versions = held.Row.CredentialVersions;
+        // Room for the proof or copy and for the result; past the limit the credential moves to a fresh name.
+        var rollover = versions + 2 > options.Value.MaxCredentialVersions;
+        if (rollover || check.NeedsProof)
         {
-            CredentialStoredAt = storedAt,
-            AccessTokenExpiresAt = merged.AccessTokenExpiresAt,
-            RefreshTokenExpiresAt = merged.RefreshTokenExpiresAt,
-            LastRefreshAt = now,
-            UpdatedAt = now,
-            RefreshFailures = 0,
-            LastFailure = null,
-            LeaseOwner = null,
-            LeaseUntil = null,
-        };
-        await ReplaceWithScheduleAsync(leased, updated with { NextRefreshAt = policy.NextDue(updated, now) }, ct);
-        LogRefreshed(logger, leased.ProviderId, rotated);
-        return RefreshOutcome.Refreshed;
-    }
+            var target = rollover ? CredentialNames.New() : name;
+            if (await ProveWritableAsync(held, target, document, ct) is { } stop)
+            {
+                return stop;
+            }
 
-    private async Task<RefreshOutcome> FinishAsync(AccountLink leased, LinkStatus status, string code, RefreshOutcome outcome, CT ct)
-    {
-        await ReplaceWithScheduleAsync(leased, leased with
-        {
-            Status = status,
-            LastFailure = code,
-            LeaseOwner = null,
-            LeaseUntil = null,
-            NextRefreshAt = null,
-            UpdatedAt = time.GetUtcNow(),
-        }, ct);
-        return outcome;
-    }
+            (name, versions) = rollover ? (target, 1) : (name, versions + 1);
+        }
 
-    private async Task<RefreshOutcome> RescheduleAsync(AccountLink leased, string code, TimeSpan delay, bool countsAsFailure, RefreshOutcome outcome, CT ct)
-    {
-        await ReplaceWithScheduleAsync(leased, leased with
+        if (await StartSpendAsync(held, document, name, versions, ct) is { } lost)
         {
-            RefreshFailures = countsAsFailure ? leased.RefreshFailures + 1 : leased.RefreshFailures,
-            LastFailure = code,
-            LeaseOwner = null,
-            LeaseUntil = null,
-            NextRefreshAt = time.GetUtcNow() + delay,
-        }, ct);
-        return outcome;
+            return lost;
+        }
+
+        if (name != previousName)
+        {
+            LogRolledOver(logger, held.Row.ProviderId);
+            await DeleteQuietlyAsync(previousName);
+        }
+
+        var answer = await SpendAsync(held, provider, document.Credential);
+        return await HandleAnswerAsync(held, provider, document, answer, reconcile: true, ct);
     }
 
     /// <summary>Links without a refresh token are followed to their expiry and then marked expired, not "refreshed".</summary>
@@ -278,7 +337,7 @@ public sealed partial class LinkRefresher(
 
         try
         {
-            await ReplaceWithScheduleAsync(link, link with { Status = LinkStatus.Expired, NextRefreshAt = null, UpdatedAt = now, LastFailure = "access_token_expired" }, ct);
+            await recorder.ReplaceWithScheduleAsync(link, link with { Status = LinkStatus.Expired, NextRefreshAt = null, UpdatedAt = now, LastFailure = "access_token_expired" }, ct);
         }
         catch (LinkConcurrencyException)
         {
@@ -288,46 +347,42 @@ public sealed partial class LinkRefresher(
         return RefreshOutcome.Expired;
     }
 
-    /// <summary>Writes the link; keeps its due-index entry in step (new entry before the row, old one removed after).</summary>
-    private async Task ReplaceWithScheduleAsync(AccountLink before, AccountLink after, CT ct)
-    {
-        string? newKey = null;
-        if (after.NextRefreshAt is { } due)
-        {
-            newKey = await schedule.AddAsync(after, due, ct);
-        }
-
-        await links.ReplaceAsync(after with { DueKey = newKey }, ct);
-        if (before.DueKey is { } oldKey)
-        {
-            await schedule.RemoveAsync(oldKey, ct);
-        }
-    }
-
-    private async Task ReleaseQuietlyAsync(AccountLink leased)
+    private async Task DeleteQuietlyAsync(string name)
     {
         try
         {
-            await links.ReplaceAsync(leased with { LeaseOwner = null, LeaseUntil = null }, CT.None);
+            await vault.DeleteAsync(name, CT.None);
         }
-        catch (Exception ex) when (ex is LinkConcurrencyException or Errors.StorageUnavailableException)
+        catch (Exception ex) when (ex is VaultUnavailableException or OperationCanceledException)
         {
-            // The lease simply expires.
+            // The janitor finds secrets no link points at.
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Refreshed a {ProviderId} link (refresh token rotated: {Rotated})")]
-    private static partial void LogRefreshed(ILogger logger, string providerId, bool rotated);
+    private static async Task RevokeQuietlyAsync(IOAuthProvider provider, ProviderCredential credential)
+    {
+        try
+        {
+            await provider.RevokeAsync(credential, CT.None);
+        }
+        catch (OperationCanceledException)
+        {
+            // Best effort.
+        }
+    }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A {ProviderId} link needs the user to connect again: the refresh token was rejected ({ProviderCode})")]
-    private static partial void LogReauthRequired(ILogger logger, string providerId, string providerCode);
+    /// <summary>The row this attempt holds (with its latest ETag), and when its current lease began (monotonic).</summary>
+    private sealed class Held
+    {
+        public AccountLink Row { get; set; } = null!;
+        public long LeaseStarted { get; set; }
+        /// <summary>The row's final state is written (or deliberately left): nothing to release.</summary>
+        public bool Done { get; set; }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Provider {ProviderId} rejects the broker's client credentials ({ProviderCode}); refreshes for it pause for {Duration}. Check its ClientId and ClientSecret.")]
-    private static partial void LogBreakerOpened(ILogger logger, string providerId, string providerCode, TimeSpan duration);
+        /// <summary>What is left of the lease for starting work, after the clock allowance.</summary>
+        public TimeSpan Remaining(TimeProvider time, RefreshOptions options) =>
+            options.LeaseDuration - options.ClockAllowance - time.GetElapsedTime(LeaseStarted);
+    }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refresh of a {ProviderId} link failed ({Kind}, {ProviderCode}); attempt {Failures}, next in {Delay}")]
-    private static partial void LogRetrying(ILogger logger, string providerId, ProviderFailureKind kind, string providerCode, int failures, TimeSpan delay);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "A {ProviderId} link's credential {CredentialTag} is missing from the vault")]
-    private static partial void LogCredentialMissing(ILogger logger, string providerId, string credentialTag);
+    private sealed record Answer(ProviderResult<ProviderCredential> Result, DateTimeOffset SentAt);
 }

@@ -35,29 +35,3 @@ public sealed class ProviderBreaker(TimeProvider time)
 
     public DateTimeOffset? OpenUntil(string providerId) => _openUntil.TryGetValue(providerId, out var until) && until > time.GetUtcNow() ? until : null;
 }
-
-/// <summary>
-/// Spaces this instance's vault writes to stay under Key Vault's write ceiling (~300 per 10 s per vault). Uses the
-/// monotonic timestamp, not the wall clock: a clock adjustment must not stall or burst the writes.
-/// </summary>
-public sealed class VaultWritePacer(Microsoft.Extensions.Options.IOptions<RefreshOptions> options, TimeProvider time)
-{
-    private readonly Lock _gate = new();
-    private readonly long _origin = time.GetTimestamp();
-    private TimeSpan _nextSlot = TimeSpan.Zero;
-
-    public Task WaitAsync(CT ct)
-    {
-        var interval = TimeSpan.FromSeconds(1 / options.Value.VaultWritesPerSecond);
-        TimeSpan wait;
-        lock (_gate)
-        {
-            var now = time.GetElapsedTime(_origin);
-            var slot = _nextSlot > now ? _nextSlot : now;
-            _nextSlot = slot + interval;
-            wait = slot - now;
-        }
-
-        return wait > TimeSpan.Zero ? Task.Delay(wait, time, ct) : Task.CompletedTask;
-    }
-}

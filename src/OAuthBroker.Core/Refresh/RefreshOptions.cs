@@ -28,8 +28,66 @@ public sealed class RefreshOptions
     /// <summary>Refreshes running at once against one provider's token endpoint. Default 2.</summary>
     public int MaxConcurrencyPerProvider { get; set; } = 2;
 
-    /// <summary>How long a refresher holds a link. Must outlast a provider call plus a vault write. Default 60 s.</summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// How long a refresher holds a link. Checked at start-up against everything a spend can take (see
+    /// <see cref="LeaseBudget"/>): pacing, the provider calls, the vault write with its retries, and the clock allowance.
+    /// The lease is renewed right before the spend. Default 2 min.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Timeout of each provider call made by a refresh (instead of <c>Broker:ProviderTimeout</c>): an answer that comes
+    /// after the broker gave up leaves the refresh token possibly spent, so refresh calls get longer. A spend may take
+    /// two calls (Bybit's client_secret fallback, a generic provider's discovery). Default 30 s.
+    /// </summary>
+    public TimeSpan RefreshCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Margin for clocks: lease times come from the storage service's clock, which each instance knows only to about a
+    /// second (the <c>Date</c> header's resolution) plus a round trip. A holder stops starting work this long before
+    /// its lease ends. Default 5 s.
+    /// </summary>
+    public TimeSpan ClockAllowance { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest wait for a vault-write slot (<see cref="VaultWritesPerSecond"/>); it is taken before spending, and a refresh that would wait longer is put off instead. Default 5 s.</summary>
+    public TimeSpan PacingMaxWait { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a successful vault write counts as proof that the vault takes writes. A refresh that starts later first
+    /// proves it again by rewriting the credential it is about to spend, so a vault that stopped taking writes costs no
+    /// token. Default 5 s.
+    /// </summary>
+    public TimeSpan VaultWriteProofWindow { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long all spending stops, across instances, after the vault refused a write; doubles per consecutive failure up to <see cref="BreakerDuration"/>. Default 1 min.</summary>
+    public TimeSpan VaultBreakerDuration { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Versions one secret may hold before the credential moves to a fresh secret name (Key Vault cannot back up a
+    /// secret with more than 500 versions, and single versions cannot be deleted). Default 400.
+    /// </summary>
+    public int MaxCredentialVersions { get; set; } = 400;
+
+    /// <summary>
+    /// Largest credential document (UTF-8 JSON) a refresh will spend for. Key Vault holds at most 25 KB per secret; the
+    /// rest is headroom for the new tokens being longer. Default 21,504 bytes.
+    /// </summary>
+    public int MaxCredentialBytes { get; set; } = 21 * 1024;
+
+    /// <summary>Least time between two refreshes of one link (a refresh that could not move an expiry is not repeated at once). Default 1 min.</summary>
+    public TimeSpan MinRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Age after which a secret no link points at is an orphan (a callback that never wrote its row, a failed discard, a
+    /// re-link's superseded grant) and the janitor revokes and erases it. Longer than any callback or refresh. Default 1 h.
+    /// </summary>
+    public TimeSpan OrphanGracePeriod { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Credentials one instance keeps in memory at most (without refresh tokens). Default 10,000.</summary>
+    public int CredentialCacheCapacity { get; set; } = 10_000;
+
+    /// <summary>Everything a refresher must fit into its lease (<see cref="LeaseBudget"/>) needs the vault's worst case write too.</summary>
+    public LeaseBudget BudgetWith(TimeSpan vaultWrite) => new(PacingMaxWait, RefreshCallTimeout * LeaseBudget.CallsPerSpend, vaultWrite, ClockAllowance);
 
     /// <summary>First retry delay after a transient failure; doubles per consecutive failure. Default 1 min.</summary>
     public TimeSpan RetryInitialDelay { get; set; } = TimeSpan.FromMinutes(1);
@@ -70,6 +128,18 @@ public sealed class RefreshOptions
             if (options.LeaseDuration < TimeSpan.FromSeconds(10) || options.SweepBudget <= TimeSpan.Zero || options.DefaultMargin <= TimeSpan.Zero || options.KeepAliveInterval <= TimeSpan.Zero)
             {
                 errors.Add($"{SectionName}: LeaseDuration (≥ 10 s), SweepBudget, DefaultMargin and KeepAliveInterval must be positive.");
+            }
+
+            if (options.RefreshCallTimeout <= TimeSpan.Zero || options.ClockAllowance < TimeSpan.FromSeconds(2) || options.PacingMaxWait < TimeSpan.Zero
+                || options.VaultWriteProofWindow < TimeSpan.Zero || options.VaultBreakerDuration <= TimeSpan.Zero || options.MinRefreshInterval < TimeSpan.Zero
+                || options.OrphanGracePeriod <= TimeSpan.Zero)
+            {
+                errors.Add($"{SectionName}: RefreshCallTimeout, VaultBreakerDuration and OrphanGracePeriod must be positive, ClockAllowance at least 2 s (the storage clock is known to about a second), PacingMaxWait, VaultWriteProofWindow and MinRefreshInterval not negative.");
+            }
+
+            if (options.MaxCredentialVersions is < 3 or > 490 || options.MaxCredentialBytes is < 512 or > 25 * 1024 || options.CredentialCacheCapacity < 1)
+            {
+                errors.Add($"{SectionName}: MaxCredentialVersions must be 3–490 (Key Vault backs up at most 500), MaxCredentialBytes 512–25,600 (its secret size limit), CredentialCacheCapacity at least 1.");
             }
 
             if (options.RetryInitialDelay <= TimeSpan.Zero || options.RetryMaxDelay < options.RetryInitialDelay || options.VaultWritesPerSecond <= 0)

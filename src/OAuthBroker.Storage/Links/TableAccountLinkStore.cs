@@ -10,7 +10,7 @@ namespace OAuthBroker.Storage.Links;
 /// </summary>
 public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     public static string PartitionKeyOf(string userId) => KeyFingerprint.Of("user", userId);
 
@@ -34,6 +34,24 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
 
             return links;
         }, ct);
+
+    /// <summary><c>PartitionKey/RowKey</c>: both are fingerprints or provider ids, so the reference names no person.</summary>
+    public string ReferenceOf(string userId, string providerId, string accountId) => PartitionKeyOf(userId) + "/" + RowKeyOf(providerId, accountId);
+
+    public Task<AccountLink?> GetByReferenceAsync(string reference, CT ct)
+    {
+        var parts = reference.Split('/');
+        if (parts.Length != 2 || !TableKeys.IsValid(parts[0]) || !TableKeys.IsValid(parts[1]) || parts[0].Length == 0 || parts[1].Length == 0)
+        {
+            return Task.FromResult<AccountLink?>(null);
+        }
+
+        return table.RunAsync(async client =>
+        {
+            var entity = await client.GetEntityAsync(parts[0], parts[1], ct);
+            return entity is null ? null : FromEntity(entity);
+        }, ct);
+    }
 
     public Task<AccountLink?> TryInsertAsync(AccountLink link, CT ct) =>
         table.RunAsync(async client =>
@@ -107,6 +125,10 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
             ["LastFailure"] = link.LastFailure,
             ["LeaseOwner"] = link.LeaseOwner,
             ["LeaseUntil"] = link.LeaseUntil,
+            ["GrantId"] = link.GrantId,
+            ["CredentialVersions"] = link.CredentialVersions,
+            ["SpendingVersion"] = link.SpendingVersion,
+            ["SpendStartedAt"] = link.SpendStartedAt,
         };
         return entity;
     }
@@ -134,6 +156,11 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
         LastFailure = entity.GetString("LastFailure"),
         LeaseOwner = entity.GetString("LeaseOwner"),
         LeaseUntil = entity.GetDateTimeOffset("LeaseUntil"),
+        GrantId = entity.GetString("GrantId"),
+        // Rows written before versions were counted: assume one, the next refresh counts on from there.
+        CredentialVersions = (int)(entity.GetInt64("CredentialVersions") ?? 1),
+        SpendingVersion = entity.GetDateTimeOffset("SpendingVersion"),
+        SpendStartedAt = entity.GetDateTimeOffset("SpendStartedAt"),
         ETag = entity.ETag,
     };
 }

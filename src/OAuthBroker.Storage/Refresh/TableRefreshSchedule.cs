@@ -21,13 +21,23 @@ public sealed class TableRefreshSchedule(TableHandle table) : IRefreshSchedule
         table.RunAsync(async client =>
         {
             var key = KeyFor(dueAt);
-            await client.AddEntityAsync(new TableEntity(Partition, key)
+            try
             {
-                ["UserId"] = link.UserId,
-                ["ProviderId"] = link.ProviderId,
-                ["AccountId"] = link.AccountId,
-                ["DueAt"] = dueAt,
-            }, ct);
+                await client.AddEntityAsync(new TableEntity(Partition, key)
+                {
+                    ["UserId"] = link.UserId,
+                    ["ProviderId"] = link.ProviderId,
+                    ["AccountId"] = link.AccountId,
+                    ["DueAt"] = dueAt,
+                }, ct);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 409)
+            {
+                // The key carries 48 random bits, so it exists only because an earlier attempt of this very insert
+                // committed and its answer was lost: the pipeline retried a POST (Table service docs, "Query timeout
+                // and pagination": a write can succeed while the client sees an error).
+            }
+
             return key;
         }, ct);
 
@@ -46,16 +56,27 @@ public sealed class TableRefreshSchedule(TableHandle table) : IRefreshSchedule
             return true;
         }, ct);
 
-    public Task<IReadOnlyList<DueEntry>> ListDueAsync(DateTimeOffset now, int max, CT ct) =>
+    /// <summary>The first <paramref name="max"/> entries due at or before <paramref name="now"/>.</summary>
+    public Task<IReadOnlyList<DueEntry>> ListDueAsync(DateTimeOffset now, int max, CT ct) => ListDueAsync(now, max, null, ct);
+
+    public Task<IReadOnlyList<DueEntry>> ListDueAsync(DateTimeOffset now, int max, string? after, CT ct) =>
         table.RunAsync<IReadOnlyList<DueEntry>>(async client =>
         {
-            // '~' sorts after the hex suffix, so every entry due at or before "now" is below this bound.
-            var filter = TableFilter.And(TableFilter.Equal("PartitionKey", Partition), TableFilter.LessThan("RowKey", Ticks(now) + ".~"));
+            // '~' sorts after the hex suffix, so every entry due at or before "now" is below this bound; "after" pages
+            // forward from the last entry a caller saw, so entries it could not move never hide the ones behind them.
+            var bound = TableFilter.LessThan("RowKey", Ticks(now) + ".~");
+            var filter = after is null
+                ? TableFilter.And(TableFilter.Equal("PartitionKey", Partition), bound)
+                : TableFilter.And(TableFilter.Equal("PartitionKey", Partition), TableFilter.GreaterThan("RowKey", after), bound);
+
             var entries = new List<DueEntry>();
             await foreach (var entity in client.QueryAsync(filter, pageSize: Math.Min(max, 1000), ct))
             {
                 entries.Add(new DueEntry(entity.RowKey, entity.GetString("UserId")!, entity.GetString("ProviderId")!, entity.GetString("AccountId")!,
-                    entity.GetDateTimeOffset("DueAt") ?? now));
+                    entity.GetDateTimeOffset("DueAt") ?? now)
+                {
+                    WrittenAt = entity.Timestamp,
+                });
                 if (entries.Count >= max)
                 {
                     break;

@@ -22,4 +22,11 @@ public sealed class TableClientOptions : ClientOptions
         // Logged URLs would otherwise be redacted anyway; the filter values we send are fingerprints, but keep them out.
         Diagnostics.IsLoggingContentEnabled = false;
     }
+
+    /// <summary>Every response's <c>Date</c> feeds <paramref name="clock"/> (the lease clock).</summary>
+    public TableClientOptions WithServerClock(TableServerClock clock)
+    {
+        AddPolicy(new TableServerClock.DatePolicy(clock), HttpPipelinePosition.PerRetry);
+        return this;
+    }
 }

@@ -15,6 +15,11 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
 {
     public const string ContentType = "application/vnd.oauth-broker.credential+json;v=1";
 
+    /// <summary>Tag names. Tags are readable by anyone with list permission: only non-personal references go there.</summary>
+    public const string ProviderTag = "provider";
+    public const string LinkTag = "link";
+    public const string GrantTag = "grant";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public async Task WriteAsync(string name, VaultedCredential credential, CT ct)
@@ -22,8 +27,17 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
         EnsureName(name);
         var secret = new KeyVaultSecret(name, JsonSerializer.Serialize(credential, Json));
         secret.Properties.ContentType = ContentType;
-        // Tags are readable by anyone with list permission: only non-sensitive facts go there.
-        secret.Properties.Tags["provider"] = credential.ProviderId;
+        secret.Properties.Tags[ProviderTag] = credential.ProviderId;
+        if (credential.Link is { } link)
+        {
+            secret.Properties.Tags[LinkTag] = link;
+        }
+
+        if (credential.GrantId is { } grant)
+        {
+            secret.Properties.Tags[GrantTag] = grant;
+        }
+
         await CallAsync(() => client.SetSecretAsync(secret, ct));
     }
 
@@ -41,19 +55,63 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
         }
     }
 
-    public async Task DeleteAsync(string name, CT ct)
+    public async Task<CredentialErasure> DeleteAsync(string name, CT ct)
     {
         EnsureName(name);
+        var found = true;
         try
         {
-            // Not waiting for the delete to complete: the name is never used again, so nothing depends on it.
-            await CallAsync(() => client.StartDeleteSecretAsync(name, ct));
+            var operation = await CallAsync(() => client.StartDeleteSecretAsync(name, ct));
+            // Purge is possible only once the delete has completed (the secret shows up as deleted).
+            await operation.WaitForCompletionAsync(TimeSpan.FromMilliseconds(500), ct);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
-            // Already deleted: unlink is idempotent.
+            // Already deleted (an earlier, interrupted unlink), or never written.
+            found = false;
+        }
+
+        try
+        {
+            await client.PurgeDeletedSecretAsync(name, ct);
+            return CredentialErasure.Purged;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return found ? CredentialErasure.Purged : CredentialErasure.NotFound;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 403 or 409)
+        {
+            // 403: purge protection is on ("Operation "purge" is not allowed because purge protection is enabled for this
+            // vault"), or the identity lacks the purge permission, which nobody has by default (Key Vault soft-delete
+            // overview). The secret stays recoverable by the vault's administrators until its retention ends.
+            return CredentialErasure.SoftDeleted;
+        }
+        catch (RequestFailedException ex) when (Classify(ex) is { } failure)
+        {
+            throw new VaultUnavailableException($"Key Vault failed: HTTP {ex.Status} {ex.ErrorCode}.", failure, ex);
+        }
+        catch (AggregateException ex)
+        {
+            throw new VaultUnavailableException("Key Vault could not be reached.", VaultFailure.Unavailable, ex);
         }
     }
+
+    public async Task<VaultListing> ListAsync(string? continuation, CT ct)
+    {
+        await foreach (var page in client.GetPropertiesOfSecretsAsync(ct).AsPages(continuation).WithCancellation(ct))
+        {
+            var entries = page.Values
+                .Where(p => p.ContentType == ContentType && CredentialNames.IsValid(p.Name))
+                .Select(p => new VaultEntry(p.Name, Tag(p, LinkTag), Tag(p, GrantTag), Tag(p, ProviderTag), p.UpdatedOn ?? p.CreatedOn))
+                .ToList();
+            return new VaultListing(entries, page.ContinuationToken);
+        }
+
+        return new VaultListing([], null);
+    }
+
+    private static string? Tag(SecretProperties properties, string name) => properties.Tags.TryGetValue(name, out var value) ? value : null;
 
     private static void EnsureName(string name)
     {
@@ -69,13 +127,31 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
         {
             return await call();
         }
-        catch (RequestFailedException ex) when (ex.Status is 0 or 408 or 429 or >= 500)
+        catch (RequestFailedException ex) when (Classify(ex) is { } failure)
         {
-            throw new VaultUnavailableException($"Key Vault failed: HTTP {ex.Status} {ex.ErrorCode}.", ex);
+            throw new VaultUnavailableException($"Key Vault failed: HTTP {ex.Status} {ex.ErrorCode}.", failure, ex);
         }
         catch (AggregateException ex)
         {
-            throw new VaultUnavailableException("Key Vault could not be reached.", ex);
+            throw new VaultUnavailableException("Key Vault could not be reached.", VaultFailure.Unavailable, ex);
         }
     }
+
+    /// <summary>
+    /// Key Vault REST API error codes (learn.microsoft.com/azure/key-vault/general/rest-error-codes): 403 means the
+    /// caller is known but may not do this (a role without <c>secrets/setSecret/action</c>; a failover's read-only mode
+    /// in one reading), 429 throttling. 409 on a write is the soft-deleted name (soft-delete overview: "No object with
+    /// the same name can be created while it is in the deleted state"). An oversized value is refused as a bad
+    /// parameter (400) or by the front end (413); secrets hold at most 25 KB (about-secrets). 404 is not a failure.
+    /// </summary>
+    private static VaultFailure? Classify(RequestFailedException ex) => ex.Status switch
+    {
+        0 or 408 or >= 500 => VaultFailure.Unavailable,
+        429 => VaultFailure.Throttled,
+        403 => VaultFailure.WritesForbidden,
+        409 => VaultFailure.NameDeleted,
+        413 => VaultFailure.TooLarge,
+        400 when ex.Message.Contains("maximum", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("too large", StringComparison.OrdinalIgnoreCase) => VaultFailure.TooLarge,
+        _ => null,
+    };
 }

@@ -124,7 +124,7 @@ public sealed class BybitLinkFlowTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
-    public async Task Linking_the_same_account_again_updates_the_link_under_the_same_secret_name()
+    public async Task Linking_the_same_account_again_updates_the_link_under_a_fresh_secret_name()
     {
         using var browser = fixture.NewBrowser();
         await browser.LinkAsync(uid: 515151515);
@@ -135,7 +135,8 @@ public sealed class BybitLinkFlowTests(BrokerEnvironmentFixture fixture)
         var second = await store.GetAsync(browser.User, "bybit", "515151515", default);
 
         (await browser.LinksAsync()).Count.ShouldBe(1);
-        second!.CredentialName.ShouldBe(first!.CredentialName);
+        // A fresh name per re-link: a soft-deleted name can never block it (issue 12).
+        second!.CredentialName.ShouldNotBe(first!.CredentialName);
         second.ETag.ShouldNotBe(first.ETag);
         second.CreatedAt.ShouldBe(first.CreatedAt);
     }

@@ -14,15 +14,15 @@ public sealed class CredentialCacheTests
     private readonly CountingVault _vault = new();
     private readonly ManualClock _clock = new();
 
-    private CredentialCache Cache() => new(_vault, Options.Create(new RefreshOptions { VaultCacheDuration = TimeSpan.FromSeconds(30) }), _clock);
+    private CredentialCache Cache(int capacity = 10_000) => new(_vault, Options.Create(new RefreshOptions { VaultCacheDuration = TimeSpan.FromSeconds(30), CredentialCacheCapacity = capacity }), _clock);
 
-    private static AccountLink Link(DateTimeOffset version) => new()
+    private static AccountLink Link(DateTimeOffset version, string name = "cred-1") => new()
     {
         UserId = "u",
         ProviderId = "p",
         AccountId = "a",
         Status = LinkStatus.Active,
-        CredentialName = "cred-1",
+        CredentialName = name,
         Scopes = [],
         HasApiKey = false,
         HasRefreshToken = true,
@@ -61,6 +61,35 @@ public sealed class CredentialCacheTests
         _vault.Reads.ShouldBe(2);
     }
 
+    [Fact]
+    public async Task The_cache_never_keeps_a_refresh_token()
+    {
+        var cache = Cache();
+        _vault.Current = new VaultedCredential("p", new ProviderCredential { AccessToken = "at1", RefreshToken = "rt1", ApiSecret = "s1" }, Version1);
+
+        var served = (await cache.ReadAsync(Link(Version1), default))!;
+
+        served.Credential.RefreshToken.ShouldBeNull("the refresh token never leaves the broker and is not needed to serve a backend");
+        served.Credential.ApiSecret.ShouldBe("s1");
+    }
+
+    [Fact]
+    public async Task The_cache_is_bounded_and_forgets_an_unlinked_links_credential()
+    {
+        var cache = Cache(capacity: 3);
+        _vault.Current = new VaultedCredential("p", new ProviderCredential { AccessToken = "at1" }, Version1);
+        for (var i = 0; i < 10; i++)
+        {
+            await cache.ReadAsync(Link(Version1, "cred-" + i), default);
+        }
+
+        cache.Count.ShouldBeLessThanOrEqualTo(3);
+        cache.Forget("cred-9");
+        var reads = _vault.Reads;
+        await cache.ReadAsync(Link(Version1, "cred-9"), default);
+        _vault.Reads.ShouldBe(reads + 1, "a forgotten credential is read from the vault again");
+    }
+
     private sealed class CountingVault : ICredentialVault
     {
         public VaultedCredential? Current { get; set; }
@@ -74,6 +103,8 @@ public sealed class CredentialCacheTests
             return Task.FromResult(Current);
         }
 
-        public Task DeleteAsync(string name, CancellationToken ct) => throw new NotSupportedException();
+        public Task<CredentialErasure> DeleteAsync(string name, CancellationToken ct) => throw new NotSupportedException();
+
+        public Task<VaultListing> ListAsync(string? continuation, CancellationToken ct) => throw new NotSupportedException();
     }
 }

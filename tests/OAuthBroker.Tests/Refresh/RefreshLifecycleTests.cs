@@ -115,24 +115,45 @@ public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
-    public async Task Transient_failures_back_off_and_honour_Retry_After()
+    public async Task Transient_failures_back_off_honour_Retry_After_up_to_the_longest_delay_and_reads_wait_for_it()
     {
         var (browser, link) = await LinkAsync();
         using var _ = browser;
-        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 503, "busy"));
+        var fault = new Fault("/bybit/oauth/v1/public/refresh_token", 503, "busy");
+        fixture.SandboxFaults.Add(fault);
         (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Retrying);
         var afterFirst = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
         afterFirst.RefreshFailures.ShouldBe(1);
         afterFirst.NextRefreshAt!.Value.ShouldBeInRange(fixture.BrokerClock.GetUtcNow().AddSeconds(55), fixture.BrokerClock.GetUtcNow().AddMinutes(1.3));
         afterFirst.Status.ShouldBe(LinkStatus.Active);
+        afterFirst.SpendingVersion.ShouldBeNull("a 503 says the provider did not process the request: nothing is in doubt");
 
-        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 429, "") { Headers = { ["Retry-After"] = "900" } });
-        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Retrying);
-        var afterSecond = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
-        afterSecond.RefreshFailures.ShouldBe(2);
-        afterSecond.NextRefreshAt!.Value.ShouldBeGreaterThanOrEqualTo(fixture.BrokerClock.GetUtcNow().AddSeconds(890));
+        // Until the backoff has passed, on-demand refreshes do not call the provider again.
+        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.BackingOff);
+        fault.Used.ShouldBe(1);
 
-        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(2)))
+        {
+            fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 429, "") { Headers = { ["Retry-After"] = "900" } });
+            (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Retrying);
+            var afterSecond = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
+            afterSecond.RefreshFailures.ShouldBe(2);
+            afterSecond.NextRefreshAt!.Value.ShouldBeGreaterThanOrEqualTo(fixture.BrokerClock.GetUtcNow().AddSeconds(890));
+        }
+
+        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(20)))
+        {
+            // A provider asking for a day is not waited for longer than Refresh:RetryMaxDelay (1 h).
+            fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 429, "") { Headers = { ["Retry-After"] = "86400" } });
+            (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Retrying);
+            (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.NextRefreshAt!.Value.ShouldBeLessThanOrEqualTo(fixture.BrokerClock.GetUtcNow().AddHours(1.01));
+        }
+
+        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromHours(2)))
+        {
+            (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        }
+
         (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.RefreshFailures.ShouldBe(0);
     }
 
@@ -179,23 +200,61 @@ public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
 
         (await Refresher.RefreshDueAsync(new DueEntry(stale, link.UserId, "bybit", link.AccountId, DateTimeOffset.UtcNow), default)).ShouldBe(RefreshOutcome.Gone);
 
-        (await schedule.ListDueAsync(fixture.BrokerClock.GetUtcNow(), 1000, default)).ShouldNotContain(e => e.Key == stale);
+        (await schedule.ListDueAsync(fixture.BrokerClock.GetUtcNow(), 1000, null, default)).ShouldNotContain(e => e.Key == stale);
         (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.ETag.ShouldBe(link.ETag);
     }
 
     [Fact]
-    public async Task A_provider_timeout_is_transient_and_rescheduled()
+    public async Task A_provider_timeout_leaves_the_outcome_unknown_and_the_token_unsent_again()
     {
         var (browser, link) = await LinkAsync();
         using var _ = browser;
-        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(6)));
-
-        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Retrying);
+        var before = await fixture.CredentialOfAsync(link.UserId, "bybit", link.AccountId);
+        await using var instance = await BrokerInstance.StartAsync(fixture, null, BrokerInstance.ShortBudget);
+        // Held up on its way: the client (2 s refresh call timeout) gives up first. It cannot tell whether the
+        // provider got the request, so the token counts as possibly spent.
+        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(4)));
+        try
+        {
+            (await instance.Get<LinkRefresher>().RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.OutcomeUnknown);
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
 
         var stored = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
-        stored.LastFailure.ShouldBe("timeout");
+        stored.LastFailure.ShouldBe(LinkRefresher.OutcomeUnknownCode);
         stored.Status.ShouldBe(LinkStatus.Active);
-        stored.LeaseOwner.ShouldBeNull("the lease is released after a failure");
+        stored.LeaseOwner.ShouldBeNull("the lease is released");
+        stored.SpendingVersion.ShouldNotBeNull();
+        (await fixture.CredentialOfAsync(link.UserId, "bybit", link.AccountId)).RefreshToken.ShouldBe(before.RefreshToken);
+        GrantOf(before.RefreshToken!).Revoked.ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task An_access_tokens_expiry_is_counted_from_when_the_refresh_was_sent_not_when_its_answer_arrived()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        // The provider issues at once and its answer takes three seconds to come back.
+        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(3)) { Phase = FaultPhase.AfterHandler });
+        try
+        {
+            (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
+
+        var credential = await fixture.CredentialOfAsync(link.UserId, "bybit", link.AccountId);
+        // Bybit's access token is a JWT whose exp the provider set when it issued it.
+        using var claims = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(credential.AccessToken.Split('.')[1]));
+        var issuedExpiry = DateTimeOffset.FromUnixTimeSeconds(claims.RootElement.GetProperty("exp").GetInt64());
+        var stored = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
+        stored.AccessTokenExpiresAt!.Value.ShouldBeLessThanOrEqualTo(issuedExpiry.AddSeconds(1), "never later than the provider's own expiry");
+        credential.AccessTokenExpiresAt!.Value.ShouldBeLessThanOrEqualTo(issuedExpiry.AddSeconds(1));
     }
 
     [Fact]

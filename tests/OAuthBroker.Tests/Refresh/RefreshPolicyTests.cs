@@ -97,6 +97,33 @@ public sealed class RefreshPolicyTests
     }
 
     [Fact]
+    public void A_Retry_After_longer_than_the_longest_retry_delay_is_capped()
+    {
+        // An HTTP date far ahead, or a provider asking for a day, must not park a link past its keep-alive.
+        Policy().RetryDelay(1, TimeSpan.FromHours(10)).ShouldBeLessThanOrEqualTo(TimeSpan.FromHours(1.2));
+    }
+
+    [Fact]
+    public void A_retry_never_lands_after_the_refresh_token_expires()
+    {
+        // WhiteBIT classic: a 600 s refresh token; after failures the backoff would run past it.
+        var link = Link(TimeSpan.FromSeconds(120), refreshLeft: TimeSpan.FromSeconds(400));
+        var at = Policy().RetryAt(link, Now, TimeSpan.FromMinutes(30));
+        at.ShouldBeLessThan(link.RefreshTokenExpiresAt!.Value);
+        at.ShouldBeGreaterThanOrEqualTo(Now);
+        Policy().RetryAt(Link(TimeSpan.FromHours(1)), Now, TimeSpan.FromMinutes(2)).ShouldBe(Now + TimeSpan.FromMinutes(2));
+    }
+
+    [Fact]
+    public void A_refresh_token_expiry_the_last_refresh_could_not_move_is_no_reason_to_refresh_again()
+    {
+        var link = Link(TimeSpan.FromHours(12), refreshLeft: TimeSpan.FromMinutes(3)) with { LastRefreshAt = Now };
+        Policy().NextDue(link, Now, refreshTokenExpiryMovable: false)!.Value.ShouldBeGreaterThan(Now + TimeSpan.FromHours(11));
+        // And never sooner than the least interval after the last refresh.
+        Policy().NextDue(link, Now)!.Value.ShouldBeGreaterThanOrEqualTo(Now + TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
     public void Expiring_means_within_the_margin()
     {
         // Tokens issued an hour ago: the full margin applies.

@@ -8,6 +8,13 @@ public sealed class ManualClock : TimeProvider
 {
     private long _offsetTicks;
 
+    public ManualClock()
+    {
+    }
+
+    /// <summary>A clock that runs <paramref name="skew"/> ahead of (or behind) real time, as another machine's might.</summary>
+    public ManualClock(TimeSpan skew) => _offsetTicks = skew.Ticks;
+
     public override DateTimeOffset GetUtcNow() => DateTimeOffset.UtcNow.AddTicks(Interlocked.Read(ref _offsetTicks));
 
     public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);

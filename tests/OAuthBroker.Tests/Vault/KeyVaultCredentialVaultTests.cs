@@ -1,5 +1,4 @@
 using System.Net;
-using Azure;
 using Azure.Core.Pipeline;
 using Azure.Security.KeyVault.Secrets;
 using OAuthBroker.Credentials;
@@ -47,10 +46,11 @@ public sealed class KeyVaultCredentialVaultTests(BrokerEnvironmentFixture fixtur
     {
         var name = CredentialNames.New();
         await Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default);
-        await Vault.DeleteAsync(name, default);
+        // Soft-deleted, not purged (purge protection, or no purge permission): the name stays blocked.
+        await fixture.SecretClient.StartDeleteSecretAsync(name);
 
-        var conflict = await Should.ThrowAsync<RequestFailedException>(() => Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default));
-        conflict.Status.ShouldBe(409);
+        var conflict = await Should.ThrowAsync<VaultUnavailableException>(() => Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default));
+        conflict.Failure.ShouldBe(VaultFailure.NameDeleted);
         Enumerable.Range(0, 1000).Select(_ => CredentialNames.New()).Distinct().Count().ShouldBe(1000);
     }
 
@@ -114,6 +114,102 @@ public sealed class KeyVaultCredentialVaultTests(BrokerEnvironmentFixture fixtur
 
         (await vault.ReadAsync(second, default)).ShouldBeNull();
         throttled.Store.ActiveCount.ShouldBe(1);
+    }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(413)]
+    public async Task A_credential_over_25_KB_is_refused_as_too_large_in_either_reading(int status)
+    {
+        fixture.Environment.KeyVault.RefuseOversizeWith(status);
+        try
+        {
+            var huge = Credential with { AccessToken = new string('a', 26 * 1024) };
+            var refused = await Should.ThrowAsync<VaultUnavailableException>(() => Vault.WriteAsync(CredentialNames.New(), new VaultedCredential("bybit", huge, DateTimeOffset.UtcNow), default));
+            refused.Failure.ShouldBe(VaultFailure.TooLarge);
+        }
+        finally
+        {
+            fixture.Environment.KeyVault.RefuseOversizeWith(400);
+        }
+    }
+
+    [Theory]
+    [InlineData(WriteFault.Forbidden, VaultFailure.WritesForbidden)]
+    [InlineData(WriteFault.Throttled, VaultFailure.Throttled)]
+    [InlineData(WriteFault.ReadOnlyForbidden, VaultFailure.WritesForbidden)]
+    [InlineData(WriteFault.ReadOnlyUnavailable, VaultFailure.Unavailable)]
+    public async Task A_vault_that_refuses_writes_still_reads_and_says_why_it_refused(WriteFault fault, VaultFailure expected)
+    {
+        var name = CredentialNames.New();
+        await Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default);
+        fixture.Environment.KeyVault.FailWrites(fault);
+        try
+        {
+            (await Vault.ReadAsync(name, default)).ShouldNotBeNull();
+            var refused = await Should.ThrowAsync<VaultUnavailableException>(() => Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default));
+            refused.Failure.ShouldBe(expected);
+            refused.Failure.AffectsWholeVault().ShouldBeTrue();
+        }
+        finally
+        {
+            fixture.Environment.KeyVault.FailWrites(WriteFault.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_Retry_After_longer_than_the_cap_is_not_waited_for()
+    {
+        // The broker's client: KeyVault:RetryAfterCap (4 s) against a vault asking for 30 s.
+        fixture.Environment.KeyVault.FailWrites(WriteFault.Throttled);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            await Should.ThrowAsync<VaultUnavailableException>(() => Vault.WriteAsync(CredentialNames.New(), new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default));
+        }
+        finally
+        {
+            fixture.Environment.KeyVault.FailWrites(WriteFault.None);
+        }
+
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(30), "the 30 s the vault asked for was not waited");
+    }
+
+    [Fact]
+    public async Task Secrets_carry_their_links_reference_and_grant_and_are_listed_page_by_page_without_values()
+    {
+        var names = new List<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            var name = CredentialNames.New();
+            names.Add(name);
+            await Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow) { Link = "pk/rk" + i, GrantId = "g" + i }, default);
+        }
+
+        var seen = new Dictionary<string, VaultEntry>();
+        string? continuation = null;
+        var pages = 0;
+        do
+        {
+            var page = await Vault.ListAsync(continuation, default);
+            page.Entries.Count.ShouldBeLessThanOrEqualTo(25);
+            foreach (var entry in page.Entries)
+            {
+                seen[entry.Name] = entry;
+            }
+
+            continuation = page.Continuation;
+            pages++;
+        }
+        while (continuation is not null);
+
+        pages.ShouldBeGreaterThan(1);
+        foreach (var (name, i) in names.Select((n, i) => (n, i)))
+        {
+            seen[name].Link.ShouldBe("pk/rk" + i);
+            seen[name].GrantId.ShouldBe("g" + i);
+            seen[name].ProviderId.ShouldBe("bybit");
+        }
     }
 
     [Fact]

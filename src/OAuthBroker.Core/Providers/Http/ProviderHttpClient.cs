@@ -17,14 +17,55 @@ public sealed partial class ProviderHttpClient(IHttpClientFactory factory, ILogg
     /// <summary>Provider answers are small JSON documents; anything larger is refused rather than buffered.</summary>
     public const int MaxResponseBytes = 256 * 1024;
 
+    /// <summary>
+    /// Code of a failure that happened before the request left this machine (name resolution, connect, TLS or proxy
+    /// tunnel; .NET's <see cref="HttpRequestError"/>): the provider cannot have acted on it, so it is safe to send again.
+    /// Every other transport failure ("timeout", "network", "response_incomplete") leaves the outcome unknown.
+    /// </summary>
+    public const string NotSentCode = "connect_failed";
+
+    /// <summary>A response whose body broke off while it was read (RFC 9112 §8: an incomplete message).</summary>
+    public const string IncompleteResponseCode = "response_incomplete";
+
+    private static readonly AsyncLocal<TimeSpan?> CallTimeout = new();
+
+    /// <summary>
+    /// Gives provider calls made inside the returned scope <paramref name="timeout"/> instead of
+    /// <c>Broker:ProviderTimeout</c>: a refresh spends a rotating token, and an answer that arrives after the client gave up
+    /// is lost, so refresh calls get the time they need (the refresh engine sets it, and budgets its lease for it).
+    /// </summary>
+    public static IDisposable WithCallTimeout(TimeSpan timeout)
+    {
+        var previous = CallTimeout.Value;
+        CallTimeout.Value = timeout;
+        return new Restore(previous);
+    }
+
     public async Task<ProviderResult<ProviderResponse>> SendAsync(
         string providerId, string operation, HttpRequestMessage request, CT ct)
     {
         var http = factory.CreateClient(HttpClientName);
+        if (CallTimeout.Value is { } timeout)
+        {
+            http.Timeout = timeout;
+        }
+
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-            var body = await ReadBoundedAsync(response.Content, ct);
+            byte[]? body;
+            try
+            {
+                body = await ReadBoundedAsync(response.Content, ct);
+            }
+            catch (IOException)
+            {
+                // HttpIOException (ResponseEnded) and socket resets: the provider answered, then the body broke off.
+                LogFailure(logger, providerId, operation, IncompleteResponseCode);
+                return new ProviderFailure(ProviderFailureKind.Unavailable, IncompleteResponseCode,
+                    $"The provider's {operation} response broke off before it was complete.");
+            }
+
             if (body is null)
             {
                 LogFailure(logger, providerId, operation, "oversized_body");
@@ -45,9 +86,16 @@ public sealed partial class ProviderHttpClient(IHttpClientFactory factory, ILogg
         catch (HttpRequestException ex)
         {
             LogFailure(logger, providerId, operation, ex.HttpRequestError.ToString());
-            return new ProviderFailure(ProviderFailureKind.Unavailable, "network",
+            var notSent = ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError
+                or HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError;
+            return new ProviderFailure(ProviderFailureKind.Unavailable, notSent ? NotSentCode : "network",
                 $"The provider could not be reached for the {operation} request.");
         }
+    }
+
+    private sealed class Restore(TimeSpan? previous) : IDisposable
+    {
+        public void Dispose() => CallTimeout.Value = previous;
     }
 
     private static async Task<byte[]?> ReadBoundedAsync(HttpContent content, CT ct)

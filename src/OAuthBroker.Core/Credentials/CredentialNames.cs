@@ -1,0 +1,25 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+
+namespace OAuthBroker.Credentials;
+
+/// <summary>Names for vault secrets.</summary>
+public static class CredentialNames
+{
+    public const string Prefix = "cred-";
+
+    /// <summary>
+    /// A fresh random name (<c>cred-</c> + 32 hex digits): fits Key Vault's <c>[0-9A-Za-z-]{1,127}</c>, holds no
+    /// personal data, and is never reused, because a soft-deleted name stays blocked for up to 90 days.
+    /// </summary>
+    public static string New() => Prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    public static bool IsValid(string name) =>
+        name.Length is > 0 and <= 127 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+
+    /// <summary>Not a name; a short non-reversible tag for correlating logs about one credential.</summary>
+    public static string LogTag(string name) => Base64Url.EncodeToString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..8];
+
+    /// <summary>A fresh grant id: random, so it says nothing about the user or the account.</summary>
+    public static string NewGrantId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+}
