@@ -96,13 +96,17 @@ public sealed class ReturnUrlPolicy(IOptions<BrokerOptions> options)
             return false;
         }
 
-        var broker = options.Value;
         var origin = url.GetLeftPart(UriPartial.Authority);
-        return broker.AllowedReturnOrigins
-            .Select(o => TryParseOrigin(o, out var parsed) ? parsed : null)
-            .Append(broker.PublicBase.GetLeftPart(UriPartial.Authority))
-            .Any(o => string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
+        return FrontendOrigins.Any(o => string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
     }
+
+    /// <summary>The configured origins, parsed once (options are read once at start-up).</summary>
+    private string[] FrontendOrigins => _frontendOrigins ??= [.. options.Value.AllowedReturnOrigins
+        .Select(o => TryParseOrigin(o, out var parsed) ? parsed : null)
+        .OfType<string>()
+        .Append(options.Value.PublicBase.GetLeftPart(UriPartial.Authority))];
+
+    private string[]? _frontendOrigins;
 
     /// <summary>Normalises a configured origin to <c>scheme://host[:port]</c>.</summary>
     public static bool TryParseOrigin(string value, out string? origin)

@@ -57,8 +57,7 @@ public sealed class Sealer(ISealingKeyRing ring)
         var output = new byte[length];
         try
         {
-            using var aes = new AesGcm(key.KeyFor(purpose), TagLength);
-            aes.Decrypt(input.AsSpan(0, NonceLength), input.AsSpan(NonceLength, length), input.AsSpan(NonceLength + length), output, AssociatedData(key.Id, context));
+            CipherFor(key, purpose).Decrypt(input.AsSpan(0, NonceLength), input.AsSpan(NonceLength, length), input.AsSpan(NonceLength + length), output, AssociatedData(key.Id, context));
         }
         catch (AuthenticationTagMismatchException)
         {
@@ -73,10 +72,35 @@ public sealed class Sealer(ISealingKeyRing ring)
         var output = new byte[NonceLength + plaintext.Length + TagLength];
         var nonce = output.AsSpan(0, NonceLength);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(key.KeyFor(purpose), TagLength);
-        aes.Encrypt(nonce, plaintext, output.AsSpan(NonceLength, plaintext.Length), output.AsSpan(NonceLength + plaintext.Length), AssociatedData(key.Id, context));
+        CipherFor(key, purpose).Encrypt(nonce, plaintext, output.AsSpan(NonceLength, plaintext.Length), output.AsSpan(NonceLength + plaintext.Length), AssociatedData(key.Id, context));
         return $"{Version}.{key.Id}.{Base64Url.EncodeToString(output)}";
     }
+
+    /// <summary>
+    /// The cipher for a key and purpose, kept per thread (an <see cref="AesGcm"/> holds one native context and is not
+    /// meant for concurrent use): authorize seals on every request, and a thread mostly seals with one key for one
+    /// purpose, so the key schedule is not redone each time.
+    /// </summary>
+    private static AesGcm CipherFor(SealingKey key, string purpose)
+    {
+        if (t_cipher is { } cached && ReferenceEquals(t_cipherKey, key) && string.Equals(t_cipherPurpose, purpose, StringComparison.Ordinal))
+        {
+            return cached;
+        }
+
+        t_cipher?.Dispose();
+        (t_cipher, t_cipherKey, t_cipherPurpose) = (new AesGcm(key.KeyFor(purpose), TagLength), key, purpose);
+        return t_cipher;
+    }
+
+    [ThreadStatic]
+    private static AesGcm? t_cipher;
+
+    [ThreadStatic]
+    private static SealingKey? t_cipherKey;
+
+    [ThreadStatic]
+    private static string? t_cipherPurpose;
 
     private static byte[] AssociatedData(string keyId, string context) => Encoding.UTF8.GetBytes($"{Version}.{keyId}|{context}");
 }
