@@ -11,7 +11,7 @@ namespace OAuthBroker.Tests.EndToEnd;
 
 /// <summary>BuiltByBit end to end over real HTTP against the sandbox's BuiltByBit dialect.</summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class BuiltByBitLinkFlowTests(BrokerEnvironmentFixture fixture)
+public class BuiltByBitLinkFlowTests(BrokerEnvironmentFixture fixture)
 {
     [Fact]
     public async Task A_BuiltByBit_account_links_lists_and_unlinks_with_verified_revocation()

@@ -16,7 +16,7 @@ namespace OAuthBroker.Tests.EndToEnd;
 /// the local Key Vault (read back with SecretClient) → GET /api/links → unlink.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class BybitLinkFlowTests(BrokerEnvironmentFixture fixture)
+public class BybitLinkFlowTests(BrokerEnvironmentFixture fixture)
 {
     [Fact]
     public async Task A_Bybit_account_links_end_to_end_and_unlinks()

@@ -12,7 +12,7 @@ namespace OAuthBroker.Tests.EndToEnd;
 /// configuration, client_secret_post, account id from a userinfo field).
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class GenericProviderLinkFlowTests(BrokerEnvironmentFixture fixture)
+public class GenericProviderLinkFlowTests(BrokerEnvironmentFixture fixture)
 {
     [Fact]
     public async Task An_OpenID_Connect_provider_found_by_discovery_links_and_unlinks_with_revocation()

@@ -9,7 +9,7 @@ namespace OAuthBroker.Tests.EndToEnd;
 
 /// <summary>WhiteBIT end to end against the sandbox: the Fast API Key flow and the classic flow.</summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
+public class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
 {
     [Fact]
     public async Task The_Fast_API_Key_flow_links_with_the_users_new_key_and_unlink_deletes_the_key()

@@ -132,7 +132,9 @@ public sealed partial class BrowserSession : IDisposable
     {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_fixture.BrokerUri, $"api/oauth/{provider}/complete"))
         {
-            Content = verifier is null ? JsonContent.Create(new { completion = code }) : JsonContent.Create(new { completion = code, verifier }),
+            // As a browser's fetch sends a string body: with a Content-Length (the Functions host forwards no chunked body).
+            Content = new StringContent(verifier is null ? JsonSerializer.Serialize(new { completion = code }) : JsonSerializer.Serialize(new { completion = code, verifier }),
+                System.Text.Encoding.UTF8, "application/json"),
         };
         if (bearer is not null)
         {
