@@ -164,6 +164,36 @@ public sealed class CrossSiteCompletionTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public async Task An_attackers_challenge_ticket_opened_from_the_apps_own_page_in_a_victims_browser_links_nothing()
+    {
+        // Issue 11's attack where the Referer check cannot help: the attacker's authorize URL sits on a page of the app
+        // itself (a link in a chat message), so the victim's browser opens it with the app's origin as Referer, and the
+        // victim approves at Bybit. The code lands on the app's return page in the victim's browser, whose frontend
+        // completes as the victim, with the victim's own verifier: refused, and the grant is discarded. The attacker
+        // holds the ticket's verifier and their own token, but never the code.
+        var attacker = await SandboxIdentity.SignInAsync(fixture, "cross-site-attacker-" + Guid.NewGuid().ToString("N")[..6]);
+        var victim = await SandboxIdentity.SignInAsync(fixture, "cross-site-victim-" + Guid.NewGuid().ToString("N")[..6]);
+        var vaultBefore = fixture.Environment.KeyVault.Store.ActiveCount;
+        var (attackersVerifier, authorizeUrl) = await StartAsync(attacker);
+        var (victimsVerifier, _) = await StartAsync(victim);
+        using var victimsBrowser = fixture.NewBrowser();
+        victimsBrowser.ForgetDevelopmentIdentity();
+        var (landed, code) = await PopUpAsync(victimsBrowser, authorizeUrl, uid: 545454005, referer: App + "/chat");
+        landed.Dispose();
+
+        using var victimsCompletion = await CompleteFromAppAsync(code, victim, victimsVerifier);
+        victimsCompletion.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await CodeOf(victimsCompletion)).ShouldBe("completion_refused");
+
+        // Should the code leak afterwards, it is used up: the attacker's verifier and token complete nothing.
+        using var attackers = await CompleteFromAppAsync(code, attacker, attackersVerifier);
+        (await CodeOf(attackers)).ShouldBe("invalid_completion");
+        (await LinkCountAsync(attacker)).ShouldBe(0);
+        (await LinkCountAsync(victim)).ShouldBe(0);
+        fixture.Environment.KeyVault.Store.ActiveCount.ShouldBe(vaultBefore, "nothing of the victim's grant reached the vault");
+    }
+
+    [Fact]
     public async Task A_code_leaked_from_the_apps_return_page_links_nothing_for_whoever_caught_it()
     {
         var user = await SandboxIdentity.SignInAsync(fixture, "cross-site-user-" + Guid.NewGuid().ToString("N")[..6]);
