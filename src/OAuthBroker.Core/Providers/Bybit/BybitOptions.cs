@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-
 namespace OAuthBroker.Providers.Bybit;
 
 /// <summary>Settings of a Bybit provider (section <c>Providers:{id}</c>, dialect <c>bybit</c>).</summary>
@@ -40,15 +38,6 @@ public sealed class BybitOptions : ProviderOptions
         .Concat(ValidateEndpoint(prefix, nameof(AuthorizeUrl), AuthorizeUrl))
         .Concat(ValidateEndpoint(prefix, nameof(ApiBaseUrl), ApiBaseUrl))
         .Concat(string.IsNullOrWhiteSpace(Scope) ? [$"{prefix}:Scope must not be empty."] : []);
-}
-
-/// <summary>The <c>bybit</c> dialect.</summary>
-public sealed class BybitDialect : ProviderDialect<BybitOptions>
-{
-    public override string Name => BybitDefaults.ProviderId;
-
-    protected override IOAuthProvider Create(string id, BybitOptions options, IServiceProvider services) =>
-        ActivatorUtilities.CreateInstance<BybitProvider>(services, id, options);
 }
 
 public enum BybitRefreshSecret
