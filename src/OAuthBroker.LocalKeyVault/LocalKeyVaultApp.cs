@@ -36,6 +36,7 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
     private int _writeFault;
     private SlowWrite? _slowWrite;
     private long _throttleRetryAfterTicks = -1;
+    private int _refusedWrites;
     private int _oversizeStatus = 400;
     private int _purgeProtection;
 
@@ -46,6 +47,9 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
     public void FailWrites(WriteFault fault) => Interlocked.Exchange(ref _writeFault, (int)fault);
 
     public WriteFault WriteFault => (WriteFault)Volatile.Read(ref _writeFault);
+
+    /// <summary>Writes refused so far by <see cref="FailWrites"/> (each attempt of a retried write counts).</summary>
+    public int RefusedWrites => Volatile.Read(ref _refusedWrites);
 
     /// <summary>For fault tests: writes are held up as <paramref name="slow"/> says, until set back to null.</summary>
     public void SlowWrites(SlowWrite? slow) => Volatile.Write(ref _slowWrite, slow);
@@ -117,6 +121,7 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
             if (vault is not null && !HttpMethods.IsGet(context.Request.Method) && vault.WriteFault != WriteFault.None)
             {
+                Interlocked.Increment(ref vault._refusedWrites);
                 await RefuseWriteAsync(context, vault.WriteFault, settings.Port, vault.ThrottleRetryAfter);
                 return;
             }

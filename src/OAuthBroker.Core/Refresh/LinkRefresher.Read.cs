@@ -50,7 +50,8 @@ public sealed partial class LinkRefresher
 
             if (row.CredentialStoredAt is { } storedAt && latest.StoredAt != storedAt)
             {
-                return (null, await NotVisibleAsync(held, "credential_version_mismatch", ct));
+                // A row from before versions were pinned whose version the vault does not show: retried with the backoff.
+                return (null, await NotVisibleAsync(held, "credential_version_mismatch", countsAsFailure: true, ct));
             }
 
             return (latest, null);
@@ -60,7 +61,7 @@ public sealed partial class LinkRefresher
         if (pinned is null && await vault.ReadAsync(row.CredentialName, ct) is not null)
         {
             // The secret is there but not the version the row names: a read lagging the write. Nothing is spent.
-            return (null, await NotVisibleAsync(held, "credential_version_not_visible", ct));
+            return (null, await NotVisibleAsync(held, "credential_version_not_visible", countsAsFailure: false, ct));
         }
 
         return pinned?.Credential.RefreshToken is null ? (null, await CredentialMissingAsync(held, ct)) : (pinned, null);
@@ -74,13 +75,14 @@ public sealed partial class LinkRefresher
         return RefreshOutcome.ReauthRequired;
     }
 
-    /// <summary>The vault does not show the version the row names: looked at again after the retry delay, nothing spent.</summary>
-    private async Task<RefreshOutcome> NotVisibleAsync(Held held, string code, CT ct)
+    /// <summary>The vault does not show the version the row names: looked at again later, nothing spent.</summary>
+    private async Task<RefreshOutcome> NotVisibleAsync(Held held, string code, bool countsAsFailure, CT ct)
     {
         LogVersionNotVisible(logger, held.Row.ProviderId, code);
         held.Done = true;
         var now = time.GetUtcNow();
-        await recorder.RescheduleAsync(held.Row, code, policy.RetryAt(held.Row, now, policy.RetryDelay(held.Row.RefreshFailures + 1, null)), countsAsFailure: true, ct);
+        var delay = countsAsFailure ? policy.RetryDelay(held.Row.RefreshFailures + 1, null) : options.Value.RetryInitialDelay;
+        await recorder.RescheduleAsync(held.Row, code, policy.RetryAt(held.Row, now, delay), countsAsFailure, ct);
         return RefreshOutcome.Deferred;
     }
 }
