@@ -23,9 +23,10 @@ public sealed class HeldLinkTests(BrokerEnvironmentFixture fixture)
         var account = whyNot == "provider disabled" ? "949494001" : "949494002";
         await browser.LinkAsync(uid: long.Parse(account, System.Globalization.CultureInfo.InvariantCulture));
         var before = await fixture.CredentialOfAsync(browser.User, "bybit", account);
-        // A day ahead (the link is due there); the provider switched off there, or its breaker open.
+        // A day ahead (the link is due there); the provider switched off there, or its breaker open. Otherwise configured
+        // as the holder is (the same lease duration: a lease longer than an instance's own is taken for a pinned one).
         await using var other = await BrokerInstance.StartAsync(fixture, new ManualClock(TimeSpan.FromHours(24)),
-            whyNot == "provider disabled" ? [.. BrokerInstance.ShortBudget, "--Providers:bybit:Enabled=false"] : BrokerInstance.ShortBudget);
+            whyNot == "provider disabled" ? ["--Providers:bybit:Enabled=false"] : []);
         if (whyNot == "breaker open")
         {
             other.Get<ProviderBreaker>().Trip("bybit", TimeSpan.FromMinutes(5));

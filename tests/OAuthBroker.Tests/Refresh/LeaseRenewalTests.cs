@@ -81,13 +81,16 @@ public sealed class LeaseRenewalTests(BrokerEnvironmentFixture fixture)
         using var browser = fixture.NewBrowser();
         await browser.LinkAsync(uid: 939393003);
         var before = await fixture.CredentialOfAsync(browser.User, "bybit", "939393003");
-        await using var instance = await BrokerInstance.StartAsync(fixture, null, [.. BrokerInstance.ShortBudget, "--Refresh:MaxCredentialVersions=3"]);
+        // The vault client as deployed (10 s a call, two retries): a delete can take as long as a lease allows a whole spend.
+        await using var instance = await BrokerInstance.StartAsync(fixture, null,
+            ["--Refresh:LeaseDuration=00:00:50", "--Refresh:RefreshCallTimeout=00:00:02", "--Refresh:PacingMaxWait=00:00:01", "--Refresh:ClockAllowance=00:00:02", "--Refresh:MaxCredentialVersions=3"]);
         var refresher = instance.Get<LinkRefresher>();
         (await refresher.RefreshAsync(browser.User, "bybit", "939393003", LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
         var old = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393003", default))!;
 
-        // The next refresh moves the credential to a fresh secret; deleting (and purging) the old one takes 6 s a call.
-        fixture.Environment.KeyVault.SlowWrites(new SlowWrite(TimeSpan.FromSeconds(6), CommitLate: true, Method: "DELETE"));
+        // The next refresh moves the credential to a fresh secret; deleting and purging the old one take 8 s each, more
+        // than the lease has to spare once the spend's budget (4 s) and its write's (38 s) are set aside.
+        fixture.Environment.KeyVault.SlowWrites(new SlowWrite(TimeSpan.FromSeconds(8), CommitLate: true, Method: "DELETE"));
         try
         {
             (await refresher.RefreshAsync(browser.User, "bybit", "939393003", LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
