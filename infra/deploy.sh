@@ -3,5 +3,6 @@
 #   usage: infra/deploy.sh <resource-group> <function-app-name>
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-package=$("$root/infra/package.sh")
+# The last line package.sh prints is the zip's path, whatever else a tool may print before it.
+package=$("$root/infra/package.sh" | tail -n 1)
 az functionapp deployment source config-zip --resource-group "$1" --name "$2" --src "$package"

@@ -51,6 +51,7 @@ param backends backendType[]
 // ------------------------------------------------------------------------------------------------
 
 var functionAppName = 'func-${resourceToken}'
+var vaultName = 'kv-${resourceToken}'
 var deploymentContainerName = 'app-package-${resourceToken}'
 var origin = empty(publicBaseUrl) ? 'https://${functionAppName}.azurewebsites.net' : publicBaseUrl
 var tableNames = ['AccountLinks', 'AuthorizationFlows', 'RefreshSchedule']
@@ -76,10 +77,11 @@ var baseSettings = [
   { name: 'Broker__PublicBaseUrl', value: origin }
   { name: 'Storage__TableServiceUri', value: storage.properties.primaryEndpoints.table }
   { name: 'KeyVault__VaultUri', value: vault.properties.vaultUri }
-  // Read by the app and by RefreshTokens/function.json ("%Refresh__Schedule%").
-  { name: 'Refresh__Schedule', value: refreshSchedule }
+  // Read by RefreshTokens/function.json ("%REFRESH_SCHEDULE%") and by the app. A flat name: the host resolves %name%
+  // against a configuration that stores A__B as A:B, so "%Refresh__Schedule%" would never resolve (docs/functions-host.md).
+  { name: 'REFRESH_SCHEDULE', value: refreshSchedule }
   // The key ring for sealed short-lived state (pending links): 32 random bytes, base64, put in the vault by the operator.
-  { name: 'Sealing__Keys__k1', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=sealing-key-k1)' }
+  { name: 'Sealing__Keys__k1', value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=sealing-key-k1)' }
 ]
 
 var userTokenSettings = empty(userTokenAuthority) ? [] : [
@@ -89,15 +91,18 @@ var userTokenSettings = empty(userTokenAuthority) ? [] : [
 
 var originSettings = [for (o, i) in allowedReturnOrigins: { name: 'Broker__AllowedReturnOrigins__${i}', value: o }]
 
-var providerSettings = flatten([for p in providers: concat(
+// Lambdas, not for-expressions: a for-expression may only be a declaration's whole value or a resource property's value,
+// never a function argument such as flatten()'s (BCP138; infra/README.md cites the compiler's rule). A lambda may be a
+// function argument, and nothing in these reads a resource's runtime state.
+var providerSettings = flatten(map(providers, p => concat(
   map(items(p.settings), entry => { name: 'Providers__${p.id}__${entry.key}', value: string(entry.value) }),
-  [{ name: 'Providers__${p.id}__ClientSecret', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${p.clientSecretName})' }]
-)])
+  [{ name: 'Providers__${p.id}__ClientSecret', value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${p.clientSecretName})' }]
+)))
 
-var backendSettings = flatten([for b in backends: concat(
-  [{ name: 'Backends__${b.name}__Key', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${b.keySecretName})' }],
-  map(range(0, length(b.?providers ?? [])), i => { name: 'Backends__${b.name}__Providers__${i}', value: b.providers![i] })
-)])
+var backendSettings = flatten(map(backends, b => concat(
+  [{ name: 'Backends__${b.name}__Key', value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${b.keySecretName})' }],
+  map(b.?providers ?? [], (provider, i) => { name: 'Backends__${b.name}__Providers__${i}', value: provider })
+)))
 
 // ------------------------------------------------------------------------------------------------
 // Identity, monitoring
@@ -176,7 +181,7 @@ resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-
 // ------------------------------------------------------------------------------------------------
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  name: 'kv-${resourceToken}'
+  name: vaultName
   location: location
   tags: tags
   properties: {
@@ -218,8 +223,13 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     // Key Vault references in app settings resolve with this identity.
     keyVaultReferenceIdentity: identity.id
     siteConfig: {
+      // Flex Consumption rejects ftpsState (Learn "App settings reference", Flex Consumption plan deprecations): not set.
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
+      // On Flex the platform answers CORS preflights before the app sees them (docs/security.md): the same origins.
+      cors: {
+        allowedOrigins: allowedReturnOrigins
+        supportCredentials: !empty(allowedReturnOrigins)
+      }
       appSettings: concat(baseSettings, userTokenSettings, originSettings, providerSettings, backendSettings)
     }
     functionAppConfig: {
@@ -241,7 +251,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       runtime: { name: 'custom', version: '1.0' }
     }
   }
-  dependsOn: [deploymentContainer, blobOwner, tableContributor, secretsOfficer]
+  // The roles the app needs from its first start: the host's storage, the broker's tables, the vault, and telemetry
+  // (Application Insights refuses the host's data until Monitoring Metrics Publisher exists: local auth is off).
+  dependsOn: [deploymentContainer, blobOwner, tableContributor, secretsOfficer, metricsPublisher]
 }
 
 // ------------------------------------------------------------------------------------------------

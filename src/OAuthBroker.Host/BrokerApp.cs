@@ -6,6 +6,7 @@ using OAuthBroker.Host.Endpoints;
 using OAuthBroker.Host.FunctionsHost;
 using OAuthBroker.Host.Identity;
 using OAuthBroker.Host.Refresh;
+using OAuthBroker.Host.StartupChecks;
 using OAuthBroker.Storage;
 
 namespace OAuthBroker.Host;
@@ -23,16 +24,28 @@ public static class BrokerApp
             ContentRootPath = AppContext.BaseDirectory,
         });
 
+        var underFunctionsHost = FunctionsHostIntegration.IsUnderFunctionsHost(builder.Configuration);
         builder.UseFunctionsHostPortWhenPresent();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             // No endpoint takes a body larger than this; requests are refused before they are read.
             kestrel.Limits.MaxRequestBodySize = 64 * 1024;
-            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+            // Standalone, Kestrel's default line; under the host, what the host may send after re-encoding the query.
+            kestrel.Limits.MaxRequestLineSize = underFunctionsHost ? FunctionsHostIntegration.MaxForwardedRequestLine : 8 * 1024;
+            if (underFunctionsHost)
+            {
+                kestrel.Limits.MaxRequestHeadersTotalSize = FunctionsHostIntegration.MaxForwardedHeaders;
+            }
         });
 
         LogHygiene.Apply(builder.Logging);
+        if (underFunctionsHost)
+        {
+            LogHygiene.UseFunctionsHostFormat(builder.Logging);
+        }
+
+        RefreshScheduleSetting.ApplyAsFallback(builder.Configuration);
 
         builder.Services.AddBrokerCore(builder.Configuration);
         builder.Services.AddBrokerStorage(builder.Configuration);
@@ -49,7 +62,6 @@ public static class BrokerApp
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<BackendOptions>, BackendOptions.Validator>();
         builder.Services.AddSingleton<BackendAuthenticator>();
 
-        var underFunctionsHost = !string.IsNullOrEmpty(builder.Configuration[FunctionsHostIntegration.PortVariable]);
         // Under the host the timer trigger runs the sweep; standalone, the app does, unless Refresh:RunInProcess is false.
         if (!underFunctionsHost && builder.Configuration.GetValue("Refresh:RunInProcess", true))
         {
@@ -57,6 +69,9 @@ public static class BrokerApp
         }
         builder.AddUserAuthentication();
         builder.AddEdgePolicies();
+        builder.AddForwardedRequestGuard();
+        // Secrets the platform could not fetch, or settings meant for a developer's machine, stop the app at start-up.
+        builder.Services.AddSettingsChecks();
         builder.Services.AddCurrentUser(builder.Environment);
 
         configure?.Invoke(builder);
@@ -65,6 +80,8 @@ public static class BrokerApp
         // Fail at start-up, listing every provider configuration error, not at the first user's click.
         app.Services.GetRequiredService<OAuthBroker.Providers.ProviderCatalog>();
         InProcessRefreshScheduler.Parse(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OAuthBroker.Refresh.RefreshOptions>>().Value.Schedule);
+        app.UseBrokerResponseHeaders();
+        app.UseForwardedRequestGuard();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCors();
@@ -73,7 +90,7 @@ public static class BrokerApp
 
         app.MapHealthEndpoints();
         app.MapProviderEndpoints();
-        app.MapOAuthEndpoints();
+        app.WithSingleValuedQueries().MapOAuthEndpoints();
         app.MapLinkEndpoints();
         app.MapCredentialEndpoints();
         if (underFunctionsHost)

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging.Console;
+
 namespace OAuthBroker.Host;
 
 /// <summary>
@@ -24,5 +26,24 @@ public static class LogHygiene
         {
             logging.AddFilter(category, LogLevel.Warning);
         }
+    }
+
+    /// <summary>
+    /// Under the Functions host the handler's console is the host's log: each stdout line becomes one host log entry at
+    /// Information; each stderr line one at Warning when it contains "warn", else at Error (azure-functions-host
+    /// <c>src/WebJobs.Script/Workers/ProcessManagement/WorkerProcess.cs:112-148,198-204</c>; custom handlers use stderr
+    /// for errors only, <c>Workers/Http/HttpWorkerDescription.cs:20</c>). So: one line per entry with level ("warn:",
+    /// "fail:") and category on it, and warnings and errors on stderr, where the host gives them their level.
+    /// </summary>
+    public static void UseFunctionsHostFormat(ILoggingBuilder logging)
+    {
+        logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.IncludeScopes = false;
+            console.TimestampFormat = null;
+            console.ColorBehavior = LoggerColorBehavior.Disabled;
+        });
+        logging.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Warning);
     }
 }

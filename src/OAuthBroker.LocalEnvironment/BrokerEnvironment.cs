@@ -58,7 +58,7 @@ public sealed class BrokerEnvironment : IAsyncDisposable
             string Callback(string provider) => new Uri(brokerUri, $"api/oauth/{provider}/callback").AbsoluteUri;
             sandbox = SandboxApp.Create(Arguments(new Dictionary<string, string?>
             {
-                ["urls"] = $"http://127.0.0.1:{settings.SandboxPort}",
+                ["urls"] = $"http://{settings.PublicHost}:{settings.SandboxPort}",
                 ["Sandbox:Bybit:Clients:0:ClientId"] = settings.BybitClientId,
                 ["Sandbox:Bybit:Clients:0:ClientSecret"] = settings.BybitClientSecret,
                 ["Sandbox:Bybit:Clients:0:RedirectUris:0"] = Callback("bybit"),
@@ -80,7 +80,8 @@ public sealed class BrokerEnvironment : IAsyncDisposable
 
             var brokerArguments = Arguments(new Dictionary<string, string?>
             {
-                ["urls"] = $"http://127.0.0.1:{settings.BrokerPort}",
+                // "localhost" binds both loopback addresses, as browsers may resolve it to either.
+                ["urls"] = $"http://{settings.PublicHost}:{settings.BrokerPort}",
                 ["environment"] = "Development",
                 ["Authentication:DevelopmentIdentity"] = "true",
                 ["Broker:PublicBaseUrl"] = brokerUri.GetLeftPart(UriPartial.Authority),
@@ -128,7 +129,11 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 ["Providers:globex:AccountIdSource"] = "Userinfo",
                 ["Providers:globex:AccountIdClaim"] = "profile.id",
             }, settings.BrokerSettings);
-            var broker = BrokerApp.Create(brokerArguments, settings.ConfigureBroker);
+            var broker = BrokerApp.Create([.. brokerArguments, .. Arguments(new Dictionary<string, string?>(), settings.BrokerInstanceSettings)], builder =>
+            {
+                builder.Services.AddSingleton<IStartupFilter>(new LoopbackHostRedirect(brokerUri));
+                settings.ConfigureBroker?.Invoke(builder);
+            });
             await broker.StartAsync();
 
             return new BrokerEnvironment(azurite, keyVault, sandbox, broker, brokerUri, sandboxUri)

@@ -3,6 +3,8 @@ namespace OAuthBroker.LocalEnvironment;
 /// <summary>How to start the local environment. Defaults are the documented local ports.</summary>
 public sealed class LocalEnvironmentSettings
 {
+    private static readonly string[] OwnSettings = [nameof(BrokerPort), nameof(SandboxPort), nameof(KeyVaultPort), nameof(AzuritePort), nameof(PublicHost), nameof(DataDirectory)];
+
     public int BrokerPort { get; set; } = 7071;
     public int SandboxPort { get; set; } = 7080;
     public int KeyVaultPort { get; set; } = 7443;
@@ -35,12 +37,41 @@ public sealed class LocalEnvironmentSettings
     /// <summary>Extra broker settings (configuration keys with ':'), applied last.</summary>
     public Dictionary<string, string?> BrokerSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Settings for this environment's broker only, not for other instances started from <see cref="BrokerEnvironment.BrokerArguments"/>
+    /// (e.g. running it as a custom handler behind a Functions host).
+    /// </summary>
+    public Dictionary<string, string?> BrokerInstanceSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Extra sandbox settings (configuration keys with ':'), applied last.</summary>
     public Dictionary<string, string?> SandboxSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     public Action<WebApplicationBuilder>? ConfigureBroker { get; set; }
     public Action<WebApplicationBuilder>? ConfigureSandbox { get; set; }
     public Action<WebApplicationBuilder>? ConfigureKeyVault { get; set; }
+
+    /// <summary>
+    /// The local run's settings from its command line: <c>--BrokerPort=</c>, <c>--SandboxPort=</c>, <c>--KeyVaultPort=</c>,
+    /// <c>--AzuritePort=</c>, <c>--PublicHost=</c> (<c>localhost</c> or <c>127.0.0.1</c>), <c>--DataDirectory=</c>; any
+    /// <c>--Sandbox:…</c> key is a sandbox setting and any other key a broker setting (e.g. <c>--Providers:github:ClientId=…</c>).
+    /// </summary>
+    public static LocalEnvironmentSettings FromArguments(string[] args)
+    {
+        var configuration = new ConfigurationBuilder().AddCommandLine(args).Build();
+        var settings = new LocalEnvironmentSettings();
+        configuration.Bind(settings);
+        if (settings.PublicHost is not ("localhost" or "127.0.0.1"))
+        {
+            throw new ArgumentException("--PublicHost must be localhost or 127.0.0.1: browsers treat only loopback http as a secure context for the demo.");
+        }
+
+        foreach (var (key, value) in configuration.AsEnumerable().Where(s => s.Value is not null && !OwnSettings.Contains(s.Key, StringComparer.OrdinalIgnoreCase)))
+        {
+            (key.StartsWith("Sandbox:", StringComparison.OrdinalIgnoreCase) ? settings.SandboxSettings : settings.BrokerSettings)[key] = value;
+        }
+
+        return settings;
+    }
 
     /// <summary>Free ports everywhere, memory-only storage, loopback address: what the tests use.</summary>
     public static LocalEnvironmentSettings Isolated(string certificateDirectory) => new()

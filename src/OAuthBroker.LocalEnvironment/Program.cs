@@ -1,8 +1,8 @@
 using OAuthBroker.LocalEnvironment;
 
-// The local run: `dotnet run --project src/OAuthBroker.LocalEnvironment`.
+// The local run: `dotnet run --project src/OAuthBroker.LocalEnvironment [-- --BrokerPort=… --PublicHost=… --Providers:…]`.
 // Starts Azurite, the local Key Vault endpoint, the provider sandbox and the broker, then waits for Ctrl+C.
-var settings = new LocalEnvironmentSettings();
+var settings = LocalEnvironmentSettings.FromArguments(args);
 Console.WriteLine("Starting Azurite, the local Key Vault endpoint, the provider sandbox and the broker…");
 await using var environment = await BrokerEnvironment.StartAsync(settings);
 

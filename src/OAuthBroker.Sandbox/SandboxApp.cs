@@ -31,6 +31,7 @@ public static class SandboxApp
         builder.Services.AddSingleton<FaultInjector>();
         builder.Services.AddSingleton<BybitSandboxState>();
         builder.Services.AddSingleton<StandardGrants>();
+        builder.Services.AddSingleton<BuiltByBitRateLimits>();
         builder.Services.AddSingleton<RsaSigner>();
         builder.Services.AddSingleton<WhiteBitSandboxEndpoints.State>();
         // The provider's URLs carry codes and state; keep request-URL logging off here too.

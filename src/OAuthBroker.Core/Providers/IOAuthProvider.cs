@@ -79,6 +79,14 @@ public enum RevocationStatus
 
 public sealed record RevocationResult(RevocationStatus Status, string Detail, TimeSpan? RetryAfter = null)
 {
+    /// <summary>
+    /// With <see cref="RevocationStatus.Unavailable"/>: revocation needs a live access token, the vaulted one has expired
+    /// (or was refused) and a refresh token is vaulted. The caller refreshes through the refresher, which stores the
+    /// rotated pair, and then revokes again with the new credential. A dialect never spends the refresh token itself
+    /// inside revocation: a rotation whose result cannot be stored would lose the grant (WhiteBIT: the user's key).
+    /// </summary>
+    public bool RefreshFirst { get; init; }
+
     public static RevocationResult NotSupported(string providerName) =>
         new(RevocationStatus.NotSupportedByProvider, $"{providerName} documents no way to revoke access; the credential was erased from the broker.");
 }

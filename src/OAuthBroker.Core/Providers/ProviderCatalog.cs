@@ -103,27 +103,12 @@ public abstract class ProviderDialect<TOptions> : IProviderDialect where TOption
             return null;
         }
 
-        var provider = Create(id, options, services);
-        return options.RefreshMargin is null ? provider : new WithMargin(provider, options.RefreshMargin.Value);
+        // Note: the dialect carries options.RefreshMargin on its descriptor itself; a wrapper here would hide the optional
+        // interfaces a provider implements (e.g. IDeferredAuthorization).
+        return Create(id, options, services);
     }
 
     protected abstract IOAuthProvider Create(string id, TOptions options, IServiceProvider services);
-
-    /// <summary>Carries a configured refresh margin on the descriptor without every dialect knowing about it.</summary>
-    private sealed class WithMargin(IOAuthProvider inner, TimeSpan margin) : IOAuthProvider
-    {
-        public ProviderDescriptor Descriptor { get; } = inner.Descriptor with { RefreshMargin = margin };
-
-        public Task<ProviderResult<Uri>> BuildAuthorizationUrlAsync(AuthorizationRequest request, CT ct) => inner.BuildAuthorizationUrlAsync(request, ct);
-
-        public Task<ProviderFailure?> CheckAuthorizationResponseAsync(AuthorizationResponse response, CT ct) => inner.CheckAuthorizationResponseAsync(response, ct);
-
-        public Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct) => inner.CompleteAuthorizationAsync(completion, ct);
-
-        public Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct) => inner.RevokeAsync(credential, ct);
-
-        public Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct) => inner.RefreshAsync(current, ct);
-    }
 }
 
 public static class ProviderIds

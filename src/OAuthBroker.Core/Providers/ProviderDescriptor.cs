@@ -6,6 +6,15 @@ public sealed record ProviderDescriptor(string Id, string DisplayName, ProviderC
     /// <summary>How long before expiry this provider's tokens are refreshed; null for the broker's default.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public TimeSpan? RefreshMargin { get; init; }
+
+    /// <summary>
+    /// A callback with neither <c>code</c> nor <c>error</c> means the user cancelled, not a malformed redirect. Bybit's
+    /// help centre ("How to Integrate With the OAuth System as a Broker", phase 3): "If you cancel the verification
+    /// process, the redirection will still occur" — and Bybit documents no error parameter for it. The callback
+    /// handler reports such a callback as <c>access_denied</c> instead of <c>invalid_callback</c>.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool CodelessCallbackMeansDenied { get; init; }
 }
 
 /// <param name="Pkce">The broker sends an S256 code challenge to this provider.</param>

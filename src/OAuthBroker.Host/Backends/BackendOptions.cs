@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
-using OAuthBroker.Host.FunctionsHost;
 
 namespace OAuthBroker.Host.Backends;
 
@@ -43,19 +42,19 @@ public sealed record BackendCaller(string Name, IReadOnlyCollection<string> Prov
 }
 
 /// <summary>
-/// Authenticates backend callers: a configured key in <c>X-Api-Key</c> (compared in constant time); a bearer token
-/// from the configured issuer (see <c>Authentication</c>) carrying the app role <see cref="BackendRole"/> (all providers)
-/// or <c>OAuthBroker.Backend.{provider}</c> (those providers) — Entra ID app roles for daemon apps; or — only when
-/// running under the Functions host, which has then already checked the function key these functions require
-/// (authLevel <c>function</c>) and is the only thing that can reach the handler's loopback port — the host itself.
+/// Authenticates backend callers, under the Functions host exactly as standalone: a configured key in
+/// <c>X-Api-Key</c> (compared in constant time), or an app-only bearer token from the configured issuer (see
+/// <c>Authentication</c>) carrying the app role <see cref="BackendRole"/> (all providers) or
+/// <c>OAuthBroker.Backend.{provider}</c> (those providers): Entra ID app roles for daemon apps. Nothing else: a request
+/// without a credential is never a backend, whatever reached the handler (a function key is only an outer layer the
+/// host checks, and the host can be made to forward a request to another route than the one it checked).
 /// </summary>
-public sealed class BackendAuthenticator(IOptions<BackendOptions> options, IConfiguration configuration)
+public sealed class BackendAuthenticator(IOptions<BackendOptions> options)
 {
     public const string BackendRole = "OAuthBroker.Backend";
 
     public const string HeaderName = "X-Api-Key";
 
-    private readonly bool _underFunctionsHost = !string.IsNullOrEmpty(configuration[FunctionsHostIntegration.PortVariable]);
     private readonly (string Name, byte[] KeyHash, BackendClient Client)[] _clients = options.Value.Clients
         .Where(c => c.Value.Key is not null)
         .Select(c => (c.Key, SHA256.HashData(Encoding.UTF8.GetBytes(c.Value.Key!)), c.Value))
@@ -80,7 +79,7 @@ public sealed class BackendAuthenticator(IOptions<BackendOptions> options, IConf
             return match;
         }
 
-        if (context.User.Identity?.IsAuthenticated == true)
+        if (context.User.Identity?.IsAuthenticated == true && AppOnlyTokens.IsAppOnly(context.User))
         {
             var roles = context.User.FindAll("roles").Select(c => c.Value).ToArray();
             var name = context.User.FindFirst("azp")?.Value ?? context.User.FindFirst("appid")?.Value ?? context.User.FindFirst("sub")?.Value ?? "token";
@@ -90,10 +89,10 @@ public sealed class BackendAuthenticator(IOptions<BackendOptions> options, IConf
             }
 
             var providers = roles.Where(r => r.StartsWith(BackendRole + ".", StringComparison.Ordinal)).Select(r => r[(BackendRole.Length + 1)..].ToLowerInvariant()).ToArray();
-            // A user's token (no backend role) is no backend credential.
+            // A token without a backend role is no backend credential.
             return providers.Length > 0 ? new BackendCaller("app:" + name, providers) : null;
         }
 
-        return _underFunctionsHost ? new BackendCaller("functions-host-key", []) : null;
+        return null;
     }
 }

@@ -7,7 +7,9 @@ namespace OAuthBroker.Host.Endpoints;
 
 /// <summary>
 /// What protects the edge: CORS only for the configured frontend origins (with credentials, for the browser-binding
-/// cookie), and a per-client-address rate limit on the endpoints anyone can call.
+/// cookie), and a per-client-address rate limit on the endpoints anyone can call. Under the Functions host on Flex
+/// Consumption the platform answers CORS preflights itself from its own settings (infra sets them to the same origins);
+/// see docs/security.md.
 /// </summary>
 public static class EdgePolicies
 {
@@ -28,7 +30,7 @@ public static class EdgePolicies
             .WithHeaders("Authorization", "Content-Type", "Accept")
             .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
 
-        var underHost = !string.IsNullOrEmpty(builder.Configuration[FunctionsHostIntegration.PortVariable]);
+        var clientHeader = ClientAddressOptions.HeaderFor(builder.Configuration, FunctionsHostIntegration.IsUnderFunctionsHost(builder.Configuration));
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.OnRejected = async (context, ct) =>
@@ -37,26 +39,12 @@ public static class EdgePolicies
                 await Problems.From(new BrokerError("rate_limited", 429, "Too many requests",
                     "This client sent too many requests to the broker's public endpoints; retry after a minute.")).ExecuteAsync(context.HttpContext);
             };
-            limiter.AddPolicy(AnonymousRateLimit, http => RateLimitPartition.GetFixedWindowLimiter(ClientAddress(http, underHost), _ => new FixedWindowRateLimiterOptions
+            limiter.AddPolicy(AnonymousRateLimit, http => RateLimitPartition.GetFixedWindowLimiter(ClientAddress.Partition(http, clientHeader), _ => new FixedWindowRateLimiterOptions
             {
                 PermitLimit = broker.AnonymousRequestsPerMinute,
                 Window = TimeSpan.FromMinutes(1),
                 QueueLimit = 0,
             }));
         });
-    }
-
-    /// <summary>
-    /// The caller's address. Under the Functions host every request arrives from the host on loopback; the platform's
-    /// front end puts the client's address first in X-Forwarded-For (and a client cannot reach the handler directly).
-    /// </summary>
-    private static string ClientAddress(HttpContext http, bool underHost)
-    {
-        if (underHost && http.Request.Headers["X-Forwarded-For"].ToString() is { Length: > 0 } forwarded)
-        {
-            return forwarded.Split(',')[0].Trim();
-        }
-
-        return http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
     }
 }

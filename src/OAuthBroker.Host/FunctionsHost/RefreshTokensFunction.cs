@@ -6,7 +6,7 @@ namespace OAuthBroker.Host.FunctionsHost;
 
 /// <summary>
 /// The timer function under the Functions host: the host posts <c>{Data, Metadata}</c> to <c>/RefreshTokens</c> on the
-/// schedule in <c>RefreshTokens/function.json</c> (app setting <c>Refresh__Schedule</c>) and expects
+/// schedule in <c>RefreshTokens/function.json</c> (app setting <see cref="RefreshScheduleSetting.Name"/>) and expects
 /// <c>{Outputs, Logs, ReturnValue}</c>; a non-2xx answer fails the invocation. Only the host can reach this route:
 /// it is mapped only when the handler listens on the host's loopback port.
 /// </summary>

@@ -11,7 +11,7 @@ public static class BybitConsentPage
         Random.Shared.NextInt64(100_000_000, 999_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture),
         "    <label><input type=\"checkbox\" name=\"no_2fa\"> This account has no 2FA (Bybit then refuses: 20039)</label>\n");
 
-    // S3: when the user cancels, Bybit does not redirect; the pop-up stays on Bybit.
+    // Help centre phase 2: "Failure or Cancellation: The pop-up remains on the Bybit page."
     public static IResult Cancelled() => ConsentPage.Message("Authorization cancelled. You can close this window.");
 
     public static IResult Error(string message) => ConsentPage.Error(message);

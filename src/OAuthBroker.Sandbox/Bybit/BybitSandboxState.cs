@@ -41,5 +41,8 @@ public sealed class BybitSandboxState
         /// <summary>Set when a superseded refresh token was presented: the whole grant is dead (RFC 9700 §4.14.2).</summary>
         public bool Revoked { get; set; }
         public int RefreshCount { get; set; }
+
+        /// <summary>The consent page's "no 2FA" account: Bybit refuses it with 20039 (where: see No2FaRefusedAt).</summary>
+        public bool AccountWithout2Fa { get; init; }
     }
 }

@@ -5,11 +5,12 @@ using OAuthBroker.Sandbox.Pages;
 namespace OAuthBroker.Sandbox.Oidc;
 
 /// <summary>
-/// A standards-conformant OAuth 2.0 / OpenID Connect server per tenant, for the generic provider: discovery,
-/// PKCE S256 required, exact redirect URIs (never a redirect to an unregistered one), single-use codes bound to
-/// client, redirect URI and challenge, <c>client_secret_basic</c> (RFC 6749 §2.3.1 decoding) or
-/// <c>client_secret_post</c>, RS256 ID tokens with nonce, rotating refresh tokens, RFC 9207 <c>iss</c>, userinfo
-/// and RFC 7009 revocation.
+/// A standards-conformant OAuth 2.0 / OpenID Connect server per tenant, for the generic provider: metadata at both
+/// well-known locations (OpenID Connect Discovery §4, RFC 8414 §3), PKCE S256 required, exact redirect URIs (never a
+/// redirect to an unregistered one, RFC 6749 §4.1.2.1), single-use codes bound to client, redirect URI and challenge,
+/// <c>client_secret_basic</c> (RFC 6749 §2.3.1 decoding) or <c>client_secret_post</c>, RS256 ID tokens with nonce (and,
+/// per tenant, extra audiences and azp, Core §2), rotating refresh tokens, RFC 9207 <c>iss</c>, userinfo with the ID
+/// token's <c>sub</c> (Core §5.3.2) and RFC 7009 revocation with its documented error answers.
 /// </summary>
 public static class OidcSandboxEndpoints
 {
@@ -18,7 +19,11 @@ public static class OidcSandboxEndpoints
     public static void MapOidcSandbox(this IEndpointRouteBuilder root)
     {
         var app = root.MapGroup(Prefix);
-        app.MapGet("/.well-known/openid-configuration", Discovery);
+        app.MapGet("/.well-known/openid-configuration", (string tenant, HttpRequest request, IOptions<SandboxOptions> options) =>
+            Discovery(tenant, request, options, MetadataDocuments.OpenIdConfigurationOnly));
+        // RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path component.
+        root.MapGet("/.well-known/oauth-authorization-server/oidc/{tenant}", (string tenant, HttpRequest request, IOptions<SandboxOptions> options) =>
+            Discovery(tenant, request, options, MetadataDocuments.AuthorizationServerOnly));
         app.MapGet("/authorize", Authorize);
         app.MapPost("/consent", Consent).DisableAntiforgery();
         app.MapPost("/token", Token).DisableAntiforgery();
@@ -29,9 +34,9 @@ public static class OidcSandboxEndpoints
 
     private static string Issuer(HttpRequest request, string tenant) => $"{request.Scheme}://{request.Host}/oidc/{tenant}";
 
-    private static IResult Discovery(string tenant, HttpRequest request, IOptions<SandboxOptions> options)
+    private static IResult Discovery(string tenant, HttpRequest request, IOptions<SandboxOptions> options, MetadataDocuments document)
     {
-        if (!options.Value.Oidc.Tenants.TryGetValue(tenant, out var settings))
+        if (!options.Value.Oidc.Tenants.TryGetValue(tenant, out var settings) || (settings.Metadata != MetadataDocuments.Both && settings.Metadata != document))
         {
             return TypedResults.NotFound();
         }
@@ -49,6 +54,12 @@ public static class OidcSandboxEndpoints
             ["grant_types_supported"] = new[] { "authorization_code", "refresh_token" },
             ["code_challenge_methods_supported"] = new[] { "S256" },
             ["token_endpoint_auth_methods_supported"] = new[] { "client_secret_basic", "client_secret_post" },
+            ["revocation_endpoint_auth_methods_supported"] = settings.RevocationAuthMethods switch
+            {
+                ClientAuthMethods.BasicOnly => new[] { "client_secret_basic" },
+                ClientAuthMethods.PostOnly => new[] { "client_secret_post" },
+                _ => new[] { "client_secret_basic", "client_secret_post" },
+            },
             ["subject_types_supported"] = new[] { "public" },
             ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
             ["scopes_supported"] = new[] { "openid", "profile", "email", "offline_access" },
@@ -130,10 +141,10 @@ public static class OidcSandboxEndpoints
         }
 
         var form = await request.ReadFormAsync();
-        var client = AuthenticateClient(request, form, settings.Clients, out var clientError);
+        var client = AuthenticateClient(request, form, settings.Clients, ClientAuthMethods.Both, out var clientError);
         if (client is null)
         {
-            return Error(clientError == "invalid_request" ? 400 : 401, clientError!);
+            return ClientError(request, clientError!);
         }
 
         var realm = "oidc:" + tenant;
@@ -152,16 +163,25 @@ public static class OidcSandboxEndpoints
                 if (code!.Scope.Split(' ').Contains("openid"))
                 {
                     var now = time.GetUtcNow();
-                    var (subject, roles) = grant.Account.Split('|') is [var who, var assigned] ? (who, assigned.Split(' ', StringSplitOptions.RemoveEmptyEntries)) : (grant.Account, []);
+                    var (subject, roles) = SubjectOf(grant);
                     var claims = new Dictionary<string, object>
                     {
                         ["iss"] = Issuer(request, tenant),
                         ["sub"] = subject,
-                        ["aud"] = client.ClientId,
+                        // Core §2: aud "MUST contain the OAuth 2.0 client_id ... It MAY also contain identifiers for other audiences".
+                        ["aud"] = settings.ExtraAudiences.Count == 0 ? client.ClientId : new[] { client.ClientId }.Concat(settings.ExtraAudiences).ToArray(),
                         ["iat"] = now.ToUnixTimeSeconds(),
                         ["exp"] = (now + TimeSpan.FromMinutes(10)).ToUnixTimeSeconds(),
-                        ["name"] = "Sandbox " + subject,
                     };
+                    if ((settings.AuthorizedParty ?? (settings.ExtraAudiences.Count > 0 ? client.ClientId : null)) is { } azp)
+                    {
+                        claims["azp"] = azp;
+                    }
+
+                    if (settings.NameInIdToken)
+                    {
+                        claims["name"] = "Sandbox " + subject;
+                    }
                     if (code.Nonce is not null)
                     {
                         claims["nonce"] = code.Nonce;
@@ -191,11 +211,17 @@ public static class OidcSandboxEndpoints
         var grant = header.StartsWith("Bearer ", StringComparison.Ordinal) ? grants.Authenticate("oidc:" + tenant, header["Bearer ".Length..]) : null;
         if (grant is null)
         {
-            return new ChallengeResult();
+            return new ChallengeResult("Bearer error=\"invalid_token\"");
         }
 
-        return TypedResults.Json(new { sub = grant.Account, name = "Sandbox " + grant.Account, preferred_username = grant.Account, profile = new { id = "p-" + grant.Account } });
+        // Core §5.3.2: "The sub Claim in the UserInfo Response MUST be verified to exactly match the sub Claim in the ID Token".
+        var (subject, _) = SubjectOf(grant);
+        return TypedResults.Json(new { sub = subject, name = "Sandbox " + subject, preferred_username = subject, profile = new { id = "p-" + subject } });
     }
+
+    /// <summary>App roles ride along in the account field ("account|role1 role2"); the subject is the account alone.</summary>
+    private static (string Subject, string[] Roles) SubjectOf(StandardGrants.Grant grant) =>
+        grant.Account.Split('|') is [var who, var assigned] ? (who, assigned.Split(' ', StringSplitOptions.RemoveEmptyEntries)) : (grant.Account, []);
 
     private static async Task<IResult> Revoke(string tenant, HttpRequest request, IOptions<SandboxOptions> options, StandardGrants grants)
     {
@@ -205,19 +231,30 @@ public static class OidcSandboxEndpoints
         }
 
         var form = await request.ReadFormAsync();
-        var client = AuthenticateClient(request, form, settings.Clients, out var error);
+        var client = AuthenticateClient(request, form, settings.Clients, settings.RevocationAuthMethods, out var error);
         if (client is null)
         {
-            return Error(401, error!);
+            return ClientError(request, error!);
+        }
+
+        var token = form["token"].ToString();
+        if (!settings.RevokesAccessTokens && !grants.IsRefreshToken(token))
+        {
+            // RFC 7009 §2.2.1: "unsupported_token_type: The authorization server does not support the revocation of the
+            // presented token type."
+            return Error(400, "unsupported_token_type");
         }
 
         // RFC 7009 §2.2: 200 whether or not the token was known.
-        grants.Revoke("oidc:" + tenant, client.ClientId, form["token"].ToString());
+        grants.Revoke("oidc:" + tenant, client.ClientId, token);
         return TypedResults.Ok();
     }
 
-    /// <summary>RFC 6749 §2.3.1: Basic (form-decoded id and secret) or body parameters, never both.</summary>
-    private static SandboxClient? AuthenticateClient(HttpRequest request, IFormCollection form, List<SandboxClient> clients, out string? error)
+    /// <summary>
+    /// RFC 6749 §2.3.1: Basic (form-decoded id and secret) or body parameters, never both (§2.3: "MUST NOT use more than
+    /// one authentication method in each request"), and only the methods <paramref name="accepted"/>.
+    /// </summary>
+    private static SandboxClient? AuthenticateClient(HttpRequest request, IFormCollection form, List<SandboxClient> clients, ClientAuthMethods accepted, out string? error)
     {
         var inBody = form.ContainsKey("client_secret");
         error = "invalid_client";
@@ -231,11 +268,21 @@ public static class OidcSandboxEndpoints
 
             var id = WebUtility.UrlDecode(user);
             var secret = WebUtility.UrlDecode(password);
-            return clients.FirstOrDefault(c => c.ClientId == id && c.ClientSecret == secret);
+            return accepted == ClientAuthMethods.PostOnly ? null : clients.FirstOrDefault(c => c.ClientId == id && c.ClientSecret == secret);
         }
 
-        return inBody ? clients.FirstOrDefault(c => c.ClientId == form["client_id"] && c.ClientSecret == form["client_secret"]) : null;
+        return inBody && accepted != ClientAuthMethods.BasicOnly ? clients.FirstOrDefault(c => c.ClientId == form["client_id"] && c.ClientSecret == form["client_secret"]) : null;
     }
+
+    /// <summary>
+    /// RFC 6749 §5.2, invalid_client: "The authorization server MAY return an HTTP 401 ... If the client attempted to
+    /// authenticate via the "Authorization" request header field, the authorization server MUST respond with an HTTP 401
+    /// ... and include the "WWW-Authenticate" response header field"; otherwise 400.
+    /// </summary>
+    private static IResult ClientError(HttpRequest request, string error) =>
+        error == "invalid_client" && request.Headers.Authorization.Count > 0
+            ? new ChallengeResult("Basic realm=\"sandbox\"", Error(401, error))
+            : Error(400, error);
 
     private static IResult Tokens(string access, string refresh, string scope, TimeSpan lifetime, string? idToken)
     {
@@ -276,13 +323,18 @@ public static class OidcSandboxEndpoints
         }
     }
 
-    /// <summary>RFC 6750 §3: 401 with a Bearer challenge.</summary>
-    private sealed class ChallengeResult : IResult
+    /// <summary>401 with a challenge: RFC 6750 §3 (Bearer, userinfo) or RFC 6749 §5.2 (Basic, client authentication).</summary>
+    private sealed class ChallengeResult(string challenge, IResult? body = null) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {
+            httpContext.Response.Headers.WWWAuthenticate = challenge;
+            if (body is not null)
+            {
+                return body.ExecuteAsync(httpContext);
+            }
+
             httpContext.Response.StatusCode = 401;
-            httpContext.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
             return Task.CompletedTask;
         }
     }

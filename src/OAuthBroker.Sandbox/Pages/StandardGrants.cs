@@ -6,9 +6,10 @@ using System.Text;
 namespace OAuthBroker.Sandbox.Pages;
 
 /// <summary>
-/// Authorization codes and grants for the dialects that follow RFC 6749 closely (BuiltByBit, generic OAuth 2.0 /
-/// OpenID Connect): single-use codes bound to client, redirect URI and PKCE challenge; grants whose refresh token
-/// rotates, where reuse of an old refresh token or a revocation kills the whole grant.
+/// Authorization codes and grants for the dialects built on RFC 6749 (BuiltByBit, WhiteBIT, generic OAuth 2.0 / OpenID
+/// Connect): single-use codes bound to client, redirect URI and PKCE challenge (RFC 6749 §4.1.2, §10.5; RFC 7636 §4.6);
+/// grants whose refresh token rotates or not, may expire, and whose reuse after rotation kills the grant or only fails
+/// (<see cref="RefreshRules"/>: the providers leave these open, so each dialect passes its switches).
 /// </summary>
 public sealed class StandardGrants(IssuedSecrets issued, TimeProvider time)
 {
@@ -31,6 +32,7 @@ public sealed class StandardGrants(IssuedSecrets issued, TimeProvider time)
         public string Scope { get; } = scope;
         public Lock Gate { get; } = new();
         public string CurrentRefreshToken { get; set; } = "";
+        public DateTimeOffset? CurrentRefreshTokenExpiresAt { get; set; }
         public Dictionary<string, DateTimeOffset> AccessTokens { get; } = new(StringComparer.Ordinal);
         public bool Revoked { get; set; }
     }
@@ -72,19 +74,20 @@ public sealed class StandardGrants(IssuedSecrets issued, TimeProvider time)
         return (CodeCheck.Ok, issuedCode);
     }
 
-    public (Grant Grant, string AccessToken, string RefreshToken) NewGrant(Code code, string tokenPrefix, TimeSpan accessLifetime)
+    public (Grant Grant, string AccessToken, string RefreshToken) NewGrant(Code code, string tokenPrefix, TimeSpan accessLifetime, RefreshRules? rules = null)
     {
         var grant = new Grant(code.Realm, code.ClientId, code.Account, code.Scope);
         lock (grant.Gate)
         {
-            var (access, refresh) = Rotate(grant, tokenPrefix, accessLifetime);
+            var (access, refresh) = Rotate(grant, tokenPrefix, accessLifetime, rules ?? RefreshRules.Default, newRefreshToken: true);
             return (grant, access, refresh);
         }
     }
 
-    /// <summary>Refresh with rotation; a superseded refresh token revokes the grant (RFC 9700 §4.14.2).</summary>
-    public (Grant Grant, string AccessToken, string RefreshToken)? Refresh(string realm, string clientId, string? refreshToken, string tokenPrefix, TimeSpan accessLifetime)
+    /// <summary>Refresh by the dialect's <paramref name="rules"/>: rotation or not, an expiring refresh token, reuse detection.</summary>
+    public (Grant Grant, string AccessToken, string RefreshToken)? Refresh(string realm, string clientId, string? refreshToken, string tokenPrefix, TimeSpan accessLifetime, RefreshRules? rules = null)
     {
+        rules ??= RefreshRules.Default;
         if (refreshToken is null || !_byRefreshToken.TryGetValue(refreshToken, out var grant) || grant.Realm != realm || grant.ClientId != clientId)
         {
             return null;
@@ -99,11 +102,17 @@ public sealed class StandardGrants(IssuedSecrets issued, TimeProvider time)
 
             if (grant.CurrentRefreshToken != refreshToken)
             {
-                grant.Revoked = true;
+                // RFC 9700 §4.14.2: a refresh token used after rotation signals a replay; the grant ends when the rules say so.
+                grant.Revoked = rules.ReuseRevokesGrant;
                 return null;
             }
 
-            var (access, refresh) = Rotate(grant, tokenPrefix, accessLifetime);
+            if (time.GetUtcNow() > grant.CurrentRefreshTokenExpiresAt)
+            {
+                return null;
+            }
+
+            var (access, refresh) = Rotate(grant, tokenPrefix, accessLifetime, rules, newRefreshToken: rules.Rotate);
             return (grant, access, refresh);
         }
     }
@@ -138,20 +147,35 @@ public sealed class StandardGrants(IssuedSecrets issued, TimeProvider time)
         return true;
     }
 
+    public bool IsRefreshToken(string token) => _byRefreshToken.ContainsKey(token);
+
     public bool IsRevoked(string accessToken) => _byAccessToken.TryGetValue(accessToken, out var grant) && grant.Revoked;
 
-    private (string Access, string Refresh) Rotate(Grant grant, string prefix, TimeSpan accessLifetime)
+    private (string Access, string Refresh) Rotate(Grant grant, string prefix, TimeSpan accessLifetime, RefreshRules rules, bool newRefreshToken)
     {
         var access = prefix + "at_" + Random(20);
-        var refresh = prefix + "rt_" + Random(20);
         issued.Add(access);
-        issued.Add(refresh);
         grant.AccessTokens[access] = time.GetUtcNow() + accessLifetime;
-        grant.CurrentRefreshToken = refresh;
         _byAccessToken[access] = grant;
-        _byRefreshToken[refresh] = grant;
-        return (access, refresh);
+        if (newRefreshToken)
+        {
+            var refresh = prefix + "rt_" + Random(20);
+            issued.Add(refresh);
+            grant.CurrentRefreshToken = refresh;
+            grant.CurrentRefreshTokenExpiresAt = rules.RefreshLifetime is { } lifetime ? time.GetUtcNow() + lifetime : null;
+            _byRefreshToken[refresh] = grant;
+        }
+
+        return (access, grant.CurrentRefreshToken);
     }
 
     private static string Random(int bytes) => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(bytes));
+
+    /// <param name="RefreshLifetime">How long a refresh token lives from its issue; null: until the grant ends.</param>
+    /// <param name="Rotate">Whether every refresh issues a new refresh token.</param>
+    /// <param name="ReuseRevokesGrant">Whether presenting a rotated-away refresh token ends the whole grant.</param>
+    public sealed record RefreshRules(TimeSpan? RefreshLifetime = null, bool Rotate = true, bool ReuseRevokesGrant = true)
+    {
+        public static readonly RefreshRules Default = new();
+    }
 }

@@ -42,7 +42,7 @@ public sealed partial class ConfigurationDriftTests
     /// <summary>Settings infra/ must set although the app has a default.</summary>
     private static readonly string[] AlwaysSetByInfra =
     [
-        "Refresh__Schedule", // RefreshTokens/function.json reads %Refresh__Schedule%; the host fails without it.
+        "REFRESH_SCHEDULE", // RefreshTokens/function.json reads %REFRESH_SCHEDULE%; the timer is in error without it.
         "AZURE_CLIENT_ID", // DefaultAzureCredential picks the user-assigned identity from it.
         "AzureWebJobsStorage__accountName",
         "AzureWebJobsStorage__credential",
@@ -86,8 +86,8 @@ public sealed partial class ConfigurationDriftTests
     [Fact]
     public void Secrets_reach_the_app_as_Key_Vault_references_never_as_template_parameters()
     {
-        Resources.ShouldContain("'Providers__${p.id}__ClientSecret', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${p.clientSecretName})'");
-        Resources.ShouldContain("@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${b.keySecretName})");
+        Resources.ShouldContain("'Providers__${p.id}__ClientSecret', value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${p.clientSecretName})'");
+        Resources.ShouldContain("@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${b.keySecretName})");
         foreach (var template in new[] { Main, Resources })
         {
             foreach (Match param in Parameter().Matches(template))
@@ -133,7 +133,7 @@ public sealed partial class ConfigurationDriftTests
     {
         var values = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "local.settings.example.json"))).RootElement.GetProperty("Values");
         var settings = values.EnumerateObject().ToDictionary(p => p.Name.Replace("__", ":", StringComparison.Ordinal), p => (string?)p.Value.GetString());
-        foreach (var required in new[] { "FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage", "Broker:PublicBaseUrl", "Storage:ConnectionString", "KeyVault:VaultUri", "KeyVault:LocalAccessToken", "Refresh:Schedule" })
+        foreach (var required in new[] { "FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage", "Broker:PublicBaseUrl", "Storage:ConnectionString", "KeyVault:VaultUri", "KeyVault:LocalAccessToken", "REFRESH_SCHEDULE" })
         {
             settings.ShouldContainKey(required);
         }
@@ -145,6 +145,25 @@ public sealed partial class ConfigurationDriftTests
         new StorageOptions.Validator().Validate(null, configuration.GetSection("Storage").Get<StorageOptions>()!).Succeeded.ShouldBeTrue();
         services.GetRequiredService<ProviderCatalog>().Descriptors.Count.ShouldBeGreaterThanOrEqualTo(4);
         settings.Keys.ShouldContain(k => k.StartsWith("Backends:", StringComparison.Ordinal) && k.EndsWith(":Key", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_schedule_setting_infra_and_the_local_settings_provide_resolves_the_way_the_host_resolves_it()
+    {
+        // The app setting fed from the refreshSchedule parameter, with main.bicep's default, as the host sees app settings.
+        var name = Regex.Match(Resources, @"\{ name: '(?<name>[A-Za-z0-9_]+)', value: refreshSchedule \}").Groups["name"].Value;
+        var value = Regex.Match(Main, @"param refreshSchedule string = '(?<value>[^']+)'").Groups["value"].Value;
+        var root = FunctionsHost.Emulation.ScriptRoot.Read(Support.HandlerProcess.ScriptRoot);
+        var timer = root.Functions.Single(f => f.Name == "RefreshTokens");
+
+        var inAzure = FunctionsHost.Emulation.TimerTrigger.Index(timer, new FunctionsHost.Emulation.AppSettings(new Dictionary<string, string> { [name] = value }));
+        inAzure.Error.ShouldBeNull();
+        inAzure.ResolvedSchedule.ShouldBe(value);
+
+        // func start puts local.settings.json's Values into the host's environment.
+        var local = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "local.settings.example.json"))).RootElement.GetProperty("Values")
+            .EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        FunctionsHost.Emulation.TimerTrigger.Index(timer, new FunctionsHost.Emulation.AppSettings(local)).Error.ShouldBeNull();
     }
 
     [GeneratedRegex(@"\{ name: '(?<name>[A-Za-z0-9_]+)', value:")]

@@ -62,9 +62,8 @@ public sealed class PackageTests(BrokerEnvironmentFixture fixture)
             ["Storage__LinksTable"] = "PackageLinks",
             ["Storage__FlowsTable"] = "PackageFlows",
             ["Storage__ScheduleTable"] = "PackageSchedule",
+            // Production: the local vault endpoint's token and certificate are refused there, and nothing here reads the vault.
             ["KeyVault__VaultUri"] = fixture.Environment.KeyVault.VaultUri.AbsoluteUri,
-            ["KeyVault__LocalAccessToken"] = fixture.VaultAccessToken,
-            ["KeyVault__LocalCertificatePath"] = fixture.Environment.KeyVault.CertificatePath,
             ["Sealing__Keys__k1"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
         };
         try
@@ -75,7 +74,7 @@ public sealed class PackageTests(BrokerEnvironmentFixture fixture)
             (await http.GetAsync("/api/health")).StatusCode.ShouldBe(HttpStatusCode.OK);
             (await http.GetAsync("/api/providers")).StatusCode.ShouldBe(HttpStatusCode.OK);
             (await http.GetAsync("/api/links")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
-            (await http.GetAsync("/api/links/bybit/1/credential?userId=u")).StatusCode.ShouldBe(HttpStatusCode.NotFound, "the host vouched for the function key; the link does not exist");
+            (await http.GetAsync("/api/links/bybit/1/credential?userId=u")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized, "a function key is no backend credential");
             (await http.PostAsync("/RefreshTokens", new StringContent("{\"Data\":{},\"Metadata\":{}}", System.Text.Encoding.UTF8, "application/json"))).StatusCode.ShouldBe(HttpStatusCode.OK);
         }
         finally

@@ -5,13 +5,17 @@ using System.Web;
 using OAuthBroker.Providers;
 using OAuthBroker.Sandbox;
 using OAuthBroker.Sandbox.Faults;
+using OAuthBroker.Tests.Sandbox;
 using OAuthBroker.Tests.Support;
 
 namespace OAuthBroker.Tests.EndToEnd;
 
-/// <summary>BuiltByBit end to end over real HTTP against the sandbox's BuiltByBit dialect.</summary>
+/// <summary>
+/// BuiltByBit end to end over real HTTP against the sandbox's BuiltByBit dialect, in each reading the documents leave open
+/// (https://builtbybit.com/wiki/oauth2/, spec.yaml, the generated and official wrappers).
+/// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class BuiltByBitLinkFlowTests(BrokerEnvironmentFixture fixture)
+public class BuiltByBitLinkFlowTests(BrokerEnvironmentFixture fixture)
 {
     [Fact]
     public async Task A_BuiltByBit_account_links_lists_and_unlinks_with_verified_revocation()
@@ -127,5 +131,98 @@ public sealed class BuiltByBitLinkFlowTests(BrokerEnvironmentFixture fixture)
     public void The_revocation_outcome_names_are_stable()
     {
         JsonSerializer.Serialize(RevocationStatus.NoLongerPossible, TestJson.Options).ShouldBe("\"no_longer_possible\"");
+        JsonSerializer.Serialize(RevocationStatus.Refused, TestJson.Options).ShouldBe("\"refused\"");
+    }
+
+    [Fact]
+    public async Task A_revoked_false_answer_is_reported_as_refused_with_what_to_do()
+    {
+        // spec.yaml, /oauth2/token/revoke: 200 {"revoked": boolean}; false means nothing was revoked.
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 7001, provider: "builtbybit");
+        var accessToken = (await fixture.CredentialOfAsync(browser.User, "builtbybit", "7001")).AccessToken;
+        using var reading = SandboxSwitch.Set(fixture.SandboxOptions.BuiltByBit, o => o.RevokeAnswer = RevokeAnswer.NotRevoked);
+
+        var (status, code, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "builtbybit", "7001");
+
+        status.ShouldBe(HttpStatusCode.BadGateway);
+        code.ShouldBe("revocation_refused");
+        detail.ShouldContain("BuiltByBit account");
+        (await SelfStatus(accessToken)).ShouldBe(HttpStatusCode.OK, "the grant is still live at BuiltByBit");
+        (await browser.LinksAsync()).ShouldHaveSingleItem("never erase the only copy of a live grant");
+    }
+
+    [Fact]
+    public async Task A_disabled_API_token_is_the_operators_problem_at_link_and_a_refusal_at_unlink()
+    {
+        // The wiki: the client credentials "are tied to the token (meaning the token's enabled scopes & disabled status)".
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 7002, provider: "builtbybit");
+        using var reading = SandboxSwitch.Set(fixture.SandboxOptions.BuiltByBit, o => o.ApiTokenDisabled = true);
+
+        var (status, code, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "builtbybit", "7002");
+        status.ShouldBe(HttpStatusCode.BadGateway);
+        code.ShouldBe("revocation_refused");
+        detail.ShouldContain("Project name");
+        (await browser.LinksAsync()).ShouldHaveSingleItem();
+
+        using var other = fixture.NewBrowser();
+        ProviderFlowSteps.ErrorOf(await other.LinkAsync(uid: 7003, provider: "builtbybit")).ShouldBe("provider_misconfigured");
+    }
+
+    [Fact]
+    public async Task A_rate_limited_members_self_is_provider_unavailable_and_writes_nothing()
+    {
+        // The official wrappers: 429 with a Retry-After they read as milliseconds.
+        using var reading = SandboxSwitch.Set(fixture.SandboxOptions.BuiltByBit, o => { o.ReadRequestsPerMinute = 0; o.RetryAfterUnit = RetryAfterUnit.Milliseconds; });
+        using var browser = fixture.NewBrowser();
+
+        ProviderFlowSteps.ErrorOf(await browser.LinkAsync(uid: 7004, provider: "builtbybit")).ShouldBe("provider_unavailable");
+        (await browser.LinksAsync()).ShouldBeEmpty();
+    }
+
+    [Theory]
+    // Rotation is undocumented: a new refresh token each time, or the same one again.
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_forced_refresh_works_with_or_without_rotation(bool rotate)
+    {
+        using var reading = SandboxSwitch.Set(fixture.SandboxOptions.BuiltByBit, o => o.RotateRefreshTokens = rotate);
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: rotate ? 7005 : 7006, provider: "builtbybit");
+        var account = rotate ? "7005" : "7006";
+        var before = await fixture.CredentialOfAsync(browser.User, "builtbybit", account);
+
+        (await ProviderFlowSteps.ForceRefreshAsync(fixture, "builtbybit", account, browser.User)).ShouldBe(HttpStatusCode.OK);
+        (await ProviderFlowSteps.ForceRefreshAsync(fixture, "builtbybit", account, browser.User)).ShouldBe(HttpStatusCode.OK);
+
+        var after = await fixture.CredentialOfAsync(browser.User, "builtbybit", account);
+        after.AccessToken.ShouldNotBe(before.AccessToken);
+        (after.RefreshToken == before.RefreshToken).ShouldBe(!rotate);
+    }
+
+    [Theory]
+    // How BuiltByBit reads the Basic header is undocumented beyond "HTTP Basic"; the broker sends the raw form by default.
+    [InlineData(BasicEncoding.Raw, "linked")]
+    [InlineData(BasicEncoding.Either, "linked")]
+    [InlineData(BasicEncoding.FormEncoded, "provider_misconfigured")]
+    public async Task The_Basic_header_reading_decides_and_a_mismatch_is_an_operator_error(BasicEncoding reading, string expected)
+    {
+        // The fixture's secret contains '/' and '+', so the raw and the RFC 6749 §2.3.1 forms differ.
+        using var _ = SandboxSwitch.Set(fixture.SandboxOptions.BuiltByBit, o => o.BasicEncoding = reading);
+        using var browser = fixture.NewBrowser();
+
+        var returned = await browser.LinkAsync(provider: "builtbybit");
+
+        (ProviderFlowSteps.ErrorOf(returned) ?? "linked").ShouldBe(expected);
+    }
+
+    private async Task<HttpStatusCode> SelfStatus(string accessToken)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.Environment.SandboxUri, "builtbybit/v2/members/self"));
+        request.Headers.Authorization = new("Bearer", accessToken);
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
     }
 }

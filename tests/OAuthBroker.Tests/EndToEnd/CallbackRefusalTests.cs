@@ -15,7 +15,7 @@ namespace OAuthBroker.Tests.EndToEnd;
 /// no link for the user, no new secret in the vault.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class CallbackRefusalTests(BrokerEnvironmentFixture fixture)
+public class CallbackRefusalTests(BrokerEnvironmentFixture fixture)
 {
     private SecretStore Vault => fixture.Environment.KeyVault.Store;
 

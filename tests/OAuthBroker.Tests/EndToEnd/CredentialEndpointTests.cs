@@ -7,9 +7,9 @@ namespace OAuthBroker.Tests.EndToEnd;
 
 /// <summary>The backend's side: a valid credential on request, refreshed when near expiry, never the refresh token.</summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class CredentialEndpointTests(BrokerEnvironmentFixture fixture)
+public class CredentialEndpointTests(BrokerEnvironmentFixture fixture)
 {
-    private HttpRequestMessage Request(HttpMethod method, string provider, string accountId, string userId, string? key)
+    protected virtual HttpRequestMessage Request(HttpMethod method, string provider, string accountId, string userId, string? key)
     {
         var request = new HttpRequestMessage(method, new Uri(fixture.BrokerUri, $"api/links/{provider}/{Uri.EscapeDataString(accountId)}/{(method == HttpMethod.Get ? "credential" : "refresh")}?userId={Uri.EscapeDataString(userId)}"));
         if (key is not null)

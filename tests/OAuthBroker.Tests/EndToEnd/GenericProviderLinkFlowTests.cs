@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Web;
+using OAuthBroker.Sandbox;
+using OAuthBroker.Tests.Sandbox;
 using OAuthBroker.Tests.Support;
 
 namespace OAuthBroker.Tests.EndToEnd;
@@ -9,10 +11,11 @@ namespace OAuthBroker.Tests.EndToEnd;
 /// <summary>
 /// Two standard providers side by side, configuration only, against the sandbox's standards-conformant server:
 /// "acme" (OpenID Connect by discovery, client_secret_basic, iss advertised) and "globex" (OAuth 2.0 endpoints by
-/// configuration, client_secret_post, account id from a userinfo field).
+/// configuration, client_secret_post, account id from a userinfo field); then the server in the readings the
+/// specifications allow (OpenID Connect Core §2, §5.3.2, §5.4; RFC 7009 §2.2–2.2.1; RFC 6749 §5.2).
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class GenericProviderLinkFlowTests(BrokerEnvironmentFixture fixture)
+public class GenericProviderLinkFlowTests(BrokerEnvironmentFixture fixture)
 {
     [Fact]
     public async Task An_OpenID_Connect_provider_found_by_discovery_links_and_unlinks_with_revocation()
@@ -164,5 +167,84 @@ public sealed class GenericProviderLinkFlowTests(BrokerEnvironmentFixture fixtur
 
         HttpUtility.ParseQueryString(response.Headers.Location!.Query)["oauth_error"].ShouldBe("provider_rejected");
         (await victim.LinksAsync()).ShouldBeEmpty();
+    }
+
+    private OidcTenant Alpha => fixture.SandboxOptions.Oidc.Tenants["alpha"];
+
+    private OidcTenant Beta => fixture.SandboxOptions.Oidc.Tenants["beta"];
+
+    [Fact]
+    public async Task An_ID_token_without_a_name_gets_it_from_userinfo_whose_sub_matches_even_with_app_roles()
+    {
+        // Core §5.4: profile claims come from userinfo in the code flow; §5.3.2: userinfo's sub is the ID token's.
+        using var reading = SandboxSwitch.Set(Alpha, o => o.NameInIdToken = false);
+        using var browser = fixture.NewBrowser();
+        var callback = await browser.ConsentAsync(await browser.StartAsync("acme"), extra: new() { ["roles"] = "Reader Writer" });
+        using (var completed = await browser.GetAsync(callback))
+        {
+            completed.Headers.Location!.Query.ShouldContain("oauth_result=linked");
+        }
+
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        link.AccountId.ShouldStartWith("user-");
+        link.AccountId.ShouldNotContain("|");
+        link.DisplayName.ShouldBe("Sandbox " + link.AccountId);
+    }
+
+    [Fact]
+    public async Task An_ID_token_for_several_audiences_links_when_azp_names_the_broker()
+    {
+        // Core §2: aud "MAY also contain identifiers for other audiences"; azp names the party it was issued to.
+        using var reading = SandboxSwitch.Set(Alpha, o => o.ExtraAudiences = ["https://api.example.com"]);
+        using var browser = fixture.NewBrowser();
+
+        (await browser.LinkAsync(provider: "acme")).Query.ShouldContain("oauth_result=linked");
+    }
+
+    [Fact]
+    public async Task An_ID_token_whose_azp_is_another_client_links_nothing()
+    {
+        // Core §3.1.3.7 item 5: "If an azp Claim is present, the Client SHOULD verify that its client_id is the Claim Value."
+        using var reading = SandboxSwitch.Set(Alpha, o => o.AuthorizedParty = "someone-else");
+        using var browser = fixture.NewBrowser();
+
+        ProviderFlowSteps.ErrorOf(await browser.LinkAsync(provider: "acme")).ShouldBe("provider_invalid_response");
+        (await browser.LinksAsync()).ShouldBeEmpty();
+    }
+
+    [Theory]
+    // RFC 6749 §5.2: invalid_client is 401 with a challenge when the client used Basic ("acme"), 400 otherwise ("globex").
+    [InlineData("acme", "alpha", ClientAuthMethods.PostOnly)]
+    [InlineData("globex", "beta", ClientAuthMethods.BasicOnly)]
+    public async Task A_revocation_endpoint_that_refuses_the_client_is_reported_as_refused(string provider, string tenant, ClientAuthMethods accepted)
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(provider: provider);
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        var accessToken = (await fixture.CredentialOfAsync(browser.User, provider, link.AccountId)).AccessToken;
+        using var reading = SandboxSwitch.Set(fixture.SandboxOptions.Oidc.Tenants[tenant], o => o.RevocationAuthMethods = accepted);
+
+        var (status, code, detail) = await ProviderFlowSteps.UnlinkAsync(browser, provider, link.AccountId);
+
+        status.ShouldBe(HttpStatusCode.BadGateway);
+        code.ShouldBe("revocation_refused");
+        detail.ShouldContain("ClientAuthentication");
+        (await UserinfoStatus(tenant, accessToken)).ShouldBe(HttpStatusCode.OK, "the grant is still live at the provider");
+        (await browser.LinksAsync()).ShouldHaveSingleItem("never erase the only copy of a live grant");
+    }
+
+    [Fact]
+    public async Task A_server_that_cannot_revoke_access_tokens_still_ends_the_grant()
+    {
+        // RFC 7009 §2.2.1 unsupported_token_type for the access token; the refresh token's 200 ended the grant (§2.1).
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(provider: "globex");
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        using var reading = SandboxSwitch.Set(Beta, o => o.RevokesAccessTokens = false);
+
+        var (_, outcome, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "globex", link.AccountId);
+
+        outcome.ShouldBe("revoked");
+        detail.ShouldContain("until it expires");
     }
 }

@@ -1,25 +1,38 @@
-using System.Net.Http.Json;
-using System.Text.Json;
+using System.Net;
 using System.Web;
-using Microsoft.Extensions.DependencyInjection;
+using OAuthBroker.Sandbox;
 using OAuthBroker.Sandbox.Faults;
+using OAuthBroker.Sandbox.WhiteBit;
+using OAuthBroker.Tests.Sandbox;
 using OAuthBroker.Tests.Support;
 
 namespace OAuthBroker.Tests.EndToEnd;
 
-/// <summary>WhiteBIT end to end against the sandbox: the Fast API Key flow and the classic flow.</summary>
+/// <summary>
+/// WhiteBIT end to end against the sandbox, in each reading the documents give: the Fast API Key flow's tokens (the
+/// newest texts: short-lived plus a refresh token; the older: 4 hours, none), when the key is created (after the
+/// exchange, fast-api-key-integration 0.6; during consent, fast-api-key-via-oauth), and what a second consent for the
+/// same user and partner does (the gate blocks, 0.3; or the consent redirects without a new key). Also the classic flow.
+/// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
+public class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
 {
-    [Fact]
-    public async Task The_Fast_API_Key_flow_links_with_the_users_new_key_and_unlink_deletes_the_key()
+    private WhiteBitSandboxOptions WhiteBit => fixture.SandboxOptions.WhiteBit;
+
+    private WhiteBitSandboxEndpoints.State Keys => fixture.Sandbox<WhiteBitSandboxEndpoints.State>();
+
+    [Theory]
+    [InlineData(FastTokenReading.ShortLivedWithRefresh, KeyCreationReading.AfterExchange)]
+    [InlineData(FastTokenReading.ShortLivedWithRefresh, KeyCreationReading.DuringConsent)]
+    [InlineData(FastTokenReading.FourHoursNoRefresh, KeyCreationReading.AfterExchange)]
+    [InlineData(FastTokenReading.FourHoursNoRefresh, KeyCreationReading.DuringConsent)]
+    public async Task The_Fast_API_Key_flow_links_the_users_new_key_and_unlink_deletes_it_in_every_reading(FastTokenReading tokens, KeyCreationReading creation)
     {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = tokens; o.KeyCreation = creation; });
         using var browser = fixture.NewBrowser();
         var authorize = await browser.StartAsync("whitebit");
-        var query = HttpUtility.ParseQueryString(authorize.Query);
         authorize.AbsolutePath.ShouldBe("/whitebit/auth/login");
-        query.AllKeys.ShouldBe(["clientId", "state", "redirect_uri", "code_challenge", "code_challenge_method"]);
-        query["code_challenge_method"].ShouldBe("S256");
+        HttpUtility.ParseQueryString(authorize.Query).AllKeys.ShouldBe(["clientId", "state", "redirect_uri", "code_challenge", "code_challenge_method"]);
 
         using (var completed = await browser.GetAsync(await browser.ConsentAsync(authorize)))
         {
@@ -29,17 +42,99 @@ public sealed class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
         var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
         Guid.TryParse(link.AccountId, out _).ShouldBeTrue("the key's externalId names the link");
         link.HasApiKey.ShouldBeTrue();
-        link.HasRefreshToken.ShouldBeFalse();
-        link.AccessTokenExpiresAt!.Value.ShouldBeInRange(fixture.BrokerClock.GetUtcNow().AddHours(3.9), fixture.BrokerClock.GetUtcNow().AddHours(4.1));
+        var now = fixture.BrokerClock.GetUtcNow();
+        if (tokens == FastTokenReading.ShortLivedWithRefresh)
+        {
+            link.HasRefreshToken.ShouldBeTrue();
+            link.AccessTokenExpiresAt!.Value.ShouldBeInRange(now.AddSeconds(250), now.AddSeconds(310));
+            link.RefreshTokenExpiresAt!.Value.ShouldBeInRange(now.AddSeconds(550), now.AddSeconds(610));
+        }
+        else
+        {
+            link.HasRefreshToken.ShouldBeFalse();
+            link.AccessTokenExpiresAt!.Value.ShouldBeInRange(now.AddHours(3.9), now.AddHours(4.1));
+        }
 
         var credential = await fixture.CredentialOfAsync(browser.User, "whitebit", link.AccountId);
         credential.ApiKey.ShouldBe(link.AccountId, "newer guide: externalId is the public key");
-        credential.ApiSecret.ShouldNotBeNullOrEmpty();
-        credential.RefreshToken.ShouldBeNull();
+        credential.ApiSecret.ShouldBe(Keys.KeysById[link.AccountId].Secret);
 
-        using var unlink = await browser.UnlinkAsync("whitebit", link.AccountId);
-        (await unlink.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("revocation").GetString().ShouldBe("revoked");
-        (await KeyInfo(credential.AccessToken)).GetProperty("data").GetProperty("exists").GetBoolean().ShouldBeFalse();
+        var (_, outcome, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", link.AccountId);
+        outcome.ShouldBe("revoked");
+        Keys.KeysById[link.AccountId].Deleted.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task In_the_newest_reading_a_refresh_renews_the_pair_and_keeps_the_key()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.FastTokens = FastTokenReading.ShortLivedWithRefresh);
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(provider: "whitebit");
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        var before = await fixture.CredentialOfAsync(browser.User, "whitebit", link.AccountId);
+
+        (await ProviderFlowSteps.ForceRefreshAsync(fixture, "whitebit", link.AccountId, browser.User)).ShouldBe(HttpStatusCode.OK);
+
+        var after = await fixture.CredentialOfAsync(browser.User, "whitebit", link.AccountId);
+        after.AccessToken.ShouldNotBe(before.AccessToken);
+        after.RefreshToken.ShouldNotBe(before.RefreshToken, "refresh-token: a new refresh token every time, replacing the pair");
+        after.ApiKey.ShouldBe(before.ApiKey);
+        after.ApiSecret.ShouldBe(before.ApiSecret);
+    }
+
+    [Fact]
+    public async Task Refreshes_of_several_links_in_a_row_stay_within_the_one_request_per_second_limit()
+    {
+        // refresh-token: "Rate limit: 1 request per second"; the sandbox answers 429 to a second request within the second.
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.FastTokens = FastTokenReading.ShortLivedWithRefresh);
+        var links = new List<(string User, string Account)>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var browser = fixture.NewBrowser();
+            await browser.LinkAsync(provider: "whitebit");
+            links.Add((browser.User, (await browser.LinksAsync()).ShouldHaveSingleItem().AccountId));
+        }
+
+        var statuses = await Task.WhenAll(links.Select(l => ProviderFlowSteps.ForceRefreshAsync(fixture, "whitebit", l.Account, l.User)));
+
+        statuses.ShouldAllBe(s => s == HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task In_the_older_reading_after_the_4_hour_token_expired_unlink_says_to_delete_the_key_in_WhiteBIT_and_erases()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.FastTokens = FastTokenReading.FourHoursNoRefresh);
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(provider: "whitebit");
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+
+        using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromHours(5));
+        var (status, outcome, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", link.AccountId);
+
+        status.ShouldBe(HttpStatusCode.OK);
+        outcome.ShouldBe("no_longer_possible");
+        detail.ShouldContain("delete it in WhiteBIT");
+        (await browser.LinksAsync()).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task In_the_newest_reading_an_expired_access_token_does_not_cost_the_key_it_is_renewed_first()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.FastTokens = FastTokenReading.ShortLivedWithRefresh);
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(provider: "whitebit");
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+
+        using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(6));
+        var (status, code, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", link.AccountId);
+        status.ShouldBe(HttpStatusCode.ServiceUnavailable);
+        code.ShouldBe("revocation_unavailable");
+        (await browser.LinksAsync()).ShouldHaveSingleItem("nothing is erased while the key can still be deleted");
+
+        (await ProviderFlowSteps.ForceRefreshAsync(fixture, "whitebit", link.AccountId, browser.User)).ShouldBe(HttpStatusCode.OK);
+        var (_, outcome, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", link.AccountId);
+        outcome.ShouldBe("revoked");
+        Keys.KeysById[link.AccountId].Deleted.ShouldBeTrue();
     }
 
     [Fact]
@@ -56,63 +151,83 @@ public sealed class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
-    public async Task After_the_4_hour_token_expired_unlink_says_the_key_must_be_deleted_in_WhiteBIT_and_still_erases()
+    public async Task A_secret_already_retrieved_409_deletes_the_key_this_flow_created_and_asks_to_start_over()
     {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.KeyCreation = KeyCreationReading.DuringConsent; o.KeyReadyAfterPolls = 2; });
         using var browser = fixture.NewBrowser();
-        await browser.LinkAsync(provider: "whitebit");
-        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
-
-        using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromHours(5));
-        using var unlink = await browser.UnlinkAsync("whitebit", link.AccountId);
-
-        var outcome = await unlink.Content.ReadFromJsonAsync<JsonElement>();
-        outcome.GetProperty("revocation").GetString().ShouldBe("no_longer_possible");
-        outcome.GetProperty("revocationDetail").GetString()!.ShouldContain("delete it in WhiteBIT");
-        (await browser.LinksAsync()).ShouldBeEmpty();
-    }
-
-    [Fact]
-    public async Task A_secret_already_retrieved_409_deletes_the_key_and_asks_to_start_over()
-    {
-        using var browser = fixture.NewBrowser();
-        var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"));
+        var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"), uid: 409001);
         fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/api-key/", 409, """{"data":{"message":["Secret already retrieved."]}}""", "application/json") { PathSuffix = "/secret" });
         using var response = await browser.GetAsync(callback);
 
-        HttpUtility.ParseQueryString(response.Headers.Location!.Query)["oauth_error"].ShouldBe("restart_required");
+        ProviderFlowSteps.ErrorOf(response.Headers.Location!).ShouldBe("restart_required");
         (await browser.LinksAsync()).ShouldBeEmpty();
-        // The documented recovery ran: the key whose secret nobody holds is gone at WhiteBIT.
-        var state = fixture.Environment.Sandbox.Services.GetRequiredService<OAuthBroker.Sandbox.WhiteBit.WhiteBitSandboxEndpoints.State>();
-        state.KeysById.Values.Where(k => k.ClientId == "sandbox-whitebit-client").ShouldContain(k => k.Deleted);
+        Keys.KeysById.Values.Where(k => k.Account == "409001").ShouldHaveSingleItem().Deleted.ShouldBeTrue("api-key-secret 409: delete the key and restart");
     }
 
     [Fact]
-    public async Task A_423_lock_is_waited_out_with_backoff()
+    public async Task With_the_gate_reading_a_second_consent_for_the_same_account_stops_at_WhiteBIT_and_the_existing_link_keeps_its_key()
     {
+        // fast-api-key-integration 0.3: an active key for the (user, client) pair blocks; "the partner receives no callback".
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.ExistingActiveKey = ExistingKeyReading.GateBlocks);
         using var browser = fixture.NewBrowser();
-        var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"));
-        fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/api-key/info", 423, """{"data":{"message":["Temporary lock, retry shortly."]}}""", "application/json", Times: 2));
-        using var response = await browser.GetAsync(callback);
+        await browser.LinkAsync(uid: 500100, provider: "whitebit");
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
 
-        response.Headers.Location!.Query.ShouldContain("oauth_result=linked");
+        using var again = await ProviderFlowSteps.SubmitConsentAsync(browser, await browser.StartAsync("whitebit"), "500100");
+
+        again.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await again.Content.ReadAsStringAsync()).ShouldContain("delete the existing key in platform settings");
+        Keys.KeysById[link.AccountId].Deleted.ShouldBeFalse();
+        (await browser.LinksAsync()).ShouldHaveSingleItem().AccountId.ShouldBe(link.AccountId);
     }
 
     [Fact]
-    public async Task A_lock_that_outlasts_the_request_budget_writes_nothing()
+    public async Task With_the_older_reading_a_second_consent_redirects_but_the_existing_key_is_never_deleted()
     {
+        // fast-api-key-via-oauth, partner_key_active_exists: no new key; /info then reports the pair's existing key, whose
+        // secret the first link fetched (409). Deleting it would silently break that link.
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.ExistingActiveKey = ExistingKeyReading.ConsentRedirects);
         using var browser = fixture.NewBrowser();
-        var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"));
-        fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/api-key/info", 423, """{"data":{"message":["Temporary lock, retry shortly."]}}""", "application/json", Times: 100));
-        try
+        await browser.LinkAsync(uid: 500200, provider: "whitebit");
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+
+        var returned = await browser.LinkAsync(uid: 500200, provider: "whitebit");
+
+        ProviderFlowSteps.ErrorOf(returned).ShouldBe("account_not_eligible");
+        Keys.KeysById[link.AccountId].Deleted.ShouldBeFalse();
+        Keys.KeysById.Values.Count(k => k.Account == "500200").ShouldBe(1, "one active key per (user, partner)");
+        var (_, outcome, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", link.AccountId);
+        outcome.ShouldBe("revoked", "the existing link still holds a working token for its key");
+    }
+
+    [Fact]
+    public async Task A_423_lock_on_the_secret_is_waited_out_with_backoff()
+    {
+        // api-key-secret 423: "A concurrent secret-retrieval attempt holds the lock. Retry after a short delay."
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.SecretLockedFor = TimeSpan.FromSeconds(1));
+        using var browser = fixture.NewBrowser();
+
+        var returned = await browser.LinkAsync(provider: "whitebit");
+
+        returned.Query.ShouldContain("oauth_result=linked");
+    }
+
+    [Fact]
+    public async Task A_lock_that_outlasts_the_request_budget_writes_nothing_and_removes_the_key_it_left()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o =>
         {
-            using var response = await browser.GetAsync(callback);
-            HttpUtility.ParseQueryString(response.Headers.Location!.Query)["oauth_error"].ShouldBe("provider_unavailable");
-            (await browser.LinksAsync()).ShouldBeEmpty();
-        }
-        finally
-        {
-            fixture.SandboxFaults.Clear();
-        }
+            o.SecretLockedFor = TimeSpan.FromMinutes(10);
+            o.KeyCreation = KeyCreationReading.DuringConsent;
+            o.KeyReadyAfterPolls = 2;
+        });
+        using var browser = fixture.NewBrowser();
+
+        var returned = await browser.LinkAsync(uid: 423423, provider: "whitebit");
+
+        ProviderFlowSteps.ErrorOf(returned).ShouldBe("provider_unavailable");
+        (await browser.LinksAsync()).ShouldBeEmpty();
+        Keys.KeysById.Values.Where(k => k.Account == "423423").ShouldHaveSingleItem().Deleted.ShouldBeTrue("a key nobody holds would block the next attempt");
     }
 
     [Fact]
@@ -122,27 +237,39 @@ public sealed class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
         var authorize = await browser.StartAsync("whitebit");
         var callback = await browser.ConsentAsync(authorize, extra: new() { ["disabled_key"] = "on" });
         using var response = await browser.GetAsync(callback);
-        HttpUtility.ParseQueryString(response.Headers.Location!.Query)["oauth_error"].ShouldBe("account_not_eligible");
+        ProviderFlowSteps.ErrorOf(response.Headers.Location!).ShouldBe("account_not_eligible");
         (await browser.LinksAsync()).ShouldBeEmpty();
     }
 
     [Fact]
-    public async Task No_key_after_the_polling_window_is_provider_rejected()
+    public async Task A_key_the_user_never_creates_is_provider_rejected_within_the_request()
     {
-        var previous = fixture.SandboxOptions.WhiteBit.KeyReadyAfterPolls;
-        fixture.SandboxOptions.WhiteBit.KeyReadyAfterPolls = 1000;
-        try
-        {
-            using var browser = fixture.NewBrowser();
-            var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"));
-            using var response = await browser.GetAsync(callback);
-            HttpUtility.ParseQueryString(response.Headers.Location!.Query)["oauth_error"].ShouldBe("provider_rejected");
-            (await browser.LinksAsync()).ShouldBeEmpty();
-        }
-        finally
-        {
-            fixture.SandboxOptions.WhiteBit.KeyReadyAfterPolls = previous;
-        }
+        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.KeyCreation = KeyCreationReading.AfterExchange; o.KeyCreatedAfter = TimeSpan.MaxValue; });
+        using var browser = fixture.NewBrowser();
+
+        var returned = await browser.LinkAsync(provider: "whitebit");
+
+        ProviderFlowSteps.ErrorOf(returned).ShouldBe("provider_rejected");
+        (await browser.LinksAsync()).ShouldBeEmpty();
+    }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(409)]
+    public async Task Unlinking_a_key_WhiteBIT_disabled_ends_with_instructions_instead_of_failing_forever(int status)
+    {
+        // api-key-delete: "disabled keys must be removed by the user from the WhiteBIT dashboard" (status undocumented).
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.DisabledKeyDeleteStatus = status);
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(provider: "whitebit");
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        Keys.KeysById[link.AccountId].Enabled = false;
+
+        var (httpStatus, outcome, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", link.AccountId);
+
+        httpStatus.ShouldBe(HttpStatusCode.OK);
+        outcome.ShouldBe("no_longer_possible");
+        detail.ShouldContain("dashboard");
     }
 
     [Theory]
@@ -157,7 +284,7 @@ public sealed class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
         var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"));
         fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/token", status, body, "application/json"));
         using var response = await browser.GetAsync(callback);
-        HttpUtility.ParseQueryString(response.Headers.Location!.Query)["oauth_error"].ShouldBe(expected);
+        ProviderFlowSteps.ErrorOf(response.Headers.Location!).ShouldBe(expected);
         (await browser.LinksAsync()).ShouldBeEmpty();
     }
 
@@ -170,7 +297,7 @@ public sealed class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
         var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"));
         fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/api-key/info", status, body, "application/json"));
         using var response = await browser.GetAsync(callback);
-        HttpUtility.ParseQueryString(response.Headers.Location!.Query)["oauth_error"].ShouldBe(expected);
+        ProviderFlowSteps.ErrorOf(response.Headers.Location!).ShouldBe(expected);
     }
 
     [Fact]
@@ -187,18 +314,10 @@ public sealed class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
         var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
         link.HasRefreshToken.ShouldBeTrue();
         link.HasApiKey.ShouldBeFalse();
-        link.Scopes.ShouldContain("apikeys.read");
+        link.Scopes.ShouldContain("show.userinfo");
         link.AccessTokenExpiresAt!.Value.ShouldBeInRange(fixture.BrokerClock.GetUtcNow().AddSeconds(250), fixture.BrokerClock.GetUtcNow().AddSeconds(310));
-        using var unlink = await browser.UnlinkAsync("whitebit-classic", link.AccountId);
-        (await unlink.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("revocation").GetString().ShouldBe("not_supported_by_provider");
-    }
-
-    private async Task<JsonElement> KeyInfo(string accessToken)
-    {
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.Environment.SandboxUri, "whitebit/oauth2/api-key/info"));
-        request.Headers.Authorization = new("Bearer", accessToken);
-        using var response = await http.SendAsync(request);
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
+        (await ProviderFlowSteps.ForceRefreshAsync(fixture, "whitebit-classic", link.AccountId, browser.User)).ShouldBe(HttpStatusCode.OK);
+        var (_, outcome, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit-classic", link.AccountId);
+        outcome.ShouldBe("not_supported_by_provider");
     }
 }

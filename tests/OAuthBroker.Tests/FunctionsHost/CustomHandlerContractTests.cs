@@ -66,13 +66,13 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
             trigger.GetProperty("type").GetString().ShouldBe("httpTrigger", name);
             trigger.GetProperty("authLevel").GetString().ShouldBe(BackendFunctions.Contains(name) ? "function" : "anonymous",
                 $"{name}: backends send function keys; browsers and the demo page cannot");
-            var route = "/api/" + trigger.GetProperty("route").GetString();
+            var route = Shape("/api/" + trigger.GetProperty("route").GetString());
             var methods = trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToList();
             methods.ShouldNotBeEmpty(name);
             foreach (var method in methods)
             {
                 endpoints.ShouldContain(
-                    e => e.RoutePattern.RawText == route && e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods.Contains(method),
+                    e => Shape(e.RoutePattern.RawText!) == route && e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods.Contains(method),
                     $"{name}: {method} {route} must be served by the app");
             }
         }
@@ -82,11 +82,11 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
     public void Every_api_route_of_the_app_has_a_function_so_nothing_is_unreachable_under_the_host()
     {
         var declared = Functions()
-            .SelectMany(f => f.Trigger.GetProperty("methods").EnumerateArray().Select(m => (m.GetString()!.ToUpperInvariant(), "/api/" + f.Trigger.GetProperty("route").GetString())))
+            .SelectMany(f => f.Trigger.GetProperty("methods").EnumerateArray().Select(m => (m.GetString()!.ToUpperInvariant(), Shape("/api/" + f.Trigger.GetProperty("route").GetString()))))
             .ToHashSet();
         var served = fixture.Environment.Broker.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText!.StartsWith("/api/", StringComparison.Ordinal))
-            .SelectMany(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods.Select(m => (m, e.RoutePattern.RawText!)));
+            .SelectMany(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods.Select(m => (m, Shape(e.RoutePattern.RawText!))));
 
         foreach (var endpoint in served)
         {
@@ -94,16 +94,48 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
         }
     }
 
+    /// <summary>A route's literal segments and parameter names, without constraints (the host's routes carry them, the app's do not).</summary>
+    private static string Shape(string route) => string.Join('/', Microsoft.AspNetCore.Routing.Patterns.RoutePatternFactory.Parse(route).PathSegments
+        .Select(segment => string.Concat(segment.Parts.Select(part => part switch
+        {
+            Microsoft.AspNetCore.Routing.Patterns.RoutePatternLiteralPart literal => literal.Content,
+            Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart parameter => "{" + parameter.Name + "}",
+            _ => "?",
+        }))));
+
     [Fact]
-    public void The_timer_function_runs_on_a_six_field_schedule_from_configuration()
+    public void Every_function_route_constrains_every_parameter()
+    {
+        foreach (var (name, trigger) in Functions())
+        {
+            var pattern = Microsoft.AspNetCore.Routing.Patterns.RoutePatternFactory.Parse(trigger.GetProperty("route").GetString()!);
+            foreach (var parameter in pattern.Parameters)
+            {
+                parameter.ParameterPolicies.ShouldNotBeEmpty($"{name}: {{{parameter.Name}}} must be constrained, or a decoded '..\\' or '?' in it walks into another route");
+            }
+        }
+    }
+
+    [Fact]
+    public void Every_HTTP_function_is_forwarded_as_a_request_one_http_trigger_in_and_one_http_out()
+    {
+        foreach (var function in Emulation.ScriptRoot.Read(ScriptRoot).Functions.Where(f => f.IsHttpTrigger))
+        {
+            function.IsHttpInAndOutFunction.ShouldBeTrue($"{function.Name}: another binding would switch it to the payload mode, posted to /{function.Name}");
+        }
+    }
+
+    [Fact]
+    public void The_timer_function_runs_on_a_six_field_schedule_from_a_setting_the_host_can_resolve()
     {
         var (name, timer) = AllFunctions().Single(f => f.Trigger.GetProperty("type").GetString() == "timerTrigger");
         name.ShouldBe("RefreshTokens");
-        timer.GetProperty("schedule").GetString().ShouldBe("%Refresh__Schedule%");
+        timer.GetProperty("schedule").GetString().ShouldBe("%" + OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name + "%");
+        timer.GetProperty("schedule").GetString()!.Trim('%').ShouldNotContain("__", customMessage: "the host's configuration stores A__B as A:B; %A__B% never resolves");
         timer.GetProperty("runOnStartup").GetBoolean().ShouldBeFalse("runOnStartup fires on every scale-out");
 
         var example = Read(Path.Combine(RepositoryRoot.Find(), "local.settings.example.json")).GetProperty("Values");
-        var schedule = example.GetProperty("Refresh__Schedule").GetString()!;
+        var schedule = example.GetProperty(OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name).GetString()!;
         schedule.Split(' ').Length.ShouldBe(6);
         OAuthBroker.Host.Refresh.InProcessRefreshScheduler.Parse(schedule).GetNextOccurrence(new DateTime(2026, 1, 1, 0, 0, 1, DateTimeKind.Utc))
             .ShouldBe(new DateTime(2026, 1, 1, 0, 5, 0, DateTimeKind.Utc));
@@ -123,9 +155,8 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
             ["Storage__LinksTable"] = "ContractLinks",
             ["Storage__FlowsTable"] = "ContractFlows",
             ["Storage__ScheduleTable"] = "ContractSchedule",
+            // The vault is never called here; the local endpoint's token and certificate are Development-only settings.
             ["KeyVault__VaultUri"] = fixture.Environment.KeyVault.VaultUri.AbsoluteUri,
-            ["KeyVault__LocalAccessToken"] = fixture.VaultAccessToken,
-            ["KeyVault__LocalCertificatePath"] = fixture.Environment.KeyVault.CertificatePath,
             ["Providers__Bybit__Enabled"] = "true",
             ["Providers__Bybit__ClientId"] = "contract-client",
             ["Providers__Bybit__ClientSecret"] = fixture.BybitClientSecret,

@@ -59,4 +59,18 @@ public sealed class ProviderCatalogTests
         failure.Message.ShouldContain("Dialect 'nonesuch'");
         failure.Message.ShouldContain("Providers:y: set AuthorizationEndpoint and TokenEndpoint, or Issuer");
     }
+
+    [Fact]
+    public void A_refresh_margin_travels_on_the_descriptor_and_the_provider_keeps_its_optional_interfaces()
+    {
+        var provider = Build(new()
+        {
+            ["Providers:whitebit:ClientId"] = "a",
+            ["Providers:whitebit:ClientSecret"] = "b",
+            ["Providers:whitebit:RefreshMargin"] = "00:01:00",
+        }).Find("whitebit")!;
+
+        provider.Descriptor.RefreshMargin.ShouldBe(TimeSpan.FromMinutes(1));
+        provider.ShouldBeAssignableTo<IDeferredAuthorization>("a caller must still find the deferred completion behind a configured margin");
+    }
 }

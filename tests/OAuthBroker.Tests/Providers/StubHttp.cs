@@ -10,18 +10,23 @@ namespace OAuthBroker.Tests.Providers;
 public sealed class StubHttp : HttpMessageHandler, IHttpClientFactory
 {
     private readonly Queue<(HttpMethod Method, string Url, Func<HttpResponseMessage> Respond)> _expected = new();
+    private readonly Lock _gate = new();
 
     public List<(HttpRequestMessage Request, string Body)> Received { get; } = [];
 
     public StubHttp Expect(HttpMethod method, string url, HttpStatusCode status, string body, string contentType = "application/json", Action<HttpResponseMessage>? customize = null)
     {
-        _expected.Enqueue((method, url, () =>
+        lock (_gate)
+        {
+            _expected.Enqueue((method, url, () =>
         {
             var response = new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, contentType) };
             customize?.Invoke(response);
             return response;
         }
-        ));
+            ));
+        }
+
         return this;
     }
 
@@ -30,8 +35,16 @@ public sealed class StubHttp : HttpMessageHandler, IHttpClientFactory
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
-        Received.Add((request, body));
-        if (!_expected.TryDequeue(out var next) || next.Method != request.Method || next.Url != request.RequestUri!.AbsoluteUri)
+        (HttpMethod Method, string Url, Func<HttpResponseMessage> Respond) next;
+        bool expected;
+        lock (_gate)
+        {
+            // Concurrent callers (a pacer's queue) arrive one by one here.
+            Received.Add((request, body));
+            expected = _expected.TryDequeue(out next);
+        }
+
+        if (!expected || next.Method != request.Method || next.Url != request.RequestUri!.AbsoluteUri)
         {
             throw new InvalidOperationException($"Unexpected request {request.Method} {request.RequestUri}");
         }

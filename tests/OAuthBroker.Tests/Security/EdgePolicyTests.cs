@@ -48,6 +48,7 @@ public sealed class EdgePolicyTests(BrokerEnvironmentFixture fixture)
 
             using var refused = await http.GetAsync("/api/providers");
             refused.StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
+            ShouldCarryTheBrokersHeaders(refused);
             refused.Headers.RetryAfter.ShouldNotBeNull();
             refused.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
             (await refused.Content.ReadAsStringAsync()).ShouldContain("rate_limited");
@@ -58,5 +59,37 @@ public sealed class EdgePolicyTests(BrokerEnvironmentFixture fixture)
             await limited.StopAsync();
             await limited.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Every_response_carries_no_store_and_nosniff_and_CORS_answers_vary_by_origin()
+    {
+        using var http = new HttpClient { BaseAddress = fixture.BrokerUri };
+        using var health = await http.GetAsync("api/health");
+        using var providers = await http.GetAsync("api/providers");
+        using var missing = await http.GetAsync("api/no-such-route");
+        using var wrongMethod = await http.PostAsync("api/health", null);
+        health.StatusCode.ShouldBe(HttpStatusCode.OK);
+        missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        wrongMethod.StatusCode.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        foreach (var response in new[] { health, providers, missing, wrongMethod })
+        {
+            ShouldCarryTheBrokersHeaders(response);
+        }
+
+        // A CORS answer depends on the Origin header: caches must key on it.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/providers");
+        request.Headers.Add("Origin", "http://localhost:5173");
+        using var cors = await http.SendAsync(request);
+        cors.Headers.GetValues("Access-Control-Allow-Origin").Single().ShouldBe("http://localhost:5173");
+        cors.Headers.Vary.ShouldContain("Origin");
+        using var preflight = await PreflightAsync("http://localhost:5173", "api/links");
+        preflight.Headers.Vary.ShouldContain("Origin");
+    }
+
+    private static void ShouldCarryTheBrokersHeaders(HttpResponseMessage response)
+    {
+        response.Headers.CacheControl!.NoStore.ShouldBeTrue($"{(int)response.StatusCode} {response.RequestMessage!.RequestUri}");
+        response.Headers.GetValues("X-Content-Type-Options").Single().ShouldBe("nosniff");
     }
 }

@@ -11,7 +11,7 @@ namespace OAuthBroker.Tests.Security;
 /// The ticket only starts the flow; the app confirms the link with its bearer token (the completion step).
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class StartTicketTests(BrokerEnvironmentFixture fixture)
+public class StartTicketTests(BrokerEnvironmentFixture fixture)
 {
     private async Task<(HttpStatusCode Status, JsonElement Body)> StartAsync(string? bearer, string provider = "bybit", string returnUrl = "http://localhost:5173/connected")
     {

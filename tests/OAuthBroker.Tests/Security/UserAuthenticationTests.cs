@@ -12,7 +12,7 @@ namespace OAuthBroker.Tests.Security;
 /// issuer, audience, lifetime and signature checked against the discovery document; anything else is refused.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class UserAuthenticationTests(BrokerEnvironmentFixture fixture)
+public class UserAuthenticationTests(BrokerEnvironmentFixture fixture)
 {
     private Task<string> SignInAsync(string account) => SandboxIdentity.SignInAsync(fixture, account);
 

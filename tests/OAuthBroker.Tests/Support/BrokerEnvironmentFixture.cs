@@ -14,7 +14,7 @@ namespace OAuthBroker.Tests.Support;
 /// broker, each on a free loopback port, with every log line captured. Secrets are random per run, so the
 /// log-hygiene checks search for values nobody could have hard-coded.
 /// </summary>
-public sealed class BrokerEnvironmentFixture : IAsyncLifetime
+public class BrokerEnvironmentFixture : IAsyncLifetime
 {
     private readonly string _certificateDirectory = Path.Combine(Path.GetTempPath(), "oauth-broker-tests", Guid.NewGuid().ToString("N"));
 
@@ -89,12 +89,24 @@ public sealed class BrokerEnvironmentFixture : IAsyncLifetime
         SeenSecrets.Add(WhiteBitClientSecret);
         SeenSecrets.Add(BackendKey);
         SeenSecrets.Add(LimitedBackendKey);
+        Configure(settings);
         Environment = await BrokerEnvironment.StartAsync(settings);
         SandboxIssued = Environment.Sandbox.Services.GetRequiredService<IssuedSecrets>();
+        await StartedAsync();
     }
+
+    /// <summary>Last word on the settings before the environment starts (a derived fixture puts the Functions host in front).</summary>
+    protected virtual void Configure(LocalEnvironmentSettings settings)
+    {
+    }
+
+    protected virtual Task StartedAsync() => Task.CompletedTask;
+
+    protected virtual Task StoppingAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
+        await StoppingAsync();
         await Environment.DisposeAsync();
         try
         {

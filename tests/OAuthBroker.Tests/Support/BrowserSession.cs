@@ -132,7 +132,8 @@ public sealed partial class BrowserSession : IDisposable
     {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_fixture.BrokerUri, $"api/oauth/{provider}/complete"))
         {
-            Content = JsonContent.Create(new { completion = code }),
+            // As a browser's fetch sends a string body: with a Content-Length (the Functions host forwards no chunked body).
+            Content = new StringContent(JsonSerializer.Serialize(new { completion = code }), System.Text.Encoding.UTF8, "application/json"),
         };
         if (bearer is not null)
         {

@@ -13,7 +13,7 @@ namespace OAuthBroker.Tests.Vault;
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class UnlinkRefusedTests(BrokerEnvironmentFixture fixture)
 {
-    [Fact(Skip = "Needs the BuiltByBit adapter that maps {\"revoked\":false} to RevocationStatus.Refused (branch wip-providers); passes with it. Unskip once both are merged.")]
+    [Fact]
     public async Task An_answer_that_does_not_revoke_erases_nothing_and_says_what_to_do()
     {
         using var browser = fixture.NewBrowser();

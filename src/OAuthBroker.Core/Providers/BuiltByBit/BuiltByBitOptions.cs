@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using OAuthBroker.Providers.OAuth2;
 
 namespace OAuthBroker.Providers.BuiltByBit;
 
@@ -26,6 +27,15 @@ public sealed class BuiltByBitOptions : ProviderOptions
     /// </summary>
     public bool SendRedirectUriOnExchange { get; set; } = true;
 
+    /// <summary>
+    /// How the HTTP Basic header is built. BuiltByBit's spec and wiki say only "HTTP Basic Authentication using your
+    /// token's client credentials" and show a pre-encoded header on the token's Details page. Default
+    /// <c>ClientSecretBasicRaw</c>: <c>base64(id:secret)</c> as sent (a third-party integration reports the RFC 6749 §2.3.1
+    /// form-encoded variant refused for secrets containing '/'); <c>ClientSecretBasic</c> is the RFC reading. Compare with
+    /// the header on the Details page to pick.
+    /// </summary>
+    public ClientAuthenticationMethod ClientAuthentication { get; set; } = ClientAuthenticationMethod.ClientSecretBasicRaw;
+
     /// <summary>Longest wait inside one request when BuiltByBit answers 429. Default 2 s; longer waits are reported instead.</summary>
     public TimeSpan MaxInlineRetryWait { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -34,7 +44,8 @@ public sealed class BuiltByBitOptions : ProviderOptions
     public override IEnumerable<string> Validate(string prefix) => base.Validate(prefix)
         .Concat(ValidateEndpoint(prefix, nameof(AuthorizeUrl), AuthorizeUrl, required: true))
         .Concat(ValidateEndpoint(prefix, nameof(ApiBaseUrl), ApiBaseUrl, required: true))
-        .Concat(EffectiveScopes.Any(string.IsNullOrWhiteSpace) ? [$"{prefix}:Scopes must not contain empty entries."] : []);
+        .Concat(EffectiveScopes.Any(string.IsNullOrWhiteSpace) ? [$"{prefix}:Scopes must not contain empty entries."] : [])
+        .Concat(ClientAuthentication == ClientAuthenticationMethod.ClientSecretPost ? [$"{prefix}:ClientAuthentication must be ClientSecretBasicRaw or ClientSecretBasic (BuiltByBit requires HTTP Basic)."] : []);
 }
 
 /// <summary>The <c>builtbybit</c> dialect.</summary>

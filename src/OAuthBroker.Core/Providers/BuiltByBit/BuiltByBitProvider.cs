@@ -6,10 +6,11 @@ using OAuthBroker.Providers.OAuth2;
 namespace OAuthBroker.Providers.BuiltByBit;
 
 /// <summary>
-/// BuiltByBit OAuth2 (provider-contracts.md §3). Differences from RFC 6749 that live here: HTTP Basic over the raw
-/// <c>id:secret</c>, identity from <c>/v2/members/self</c> inside a <c>result</c>/<c>data</c> envelope, errors as
-/// RFC 6749 bodies or <c>{"result":"error","error":{…}}</c> (which one is UNCONFIRMED), revocation with
-/// <c>token_hint</c> answering <c>{"revoked":true}</c>, and Retry-After that may be milliseconds.
+/// BuiltByBit OAuth2 (https://builtbybit.com/wiki/oauth2/; BuiltByBit/api-openapi-spec spec.yaml paths /oauth2/token and
+/// /oauth2/token/revoke). Differences from RFC 6749 that live here: HTTP Basic over the raw <c>id:secret</c> by default,
+/// identity from <c>/v2/members/self</c> inside a <c>result</c>/<c>data</c> envelope, errors as RFC 6749 bodies or
+/// <c>{"result":"error","error":{…}}</c> (which one is undocumented), revocation with <c>token_hint</c> answering
+/// <c>{"revoked":…}</c>, and a Retry-After that may be milliseconds.
 /// </summary>
 public sealed partial class BuiltByBitProvider(
     string id,
@@ -23,7 +24,10 @@ public sealed partial class BuiltByBitProvider(
     public override ProviderDescriptor Descriptor { get; } = new(
         id,
         options.DisplayName ?? BuiltByBitDefaults.DisplayName,
-        new ProviderCapabilities(Pkce: options.Pkce, RefreshTokens: true, Revocation: true, ApiKeys: false));
+        new ProviderCapabilities(Pkce: options.Pkce, RefreshTokens: true, Revocation: true, ApiKeys: false))
+    {
+        RefreshMargin = options.RefreshMargin,
+    };
 
     public override Task<ProviderResult<Uri>> BuildAuthorizationUrlAsync(AuthorizationRequest request, CT ct)
     {
@@ -41,7 +45,7 @@ public sealed partial class BuiltByBitProvider(
             parameters.Add(("code_challenge_method", "S256"));
         }
 
-        return Task.FromResult<ProviderResult<Uri>>(new Uri(options.AuthorizeUrl + "?" + QueryString.Build([.. parameters])));
+        return Task.FromResult<ProviderResult<Uri>>(QueryString.Append(new Uri(options.AuthorizeUrl), [.. parameters]));
     }
 
     public override async Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct)
@@ -67,7 +71,7 @@ public sealed partial class BuiltByBitProvider(
         IReadOnlyList<string> scopes;
         using (var response = sent.Value)
         {
-            if (TokenEndpointFailure(response) is { } failure)
+            if (TokenEndpointFailure(response, "token") is { } failure)
             {
                 return failure;
             }
@@ -88,7 +92,7 @@ public sealed partial class BuiltByBitProvider(
             : member.Failure;
     }
 
-    /// <summary>X-T with <c>grant_type=refresh_token</c>.</summary>
+    /// <summary>/oauth2/token with <c>grant_type=refresh_token</c> (Oauth2Api getOauth2Token).</summary>
     public override async Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct)
     {
         if (current.RefreshToken is null)
@@ -103,7 +107,7 @@ public sealed partial class BuiltByBitProvider(
         }
 
         using var response = sent.Value;
-        if (TokenEndpointFailure(response) is { } failure)
+        if (TokenEndpointFailure(response, "refresh") is { } failure)
         {
             return failure;
         }
@@ -113,7 +117,10 @@ public sealed partial class BuiltByBitProvider(
             : new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_access_token", "BuiltByBit's refresh response has no access_token.");
     }
 
-    /// <summary>Revokes the refresh token (the grant) and the access token; <c>{"revoked":…}</c> is the answer.</summary>
+    /// <summary>
+    /// Revokes the refresh token (the grant) and the access token. The spec documents one answer, 200 with
+    /// <c>{"revoked": boolean}</c> (default true); only that counts as revoked, as RFC 7009 §2.2 counts only a 200.
+    /// </summary>
     public override async Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct)
     {
         var tokens = new List<(string Token, string Hint)>();
@@ -142,7 +149,7 @@ public sealed partial class BuiltByBitProvider(
             var sent = await PostFormAsync(BuiltByBitDefaults.RevokePath, "revoke", [new("token", token), new("token_hint", hint)], ct);
             if (!sent.Succeeded)
             {
-                return new RevocationResult(RevocationStatus.Unavailable, "BuiltByBit could not be reached to revoke the tokens.");
+                return new RevocationResult(RevocationStatus.Unavailable, "BuiltByBit could not be reached to revoke the tokens; nothing was erased, retry the unlink later.");
             }
 
             using var response = sent.Value;
@@ -156,24 +163,29 @@ public sealed partial class BuiltByBitProvider(
                     continue;
                 }
 
-                return new RevocationResult(RevocationStatus.Unavailable, "BuiltByBit is rate-limiting revocation.", wait);
+                return new RevocationResult(RevocationStatus.Unavailable, "BuiltByBit is rate-limiting revocation; nothing was erased, retry the unlink later.", wait);
             }
 
-            if (status >= 500 || status == 401)
+            if (status >= 500)
             {
-                // 401: the broker's own client credentials were refused; erasing now would lose the chance to revoke.
-                return new RevocationResult(RevocationStatus.Unavailable, $"BuiltByBit refused or failed the revocation (HTTP {status}).");
+                return new RevocationResult(RevocationStatus.Unavailable, $"BuiltByBit failed the revocation (HTTP {status}); nothing was erased, retry the unlink later.",
+                    BuiltByBitRetryAfter.Interpret(response.RawRetryAfter));
             }
 
-            // Anything else that is not a clear "revoked": RFC 7009 treats an unknown token as success; BuiltByBit's
-            // {"revoked":false} likewise means there is nothing left to revoke.
-            var revoked = response.Json?.RootElement is { ValueKind: JsonValueKind.Object } body && body.TryGetProperty("revoked", out var flag) && flag.ValueKind == JsonValueKind.True;
-            if (!revoked)
+            var body = response.Json?.RootElement;
+            var revoked = body is { ValueKind: JsonValueKind.Object } answer && answer.TryGetProperty("revoked", out var flag) ? flag.ValueKind : JsonValueKind.Undefined;
+            if (status == 200 && revoked != JsonValueKind.False)
             {
-                LogRevokeAnswer(logger, Descriptor.Id, status);
+                // {"revoked":true}, or a 200 without the flag: the spec's default is true and RFC 7009 §2.2 reads a 200 as done.
+                return new RevocationResult(RevocationStatus.Revoked, "BuiltByBit confirmed the tokens are revoked.");
             }
 
-            return new RevocationResult(RevocationStatus.Revoked, "BuiltByBit confirmed the tokens are revoked.");
+            LogRevocationRefused(logger, Descriptor.Id, status, body is { } b ? EnvelopeError(b) ?? "none" : "none");
+            return new RevocationResult(RevocationStatus.Refused, status == 200
+                ? "BuiltByBit answered that it did not revoke the token ({\"revoked\":false}), so the access may still be live. " +
+                  "The user can remove the application's access in their BuiltByBit account; the broker keeps the link until it is revoked."
+                : $"BuiltByBit refused the revocation (HTTP {status}), so the access may still be live. An operator should check the client credentials " +
+                  "and the API v2 token behind them (enabled, its Project name set, an active Ultimate subscription); the user can remove the application's access in their BuiltByBit account.");
         }
     }
 
@@ -191,7 +203,8 @@ public sealed partial class BuiltByBitProvider(
         using var response = sent.Value;
         if (response.TransportFailure("members/self") is { } transport)
         {
-            return transport;
+            // BuiltByBit's Retry-After may be milliseconds, on every endpoint (BuiltByBitRetryAfter).
+            return transport with { RetryAfter = BuiltByBitRetryAfter.Interpret(response.RawRetryAfter) };
         }
 
         var root = response.Json!.RootElement;
@@ -211,24 +224,25 @@ public sealed partial class BuiltByBitProvider(
     private async Task<ProviderResult<ProviderResponse>> PostFormAsync(string path, string operation, List<KeyValuePair<string, string>> form, CT ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint.Combine(_api, path));
-        ClientAuthentication.Apply(request, form, ClientAuthenticationMethod.ClientSecretBasicRaw, options.ClientId!, options.ClientSecret!);
+        ClientAuthentication.Apply(request, form, options.ClientAuthentication, options.ClientId!, options.ClientSecret!);
         request.Content = new FormUrlEncodedContent(form);
         request.Headers.Accept.ParseAdd("application/json");
         return await http.SendAsync(Descriptor.Id, operation, request, ct);
     }
 
-    /// <summary>Both documented error shapes of the token endpoint; null when the answer is a usable success.</summary>
-    private ProviderFailure? TokenEndpointFailure(ProviderResponse response)
+    /// <summary>Both possible error shapes of the token endpoint; null when the answer is a usable success.</summary>
+    private ProviderFailure? TokenEndpointFailure(ProviderResponse response, string operation)
     {
         var status = (int)response.Status;
+        var retryAfter = BuiltByBitRetryAfter.Interpret(response.RawRetryAfter);
         if (status == 429)
         {
-            return new ProviderFailure(ProviderFailureKind.RateLimited, "http_429", "BuiltByBit rate-limited the token request.", BuiltByBitRetryAfter.Interpret(response.RawRetryAfter));
+            return new ProviderFailure(ProviderFailureKind.RateLimited, "http_429", $"BuiltByBit rate-limited the {operation} request.", retryAfter);
         }
 
-        if (response.TransportFailure("token") is { } transport)
+        if (response.TransportFailure(operation) is { } transport)
         {
-            return transport;
+            return transport with { RetryAfter = retryAfter };
         }
 
         var body = response.Json!.RootElement;
@@ -237,11 +251,20 @@ public sealed partial class BuiltByBitProvider(
             return rfcError;
         }
 
+        // Note: 401 and 403 are about the broker's client, not the user's code: the wiki ties the client credentials to an
+        // API v2 token whose enabled scopes, "Project name" and disabled status (and the account's Ultimate subscription)
+        // decide whether authorization requests proceed. Telling the user to re-authorize would not help.
+        if (status is 401 or 403)
+        {
+            return new ProviderFailure(ProviderFailureKind.InvalidClient, EnvelopeError(body) ?? $"http_{status}",
+                $"BuiltByBit refused the broker's client (HTTP {status}): check ClientId and ClientSecret, and that the API v2 token behind them is enabled, has a Project name and the requested scopes, and that the account's Ultimate subscription is active.");
+        }
+
         if (EnvelopeError(body) is { } code)
         {
-            return status == 401
-                ? new ProviderFailure(ProviderFailureKind.InvalidClient, code, "BuiltByBit rejected the broker's client credentials (401): check ClientId and ClientSecret.")
-                : new ProviderFailure(ProviderFailureKind.InvalidGrant, code, $"BuiltByBit refused the authorization code ({code}).");
+            return new ProviderFailure(ProviderFailureKind.InvalidGrant, code, operation == "refresh"
+                ? $"BuiltByBit refused the refresh token ({code})."
+                : $"BuiltByBit refused the authorization code ({code}).");
         }
 
         return response.IsSuccessStatus ? null : new ProviderFailure(ProviderFailureKind.Rejected, $"http_{status}", $"BuiltByBit answered HTTP {status}.");
@@ -253,6 +276,6 @@ public sealed partial class BuiltByBitProvider(
             ? new string((body.ObjectProperty("error")?.StringProperty("code") ?? "error").Where(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-').Take(64).ToArray())
             : null;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "BuiltByBit ({ProviderId}) answered revocation with HTTP {Status} and no revoked:true; treated as nothing left to revoke")]
-    private static partial void LogRevokeAnswer(ILogger logger, string providerId, int status);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "BuiltByBit ({ProviderId}) did not confirm a revocation (HTTP {Status}, error {ErrorCode}); reported as refused, nothing erased")]
+    private static partial void LogRevocationRefused(ILogger logger, string providerId, int status, string errorCode);
 }

@@ -17,8 +17,8 @@ public sealed class BybitOptions : ProviderOptions
     /// <summary>Requested scope. Default <c>openapi</c>; other values need Bybit's approval.</summary>
     public string Scope { get; set; } = BybitDefaults.DefaultScope;
 
-    /// <summary>Where the account UID comes from. Default: the access token's claim, then the uid endpoint.</summary>
-    public BybitAccountIdSource AccountIdSource { get; set; } = BybitAccountIdSource.TokenClaimThenUidEndpoint;
+    /// <summary>Where the account UID comes from. Default <c>UidEndpoint</c>: the documented uid_bearer endpoint, cross-checked with the token's claim.</summary>
+    public BybitAccountIdSource AccountIdSource { get; set; } = BybitAccountIdSource.UidEndpoint;
 
     /// <summary>
     /// Whether refresh sends client_secret: documented only for Bybit's public client, which sends none (UNCONFIRMED for
@@ -65,12 +65,19 @@ public enum BybitEnvironment
 }
 
 /// <summary>
-/// The UID is confirmed inside the access token (<c>GrantMemberID</c>); the <c>uid_bearer</c> endpoint is the
-/// other documented reading (UNCONFIRMED shape). Both are supported.
+/// Where the UID comes from. The help centre's phase 5 documents <c>uid_bearer</c> (its answer's field name is not
+/// documented); the broker guidance's sample access token carries it as <c>GrantMemberID</c>, a claim of an HS256 token
+/// the broker cannot verify and Bybit does not document.
 /// </summary>
 public enum BybitAccountIdSource
 {
+    /// <summary>The claim when present, else the endpoint (the former default).</summary>
     TokenClaimThenUidEndpoint,
+    /// <summary>The claim only.</summary>
     TokenClaim,
+    /// <summary>
+    /// The endpoint, which must agree with the claim when the token has one. When the endpoint answers success but in a
+    /// shape without a recognisable UID (the field name is undocumented), the claim is used.
+    /// </summary>
     UidEndpoint,
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using OAuthBroker.Providers.Http;
@@ -5,10 +6,10 @@ using OAuthBroker.Providers.Http;
 namespace OAuthBroker.Providers.Bybit;
 
 /// <summary>
-/// Bybit API Broker OAuth (provider-contracts.md §1). Differences from RFC 6749 that live here:
-/// no <c>grant_type</c> on the token call, a browser-like User-Agent, a flat token response beside
-/// <c>ret_code</c>-wrapped resource responses, the UID taken from the token's <c>GrantMemberID</c> claim,
-/// and the user's OpenAPI key fetched right after the exchange.
+/// Bybit API Broker OAuth. Differences from RFC 6749 that live here: no <c>grant_type</c> on the token call, a
+/// browser-like User-Agent, a token response read flat or inside <c>result</c>, <c>ret_code</c>-wrapped resource
+/// responses, the UID from the documented <c>uid_bearer</c> endpoint cross-checked with the token's claim, the user's
+/// OpenAPI key fetched right after the exchange, and a cancelled consent that may still redirect without a code.
 /// </summary>
 public sealed partial class BybitProvider(
     string id,
@@ -24,18 +25,21 @@ public sealed partial class BybitProvider(
         options.DisplayName ?? BybitDefaults.DisplayName,
         // Note: PKCE is not documented for broker clients (only for Bybit's public ai-agent client), and Bybit
         // documents no revocation endpoint; the flow's CSRF defence is the browser-bound, single-use state.
-        new ProviderCapabilities(Pkce: false, RefreshTokens: true, Revocation: false, ApiKeys: true));
-
-    public override Task<ProviderResult<Uri>> BuildAuthorizationUrlAsync(AuthorizationRequest request, CT ct)
+        new ProviderCapabilities(Pkce: false, RefreshTokens: true, Revocation: false, ApiKeys: true))
     {
-        var query = QueryString.Build(
+        RefreshMargin = options.RefreshMargin,
+        // Help centre phase 3: "If you cancel the verification process, the redirection will still occur"; phase 2 says
+        // the pop-up stays on Bybit. Either way no error parameter is documented, so a bare callback is a cancellation.
+        CodelessCallbackMeansDenied = true,
+    };
+
+    public override Task<ProviderResult<Uri>> BuildAuthorizationUrlAsync(AuthorizationRequest request, CT ct) =>
+        Task.FromResult<ProviderResult<Uri>>(QueryString.Append(_options.ResolvedAuthorizeUrl,
             ("client_id", _options.ClientId!),
             ("response_type", "code"),
             ("redirect_uri", request.RedirectUri.AbsoluteUri),
             ("scope", _options.Scope),
-            ("state", request.State));
-        return Task.FromResult<ProviderResult<Uri>>(new Uri(_options.ResolvedAuthorizeUrl.AbsoluteUri + "?" + query));
-    }
+            ("state", request.State)));
 
     public override async Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct)
     {
@@ -65,12 +69,13 @@ public sealed partial class BybitProvider(
         return new ProviderGrant(accountId.Value, null, credential, scopes);
     }
 
-    // B3: exactly client_id, client_secret, code. Bybit's tool warns against grant_type/redirect_uri.
+    // Help centre phase 4 and the broker guidance: exactly client_id, client_secret, code, as a form. Bybit's own client
+    // warns against grant_type and redirect_uri.
     private Task<ProviderResult<ProviderCredential>> ExchangeCodeAsync(string code, CT ct) =>
-        PostTokenAsync(BybitDefaults.AccessTokenPath, "token",
+        PostTokenAsync(BybitDefaults.AccessTokenPath, BybitCall.CodeExchange,
             [new("client_id", _options.ClientId!), new("client_secret", _options.ClientSecret!), new("code", code)], ct);
 
-    /// <summary>B6, both readings of client_secret (see <see cref="BybitOptions.RefreshClientSecret"/>).</summary>
+    /// <summary>Refresh (modules/oauth.md), both readings of client_secret (see <see cref="BybitOptions.RefreshClientSecret"/>).</summary>
     public override async Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct)
     {
         if (current.RefreshToken is null)
@@ -83,15 +88,16 @@ public sealed partial class BybitProvider(
             : [new("client_id", _options.ClientId!), new("refresh_token", current.RefreshToken)];
 
         var sendSecret = _options.RefreshClientSecret != BybitRefreshSecret.Omit;
-        var result = await PostTokenAsync(BybitDefaults.RefreshTokenPath, "refresh", Form(sendSecret), ct);
+        var result = await PostTokenAsync(BybitDefaults.RefreshTokenPath, BybitCall.Refresh, Form(sendSecret), ct);
         // 10003 is about the client, not the token: nothing was spent, so the other reading may be tried.
         return result.Failure?.Kind == ProviderFailureKind.InvalidClient && _options.RefreshClientSecret == BybitRefreshSecret.SendThenOmit
-            ? await PostTokenAsync(BybitDefaults.RefreshTokenPath, "refresh", Form(false), ct)
+            ? await PostTokenAsync(BybitDefaults.RefreshTokenPath, BybitCall.Refresh, Form(false), ct)
             : result;
     }
 
-    private async Task<ProviderResult<ProviderCredential>> PostTokenAsync(string path, string operation, List<KeyValuePair<string, string>> form, CT ct)
+    private async Task<ProviderResult<ProviderCredential>> PostTokenAsync(string path, BybitCall call, List<KeyValuePair<string, string>> form, CT ct)
     {
+        var operation = call == BybitCall.Refresh ? "refresh" : "token";
         using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint.Combine(_options.ResolvedApiBaseUrl, path))
         {
             Content = new FormUrlEncodedContent(form),
@@ -106,10 +112,15 @@ public sealed partial class BybitProvider(
         }
 
         using var response = sent.Value;
-        if (response.Json is { } json && BybitErrors.CodeOf(json.RootElement) is { } errorCode && errorCode != 0)
+        // The broker guidance shows a flat body; Bybit's own client reads `tokenResp.result || tokenResp` for the exchange
+        // and `resp.result||resp` for the refresh, and treats a non-zero retCode as an error only without an access_token.
+        var root = response.Json?.RootElement;
+        var body = root?.ObjectProperty("result") ?? root;
+        var accessToken = body?.StringProperty("access_token");
+        if (string.IsNullOrEmpty(accessToken) && root is { } envelope && BybitErrors.CodeOf(envelope) is { } errorCode && errorCode != 0)
         {
             LogProviderCode(logger, operation, errorCode);
-            return BybitErrors.ToFailure(errorCode, tokenEndpoint: true);
+            return BybitErrors.ToFailure(errorCode, call);
         }
 
         if (response.TransportFailure(operation) is { } transport)
@@ -117,15 +128,13 @@ public sealed partial class BybitProvider(
             return transport;
         }
 
-        var root = response.Json!.RootElement;
-        var accessToken = root.StringProperty("access_token");
         if (!response.IsSuccessStatus || string.IsNullOrEmpty(accessToken))
         {
             return new ProviderFailure(ProviderFailureKind.InvalidResponse, $"http_{(int)response.Status}",
-                "Bybit's token response has no access_token.");
+                $"Bybit's {operation} response has no access_token.");
         }
 
-        var refreshToken = root.StringProperty("refresh_token");
+        var refreshToken = body!.Value.StringProperty("refresh_token");
         var now = time.GetUtcNow();
         return new ProviderCredential
         {
@@ -133,38 +142,39 @@ public sealed partial class BybitProvider(
             RefreshToken = string.IsNullOrEmpty(refreshToken) ? null : refreshToken,
             // Bybit sends lowercase "bearer"; the scheme is case-insensitive (RFC 6749 §5.1) and stored canonical.
             TokenType = "Bearer",
-            AccessTokenExpiresAt = ExpiryOf(root.IntegerProperty("expires_in"), accessToken, now),
-            RefreshTokenExpiresAt = string.IsNullOrEmpty(refreshToken) ? null : ExpiryOf(root.IntegerProperty("refresh_token_expires_in"), refreshToken, now),
+            AccessTokenExpiresAt = ExpiryOf(body.Value.SecondsProperty("expires_in"), accessToken, now),
+            RefreshTokenExpiresAt = string.IsNullOrEmpty(refreshToken) ? null : ExpiryOf(body.Value.SecondsProperty("refresh_token_expires_in"), refreshToken, now),
         };
     }
 
-    /// <summary>Lifetime from <c>*_expires_in</c>; failing that, the JWT's own <c>exp</c>.</summary>
+    /// <summary>Lifetime from <c>*_expires_in</c>; failing that, the JWT's own <c>exp</c>. Clamped, never throwing.</summary>
     private static DateTimeOffset? ExpiryOf(long? expiresIn, string token, DateTimeOffset now)
     {
-        if (expiresIn is > 0)
+        if (ProviderNumbers.ExpiryAfter(expiresIn, now) is { } fromLifetime)
         {
-            return now.AddSeconds(expiresIn.Value);
+            return fromLifetime;
         }
 
         using var claims = JwtPayload.TryRead(token);
-        return claims?.RootElement.IntegerProperty("exp") is { } exp ? DateTimeOffset.FromUnixTimeSeconds(exp) : null;
+        return claims is null ? null : ProviderNumbers.UnixTime(claims.RootElement.SecondsProperty("exp"), now);
     }
 
     private async Task<ProviderResult<string>> ResolveAccountIdAsync(string accessToken, CT ct)
     {
-        if (_options.AccountIdSource != BybitAccountIdSource.UidEndpoint)
+        string? claimed;
+        using (var claims = JwtPayload.TryRead(accessToken))
         {
-            using var claims = JwtPayload.TryRead(accessToken);
-            if (claims?.RootElement.IntegerProperty(BybitDefaults.UidClaim) is { } uid)
-            {
-                return uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
+            claimed = claims?.RootElement.IntegerProperty(BybitDefaults.UidClaim) is { } uid ? uid.ToString(CultureInfo.InvariantCulture) : null;
+        }
 
-            if (_options.AccountIdSource == BybitAccountIdSource.TokenClaim)
-            {
-                return new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_uid_claim",
-                    "Bybit's access token carries no GrantMemberID claim.");
-            }
+        switch (_options.AccountIdSource)
+        {
+            case BybitAccountIdSource.TokenClaim:
+                return claimed is not null
+                    ? claimed
+                    : new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_uid_claim", "Bybit's access token carries no GrantMemberID claim.");
+            case BybitAccountIdSource.TokenClaimThenUidEndpoint when claimed is not null:
+                return claimed;
         }
 
         var result = await GetResourceAsync(BybitDefaults.UidPath, "uid", accessToken, ct);
@@ -173,13 +183,33 @@ public sealed partial class BybitProvider(
             return result.Failure;
         }
 
-        using var document = result.Value;
-        // UNCONFIRMED shape: third-party code reads a top-level "uid"; the likely envelope is result.uid. Accept both.
-        var root = document.RootElement;
-        var id = root.ObjectProperty("result")?.IntegerProperty("uid") ?? root.IntegerProperty("uid");
-        return id is { } found
-            ? found.ToString(System.Globalization.CultureInfo.InvariantCulture)
-            : new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_uid", "Bybit's uid response has no uid.");
+        string? fromEndpoint;
+        using (var document = result.Value)
+        {
+            // The field name is undocumented (phase 5 names only ret_code and ret_msg): the only field evidence, third-party
+            // code, reads a top-level "uid"; an envelope like the openapi call's would put it in result.uid. Both are read.
+            var root = document.RootElement;
+            fromEndpoint = (root.ObjectProperty("result")?.IntegerProperty("uid") ?? root.IntegerProperty("uid"))?.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (fromEndpoint is null)
+        {
+            if (claimed is null)
+            {
+                return new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_uid", "Bybit's uid_bearer answer has no uid, and the access token no GrantMemberID.");
+            }
+
+            LogUidFromClaim(logger, Descriptor.Id);
+            return claimed;
+        }
+
+        if (claimed is not null && claimed != fromEndpoint)
+        {
+            return new ProviderFailure(ProviderFailureKind.InvalidResponse, "uid_mismatch",
+                "Bybit's uid_bearer answer names another account than the access token's GrantMemberID claim.");
+        }
+
+        return fromEndpoint;
     }
 
     private async Task<ProviderResult<(string ApiKey, string ApiSecret)>> FetchOpenApiKeyAsync(string accessToken, CT ct)
@@ -218,7 +248,7 @@ public sealed partial class BybitProvider(
         {
             LogProviderCode(logger, operation, code);
             response.Dispose();
-            return BybitErrors.ToFailure(code, tokenEndpoint: false);
+            return BybitErrors.ToFailure(code, BybitCall.Resource);
         }
 
         if (response.TransportFailure(operation) is { } transport)
@@ -239,4 +269,7 @@ public sealed partial class BybitProvider(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Bybit {Operation} call answered with code {BybitCode}")]
     private static partial void LogProviderCode(ILogger logger, string operation, long bybitCode);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Bybit ({ProviderId}) uid_bearer answered success without a recognisable uid field; the access token's GrantMemberID was used")]
+    private static partial void LogUidFromClaim(ILogger logger, string providerId);
 }

@@ -19,8 +19,19 @@ public sealed class GenericOAuthOptions : ProviderOptions
     /// </summary>
     public bool? UseDiscovery { get; set; }
 
-    /// <summary>Metadata URL. Default <c>{Issuer}/.well-known/openid-configuration</c>, then RFC 8414's <c>/.well-known/oauth-authorization-server</c>.</summary>
+    /// <summary>
+    /// Metadata URL. Default <c>{Issuer}/.well-known/openid-configuration</c>, then RFC 8414's <c>/.well-known/oauth-authorization-server</c>.
+    /// Without <see cref="Issuer"/> it must be one of those two well-known forms: the issuer it implies is then the one the
+    /// metadata, the RFC 9207 <c>iss</c> and the ID token's <c>iss</c> must name (OpenID Connect Discovery §4.3, RFC 8414 §3.3).
+    /// </summary>
     public string? DiscoveryUrl { get; set; }
+
+    /// <summary>
+    /// Hosts that endpoints read from metadata may be on, besides the issuer's own host and the hosts of endpoints set
+    /// here (e.g. Google: <c>oauth2.googleapis.com</c>, <c>openidconnect.googleapis.com</c>). A metadata document pointing
+    /// anywhere else is refused: the client secret and users' tokens go to those endpoints.
+    /// </summary>
+    public List<string> AllowedEndpointHosts { get; set; } = [];
 
     public string? AuthorizationEndpoint { get; set; }
     public string? TokenEndpoint { get; set; }
@@ -61,7 +72,13 @@ public sealed class GenericOAuthOptions : ProviderOptions
     /// <summary>How long discovered metadata is trusted before it is read again. Default 24 hours.</summary>
     public TimeSpan MetadataLifetime { get; set; } = TimeSpan.FromHours(24);
 
-    public bool Discovers => UseDiscovery ?? (Issuer is not null && (AuthorizationEndpoint is null || TokenEndpoint is null));
+    public bool Discovers => UseDiscovery ?? ((Issuer is not null || DiscoveryUrl is not null) && (AuthorizationEndpoint is null || TokenEndpoint is null));
+
+    /// <summary>The <c>openid</c> scope is requested, so an ID token is expected and checked.</summary>
+    public bool RequestsOpenId => Scopes.Contains("openid", StringComparer.Ordinal);
+
+    /// <summary>The issuer the configuration names: <see cref="Issuer"/>, or the one a well-known <see cref="DiscoveryUrl"/> implies.</summary>
+    public string? ExpectedIssuer => Issuer ?? (DiscoveryUrl is null ? null : WellKnown.IssuerOf(DiscoveryUrl));
 
     public override IEnumerable<string> Validate(string prefix)
     {
@@ -70,9 +87,31 @@ public sealed class GenericOAuthOptions : ProviderOptions
             yield return error;
         }
 
-        if (Discovers && Issuer is null)
+        if (Discovers && Issuer is null && DiscoveryUrl is null)
         {
-            yield return $"{prefix}:Issuer is required for discovery.";
+            yield return $"{prefix}:Issuer is required for discovery (or a well-known DiscoveryUrl).";
+        }
+
+        if (Issuer is null && DiscoveryUrl is not null && WellKnown.IssuerOf(DiscoveryUrl) is null)
+        {
+            yield return $"{prefix}:DiscoveryUrl must be a well-known metadata URL (OpenID Connect Discovery §4, RFC 8414 §3) when Issuer is not set, so the issuer it names can be checked.";
+        }
+
+        if (RequestsOpenId && ExpectedIssuer is null)
+        {
+            // OpenID Connect Core §3.1.3.7 item 2: the ID token's iss must exactly match the issuer.
+            yield return $"{prefix}:Issuer is required with the openid scope: the ID token's iss is checked against it.";
+        }
+
+        if (AccountIdSource == AccountIdSource.IdToken && !RequestsOpenId)
+        {
+            // OpenID Connect Core §3.1.2.1: an ID token is issued only when the openid scope is requested.
+            yield return $"{prefix}:AccountIdSource IdToken needs the openid scope in Scopes (an ID token is issued only for openid).";
+        }
+
+        foreach (var host in AllowedEndpointHosts.Where(h => Uri.CheckHostName(h) is UriHostNameType.Unknown or UriHostNameType.Basic))
+        {
+            yield return $"{prefix}:AllowedEndpointHosts entry '{new string(host.Take(64).ToArray())}' is not a host name.";
         }
 
         if (!Discovers && (AuthorizationEndpoint is null || TokenEndpoint is null))

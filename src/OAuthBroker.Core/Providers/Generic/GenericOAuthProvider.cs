@@ -10,33 +10,40 @@ namespace OAuthBroker.Providers.Generic;
 /// authentication by <c>client_secret_basic</c> or <c>client_secret_post</c>, the RFC 9207 <c>iss</c> check, account
 /// id from the ID token's <c>sub</c> (or a configured claim) or a userinfo field, and RFC 7009 revocation.
 /// </summary>
-public sealed partial class GenericOAuthProvider(
-    string id,
-    GenericOAuthOptions options,
-    ProviderHttpClient http,
-    TimeProvider time,
-    ILogger<GenericOAuthProvider> logger) : OAuthProviderBase
+public sealed partial class GenericOAuthProvider : OAuthProviderBase
 {
-    /// <summary>Clock skew allowed on ID token expiry.</summary>
-    private static readonly TimeSpan Skew = TimeSpan.FromMinutes(2);
     private static readonly HashSet<string> ReservedParameters = new(StringComparer.Ordinal)
     {
         "response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "nonce",
     };
 
-    private readonly Lock _gate = new();
-    private (ServerMetadata Metadata, DateTimeOffset ReadAt)? _metadata;
+    private readonly GenericOAuthOptions _options;
+    private readonly ProviderHttpClient _http;
+    private readonly TimeProvider _time;
+    private readonly ILogger<GenericOAuthProvider> _logger;
+    private readonly MetadataSource _metadata;
 
-    public override ProviderDescriptor Descriptor { get; } = new(
-        id,
-        options.DisplayName ?? id,
-        new ProviderCapabilities(Pkce: options.Pkce, RefreshTokens: true, Revocation: options.RevocationEndpoint is not null || options.Discovers, ApiKeys: false));
+    public GenericOAuthProvider(string id, GenericOAuthOptions options, ProviderHttpClient http, TimeProvider time, ILogger<GenericOAuthProvider> logger)
+    {
+        _options = options;
+        _http = http;
+        _time = time;
+        _logger = logger;
+        Descriptor = new ProviderDescriptor(id, options.DisplayName ?? id,
+            new ProviderCapabilities(Pkce: options.Pkce, RefreshTokens: true, Revocation: options.RevocationEndpoint is not null || options.Discovers, ApiKeys: false))
+        {
+            RefreshMargin = options.RefreshMargin,
+        };
+        _metadata = new MetadataSource(id, Descriptor.DisplayName, options, http, time, logger);
+    }
 
-    private bool WantsIdToken => options.Scopes.Contains("openid", StringComparer.Ordinal);
+    public override ProviderDescriptor Descriptor { get; }
+
+    private bool WantsIdToken => _options.RequestsOpenId;
 
     public override async Task<ProviderResult<Uri>> BuildAuthorizationUrlAsync(AuthorizationRequest request, CT ct)
     {
-        var metadata = await MetadataAsync(ct);
+        var metadata = await _metadata.GetAsync(ct);
         if (!metadata.Succeeded)
         {
             return metadata.Failure;
@@ -45,12 +52,12 @@ public sealed partial class GenericOAuthProvider(
         var parameters = new List<(string, string)>
         {
             ("response_type", "code"),
-            ("client_id", options.ClientId!),
+            ("client_id", _options.ClientId!),
             ("redirect_uri", request.RedirectUri.AbsoluteUri),
         };
-        if (options.Scopes.Count > 0)
+        if (_options.Scopes.Count > 0)
         {
-            parameters.Add(("scope", string.Join(options.ScopeSeparator, options.Scopes)));
+            parameters.Add(("scope", string.Join(_options.ScopeSeparator, _options.Scopes)));
         }
 
         parameters.Add(("state", request.State));
@@ -65,20 +72,20 @@ public sealed partial class GenericOAuthProvider(
             parameters.Add(("nonce", request.Nonce));
         }
 
-        parameters.AddRange(options.AuthorizationParameters.Where(p => !ReservedParameters.Contains(p.Key)).Select(p => (p.Key, p.Value)));
+        parameters.AddRange(_options.AuthorizationParameters.Where(p => !ReservedParameters.Contains(p.Key)).Select(p => (p.Key, p.Value)));
         return QueryString.Append(metadata.Value.AuthorizationEndpoint, [.. parameters]);
     }
 
     /// <summary>RFC 9207: a sent <c>iss</c> must be this provider's issuer; a required one must be sent.</summary>
     public override async Task<ProviderFailure?> CheckAuthorizationResponseAsync(AuthorizationResponse response, CT ct)
     {
-        var metadata = await MetadataAsync(ct);
+        var metadata = await _metadata.GetAsync(ct);
         if (!metadata.Succeeded)
         {
             return metadata.Failure;
         }
 
-        var expected = metadata.Value.Issuer ?? options.Issuer;
+        var expected = metadata.Value.Issuer ?? _options.ExpectedIssuer;
         if (response.Issuer is not null)
         {
             return expected is not null && !string.Equals(response.Issuer, expected, StringComparison.Ordinal)
@@ -87,14 +94,14 @@ public sealed partial class GenericOAuthProvider(
                 : null;
         }
 
-        return options.RequireIssParameter ?? metadata.Value.IssParameterSupported
+        return _options.RequireIssParameter ?? metadata.Value.IssParameterSupported
             ? new ProviderFailure(ProviderFailureKind.IssuerMismatch, "iss_missing", "The provider advertises the iss parameter, but the authorization response has none.")
             : null;
     }
 
     public override async Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct)
     {
-        var metadata = await MetadataAsync(ct);
+        var metadata = await _metadata.GetAsync(ct);
         if (!metadata.Succeeded)
         {
             return metadata.Failure;
@@ -133,14 +140,16 @@ public sealed partial class GenericOAuthProvider(
             }
 
             var body = response.Json!.RootElement;
-            credential = response.IsSuccessStatus ? OAuth2Responses.ReadCredential(body, time.GetUtcNow()) : null;
+            credential = response.IsSuccessStatus ? OAuth2Responses.ReadCredential(body, _time.GetUtcNow()) : null;
             if (credential is null)
             {
                 return new ProviderFailure(ProviderFailureKind.InvalidResponse, $"http_{(int)response.Status}", $"{Descriptor.DisplayName}'s token response has no access_token.");
             }
 
-            scopes = OAuth2Responses.Scopes(body, options.Scopes, options.ScopeSeparator.ToCharArray().Append(' ').Distinct().ToArray());
-            idToken = body.StringProperty("id_token");
+            scopes = OAuth2Responses.Scopes(body, _options.Scopes, _options.ScopeSeparator.ToCharArray().Append(' ').Distinct().ToArray());
+            // Note: an ID token is only meaningful when openid was requested (OpenID Connect Core §3.1.2.1); without it no
+            // nonce binds the token to this flow, so an unsolicited one is ignored rather than trusted.
+            idToken = WantsIdToken ? body.StringProperty("id_token") : null;
         }
 
         var identity = await IdentifyAsync(metadata.Value, credential.AccessToken, idToken, completion.Nonce, ct);
@@ -157,7 +166,7 @@ public sealed partial class GenericOAuthProvider(
             return await base.RefreshAsync(current, ct);
         }
 
-        var metadata = await MetadataAsync(ct);
+        var metadata = await _metadata.GetAsync(ct);
         if (!metadata.Succeeded)
         {
             return metadata.Failure;
@@ -180,15 +189,18 @@ public sealed partial class GenericOAuthProvider(
             return transport;
         }
 
-        return response.IsSuccessStatus && OAuth2Responses.ReadCredential(response.Json!.RootElement, time.GetUtcNow()) is { } credential
+        return response.IsSuccessStatus && OAuth2Responses.ReadCredential(response.Json!.RootElement, _time.GetUtcNow()) is { } credential
             ? credential
             : new ProviderFailure(ProviderFailureKind.InvalidResponse, $"http_{(int)response.Status}", $"{Descriptor.DisplayName}'s refresh response has no access_token.");
     }
 
-    /// <summary>RFC 7009: the refresh token first (ending the grant), then the access token.</summary>
+    /// <summary>
+    /// RFC 7009: the refresh token first (ending the grant, §2.1), then the access token. Only a 200 counts as revoked
+    /// (§2.2); see <see cref="Rfc7009Answers"/> for every other answer.
+    /// </summary>
     public override async Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct)
     {
-        var metadata = await MetadataAsync(ct);
+        var metadata = await _metadata.GetAsync(ct);
         if (!metadata.Succeeded)
         {
             return new RevocationResult(RevocationStatus.Unavailable, $"{Descriptor.DisplayName}'s metadata could not be read to find its revocation endpoint.");
@@ -202,116 +214,125 @@ public sealed partial class GenericOAuthProvider(
         var tokens = credential.RefreshToken is null
             ? [(credential.AccessToken, "access_token")]
             : new[] { (credential.RefreshToken, "refresh_token"), (credential.AccessToken, "access_token") };
+        var accessTokenLives = false;
         foreach (var (token, hint) in tokens)
         {
             var sent = await PostAsync(endpoint, "revoke", [new("token", token), new("token_type_hint", hint)], ct);
             if (!sent.Succeeded)
             {
-                return new RevocationResult(RevocationStatus.Unavailable, $"{Descriptor.DisplayName} could not be reached to revoke.", sent.Failure.RetryAfter);
+                return new RevocationResult(RevocationStatus.Unavailable, $"{Descriptor.DisplayName} could not be reached to revoke; nothing was erased, retry the unlink later.", sent.Failure.RetryAfter);
             }
 
             using var response = sent.Value;
-            var status = (int)response.Status;
-            // RFC 7009 §2.2: 200 whether or not the token was valid. §2.2.1: 503 means "try later", the token still exists.
-            if (status is 429 or >= 500 || status == 401)
+            var (outcome, result) = Rfc7009Answers.Interpret(response, hint, Descriptor.DisplayName);
+            if (outcome == Rfc7009Answers.Outcome.Stop)
             {
-                return new RevocationResult(RevocationStatus.Unavailable, $"{Descriptor.DisplayName} did not revoke (HTTP {status}).", response.RetryAfter);
+                LogRevocationNotConfirmed(_logger, Descriptor.Id, (int)response.Status, result!.Status);
+                return result;
             }
 
-            if (status != 200 && OAuth2Responses.ReadError(response.Json?.RootElement ?? default, Descriptor.DisplayName)?.ProviderCode != "unsupported_token_type")
-            {
-                LogRevocationAnswer(logger, Descriptor.Id, status);
-            }
+            accessTokenLives |= outcome == Rfc7009Answers.Outcome.AccessTokenNotRevocable;
         }
 
-        return new RevocationResult(RevocationStatus.Revoked, $"{Descriptor.DisplayName} accepted the revocation (RFC 7009).");
+        if (accessTokenLives && credential.RefreshToken is null)
+        {
+            // Nothing could be revoked at all: the only token lives until it expires. Erasing our copy is still right.
+            return new RevocationResult(RevocationStatus.NoLongerPossible,
+                $"{Descriptor.DisplayName} does not revoke access tokens (RFC 7009 unsupported_token_type); the access token stays valid until it expires. " +
+                "The user can revoke the application in their account settings at the provider.");
+        }
+
+        return new RevocationResult(RevocationStatus.Revoked, accessTokenLives
+            ? $"{Descriptor.DisplayName} revoked the grant (RFC 7009); it does not revoke access tokens, so the last one stays valid until it expires."
+            : $"{Descriptor.DisplayName} confirmed the revocation (RFC 7009).");
     }
 
     private async Task<ProviderResult<(string AccountId, string? DisplayName)>> IdentifyAsync(ServerMetadata metadata, string accessToken, string? idToken, string nonce, CT ct)
     {
-        JsonDocument? claims = null;
-        try
+        if (idToken is null && _options.AccountIdSource == AccountIdSource.IdToken)
         {
-            if (idToken is not null)
-            {
-                claims = JwtPayload.TryRead(idToken);
-                var problem = claims is null ? "unreadable" : ValidateIdToken(claims.RootElement, metadata, nonce);
-                if (problem is not null)
-                {
-                    return new ProviderFailure(ProviderFailureKind.InvalidResponse, "invalid_id_token",
-                        $"{Descriptor.DisplayName}'s ID token is not valid for this flow ({problem}).");
-                }
-            }
-            else if (WantsIdToken && options.AccountIdSource == AccountIdSource.IdToken)
-            {
-                return new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_id_token", $"{Descriptor.DisplayName} issued no ID token although openid was requested.");
-            }
-
-            var useUserinfo = options.AccountIdSource == AccountIdSource.Userinfo || (options.AccountIdSource == AccountIdSource.Auto && claims is null);
-            if (!useUserinfo)
-            {
-                return FromDocument(claims!.RootElement, "ID token");
-            }
-
-            var userinfo = await UserinfoAsync(metadata, accessToken, ct);
-            if (!userinfo.Succeeded)
-            {
-                return userinfo.Failure;
-            }
-
-            using var document = userinfo.Value;
-            // OpenID Connect Core §5.3.2: userinfo's sub must be the ID token's.
-            if (claims is not null && document.RootElement.StringProperty("sub") is { } sub && sub != claims.RootElement.StringProperty("sub"))
-            {
-                return new ProviderFailure(ProviderFailureKind.InvalidResponse, "sub_mismatch", $"{Descriptor.DisplayName}'s userinfo names another subject than its ID token.");
-            }
-
-            return FromDocument(document.RootElement, "userinfo");
+            return new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_id_token", $"{Descriptor.DisplayName} issued no ID token although openid was requested.");
         }
-        finally
+
+        using var claims = idToken is null ? null : JwtPayload.TryRead(idToken);
+        if (idToken is not null)
         {
-            claims?.Dispose();
+            var problem = claims is null
+                ? "unreadable"
+                : IdTokenCheck.Problem(claims.RootElement, metadata.Issuer ?? _options.ExpectedIssuer, _options.ClientId!, nonce, _time.GetUtcNow());
+            if (problem is not null)
+            {
+                return new ProviderFailure(ProviderFailureKind.InvalidResponse, "invalid_id_token",
+                    $"{Descriptor.DisplayName}'s ID token is not valid for this flow ({problem}).");
+            }
         }
+
+        var fromIdToken = _options.AccountIdSource == AccountIdSource.IdToken || (_options.AccountIdSource == AccountIdSource.Auto && claims is not null);
+        if (fromIdToken)
+        {
+            // The check above guarantees an ID token here, and an unreadable one was refused.
+            var identity = FromDocument(claims!.RootElement, "ID token");
+            if (!identity.Succeeded || identity.Value.DisplayName is not null || metadata.UserinfoEndpoint is null)
+            {
+                return identity;
+            }
+
+            // OpenID Connect Core §5.4: "The Claims requested by the profile, email, address, and phone scope values are
+            // returned from the UserInfo Endpoint ... when a response_type value is used that results in an Access Token
+            // being issued" — so with the code flow the ID token need not carry a name at all.
+            return (identity.Value.AccountId, await DisplayNameFromUserinfoAsync(metadata, accessToken, identity.Value.AccountId, claims.RootElement, ct));
+        }
+
+        var userinfo = await UserinfoAsync(metadata, accessToken, ct);
+        if (!userinfo.Succeeded)
+        {
+            return userinfo.Failure;
+        }
+
+        using var document = userinfo.Value;
+        // OpenID Connect Core §5.3.2: userinfo's sub must be the ID token's.
+        if (claims is not null && document.RootElement.StringProperty("sub") is { } sub && sub != claims.RootElement.StringProperty("sub"))
+        {
+            return new ProviderFailure(ProviderFailureKind.InvalidResponse, "sub_mismatch", $"{Descriptor.DisplayName}'s userinfo names another subject than its ID token.");
+        }
+
+        return FromDocument(document.RootElement, "userinfo");
+    }
+
+    /// <summary>
+    /// Only a label: any failure leaves the name empty rather than failing the link. Userinfo naming another subject
+    /// than the ID token is not used at all (OpenID Connect Core §5.3.2: its values "MUST NOT be used").
+    /// </summary>
+    private async Task<string?> DisplayNameFromUserinfoAsync(ServerMetadata metadata, string accessToken, string accountId, JsonElement idTokenClaims, CT ct)
+    {
+        var userinfo = await UserinfoAsync(metadata, accessToken, ct);
+        if (!userinfo.Succeeded)
+        {
+            LogUserinfoNameSkipped(_logger, Descriptor.Id, userinfo.Failure.ProviderCode);
+            return null;
+        }
+
+        using var document = userinfo.Value;
+        if (document.RootElement.StringProperty("sub") != idTokenClaims.StringProperty("sub"))
+        {
+            LogUserinfoNameSkipped(_logger, Descriptor.Id, "sub_mismatch");
+            return null;
+        }
+
+        var named = FromDocument(document.RootElement, "userinfo");
+        return named.Succeeded && named.Value.AccountId == accountId ? named.Value.DisplayName : null;
     }
 
     private ProviderResult<(string AccountId, string? DisplayName)> FromDocument(JsonElement document, string source)
     {
-        var accountId = document.PathValue(options.AccountIdClaim);
+        var accountId = document.PathValue(_options.AccountIdClaim);
         if (string.IsNullOrEmpty(accountId))
         {
-            return new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_account_id", $"{Descriptor.DisplayName}'s {source} has no '{options.AccountIdClaim}'.");
+            return new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_account_id", $"{Descriptor.DisplayName}'s {source} has no '{_options.AccountIdClaim}'.");
         }
 
-        var name = document.PathValue(options.DisplayNameClaim) ?? document.StringProperty("preferred_username") ?? document.StringProperty("email");
+        var name = document.PathValue(_options.DisplayNameClaim) ?? document.StringProperty("preferred_username") ?? document.StringProperty("email");
         return (accountId, name);
-    }
-
-    /// <summary>
-    /// OpenID Connect Core §3.1.3.7: iss, aud, exp and nonce are checked. The signature is not: the token came
-    /// straight from the token endpoint over TLS, which item 6 of that section accepts in place of signature checks.
-    /// </summary>
-    private string? ValidateIdToken(JsonElement claims, ServerMetadata metadata, string nonce)
-    {
-        var issuer = metadata.Issuer ?? options.Issuer;
-        if (issuer is not null && claims.StringProperty("iss") != issuer)
-        {
-            return "iss";
-        }
-
-        var audiences = claims.TryGetProperty("aud", out var aud) && aud.ValueKind == JsonValueKind.Array
-            ? aud.EnumerateArray().Select(a => a.GetString()).ToArray()
-            : [claims.StringProperty("aud")];
-        if (!audiences.Contains(options.ClientId))
-        {
-            return "aud";
-        }
-
-        if (claims.IntegerProperty("exp") is not { } exp || DateTimeOffset.FromUnixTimeSeconds(exp) + Skew < time.GetUtcNow())
-        {
-            return "exp";
-        }
-
-        return WantsIdToken && claims.StringProperty("nonce") != nonce ? "nonce" : null;
     }
 
     private async Task<ProviderResult<JsonDocument>> UserinfoAsync(ServerMetadata metadata, string accessToken, CT ct)
@@ -324,7 +345,7 @@ public sealed partial class GenericOAuthProvider(
         using var request = new HttpRequestMessage(HttpMethod.Get, endpoint);
         request.Headers.Authorization = new("Bearer", accessToken);
         request.Headers.Accept.ParseAdd("application/json");
-        var sent = await http.SendAsync(Descriptor.Id, "userinfo", request, ct);
+        var sent = await _http.SendAsync(Descriptor.Id, "userinfo", request, ct);
         if (!sent.Succeeded)
         {
             return sent.Failure;
@@ -344,91 +365,15 @@ public sealed partial class GenericOAuthProvider(
     private async Task<ProviderResult<ProviderResponse>> PostAsync(Uri endpoint, string operation, List<KeyValuePair<string, string>> form, CT ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, endpoint);
-        ClientAuthentication.Apply(request, form, options.ClientAuthentication, options.ClientId!, options.ClientSecret!);
+        ClientAuthentication.Apply(request, form, _options.ClientAuthentication, _options.ClientId!, _options.ClientSecret!);
         request.Content = new FormUrlEncodedContent(form);
         request.Headers.Accept.ParseAdd("application/json");
-        return await http.SendAsync(Descriptor.Id, operation, request, ct);
+        return await _http.SendAsync(Descriptor.Id, operation, request, ct);
     }
 
-    private async Task<ProviderResult<ServerMetadata>> MetadataAsync(CT ct)
-    {
-        if (!options.Discovers)
-        {
-            return new ServerMetadata(options.Issuer, new Uri(options.AuthorizationEndpoint!), new Uri(options.TokenEndpoint!),
-                options.RevocationEndpoint is null ? null : new Uri(options.RevocationEndpoint),
-                options.UserinfoEndpoint is null ? null : new Uri(options.UserinfoEndpoint),
-                options.RequireIssParameter ?? false);
-        }
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Provider {ProviderId} did not confirm a revocation (HTTP {Status}); reported as {Outcome}, nothing erased")]
+    private static partial void LogRevocationNotConfirmed(ILogger logger, string providerId, int status, RevocationStatus outcome);
 
-        lock (_gate)
-        {
-            if (_metadata is { } cached && time.GetUtcNow() - cached.ReadAt < options.MetadataLifetime)
-            {
-                return cached.Metadata;
-            }
-        }
-
-        ProviderFailure? lastFailure = null;
-        foreach (var url in DiscoveryUrls())
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, url);
-            request.Headers.Accept.ParseAdd("application/json");
-            var sent = await http.SendAsync(Descriptor.Id, "discovery", request, ct);
-            if (!sent.Succeeded)
-            {
-                lastFailure = sent.Failure;
-                continue;
-            }
-
-            using var response = sent.Value;
-            if (!response.IsSuccessStatus || response.Json is null || ServerMetadata.Read(response.Json.RootElement) is not { } discovered)
-            {
-                lastFailure = response.TransportFailure("discovery") ?? new ProviderFailure(ProviderFailureKind.InvalidResponse, $"http_{(int)response.Status}", $"{Descriptor.DisplayName}'s metadata at {url} is not usable.");
-                continue;
-            }
-
-            // OpenID Connect Discovery §4.3 / RFC 8414 §3.3: the document's issuer must be exactly the configured one.
-            if (discovered.Issuer != options.Issuer)
-            {
-                return new ProviderFailure(ProviderFailureKind.IssuerMismatch, "metadata_issuer", $"{Descriptor.DisplayName}'s metadata names another issuer than configured.");
-            }
-
-            var effective = discovered with
-            {
-                AuthorizationEndpoint = options.AuthorizationEndpoint is null ? discovered.AuthorizationEndpoint : new Uri(options.AuthorizationEndpoint),
-                TokenEndpoint = options.TokenEndpoint is null ? discovered.TokenEndpoint : new Uri(options.TokenEndpoint),
-                RevocationEndpoint = options.RevocationEndpoint is null ? discovered.RevocationEndpoint : new Uri(options.RevocationEndpoint),
-                UserinfoEndpoint = options.UserinfoEndpoint is null ? discovered.UserinfoEndpoint : new Uri(options.UserinfoEndpoint),
-            };
-            lock (_gate)
-            {
-                _metadata = (effective, time.GetUtcNow());
-            }
-
-            return effective;
-        }
-
-        LogDiscoveryFailed(logger, Descriptor.Id, lastFailure?.ProviderCode ?? "none");
-        return lastFailure ?? new ProviderFailure(ProviderFailureKind.Unavailable, "discovery", $"{Descriptor.DisplayName}'s metadata could not be read.");
-    }
-
-    private IEnumerable<Uri> DiscoveryUrls()
-    {
-        if (options.DiscoveryUrl is not null)
-        {
-            yield return new Uri(options.DiscoveryUrl);
-            yield break;
-        }
-
-        var issuer = new Uri(options.Issuer!);
-        yield return Endpoint.Combine(issuer, ".well-known/openid-configuration");
-        // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
-        yield return new Uri(issuer.GetLeftPart(UriPartial.Authority) + "/.well-known/oauth-authorization-server" + issuer.AbsolutePath.TrimEnd('/'));
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Metadata of provider {ProviderId} could not be read ({Reason})")]
-    private static partial void LogDiscoveryFailed(ILogger logger, string providerId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Provider {ProviderId} answered revocation with HTTP {Status}; RFC 7009 treats the token as gone")]
-    private static partial void LogRevocationAnswer(ILogger logger, string providerId, int status);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Provider {ProviderId}: no display name from userinfo ({Reason})")]
+    private static partial void LogUserinfoNameSkipped(ILogger logger, string providerId, string reason);
 }

@@ -162,15 +162,16 @@ public sealed partial class ProviderHttpClient(IHttpClientFactory factory, ILogg
         }
     }
 
+    /// <summary>RFC 9110 §10.2.3: seconds or an HTTP date; clamped, so a date in the past is no wait and a huge one a day.</summary>
     private static TimeSpan? RetryAfterOf(HttpResponseMessage response)
     {
         var retryAfter = response.Headers.RetryAfter;
         if (retryAfter?.Delta is { } delta)
         {
-            return delta;
+            return ProviderNumbers.Wait(delta);
         }
 
-        return retryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null;
+        return retryAfter?.Date is { } date ? ProviderNumbers.Wait(date - DateTimeOffset.UtcNow) : null;
     }
 
     [LoggerMessage(Level = LogLevel.Warning,

@@ -12,8 +12,8 @@ public enum ClientAuthenticationMethod
     /// <summary>RFC 6749 §2.3.1: <c>client_id</c> and <c>client_secret</c> in the form body.</summary>
     ClientSecretPost,
     /// <summary>
-    /// HTTP Basic over the raw <c>id:secret</c>, without the form-encoding step. BuiltByBit needs this: its secrets may
-    /// contain '/', and it rejects the RFC-encoded form (provider-contracts.md §3, "Basic auth with the raw secret").
+    /// HTTP Basic over the raw <c>id:secret</c>, without the form-encoding step: what BuiltByBit's pre-encoded header on a
+    /// token's Details page is reported to be (its secrets may contain '/', which the RFC form would turn into %2F).
     /// </summary>
     ClientSecretBasicRaw,
 }

@@ -16,16 +16,17 @@ public static class OAuth2Responses
         }
 
         var refreshToken = body.StringProperty("refresh_token");
-        var expiresIn = body.IntegerProperty("expires_in");
-        var refreshExpiresIn = body.IntegerProperty("refresh_token_expires_in") ?? body.IntegerProperty("refresh_expires_in");
+        var expiresIn = body.SecondsProperty("expires_in");
+        var refreshExpiresIn = body.SecondsProperty("refresh_token_expires_in") ?? body.SecondsProperty("refresh_expires_in");
         return new ProviderCredential
         {
             AccessToken = accessToken,
             RefreshToken = string.IsNullOrEmpty(refreshToken) ? null : refreshToken,
             // RFC 6749 §5.1: the type is case-insensitive; only bearer tokens are used by the broker.
             TokenType = "Bearer",
-            AccessTokenExpiresAt = expiresIn is > 0 ? now.AddSeconds(expiresIn.Value) : null,
-            RefreshTokenExpiresAt = refreshExpiresIn is > 0 && !string.IsNullOrEmpty(refreshToken) ? now.AddSeconds(refreshExpiresIn.Value) : null,
+            // Clamped (ProviderNumbers): no lifetime a provider sends can throw here, least of all after a rotation.
+            AccessTokenExpiresAt = ProviderNumbers.ExpiryAfter(expiresIn, now),
+            RefreshTokenExpiresAt = string.IsNullOrEmpty(refreshToken) ? null : ProviderNumbers.ExpiryAfter(refreshExpiresIn, now),
         };
     }
 

@@ -2,7 +2,7 @@ namespace OAuthBroker.Providers.WhiteBit;
 
 /// <summary>
 /// WhiteBIT OAuth 2.0 endpoints (https://docs.whitebit.com/api-reference/oauth/, generated from whitebit-exchange/docs
-/// openapi/oauth2.yaml) and the Fast API Key guides; provider-contracts.md §2, W-A … W-K3.
+/// openapi/oauth2.yaml) and the Fast API Key guides (guides/fast-api-key-via-oauth, guides/fast-api-key-integration).
 /// </summary>
 public static class WhiteBitDefaults
 {
@@ -12,22 +12,28 @@ public static class WhiteBitDefaults
     public const string GlobalServer = "https://whitebit.com";
     public const string EuServer = "https://whitebit.eu";
 
-    /// <summary>W-A: <c>clientId</c> (camelCase), <c>state</c>; the Fast API Key flow adds <c>redirect_uri</c> and PKCE S256.</summary>
+    /// <summary>authorize: <c>clientId</c> (camelCase), <c>state</c>; the Fast API Key flow adds <c>redirect_uri</c> and PKCE S256.</summary>
     public const string AuthorizePath = "/auth/login";
 
-    /// <summary>W-T: body <c>client_id</c>, <c>client_secret</c>, <c>code</c> (+ <c>code_verifier</c>), no <c>grant_type</c>; answer in <c>data</c>.</summary>
+    /// <summary>get-access-token: body <c>client_id</c>, <c>client_secret</c>, <c>code</c> (+ <c>code_verifier</c>), no <c>grant_type</c>; answer in <c>data</c>.</summary>
     public const string TokenPath = "/oauth2/token";
 
-    /// <summary>W-R (classic flow): refresh token in the field <c>token</c>; rotates on every refresh; 1 request/s.</summary>
+    /// <summary>
+    /// Refresh: the refresh token in the field <c>token</c>; a new pair every time; "Rate limit: 1 request per second"
+    /// (openapi/oauth2.yaml). The classic flow, and the Fast flow where the newest guide issues a refresh token.
+    /// </summary>
     public const string RefreshPath = "/oauth2/refresh_token";
 
-    /// <summary>W-K1: does a key exist, is it enabled, its externalId. Global server only.</summary>
+    /// <summary>The refresh endpoint's documented limit: at most one request per second.</summary>
+    public static readonly TimeSpan RefreshSpacing = TimeSpan.FromSeconds(1);
+
+    /// <summary>api-key-info: does a key exist, is it enabled, its externalId. Global server only.</summary>
     public const string ApiKeyInfoPath = "/oauth2/api-key/info";
 
-    /// <summary>W-K2: the secret, once; a second fetch is 409.</summary>
+    /// <summary>api-key-secret: the secret, once; a second fetch is 409.</summary>
     public static string ApiKeySecretPath(string externalId) => $"/oauth2/api-key/{Uri.EscapeDataString(externalId)}/secret";
 
-    /// <summary>W-K3: delete the key (needs the still-valid 4-hour access token).</summary>
+    /// <summary>api-key-delete: delete the key (needs a live access token with apikeys.delete).</summary>
     public static string ApiKeyPath(string externalId) => $"/oauth2/api-key/{Uri.EscapeDataString(externalId)}";
 
     /// <summary>Metadata key under which the key's externalId is vaulted.</summary>

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace OAuthBroker.Providers.WhiteBit;
@@ -5,10 +7,13 @@ namespace OAuthBroker.Providers.WhiteBit;
 /// <summary>Settings of a WhiteBIT provider (section <c>Providers:{id}</c>, dialect <c>whitebit</c>).</summary>
 public sealed class WhiteBitOptions : ProviderOptions
 {
-    /// <summary><c>FastApiKey</c> (default; the current WhiteBIT OAuth) or <c>Classic</c> (documented as removed 2026-11-01).</summary>
+    /// <summary><c>FastApiKey</c> (default; the current WhiteBIT OAuth) or <c>Classic</c> (documented as removed 2026-11-01, guides/partner-faq).</summary>
     public WhiteBitFlow Flow { get; set; } = WhiteBitFlow.FastApiKey;
 
-    /// <summary><c>Global</c> (whitebit.com, default) or <c>Eu</c> (whitebit.eu). API-key endpoints are global only.</summary>
+    /// <summary>
+    /// <c>Global</c> (whitebit.com, default) or <c>Eu</c> (whitebit.eu). The API-key endpoints are global only (openapi/oauth2.yaml,
+    /// tag "OAuth API Keys": "The EU server (https://whitebit.eu) does not expose these endpoints"), so the Fast flow needs Global.
+    /// </summary>
     public WhiteBitServer Server { get; set; } = WhiteBitServer.Global;
 
     /// <summary>Overrides the server of <see cref="Server"/> (the sandbox uses this).</summary>
@@ -20,8 +25,24 @@ public sealed class WhiteBitOptions : ProviderOptions
     /// <summary>Fast API Key: how often to ask whether the key exists after consent. Default 1.5 s (the guide: every 1–2 s).</summary>
     public TimeSpan ApiKeyPollInterval { get; set; } = TimeSpan.FromSeconds(1.5);
 
-    /// <summary>Fast API Key: how long to wait for the key. Default 30 s (the guide: up to about 30 s).</summary>
+    /// <summary>Fast API Key, within the callback request: how long to wait for the key. Default 30 s (the guide: "total budget under 30 seconds").</summary>
     public TimeSpan ApiKeyPollTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Fast API Key, completed after the callback (<see cref="IDeferredAuthorization"/>): how long the user may take to
+    /// create the key after the exchange — choosing permissions and confirming with 2FA (guides/fast-api-key-integration,
+    /// step 0.6). Default 10 minutes.
+    /// </summary>
+    public TimeSpan PendingKeyWaitTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Fast API Key, completed after the callback: total time spent waiting out 423s. Default 5 min (the guide: "total budget 3–5 minutes").</summary>
+    public TimeSpan PendingLockedTotalWait { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Lifetime of a refresh token, which WhiteBIT's answer does not carry: openapi/oauth2.yaml, /oauth2/refresh_token, "Refresh
+    /// token duration is 600 seconds". Default 600 s; the refresh schedule uses it so the token is renewed in time.
+    /// </summary>
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromSeconds(600);
 
     /// <summary>First wait after a 423 (sent without Retry-After). Default 5 s (the guide: 5–10 s).</summary>
     public TimeSpan LockedInitialBackoff { get; set; } = TimeSpan.FromSeconds(5);
@@ -46,6 +67,10 @@ public sealed class WhiteBitOptions : ProviderOptions
     public Uri ResolvedApiKeyServer => new(ApiKeyServerUrl ?? WhiteBitDefaults.GlobalServer);
 
     public override IEnumerable<string> Validate(string prefix) => base.Validate(prefix)
+        .Concat(Flow == WhiteBitFlow.FastApiKey && Server == WhiteBitServer.Eu && ServerUrl is null
+            ? [$"{prefix}: the FastApiKey flow needs Server Global: WhiteBIT's API-key endpoints exist on whitebit.com only, not on whitebit.eu."] : [])
+        .Concat(PendingKeyWaitTimeout < ApiKeyPollTimeout || PendingLockedTotalWait < LockedTotalWait || RefreshTokenLifetime <= TimeSpan.Zero
+            ? [$"{prefix}: PendingKeyWaitTimeout and PendingLockedTotalWait must not be shorter than ApiKeyPollTimeout and LockedTotalWait, and RefreshTokenLifetime must be positive."] : [])
         .Concat(ValidateEndpoint(prefix, nameof(ServerUrl), ServerUrl))
         .Concat(ValidateEndpoint(prefix, nameof(ApiKeyServerUrl), ApiKeyServerUrl))
         .Concat(ApiKeyPollInterval <= TimeSpan.Zero || ApiKeyPollTimeout < ApiKeyPollInterval ? [$"{prefix}:ApiKeyPollInterval must be positive and not longer than ApiKeyPollTimeout."] : [])
@@ -68,8 +93,15 @@ public enum WhiteBitServer
 /// <summary>The <c>whitebit</c> dialect.</summary>
 public sealed class WhiteBitDialect : ProviderDialect<WhiteBitOptions>
 {
+    /// <summary>One refresh pacer per application and WhiteBIT server: the 1 request/s limit is per client address.</summary>
+    private static readonly ConditionalWeakTable<IServiceProvider, ConcurrentDictionary<string, WhiteBitRefreshPacer>> Pacers = new();
+
     public override string Name => WhiteBitDefaults.DialectName;
 
-    protected override IOAuthProvider Create(string id, WhiteBitOptions options, IServiceProvider services) =>
-        ActivatorUtilities.CreateInstance<WhiteBitProvider>(services, id, options);
+    protected override IOAuthProvider Create(string id, WhiteBitOptions options, IServiceProvider services)
+    {
+        var pacer = Pacers.GetValue(services, _ => new(StringComparer.OrdinalIgnoreCase))
+            .GetOrAdd(options.ResolvedServer.Authority, _ => new WhiteBitRefreshPacer(services.GetRequiredService<TimeProvider>()));
+        return ActivatorUtilities.CreateInstance<WhiteBitProvider>(services, id, options, pacer);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using OAuthBroker.Providers.Http;
 using OAuthBroker.Providers.OAuth2;
@@ -6,32 +5,52 @@ using OAuthBroker.Providers.OAuth2;
 namespace OAuthBroker.Providers.WhiteBit;
 
 /// <summary>
-/// WhiteBIT (provider-contracts.md §2). Fast API Key flow: authorize with camelCase <c>clientId</c> and PKCE S256,
-/// exchange without <c>grant_type</c> (answer wrapped in <c>data</c>), then wait for the user's new API key
-/// (<c>/oauth2/api-key/info</c>, bounded), fetch its secret once (409: delete the key, start over), back off on 423,
-/// and vault key and secret. Unlink deletes the key while the 4-hour access token lasts. The classic flow (with a
-/// rotating refresh token) is a configuration option for partners still on it.
+/// WhiteBIT (openapi/oauth2.yaml and the Fast API Key guides). Fast API Key flow: authorize with camelCase
+/// <c>clientId</c> and PKCE S256, exchange without <c>grant_type</c> (answer wrapped in <c>data</c>), wait for the
+/// user's key (<c>/oauth2/api-key/info</c>), fetch its secret once (409: delete the key this flow created, start over),
+/// back off on 423, and vault key and secret. The documents disagree on the tokens of this flow: older revisions issue a
+/// 4-hour access token and no refresh token, the newest a short-lived access token with a refresh token; both are
+/// handled — a refresh token, when issued, is renewed through <c>/oauth2/refresh_token</c> (1 request/s, paced here).
+/// Unlink deletes the key. The classic flow (rotating refresh token, no key) is a configuration option.
 /// </summary>
-public sealed partial class WhiteBitProvider(
-    string id,
-    WhiteBitOptions options,
-    ProviderHttpClient http,
-    TimeProvider time,
-    ILogger<WhiteBitProvider> logger) : OAuthProviderBase
+public sealed class WhiteBitProvider : OAuthProviderBase, IDeferredAuthorization
 {
-    private bool Fast => options.Flow == WhiteBitFlow.FastApiKey;
+    private readonly WhiteBitOptions _options;
+    private readonly ProviderHttpClient _http;
+    private readonly TimeProvider _time;
+    private readonly WhiteBitRefreshPacer _pacer;
+    private readonly WhiteBitKeyDeletion _deletion;
+    private readonly WhiteBitKeyIssuance _issuance;
 
-    public override ProviderDescriptor Descriptor { get; } = new(
-        id,
-        options.DisplayName ?? WhiteBitDefaults.DisplayName,
-        options.Flow == WhiteBitFlow.FastApiKey
-            ? new ProviderCapabilities(Pkce: true, RefreshTokens: false, Revocation: true, ApiKeys: true)
-            : new ProviderCapabilities(Pkce: false, RefreshTokens: true, Revocation: false, ApiKeys: false));
+    /// <param name="pacer">The refresh pacer shared by WhiteBIT providers on one server; a private one when not given.</param>
+    public WhiteBitProvider(string id, WhiteBitOptions options, ProviderHttpClient http, TimeProvider time, ILogger<WhiteBitProvider> logger, WhiteBitRefreshPacer? pacer = null)
+    {
+        _options = options;
+        _http = http;
+        _time = time;
+        _pacer = pacer ?? new WhiteBitRefreshPacer(time);
+        var keys = new WhiteBitApiKeys(id, options.ResolvedApiKeyServer, http);
+        var tokens = new WhiteBitTokenClock(time);
+        _deletion = new WhiteBitKeyDeletion(id, options, keys, tokens, time, logger);
+        _issuance = new WhiteBitKeyIssuance(id, options, keys, _deletion, tokens, time, logger);
+        Descriptor = new ProviderDescriptor(id, options.DisplayName ?? WhiteBitDefaults.DisplayName,
+            // Both flows can issue refresh tokens (the Fast flow per the newest documents); a link shows whether its grant has one.
+            Fast
+                ? new ProviderCapabilities(Pkce: true, RefreshTokens: true, Revocation: true, ApiKeys: true)
+                : new ProviderCapabilities(Pkce: false, RefreshTokens: true, Revocation: false, ApiKeys: false))
+        {
+            RefreshMargin = options.RefreshMargin,
+        };
+    }
+
+    public override ProviderDescriptor Descriptor { get; }
+
+    private bool Fast => _options.Flow == WhiteBitFlow.FastApiKey;
 
     public override Task<ProviderResult<Uri>> BuildAuthorizationUrlAsync(AuthorizationRequest request, CT ct)
     {
-        // Scopes cannot be requested: they are fixed when the client is registered (W-A).
-        var parameters = new List<(string, string)> { ("clientId", options.ClientId!), ("state", request.State) };
+        // Scopes cannot be requested: they are fixed when the client is registered (openapi/oauth2.yaml, /auth/login).
+        var parameters = new List<(string, string)> { ("clientId", _options.ClientId!), ("state", request.State) };
         if (Fast)
         {
             parameters.Add(("redirect_uri", request.RedirectUri.AbsoluteUri));
@@ -39,16 +58,85 @@ public sealed partial class WhiteBitProvider(
             parameters.Add(("code_challenge_method", "S256"));
         }
 
-        var url = Endpoint.Combine(options.ResolvedServer, WhiteBitDefaults.AuthorizePath);
-        return Task.FromResult<ProviderResult<Uri>>(new Uri(url.AbsoluteUri + "?" + QueryString.Build([.. parameters])));
+        return Task.FromResult<ProviderResult<Uri>>(QueryString.Append(Endpoint.Combine(_options.ResolvedServer, WhiteBitDefaults.AuthorizePath), [.. parameters]));
     }
 
+    /// <summary>
+    /// Within the callback request: the exchange, then <see cref="ContinueAsync"/> until done or until the in-request
+    /// budgets (<see cref="WhiteBitOptions.ApiKeyPollTimeout"/>, <see cref="WhiteBitOptions.LockedTotalWait"/>) run out;
+    /// then <see cref="AbandonAsync"/> removes a key this flow created, so the user can connect again.
+    /// </summary>
     public override async Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct)
+    {
+        var exchanged = await ExchangeCodeAsync(completion, ct);
+        if (!exchanged.Succeeded)
+        {
+            return exchanged.Failure;
+        }
+
+        var pending = exchanged.Value;
+        if (!Fast)
+        {
+            return ((PendingStep.Completed)await ContinueAsync(pending, ct)).Grant;
+        }
+
+        var pollDeadline = _time.GetUtcNow() + _options.ApiKeyPollTimeout;
+        DateTimeOffset? lockDeadline = null;
+        var refreshed = false;
+        while (true)
+        {
+            var step = await ContinueAsync(pending, ct);
+            switch (step)
+            {
+                case PendingStep.Completed done:
+                    return done.Grant;
+                case PendingStep.RefreshNeeded refresh:
+                    // The credential exists nowhere else yet, so spending its refresh token here loses nothing. Once only:
+                    // a token that needs renewing again within one request is not what the documents describe.
+                    if (refreshed)
+                    {
+                        return await GiveUpAsync(refresh.Pending, new ProviderFailure(ProviderFailureKind.TokenRejected, "token_rejected", "WhiteBIT refused the renewed access token as well."), ct);
+                    }
+
+                    var renewal = await RefreshAsync(refresh.Pending.Credential, ct);
+                    if (!renewal.Succeeded)
+                    {
+                        return await GiveUpAsync(refresh.Pending, renewal.Failure, ct);
+                    }
+
+                    refreshed = true;
+                    pending = refresh.Pending with { Credential = Merge(refresh.Pending.Credential, renewal.Value) };
+                    continue;
+                case PendingStep.Failed failed:
+                    return await GiveUpAsync(pending, failed.Failure, ct);
+                case PendingStep.Waiting waiting:
+                    var deadline = waiting.Reason == PendingWait.Locked
+                        ? lockDeadline ??= _time.GetUtcNow() + _options.LockedTotalWait
+                        : pollDeadline;
+                    if (waiting.Next.NextAttemptAt > deadline)
+                    {
+                        return await GiveUpAsync(waiting.Next, waiting.Reason == PendingWait.Locked ? WhiteBitKeyIssuance.Locked() : WhiteBitKeyIssuance.NoKeyCreated(), ct);
+                    }
+
+                    var wait = waiting.Next.NextAttemptAt - _time.GetUtcNow();
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, _time, ct);
+                    }
+
+                    pending = waiting.Next;
+                    continue;
+            }
+        }
+    }
+
+    /// <summary>get-access-token: body <c>client_id</c>, <c>client_secret</c>, <c>code</c> (+ <c>code_verifier</c> in the Fast flow); no <c>grant_type</c>.</summary>
+    public async Task<ProviderResult<PendingAuthorization>> ExchangeCodeAsync(AuthorizationCompletion completion, CT ct)
     {
         var form = new List<KeyValuePair<string, string>>
         {
-            new("client_id", options.ClientId!),
-            new("client_secret", options.ClientSecret!),
+            new("client_id", _options.ClientId!),
+            new("client_secret", _options.ClientSecret!),
             new("code", completion.Code),
         };
         if (Fast && completion.CodeVerifier is not null)
@@ -56,61 +144,69 @@ public sealed partial class WhiteBitProvider(
             form.Add(new("code_verifier", completion.CodeVerifier));
         }
 
-        var tokens = await PostTokenAsync(WhiteBitDefaults.TokenPath, "token", form, ct);
+        var tokens = await PostTokenAsync(WhiteBitDefaults.TokenPath, refresh: false, form, ct);
         if (!tokens.Succeeded)
         {
             return tokens.Failure;
         }
 
         var (credential, scopes) = tokens.Value;
-        if (!Fast)
+        // Both readings of where the public key comes from: delivered on the callback (the older guide, mechanism
+        // "PENDING"), else the key's externalId is the public key sent as X-TXC-APIKEY (the newer guide). Kept with the
+        // tokens, which are vaulted, until the key is known.
+        if (completion.Response.Extra.TryGetValue(_options.ApiKeyCallbackParameter, out var delivered) && !string.IsNullOrWhiteSpace(delivered))
         {
-            // Note: the classic flow documents no endpoint that names the account; each authorization is its own link.
-            var accountId = "classic-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
-            return new ProviderGrant(accountId, null, credential, scopes);
+            credential = credential with { ApiKey = delivered };
         }
 
-        var key = await WaitForApiKeyAsync(credential.AccessToken, ct);
-        if (!key.Succeeded)
-        {
-            return key.Failure;
-        }
-
-        var externalId = key.Value;
-        var secret = await FetchSecretOnceAsync(credential.AccessToken, externalId, ct);
-        if (!secret.Succeeded)
-        {
-            return secret.Failure;
-        }
-
-        // Both readings of where the public key comes from (UNCONFIRMED): delivered on the callback (older guide),
-        // else the key's externalId is the public key sent as X-TXC-APIKEY (newer guide).
-        var publicKey = completion.Response.Extra.TryGetValue(options.ApiKeyCallbackParameter, out var delivered) && !string.IsNullOrWhiteSpace(delivered)
-            ? delivered
-            : externalId;
-        var vaulted = credential with
-        {
-            ApiKey = publicKey,
-            ApiSecret = secret.Value,
-            Metadata = new Dictionary<string, string> { [WhiteBitDefaults.ExternalIdMetadata] = externalId },
-        };
-        return new ProviderGrant(externalId, "API key " + externalId[..Math.Min(8, externalId.Length)], vaulted, scopes);
+        var now = _time.GetUtcNow();
+        var progress = new WhiteBitProgress(now + _options.PendingKeyWaitTimeout, null, null, null);
+        return new PendingAuthorization(credential, scopes, progress.ToDictionary(), now);
     }
 
-    /// <summary>W-R (classic flow): the refresh token goes in the field <c>token</c>; every refresh rotates it.</summary>
-    public override async Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct)
+    /// <summary>
+    /// <c>/oauth2/refresh_token</c> with the field <c>token</c>, for both flows whenever a refresh token was issued (the
+    /// classic flow always; the Fast flow per the newest documents). Every refresh returns a new pair; calls are paced
+    /// to the documented 1 request/s.
+    /// </summary>
+    /// <summary>
+    /// One look: <c>/info</c>, then the secret once the key is there (<see cref="WhiteBitKeyIssuance"/>). The classic flow
+    /// has no key: it completes at once.
+    /// </summary>
+    public Task<PendingStep> ContinueAsync(PendingAuthorization pending, CT ct)
     {
-        if (Fast || current.RefreshToken is null)
+        if (Fast)
         {
-            return await base.RefreshAsync(current, ct);
+            return _issuance.ContinueAsync(pending, ct);
         }
 
-        var refreshed = await PostTokenAsync(WhiteBitDefaults.RefreshPath, "refresh",
-            [new("client_id", options.ClientId!), new("client_secret", options.ClientSecret!), new("token", current.RefreshToken)], ct);
+        // The classic flow documents no endpoint that names the account; each authorization is its own link.
+        var accountId = "classic-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        return Task.FromResult<PendingStep>(new PendingStep.Completed(new ProviderGrant(accountId, null, pending.Credential, pending.Scopes)));
+    }
+
+    /// <summary>Deletes the key this flow created, if one appeared; a key that was there before, or that a link holds, stays.</summary>
+    public Task<RevocationResult> AbandonAsync(PendingAuthorization pending, CT ct) => Fast
+        ? _issuance.AbandonAsync(pending, ct)
+        : Task.FromResult(new RevocationResult(RevocationStatus.NoLongerPossible, "The classic flow creates nothing at WhiteBIT to remove."));
+
+    public override async Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct)
+    {
+        if (current.RefreshToken is null)
+        {
+            return new ProviderFailure(ProviderFailureKind.Rejected, "no_refresh",
+                "WhiteBIT issued no refresh token for this link (the older reading of the Fast API Key flow: a 4-hour access token only); it is kept until the access token expires.");
+        }
+
+        var refreshed = await _pacer.RunAsync(() => PostTokenAsync(WhiteBitDefaults.RefreshPath, refresh: true,
+            [new("client_id", _options.ClientId!), new("client_secret", _options.ClientSecret!), new("token", current.RefreshToken)], ct), ct);
         return refreshed.Succeeded ? refreshed.Value.Credential : refreshed.Failure;
     }
 
-    /// <summary>Deletes the user's API key (W-K3) while the access token is valid; says so clearly when it no longer is.</summary>
+    /// <summary>
+    /// Deletes the user's API key (api-key-delete) with a live access token. An expired or refused access token with a refresh
+    /// token still held is not a dead end: the answer asks the caller to refresh first (<see cref="RevocationResult.RefreshFirst"/>).
+    /// </summary>
     public override async Task<RevocationResult> RevokeAsync(ProviderCredential credential, CT ct)
     {
         if (!Fast)
@@ -123,167 +219,37 @@ public sealed partial class WhiteBitProvider(
             return new RevocationResult(RevocationStatus.NoLongerPossible, "No WhiteBIT API key id was recorded for this link; delete the key in WhiteBIT's API settings.");
         }
 
-        if (credential.AccessTokenExpiresAt is { } expires && expires <= time.GetUtcNow())
-        {
-            return NoLongerPossible();
-        }
-
-        using var delays = Backoff.Delays(options.LockedInitialBackoff, options.LockedMaxBackoff, options.LockedTotalWait).GetEnumerator();
-        while (true)
-        {
-            using var request = Bearer(HttpMethod.Delete, WhiteBitDefaults.ApiKeyPath(externalId), credential.AccessToken);
-            var sent = await http.SendAsync(Descriptor.Id, "api-key delete", request, ct);
-            if (!sent.Succeeded)
-            {
-                return new RevocationResult(RevocationStatus.Unavailable, "WhiteBIT could not be reached to delete the API key.");
-            }
-
-            using var response = sent.Value;
-            switch ((int)response.Status)
-            {
-                case >= 200 and < 300:
-                case 404:
-                    return new RevocationResult(RevocationStatus.Revoked, "WhiteBIT deleted the API key (WhiteBIT e-mails the user about it).");
-                case 401:
-                    return NoLongerPossible();
-                case 403:
-                    return new RevocationResult(RevocationStatus.NoLongerPossible, "WhiteBIT says this key does not belong to the broker's client; delete it in WhiteBIT's API settings.");
-                case 423 when delays.MoveNext():
-                    await Task.Delay(delays.Current, time, ct);
-                    continue;
-                default:
-                    return new RevocationResult(RevocationStatus.Unavailable, $"WhiteBIT did not delete the API key (HTTP {(int)response.Status}); retry the unlink.", response.RetryAfter);
-            }
-        }
+        return credential.AccessTokenExpiresAt <= _time.GetUtcNow()
+            ? _deletion.TokenExpired(credential)
+            : await _deletion.DeleteAsync(credential, externalId, ct);
     }
 
-    private static RevocationResult NoLongerPossible() => new(RevocationStatus.NoLongerPossible,
-        "WhiteBIT's access token (valid 4 hours) has expired, so the broker can no longer delete the API key: delete it in WhiteBIT's API key settings. The broker's copy was erased.");
-
-    /// <summary>W-K1: polls until the key exists and is enabled, within <see cref="WhiteBitOptions.ApiKeyPollTimeout"/>.</summary>
-    private async Task<ProviderResult<string>> WaitForApiKeyAsync(string accessToken, CT ct)
+    private async Task<ProviderResult<ProviderGrant>> GiveUpAsync(PendingAuthorization pending, ProviderFailure failure, CT ct)
     {
-        var deadline = time.GetUtcNow() + options.ApiKeyPollTimeout;
-        using var lockedDelays = Backoff.Delays(options.LockedInitialBackoff, options.LockedMaxBackoff, options.LockedTotalWait).GetEnumerator();
-        while (true)
+        if (failure.Kind is not (ProviderFailureKind.RestartRequired or ProviderFailureKind.AccountNotEligible))
         {
-            using var request = Bearer(HttpMethod.Get, WhiteBitDefaults.ApiKeyInfoPath, accessToken);
-            var sent = await http.SendAsync(Descriptor.Id, "api-key info", request, ct);
-            if (!sent.Succeeded)
-            {
-                return sent.Failure;
-            }
-
-            TimeSpan wait;
-            using (var response = sent.Value)
-            {
-                var status = (int)response.Status;
-                if (status == 423)
-                {
-                    if (!lockedDelays.MoveNext())
-                    {
-                        return Locked();
-                    }
-
-                    wait = lockedDelays.Current;
-                }
-                else if (ApiKeyFailure(response, "api-key info") is { } failure)
-                {
-                    return failure;
-                }
-                else
-                {
-                    var data = response.Json!.RootElement.ObjectProperty("data");
-                    bool exists = data?.TryGetProperty("exists", out var e) == true && e.ValueKind == JsonValueKind.True;
-                    bool enabled = data?.TryGetProperty("isEnabled", out var en) == true && en.ValueKind == JsonValueKind.True;
-                    var externalId = data?.StringProperty("externalId");
-                    if (exists && enabled && !string.IsNullOrEmpty(externalId))
-                    {
-                        return externalId;
-                    }
-
-                    if (exists && !enabled)
-                    {
-                        return new ProviderFailure(ProviderFailureKind.AccountNotEligible, "key_disabled",
-                            "The WhiteBIT account has a disabled API key for this platform; the user must delete it in WhiteBIT's dashboard, then connect again.");
-                    }
-
-                    if (time.GetUtcNow() + options.ApiKeyPollInterval > deadline)
-                    {
-                        return new ProviderFailure(ProviderFailureKind.Rejected, "no_key_created",
-                            "WhiteBIT created no API key after consent (its consent screen refuses when the account already has an active or expired key for this platform).");
-                    }
-
-                    wait = options.ApiKeyPollInterval;
-                }
-            }
-
-            await Task.Delay(wait, time, ct);
+            await AbandonAsync(pending, ct);
         }
+
+        return failure;
     }
 
-    /// <summary>W-K2: the secret can be read exactly once. 409 means it was already read: delete the key and start over.</summary>
-    private async Task<ProviderResult<string>> FetchSecretOnceAsync(string accessToken, string externalId, CT ct)
+    /// <summary>What a refresh returned, over what was held (a refresh token that did not come back stays valid).</summary>
+    private static ProviderCredential Merge(ProviderCredential held, ProviderCredential refreshed) => refreshed with
     {
-        using var lockedDelays = Backoff.Delays(options.LockedInitialBackoff, options.LockedMaxBackoff, options.LockedTotalWait).GetEnumerator();
-        while (true)
-        {
-            using var request = Bearer(HttpMethod.Get, WhiteBitDefaults.ApiKeySecretPath(externalId), accessToken);
-            var sent = await http.SendAsync(Descriptor.Id, "api-key secret", request, ct);
-            if (!sent.Succeeded)
-            {
-                return sent.Failure;
-            }
-
-            using var response = sent.Value;
-            switch ((int)response.Status)
-            {
-                case 423 when lockedDelays.MoveNext():
-                    await Task.Delay(lockedDelays.Current, time, ct);
-                    continue;
-                case 423:
-                    return Locked();
-                case 409:
-                    // Documented recovery: delete the key and restart the flow (a secret nobody holds is useless).
-                    var deleted = await RevokeAsync(new ProviderCredential
-                    {
-                        AccessToken = accessToken,
-                        Metadata = new Dictionary<string, string> { [WhiteBitDefaults.ExternalIdMetadata] = externalId },
-                    }, ct);
-                    LogSecretAlreadyRetrieved(logger, Descriptor.Id, deleted.Status);
-                    return new ProviderFailure(ProviderFailureKind.RestartRequired, "409",
-                        "WhiteBIT says the key's secret was already retrieved; the key was deleted as WhiteBIT documents, and the user must connect again.");
-            }
-
-            if (ApiKeyFailure(response, "api-key secret") is { } failure)
-            {
-                return failure;
-            }
-
-            var secret = response.Json!.RootElement.ObjectProperty("data")?.StringProperty("apiSecret");
-            return string.IsNullOrEmpty(secret)
-                ? new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_secret", "WhiteBIT's secret response has no data.apiSecret.")
-                : secret;
-        }
-    }
-
-    private static ProviderFailure Locked() => new(ProviderFailureKind.Unavailable, "423",
-        "WhiteBIT kept the API key locked (423) longer than the broker waits within one request; connect again shortly.");
-
-    private static ProviderFailure? ApiKeyFailure(ProviderResponse response, string operation) => (int)response.Status switch
-    {
-        >= 200 and < 300 when response.Json is not null => null,
-        401 => new ProviderFailure(ProviderFailureKind.TokenRejected, "401", "WhiteBIT refused the access token on the API-key endpoints (missing apikeys.* scope or expired token)."),
-        403 => new ProviderFailure(ProviderFailureKind.Rejected, "403", "WhiteBIT says the key belongs to another client or was not issued to a partner."),
-        404 => new ProviderFailure(ProviderFailureKind.Rejected, "404", "WhiteBIT says the key was not found."),
-        _ => response.TransportFailure(operation) ?? new ProviderFailure(ProviderFailureKind.InvalidResponse, $"http_{(int)response.Status}", $"WhiteBIT answered the {operation} request unexpectedly."),
+        RefreshToken = refreshed.RefreshToken ?? held.RefreshToken,
+        RefreshTokenExpiresAt = refreshed.RefreshToken is null ? held.RefreshTokenExpiresAt : refreshed.RefreshTokenExpiresAt,
+        ApiKey = held.ApiKey,
+        ApiSecret = held.ApiSecret,
+        Metadata = held.Metadata,
     };
 
-    private async Task<ProviderResult<(ProviderCredential Credential, IReadOnlyList<string> Scopes)>> PostTokenAsync(string path, string operation, List<KeyValuePair<string, string>> form, CT ct)
+    private async Task<ProviderResult<(ProviderCredential Credential, IReadOnlyList<string> Scopes)>> PostTokenAsync(string path, bool refresh, List<KeyValuePair<string, string>> form, CT ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint.Combine(options.ResolvedServer, path)) { Content = new FormUrlEncodedContent(form) };
+        var operation = refresh ? "refresh" : "token";
+        using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint.Combine(_options.ResolvedServer, path)) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Accept.ParseAdd("application/json");
-        var sent = await http.SendAsync(Descriptor.Id, operation, request, ct);
+        var sent = await _http.SendAsync(Descriptor.Id, operation, request, ct);
         if (!sent.Succeeded)
         {
             return sent.Failure;
@@ -292,7 +258,7 @@ public sealed partial class WhiteBitProvider(
         using var response = sent.Value;
         if (!response.IsSuccessStatus)
         {
-            return WhiteBitErrors.TokenEndpoint((int)response.Status, response.Json?.RootElement);
+            return WhiteBitErrors.TokenEndpoint((int)response.Status, response.Json?.RootElement, response.RetryAfter, refresh);
         }
 
         if (response.TransportFailure(operation) is { } transport)
@@ -301,25 +267,22 @@ public sealed partial class WhiteBitProvider(
         }
 
         // Responses are wrapped in "data" rather than RFC 6749's flat form.
+        var now = _time.GetUtcNow();
         var data = response.Json!.RootElement.ObjectProperty("data");
-        var credential = data is { } body ? OAuth2Responses.ReadCredential(body, time.GetUtcNow()) : null;
+        var credential = data is { } body ? OAuth2Responses.ReadCredential(body, now) : null;
         if (credential is null)
         {
-            return new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_access_token", "WhiteBIT's token response has no data.access_token.");
+            return new ProviderFailure(ProviderFailureKind.InvalidResponse, "no_access_token", $"WhiteBIT's {operation} response has no data.access_token.");
+        }
+
+        // The answer carries no refresh-token lifetime; openapi/oauth2.yaml documents 600 seconds.
+        if (credential.RefreshToken is not null && credential.RefreshTokenExpiresAt is null)
+        {
+            credential = credential with { RefreshTokenExpiresAt = ProviderNumbers.ExpiryAfter((long)_options.RefreshTokenLifetime.TotalSeconds, now) };
         }
 
         // Scopes come back comma-separated.
         return (credential, OAuth2Responses.Scopes(data!.Value, [], ','));
     }
 
-    private HttpRequestMessage Bearer(HttpMethod method, string path, string accessToken)
-    {
-        var request = new HttpRequestMessage(method, Endpoint.Combine(options.ResolvedApiKeyServer, path));
-        request.Headers.Authorization = new("Bearer", accessToken);
-        request.Headers.Accept.ParseAdd("application/json");
-        return request;
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "WhiteBIT ({ProviderId}) answered 409 on the key secret; deleting the key per the documented recovery: {DeleteOutcome}")]
-    private static partial void LogSecretAlreadyRetrieved(ILogger logger, string providerId, RevocationStatus deleteOutcome);
 }

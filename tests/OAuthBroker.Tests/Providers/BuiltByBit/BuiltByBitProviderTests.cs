@@ -11,8 +11,9 @@ namespace OAuthBroker.Tests.Providers.BuiltByBit;
 
 /// <summary>
 /// Canned BuiltByBit answers reproducing the documented shapes: https://builtbybit.com/wiki/oauth2/ and the OpenAPI
-/// spec (BuiltByBit/api-openapi-spec spec.yaml: /oauth2/token, /oauth2/token/revoke, components.responses.Error),
-/// the codegen wrappers' Member and GetV2MembersSelf200Response models; provider-contracts.md §3.
+/// spec (BuiltByBit/api-openapi-spec spec.yaml: /oauth2/token, /oauth2/token/revoke, components.responses.Error), the
+/// generated wrappers' Oauth2Api (token and revoke, "200 | OK"; getOauth2TokenRevoke) and their Member and
+/// GetV2MembersSelf200Response models, and the official JS/Rust wrappers' Retry-After in milliseconds.
 /// </summary>
 public sealed class BuiltByBitProviderTests
 {
@@ -32,10 +33,10 @@ public sealed class BuiltByBitProviderTests
     private static AuthorizationCompletion Completion(string code = "c0de", string? verifier = null) =>
         new(code, Callback, verifier, "n", new AuthorizationResponse(null, new Dictionary<string, string>()));
 
-    // X-T example (flat).
+    // spec.yaml /oauth2/token 200 (GetOauth2Token200Response): flat.
     private const string Tokens = """{ "access_token": "bbb_at_7f3c", "expires_in": 3600, "refresh_token": "bbb_rt_91aa", "scope": "members.self", "token_type": "Bearer" }""";
 
-    // X-U example.
+    // getV2MembersSelf 200 (GetV2MembersSelf200Response, Member).
     private const string Self = """{ "result": "success", "data": { "self": { "user_id": "12345", "username": "alice", "registered_at": "1700000000", "avatar_url": "https://x/a.png" } } }""";
 
     [Fact]

@@ -1,0 +1,157 @@
+using Microsoft.Extensions.Logging;
+
+namespace OAuthBroker.Providers.WhiteBit;
+
+/// <summary>
+/// The Fast API Key flow after the code exchange: wait for the user's key (<c>/oauth2/api-key/info</c>), fetch its secret
+/// once (api-key-secret: 409 afterwards, 423 while locked), and tell a key this flow created from one that was already
+/// there (<see cref="WhiteBitProgress.KeyAtFirstLook"/>): only the former may be deleted. Each call is one bounded look;
+/// waiting is the caller's (<see cref="IDeferredAuthorization"/>).
+/// </summary>
+internal sealed partial class WhiteBitKeyIssuance(
+    string providerId,
+    WhiteBitOptions options,
+    WhiteBitApiKeys keys,
+    WhiteBitKeyDeletion deletion,
+    WhiteBitTokenClock tokens,
+    TimeProvider time,
+    ILogger logger)
+{
+    /// <summary>
+    /// One look: <c>/info</c>, then the secret once the key is there. The decision matrix is the one on the api-key-info
+    /// page: (true, true) continue, (true, false) a disabled key the user must delete, (false, false) not yet.
+    /// </summary>
+    public async Task<PendingStep> ContinueAsync(PendingAuthorization pending, CT ct)
+    {
+        var now = time.GetUtcNow();
+        var progress = WhiteBitProgress.From(pending.Progress);
+        if (pending.Credential.AccessTokenExpiresAt <= now)
+        {
+            return RefreshOrFail(pending);
+        }
+
+        var info = await keys.InfoAsync(pending.Credential.AccessToken, ct);
+        switch (info.Status)
+        {
+            case 401 when tokens.ExpiresSoon(pending.Credential):
+                return RefreshOrFail(pending);
+            case 423:
+                return WaitOutLock(pending, progress, now);
+            case not 200:
+                return new PendingStep.Failed(WhiteBitApiKeys.Failure(info, "api-key info"));
+        }
+
+        var key = info.Info!;
+        progress = progress with { KeyAtFirstLook = progress.KeyAtFirstLook ?? (key.Exists ? key.ExternalId ?? "" : "") };
+        if (key.Exists && !key.Enabled)
+        {
+            return new PendingStep.Failed(new ProviderFailure(ProviderFailureKind.AccountNotEligible, "key_disabled",
+                "The WhiteBIT account has a disabled API key for this platform; the user must delete it in WhiteBIT's dashboard, then connect again."));
+        }
+
+        if (!key.Exists || key.ExternalId is not { } externalId)
+        {
+            var next = now + options.ApiKeyPollInterval;
+            return next > progress.KeyWaitUntil
+                ? new PendingStep.Failed(NoKeyCreated())
+                : new PendingStep.Waiting(pending with { Progress = progress.ToDictionary(), NextAttemptAt = next }, PendingWait.NotYetCreated);
+        }
+
+        if (pending.ExistingAccountIds.Contains(externalId))
+        {
+            return new PendingStep.Failed(KeyAlreadyLinked());
+        }
+
+        var secret = await keys.SecretAsync(pending.Credential.AccessToken, externalId, ct);
+        switch (secret.Status)
+        {
+            case 200 when secret.Secret is { } apiSecret:
+                return new PendingStep.Completed(Grant(pending, externalId, apiSecret));
+            case 423:
+                return WaitOutLock(pending with { Progress = progress.ToDictionary() }, progress, now);
+            case 409 when progress.CreatedDuringFlow(externalId):
+                // Documented recovery (api-key-secret, 409): "Recovery requires deleting the key and restarting". Only for a
+                // key this flow created: a secret nobody holds is useless, and the key would block the next attempt.
+                var deleted = await deletion.DeleteAsync(pending.Credential, externalId, ct);
+                LogSecretAlreadyRetrieved(logger, providerId, deleted.Status);
+                return new PendingStep.Failed(new ProviderFailure(ProviderFailureKind.RestartRequired, "409",
+                    "WhiteBIT says the key's secret was already retrieved; the key was deleted as WhiteBIT documents, and the user must connect again."));
+            case 409:
+                // The key was there before this flow looked: one active key per (user, partner), and its secret was fetched
+                // before — by the link that uses it. Deleting it would silently break that link.
+                return new PendingStep.Failed(KeyAlreadyLinked());
+            case 401 when tokens.ExpiresSoon(pending.Credential):
+                return RefreshOrFail(pending);
+            default:
+                return new PendingStep.Failed(WhiteBitApiKeys.Failure(secret, "api-key secret"));
+        }
+    }
+
+    /// <summary>Deletes the key this flow created, if one appeared; a key that was there before, or that a link holds, stays.</summary>
+    public async Task<RevocationResult> AbandonAsync(PendingAuthorization pending, CT ct)
+    {
+        var progress = WhiteBitProgress.From(pending.Progress);
+        if (progress.KeyAtFirstLook is not "" || pending.Credential.AccessTokenExpiresAt <= time.GetUtcNow())
+        {
+            return new RevocationResult(RevocationStatus.NoLongerPossible, "No key this flow created can be identified or deleted at WhiteBIT.");
+        }
+
+        var info = await keys.InfoAsync(pending.Credential.AccessToken, ct);
+        if (info.Status != 200 || info.Info is not { Exists: true, ExternalId: { } externalId } || pending.ExistingAccountIds.Contains(externalId))
+        {
+            return new RevocationResult(info.Status == 200 ? RevocationStatus.Revoked : RevocationStatus.Unavailable,
+                info.Status == 200 ? "WhiteBIT shows no key created by this flow." : "WhiteBIT could not be asked whether this flow created a key.");
+        }
+
+        var deleted = await deletion.DeleteAsync(pending.Credential, externalId, ct);
+        LogAbandonedKey(logger, providerId, deleted.Status);
+        return deleted;
+    }
+
+    private PendingStep RefreshOrFail(PendingAuthorization pending) => tokens.HasLiveRefreshToken(pending.Credential)
+        ? new PendingStep.RefreshNeeded(pending)
+        : new PendingStep.Failed(new ProviderFailure(ProviderFailureKind.TokenRejected, "token_expired",
+            "WhiteBIT's access token expired before the API key could be fetched, and no refresh token is held; the user must connect again."));
+
+    /// <summary>423 "Temporary lock, retry shortly", sent without Retry-After: back off from 5 s, doubling, capped at 60 s.</summary>
+    private PendingStep WaitOutLock(PendingAuthorization pending, WhiteBitProgress progress, DateTimeOffset now)
+    {
+        var lockedUntil = progress.LockedUntil ?? now + options.PendingLockedTotalWait;
+        var delay = progress.NextLockDelay ?? options.LockedInitialBackoff;
+        if (now + delay > lockedUntil)
+        {
+            return new PendingStep.Failed(Locked());
+        }
+
+        var doubled = delay * 2 > options.LockedMaxBackoff ? options.LockedMaxBackoff : delay * 2;
+        var next = progress with { LockedUntil = lockedUntil, NextLockDelay = doubled };
+        return new PendingStep.Waiting(pending with { Progress = next.ToDictionary(), NextAttemptAt = now + delay }, PendingWait.Locked);
+    }
+
+    private static ProviderGrant Grant(PendingAuthorization pending, string externalId, string apiSecret)
+    {
+        var vaulted = pending.Credential with
+        {
+            ApiKey = pending.Credential.ApiKey ?? externalId,
+            ApiSecret = apiSecret,
+            Metadata = new Dictionary<string, string> { [WhiteBitDefaults.ExternalIdMetadata] = externalId },
+        };
+        return new ProviderGrant(externalId, "API key " + externalId[..Math.Min(8, externalId.Length)], vaulted, pending.Scopes);
+    }
+
+    internal static ProviderFailure Locked() => new(ProviderFailureKind.Unavailable, "423",
+        "WhiteBIT kept the API key locked (423) longer than the broker waits; connect again shortly.");
+
+    internal static ProviderFailure NoKeyCreated() => new(ProviderFailureKind.Rejected, "no_key_created",
+        "WhiteBIT created no API key in time after consent (its consent screen refuses when the account already has an active or expired key for this platform).");
+
+    internal static ProviderFailure KeyAlreadyLinked() => new(ProviderFailureKind.AccountNotEligible, "key_already_exists",
+        "The WhiteBIT account already has this platform's API key, and its secret was handed out before — most likely to an existing link (WhiteBIT allows one active key per user and platform). " +
+        "Unlink the existing WhiteBIT link (that deletes the key), or delete the key in WhiteBIT's API settings, then connect again.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "WhiteBIT ({ProviderId}) answered 409 on the key secret of a key this flow created; deleting it per the documented recovery: {DeleteOutcome}")]
+    private static partial void LogSecretAlreadyRetrieved(ILogger logger, string providerId, RevocationStatus deleteOutcome);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "WhiteBIT ({ProviderId}) flow abandoned; the key it created was deleted: {DeleteOutcome}")]
+    private static partial void LogAbandonedKey(ILogger logger, string providerId, RevocationStatus deleteOutcome);
+}

@@ -1,0 +1,36 @@
+using OAuthBroker.Host.Backends;
+
+namespace OAuthBroker.Host.StartupChecks;
+
+/// <summary>
+/// Settings that only make sense on a developer's machine stop the app anywhere else: the local Key Vault endpoint's
+/// token and pinned certificate (they switch the vault client to the local endpoint's rules), and the backend key the
+/// repository publishes in its samples (anyone who read the README knows it).
+/// </summary>
+public static class DevelopmentOnlySettings
+{
+    /// <summary>Backend keys published in this repository (local.settings.example.json, the local environment, the README).</summary>
+    public static readonly IReadOnlySet<string> PublishedBackendKeys = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "local-development-backend-key-change-me-0123456789",
+    };
+
+    private static readonly string[] LocalVaultSettings = ["KeyVault:LocalAccessToken", "KeyVault:LocalCertificatePath"];
+
+    public static IEnumerable<string> Errors(IConfiguration configuration, IHostEnvironment environment)
+    {
+        if (environment.IsDevelopment())
+        {
+            return [];
+        }
+
+        return LocalVaultSettings
+            .Where(key => !string.IsNullOrEmpty(configuration[key]))
+            .Select(key => $"{key} is for the local Key Vault endpoint and only allowed in the Development environment.")
+            .Concat(configuration.GetSection(BackendOptions.SectionName).GetChildren()
+                .Where(backend => backend["Key"] is { } key && PublishedBackendKeys.Contains(key))
+                .Select(backend => $"{BackendOptions.SectionName}:{backend.Key}:Key is the sample key published in this repository; generate a new one."))
+            .Select(error => $"Not allowed in the {environment.EnvironmentName} environment: {error}")
+            .ToList();
+    }
+}

@@ -1,0 +1,7 @@
+using OAuthBroker.Tests.EndToEnd;
+
+namespace OAuthBroker.Tests.FunctionsHost.UnderTheHost;
+
+/// <summary>The same suite, every request through the emulated Functions host (see <see cref="HostedBrokerEnvironmentFixture"/>).</summary>
+[Collection(HostedBrokerEnvironmentGroup.Name)]
+public sealed class BuiltByBitLinkFlowTestsUnderFunctionsHost(HostedBrokerEnvironmentFixture fixture) : BuiltByBitLinkFlowTests(fixture);
