@@ -168,11 +168,13 @@ public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
         var (second, two) = await LinkAsync();
         using var a = first;
         using var b = second;
-        // Both readings of client_secret are tried (10003 spends no token), then the breaker opens.
-        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10003,"retMsg":"invalid client"}""", "application/json", Times: 2));
+        // The token is sent once, in the configured reading of client_secret; 10003 opens the breaker.
+        var refused = new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10003,"retMsg":"invalid client"}""", "application/json");
+        fixture.SandboxFaults.Add(refused);
         try
         {
             (await Refresher.RefreshAsync(one.UserId, "bybit", one.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.ProviderMisconfigured);
+            refused.Used.ShouldBe(1);
             // The fault is used up: were the second link sent to Bybit, it would refresh. The breaker keeps it home.
             (await Refresher.RefreshAsync(two.UserId, "bybit", two.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.ProviderMisconfigured);
             (await Links.GetAsync(one.UserId, "bybit", one.AccountId, default))!.Status.ShouldBe(LinkStatus.Active, "a broker-side problem is not the user's");
