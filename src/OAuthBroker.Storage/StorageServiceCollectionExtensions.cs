@@ -15,6 +15,7 @@ using OAuthBroker.Refresh;
 using OAuthBroker.Storage.Flows;
 using OAuthBroker.Storage.Links;
 using OAuthBroker.Storage.Refresh;
+using OAuthBroker.Storage.Sealing;
 using OAuthBroker.Storage.Tables;
 using OAuthBroker.Storage.Vault;
 
@@ -39,8 +40,8 @@ public static class StorageServiceCollectionExtensions
 
         services.TryAddSingleton<IAccountLinkStore>(sp =>
             new TableAccountLinkStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.LinksTable))));
-        services.TryAddSingleton<IAuthorizationFlowStore>(sp =>
-            new TableAuthorizationFlowStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
+        services.TryAddSingleton<IUsedStateStore>(sp =>
+            new TableUsedStateStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
 
         services.TryAddSingleton<IStartTicketStore>(sp =>
             new TableStartTicketStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
@@ -54,6 +55,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(CreateSecretClient);
         services.TryAddSingleton<ICredentialVault, KeyVaultCredentialVault>();
         services.TryAddSingleton<IVaultWriteBudget, KeyVaultWriteBudget>();
+        services.AddKeyVaultSealingKeys(configuration);
         return services;
     }
 
