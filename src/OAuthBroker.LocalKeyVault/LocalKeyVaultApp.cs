@@ -8,9 +8,10 @@ using System.Text.RegularExpressions;
 namespace OAuthBroker.LocalKeyVault;
 
 /// <summary>
-/// The Key Vault secrets REST API subset the broker uses (set, get, list, delete, get deleted, purge, recover),
-/// including the bearer challenge the SDK starts with, soft delete and 409 on a deleted name, the 25 KB value
-/// limit, optional write throttling (429), purge protection, and vaults that read but do not write (<see cref="WriteFault"/>).
+/// The Key Vault secrets REST API subset the broker uses (set, get, list, list versions, update attributes, delete,
+/// get deleted, purge, recover), including the bearer challenge the SDK starts with, soft delete and 409 on a deleted
+/// name, disabled versions that cannot be read, the 25 KB value limit, optional write throttling (429), purge
+/// protection, and vaults that read but do not write (<see cref="WriteFault"/>).
 /// </summary>
 public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 {
@@ -34,6 +35,9 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
     private int _failuresLeft;
     private int _writeFault;
+    private SlowWrite? _slowWrite;
+    private long _throttleRetryAfterTicks = -1;
+    private int _refusedWrites;
     private int _oversizeStatus = 400;
     private int _purgeProtection;
 
@@ -44,6 +48,27 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
     public void FailWrites(WriteFault fault) => Interlocked.Exchange(ref _writeFault, (int)fault);
 
     public WriteFault WriteFault => (WriteFault)Volatile.Read(ref _writeFault);
+
+    /// <summary>Writes refused so far by <see cref="FailWrites"/> (each attempt of a retried write counts).</summary>
+    public int RefusedWrites => Volatile.Read(ref _refusedWrites);
+
+    /// <summary>For fault tests: writes are held up as <paramref name="slow"/> says, until set back to null.</summary>
+    public void SlowWrites(SlowWrite? slow) => Volatile.Write(ref _slowWrite, slow);
+
+    /// <summary>
+    /// Whether a throttled request (429) carries a Retry-After, and which. The Key Vault throttling guidance
+    /// (learn.microsoft.com/azure/key-vault/general/overview-throttling, "How does Key Vault handle its limits?") says
+    /// only that Key Vault "returns HTTP status code 429 (Too many requests), and the request fails", and asks clients
+    /// for exponential backoff (its sample waits 1, 2, 4, 8, 16 s); it does not say whether the answer carries a
+    /// Retry-After. Two readings: null, no header (the default, all the page documents), or a header of that many
+    /// seconds. Clients behave differently under each: Azure.Core waits a Retry-After when there is one, and backs off
+    /// exponentially otherwise.
+    /// </summary>
+    public TimeSpan? ThrottleRetryAfter
+    {
+        get => Interlocked.Read(ref _throttleRetryAfterTicks) is var ticks and >= 0 ? TimeSpan.FromTicks(ticks) : null;
+        set => Interlocked.Exchange(ref _throttleRetryAfterTicks, value is { } wait ? wait.Ticks : -1);
+    }
 
     /// <summary>
     /// How a value over 25 KB is refused: 400 <c>BadParameter</c> (the service's validation) or 413 (a front end
@@ -97,7 +122,15 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
             if (vault is not null && !HttpMethods.IsGet(context.Request.Method) && vault.WriteFault != WriteFault.None)
             {
-                await RefuseWriteAsync(context, vault.WriteFault, settings.Port);
+                Interlocked.Increment(ref vault._refusedWrites);
+                await RefuseWriteAsync(context, vault.WriteFault, settings.Port, vault.ThrottleRetryAfter);
+                return;
+            }
+
+            if (vault is not null && !HttpMethods.IsGet(context.Request.Method) && Volatile.Read(ref vault._slowWrite) is { } slow
+                && (slow.Method is null || string.Equals(slow.Method, context.Request.Method, StringComparison.OrdinalIgnoreCase)))
+            {
+                await SlowlyAsync(context, next, slow);
                 return;
             }
 
@@ -113,7 +146,7 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
             if (!throttle.TryWrite())
             {
-                return Throttled();
+                return Throttled(vault?.ThrottleRetryAfter);
             }
 
             var body = await JsonSerializer.DeserializeAsync<SetSecretBody>(request.Body, Json);
@@ -154,10 +187,51 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
             return TypedResults.Json(new { value = items, nextLink }, Json);
         });
 
+        // Get Secret Versions: properties only, never values, at most 25 per page (maxresults), the rest behind nextLink
+        // (Key Vault REST API 7.4, "Get Secret Versions"). A literal segment, so it wins over {version} below.
+        app.MapGet("/secrets/{name}/versions", (string name, HttpRequest request) =>
+        {
+            if (store.VersionsOf(name) is not { } versions)
+            {
+                return Fail(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault.");
+            }
+
+            var size = int.TryParse(request.Query["maxresults"], out var asked) && asked is > 0 and <= 25 ? asked : 25;
+            var skip = int.TryParse(request.Query["$skiptoken"], out var from) && from > 0 ? from : 0;
+            var items = versions.Skip(skip).Take(size).Select(version => new
+            {
+                id = new Uri(vaultUri, $"secrets/{name}/{version.Version}").AbsoluteUri,
+                contentType = version.ContentType,
+                attributes = VersionAttributes(version),
+                tags = version.Tags,
+            });
+            var nextLink = skip + size < versions.Count
+                ? new Uri(vaultUri, $"secrets/{name}/versions?api-version={request.Query["api-version"]}&$skiptoken={skip + size}&maxresults={size}").AbsoluteUri
+                : null;
+            return TypedResults.Json(new { value = items, nextLink }, Json);
+        });
+
         app.MapGet("/secrets/{name}/{version?}", (string name, string? version) =>
-            store.Get(name, string.IsNullOrEmpty(version) ? null : version) is { } found
-                ? TypedResults.Json(Bundle(vaultUri, found.Secret.Name, found.Version), Json)
-                : Fail(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault."));
+            store.Get(name, string.IsNullOrEmpty(version) ? null : version) is not { } found
+                ? Fail(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault.")
+                // A disabled version cannot be read: 403 Forbidden, inner error SecretDisabled (the service's answer as
+                // reported in Azure/azure-sdk-for-js#24756 and azure-powershell#15378).
+                : !found.Version.Enabled
+                    ? TypedResults.Json(new ErrorBody(new ErrorDetail("Forbidden", "Operation get is not allowed on a disabled secret.", new InnerError("SecretDisabled"))), Json, statusCode: 403)
+                    : TypedResults.Json(Bundle(vaultUri, found.Secret.Name, found.Version), Json));
+
+        // Update Secret: attributes of one version (enabled, nbf, exp); the answer is the bundle without its value
+        // (Key Vault REST API 7.4, "Update Secret"; `az keyvault secret set-attributes`).
+        app.MapPatch("/secrets/{name}/{version}", async (string name, string version, HttpRequest request) =>
+        {
+            var body = await JsonSerializer.DeserializeAsync<UpdateSecretBody>(request.Body, Json);
+            var attributes = body?.Attributes;
+            return store.UpdateAttributes(name, version, attributes?.Enabled,
+                    attributes?.Nbf is { } nbf ? DateTimeOffset.FromUnixTimeSeconds(nbf) : null,
+                    attributes?.Exp is { } exp ? DateTimeOffset.FromUnixTimeSeconds(exp) : null) is { } updated
+                ? TypedResults.Json(Bundle(vaultUri, name, updated) with { Value = null }, Json)
+                : Fail(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault.");
+        });
 
         app.MapDelete("/secrets/{name}", (string name) =>
             store.Delete(name) is { } deleted
@@ -200,13 +274,21 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
     private static bool IsValidName(string name) => SecretName().IsMatch(name);
 
-    private static object Bundle(Uri vault, string name, SecretStore.SecretVersion version) => new
+    private static SecretBundle Bundle(Uri vault, string name, SecretStore.SecretVersion version) => new(
+        version.Value, version.ContentType, new Uri(vault, $"secrets/{name}/{version.Version}").AbsoluteUri, VersionAttributes(version), version.Tags);
+
+    private sealed record SecretBundle(string? Value, string? ContentType, string Id, object Attributes, Dictionary<string, string>? Tags);
+
+    /// <summary>A version's SecretAttributes: times in Unix seconds, <c>nbf</c>/<c>exp</c> only when set.</summary>
+    private static object VersionAttributes(SecretStore.SecretVersion version) => new
     {
-        value = version.Value,
-        contentType = version.ContentType,
-        id = new Uri(vault, $"secrets/{name}/{version.Version}").AbsoluteUri,
-        attributes = Attributes(version.Created),
-        tags = version.Tags,
+        enabled = version.Enabled,
+        nbf = version.NotBefore?.ToUnixTimeSeconds(),
+        exp = version.Expires?.ToUnixTimeSeconds(),
+        created = version.Created.ToUnixTimeSeconds(),
+        updated = (version.Updated ?? version.Created).ToUnixTimeSeconds(),
+        recoveryLevel = "Recoverable+Purgeable",
+        recoverableDays = 90,
     };
 
     private static object DeletedBundle(Uri vault, SecretStore.StoredSecret secret)
@@ -236,7 +318,47 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
     private static ErrorBody Error(string code, string message) => new(new ErrorDetail(code, message, null));
 
-    private static async Task RefuseWriteAsync(HttpContext context, WriteFault fault, int port)
+    /// <summary>Holds a write up (see <see cref="SlowWrite"/>): it runs to the end whether or not the client still waits.</summary>
+    private static async Task SlowlyAsync(HttpContext context, RequestDelegate next, SlowWrite slow)
+    {
+        // The whole request is read first: a server that received it acts on it even after the client has gone.
+        context.Request.EnableBuffering();
+        await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+        context.Request.Body.Position = 0;
+        if (slow.CommitLate)
+        {
+            await Task.Delay(slow.Delay, CancellationToken.None);
+        }
+
+        var network = context.Response.Body;
+        using var answer = new MemoryStream();
+        context.Response.Body = answer;
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            context.Response.Body = network;
+        }
+
+        if (!slow.CommitLate)
+        {
+            await Task.Delay(slow.Delay, CancellationToken.None);
+        }
+
+        try
+        {
+            context.Response.ContentLength = answer.Length;
+            await network.WriteAsync(answer.GetBuffer().AsMemory(0, (int)answer.Length), context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // The client had gone: the write is done all the same.
+        }
+    }
+
+    private static async Task RefuseWriteAsync(HttpContext context, WriteFault fault, int port, TimeSpan? retryAfter)
     {
         switch (fault)
         {
@@ -249,7 +371,7 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
                 break;
             case WriteFault.Throttled:
                 context.Response.StatusCode = 429;
-                context.Response.Headers.RetryAfter = "30";
+                SetRetryAfter(context, retryAfter);
                 await context.Response.WriteAsJsonAsync(Error("Throttled", "Request was not processed because too many requests were received."), Json);
                 break;
             case WriteFault.ReadOnlyForbidden:
@@ -265,19 +387,32 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
     private static IResult Fail(int status, string code, string message) => TypedResults.Json(Error(code, message), Json, statusCode: status);
 
-    private static IResult Throttled() => new ThrottledResult();
+    private static IResult Throttled(TimeSpan? retryAfter) => new ThrottledResult(retryAfter);
 
-    private sealed class ThrottledResult : IResult
+    /// <summary>A Retry-After only in the reading that has one (<see cref="ThrottleRetryAfter"/>), in whole seconds (RFC 9110 §10.2.3).</summary>
+    private static void SetRetryAfter(HttpContext context, TimeSpan? retryAfter)
+    {
+        if (retryAfter is { } wait)
+        {
+            context.Response.Headers.RetryAfter = ((long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    private sealed class ThrottledResult(TimeSpan? retryAfter) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.StatusCode = 429;
-            httpContext.Response.Headers.RetryAfter = "1";
+            SetRetryAfter(httpContext, retryAfter);
             await httpContext.Response.WriteAsJsonAsync(Error("Throttled", "Operations per second is over the limit."), Json);
         }
     }
 
     private sealed record SetSecretBody(string? Value, string? ContentType, Dictionary<string, string>? Tags);
+
+    private sealed record UpdateSecretBody(UpdateAttributes? Attributes);
+
+    private sealed record UpdateAttributes(bool? Enabled, long? Nbf, long? Exp);
 
     private sealed record ErrorBody(ErrorDetail Error);
 

@@ -27,7 +27,9 @@ public sealed class SecretStore
         public DateTimeOffset? DeletedAt { get; set; }
     }
 
-    public sealed record SecretVersion(string Version, string Value, string? ContentType, Dictionary<string, string>? Tags, DateTimeOffset Created);
+    /// <summary>One version with its attributes (Key Vault "SecretAttributes": enabled, nbf, exp, created, updated).</summary>
+    public sealed record SecretVersion(string Version, string Value, string? ContentType, Dictionary<string, string>? Tags, DateTimeOffset Created,
+        bool Enabled = true, DateTimeOffset? NotBefore = null, DateTimeOffset? Expires = null, DateTimeOffset? Updated = null);
 
     public enum SetOutcome
     {
@@ -56,6 +58,14 @@ public sealed class SecretStore
         }
     }
 
+    /// <summary>
+    /// How long a write stays invisible to reads. Zero by default: "By default a write is visible to the next read at
+    /// once"; a vault allow-listed for higher throughput makes writes visible only "within 60 seconds" (Key Vault
+    /// throttling guidance, learn.microsoft.com/azure/key-vault/general/overview-throttling). Until then a read of the
+    /// secret answers the version before it, and a read of the new version by its id finds nothing.
+    /// </summary>
+    public TimeSpan ReadLag { get; set; }
+
     public (StoredSecret Secret, SecretVersion Version)? Get(string name, string? version)
     {
         lock (_gate)
@@ -65,8 +75,44 @@ public sealed class SecretStore
                 return null;
             }
 
-            var found = version is null ? secret.Versions[^1] : secret.Versions.FirstOrDefault(v => v.Version == version);
+            var visibleUntil = DateTimeOffset.UtcNow - ReadLag;
+            var visible = secret.Versions.Where(v => ReadLag <= TimeSpan.Zero || v.Created <= visibleUntil);
+            var found = version is null ? visible.LastOrDefault() : visible.FirstOrDefault(v => v.Version == version);
             return found is null ? null : (secret, found);
+        }
+    }
+
+    /// <summary>Every version of an active secret, oldest first; null when there is no such secret.</summary>
+    public IReadOnlyList<SecretVersion>? VersionsOf(string name)
+    {
+        lock (_gate)
+        {
+            return _active.TryGetValue(name, out var secret) ? [.. secret.Versions] : null;
+        }
+    }
+
+    /// <summary>Changes a version's attributes (Update Secret: only what is given changes); null when there is no such version.</summary>
+    public SecretVersion? UpdateAttributes(string name, string version, bool? enabled, DateTimeOffset? notBefore, DateTimeOffset? expires)
+    {
+        lock (_gate)
+        {
+            var index = _active.TryGetValue(name, out var secret) ? secret.Versions.FindIndex(v => v.Version == version) : -1;
+            if (index < 0)
+            {
+                return null;
+            }
+
+            var current = secret!.Versions[index];
+            var updated = current with
+            {
+                Enabled = enabled ?? current.Enabled,
+                NotBefore = notBefore ?? current.NotBefore,
+                Expires = expires ?? current.Expires,
+                Updated = DateTimeOffset.UtcNow,
+            };
+            secret.Versions[index] = updated;
+            Save();
+            return updated;
         }
     }
 

@@ -17,6 +17,7 @@ using OAuthBroker.Storage.Flows;
 using OAuthBroker.Storage.Links;
 using OAuthBroker.Storage.Refresh;
 using OAuthBroker.Storage.Scheduling;
+using OAuthBroker.Storage.Sealing;
 using OAuthBroker.Storage.Tables;
 using OAuthBroker.Storage.Vault;
 
@@ -41,8 +42,8 @@ public static class StorageServiceCollectionExtensions
 
         services.TryAddSingleton<IAccountLinkStore>(sp =>
             new TableAccountLinkStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.LinksTable))));
-        services.TryAddSingleton<IAuthorizationFlowStore>(sp =>
-            new TableAuthorizationFlowStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
+        services.TryAddSingleton<IUsedStateStore>(sp =>
+            new TableUsedStateStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
 
         services.TryAddSingleton<IStartTicketStore>(sp =>
             new TableStartTicketStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
@@ -58,6 +59,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(CreateSecretClient);
         services.TryAddSingleton<ICredentialVault, KeyVaultCredentialVault>();
         services.TryAddSingleton<IVaultWriteBudget, KeyVaultWriteBudget>();
+        services.AddKeyVaultSealingKeys(configuration);
         return services;
     }
 

@@ -37,6 +37,7 @@ public sealed partial class ConfigurationDriftTests
         ["Storage__ConnectionString"] = "the alternative to Storage__TableServiceUri; Azure uses the identity",
         ["KeyVault__LocalAccessToken"] = "development only (the local vault endpoint)",
         ["KeyVault__LocalCertificatePath"] = "development only (the local vault endpoint)",
+        ["Refresh__ProviderConnectTimeout"] = "derived when unset: half of Refresh:RefreshCallTimeout, at most 10 s",
     };
 
     /// <summary>Settings infra/ must set although the app has a default.</summary>

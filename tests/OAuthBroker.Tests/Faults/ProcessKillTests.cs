@@ -32,26 +32,32 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task Killed_mid_callback_the_flow_leaves_no_link_and_cannot_be_replayed()
     {
-        await using var process = await StartBrokerProcessAsync();
+        // Two instances sharing a sealing key, as every instance of a deployment does: the flow travels sealed in the
+        // browser's cookie, so whichever instance the callback reaches must open it.
+        var sharedKey = "--Sealing:Keys:k1=" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await using var process = await StartBrokerProcessAsync(sharedKey);
+        await using var survivor = await StartBrokerProcessAsync(sharedKey);
         var uri = process.Uri;
         using var browser = fixture.NewBrowser();
         try
         {
             // Start and consent in the same browser as usual; the callback goes to the doomed process.
-            var callback = await browser.ConsentAsync(await browser.StartAsync());
+            using var authorize = await browser.GetRawAsync(new Uri(uri, "api/oauth/bybit/authorize?returnUrl=%2Fdemo%2Fcallback.html"));
+            fixture.SeenSecrets.Add(System.Web.HttpUtility.ParseQueryString(authorize.Headers.Location!.Query)["state"]);
+            var callback = await browser.ConsentAsync(authorize.Headers.Location!);
             var toDoomed = new Uri(uri, callback.PathAndQuery);
             var exchange = new Fault("/bybit/oauth/v1/public/access_token", 0, Delay: TimeSpan.FromSeconds(5));
             fixture.SandboxFaults.Add(exchange);
 
             var inFlight = browser.GetAsync(toDoomed);
-            // Killed once the code exchange is on its way (the flow state is consumed before it).
+            // Killed once the code exchange is on its way (the state is marked used before it).
             await WaitUntilAsync(() => exchange.Used == 1);
             await process.KillAsync();
             await Should.ThrowAsync<HttpRequestException>(() => inFlight);
 
             (await browser.LinksAsync()).ShouldBeEmpty();
-            using var replay = await browser.GetAsync(callback);
-            replay.StatusCode.ShouldBe(HttpStatusCode.BadRequest, "the state was consumed before the exchange: the user starts again");
+            using var replay = await browser.GetAsync(new Uri(survivor.Uri, callback.PathAndQuery));
+            replay.StatusCode.ShouldBe(HttpStatusCode.BadRequest, "the state was marked used before the exchange: the user starts again");
         }
         finally
         {
@@ -65,19 +71,25 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
         using var browser = fixture.NewBrowser();
         await browser.LinkAsync(uid: 717171717);
         var before = await fixture.CredentialOfAsync(browser.User, "bybit", "717171717");
-        await using var process = await StartBrokerProcessAsync([.. BrokerInstance.ShortBudget]);
+        // The doomed process must not give up on the provider by itself before it is killed (it would then record the
+        // outcome and release the lease, and nothing would be left mid-spend): its call timeout (20 s) is far longer than
+        // the moment between the provider finishing and the kill, however loaded the machine. Its lease fits that budget
+        // (pacing 1 s + 2 × 20 s + vault write 2 s + clock 2 s), so start-up accepts it.
+        await using var process = await StartBrokerProcessAsync([.. BrokerInstance.ShortBudget,
+            "--Refresh:RefreshCallTimeout=00:00:20", "--Refresh:LeaseDuration=00:00:50"]);
         var uri = process.Uri;
         try
         {
-            // As real servers do: the provider rotates the token at once; its answer comes later, to a dead process.
-            var refresh = new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(5)) { Phase = FaultPhase.AfterHandler };
+            // As real servers do: the provider rotates the token at once; its answer would come after the call timeout,
+            // to a dead process.
+            var refresh = new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(30)) { Phase = FaultPhase.AfterHandler };
             fixture.SandboxFaults.Add(refresh);
-            using var http = new HttpClient();
+            using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(uri, $"api/links/bybit/717171717/refresh?userId={browser.User}"));
             request.Headers.Add("X-Api-Key", fixture.BackendKey);
             var inFlight = http.SendAsync(request);
-            // Killed once the provider has the request (and has rotated), before its answer can arrive.
-            await WaitUntilAsync(() => refresh.Used == 1);
+            // Killed once the provider has processed the request (and rotated), while its answer is held back.
+            await refresh.Processed.WaitAsync(TimeSpan.FromSeconds(60));
             await process.KillAsync();
             await Should.ThrowAsync<HttpRequestException>(() => inFlight);
         }
@@ -93,7 +105,7 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
 
         // Once its lease has lapsed (on the storage service's clock), another instance looks at the link.
         var outcome = RefreshOutcome.Busy;
-        for (var i = 0; i < 40 && outcome == RefreshOutcome.Busy; i++)
+        for (var i = 0; i < 200 && outcome == RefreshOutcome.Busy; i++)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(500));
             outcome = await fixture.Broker<LinkRefresher>().RefreshAsync(browser.User, "bybit", "717171717", LinkRefresher.Mode.Force, default);
