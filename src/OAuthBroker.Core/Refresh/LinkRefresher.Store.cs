@@ -71,6 +71,7 @@ public sealed partial class LinkRefresher
             // The write committed and its answer was lost; the retry saw its own change.
         }
 
+        await breaker.ConfirmAsync(held.Row.ProviderId, CT.None);
         LogRefreshed(logger, held.Row.ProviderId, rotated);
         return RefreshOutcome.Refreshed;
     }
