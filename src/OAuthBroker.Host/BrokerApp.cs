@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Json;
 using OAuthBroker.Host.Backends;
 using OAuthBroker.Host.Demo;
 using OAuthBroker.Host.Endpoints;
+using OAuthBroker.Host.Events;
 using OAuthBroker.Host.FunctionsHost;
 using OAuthBroker.Host.Identity;
 using OAuthBroker.Host.Refresh;
@@ -93,6 +94,7 @@ public static class BrokerApp
         app.WithSingleValuedQueries().MapOAuthEndpoints();
         app.MapLinkEndpoints();
         app.MapCredentialEndpoints();
+        app.MapEventEndpoints();
         if (underFunctionsHost)
         {
             app.MapRefreshTokensFunction();

@@ -56,6 +56,13 @@ public sealed partial class EventDeliveryTask(
     {
         var settings = options.Value;
         var cursor = await queue.GetCursorAsync(name, ct);
+        if (cursor is null)
+        {
+            // A new endpoint hears what happens from now on; what happened before is in GET /api/events.
+            await queue.SetCursorAsync(name, log.CurrentCursor(), ct);
+            return;
+        }
+
         var page = await log.ListAsync(cursor, settings.BatchSize, ct);
         var now = time.GetUtcNow();
         foreach (var logged in page.Where(l => endpoint.Wants(l.Event)))

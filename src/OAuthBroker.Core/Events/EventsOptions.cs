@@ -35,6 +35,12 @@ public sealed partial class EventsOptions
     /// <summary>How long an event is retried before it is dead-lettered. Default 27 hours; at least one day.</summary>
     public TimeSpan DeadLetterAfter { get; set; } = TimeSpan.FromHours(27);
 
+    /// <summary>
+    /// Development only: a PEM certificate trusted for webhook receivers besides the system's trust store (the local
+    /// run's receiver uses a self-signed one, like the local Key Vault endpoint). Refused outside Development.
+    /// </summary>
+    public string? LocalCertificatePath { get; set; }
+
     /// <summary>Events taken from the log per endpoint per run. Default 500.</summary>
     public int BatchSize { get; set; } = 500;
 
@@ -71,6 +77,11 @@ public sealed partial class EventsOptions
                 {
                     errors.Add($"{prefix}:EventTypes: '{type}' is not an event type ({string.Join(", ", LinkEventTypes.All)}).");
                 }
+            }
+
+            if (options.LocalCertificatePath is not null && !File.Exists(options.LocalCertificatePath))
+            {
+                errors.Add($"{SectionName}:LocalCertificatePath '{options.LocalCertificatePath}' does not exist.");
             }
 
             if (options.DeadLetterAfter < TimeSpan.FromDays(1))

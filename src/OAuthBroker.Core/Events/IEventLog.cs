@@ -15,4 +15,7 @@ public interface IEventLog
     /// before a cursor it already returned.
     /// </summary>
     Task<IReadOnlyList<LoggedEvent>> ListAsync(string? after, int max, CT ct);
+
+    /// <summary>The cursor of the log's end as a listing sees it now: what a new endpoint starts after.</summary>
+    string CurrentCursor();
 }

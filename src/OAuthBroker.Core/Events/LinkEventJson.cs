@@ -25,9 +25,15 @@ public static class LinkEventJson
 
     public static string SerializeToString(LinkEvent e) => Encoding.UTF8.GetString(Serialize(e));
 
-    public static void Write(Utf8JsonWriter writer, LinkEvent e)
+    /// <param name="cursor">The event's place in the log, for listings (webhook bodies carry none).</param>
+    public static void Write(Utf8JsonWriter writer, LinkEvent e, string? cursor = null)
     {
         writer.WriteStartObject();
+        if (cursor is not null)
+        {
+            writer.WriteString("cursor", cursor);
+        }
+
         writer.WriteString("id", e.Id);
         writer.WriteString("type", e.Type);
         writer.WriteString("timestamp", e.OccurredAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture));

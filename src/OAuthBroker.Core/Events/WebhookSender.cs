@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace OAuthBroker.Events;
 
@@ -56,10 +59,21 @@ public sealed class WebhookSender(IHttpClientFactory clients, TimeProvider time)
 
     internal static void Register(IServiceCollection services) =>
         services.AddHttpClient(HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            .ConfigurePrimaryHttpMessageHandler(sp =>
             {
-                AllowAutoRedirect = false,
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                ConnectTimeout = TimeSpan.FromSeconds(10),
+                var handler = new SocketsHttpHandler
+                {
+                    AllowAutoRedirect = false,
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                    ConnectTimeout = TimeSpan.FromSeconds(10),
+                };
+                if (sp.GetRequiredService<IOptions<EventsOptions>>().Value.LocalCertificatePath is { } path)
+                {
+                    var pinned = X509Certificate2.CreateFromPem(File.ReadAllText(path));
+                    handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                        errors == SslPolicyErrors.None || (certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned.RawDataMemory.Span));
+                }
+
+                return handler;
             });
 }

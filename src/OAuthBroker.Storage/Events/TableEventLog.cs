@@ -26,6 +26,8 @@ public sealed class TableEventLog(TableHandle table, ILeaseClock clock, IOptions
             return cursor;
         }, ct);
 
+    public string CurrentCursor() => EventTableKeys.CursorLimit(clock.UtcNow - options.Value.ListingDelay);
+
     public Task<IReadOnlyList<LoggedEvent>> ListAsync(string? after, int max, CT ct) =>
         table.RunAsync<IReadOnlyList<LoggedEvent>>(async client =>
         {
