@@ -6,6 +6,7 @@ using OAuthBroker.Host.Endpoints;
 using OAuthBroker.Host.Events;
 using OAuthBroker.Host.FunctionsHost;
 using OAuthBroker.Host.Identity;
+using OAuthBroker.Host.OpenApi;
 using OAuthBroker.Host.Refresh;
 using OAuthBroker.Host.StartupChecks;
 using OAuthBroker.Storage;
@@ -51,6 +52,7 @@ public static class BrokerApp
         builder.Services.AddBrokerCore(builder.Configuration);
         builder.Services.AddBrokerStorage(builder.Configuration);
         builder.Services.AddProblemDetails();
+        builder.Services.AddBrokerOpenApi();
         builder.Services.AddExceptionHandler<BrokerExceptionHandler>();
         builder.Services.Configure<JsonOptions>(json =>
         {
@@ -95,6 +97,7 @@ public static class BrokerApp
         app.MapLinkEndpoints();
         app.MapCredentialEndpoints();
         app.MapEventEndpoints();
+        app.MapBrokerOpenApi();
         if (underFunctionsHost)
         {
             app.MapRefreshTokensFunction();

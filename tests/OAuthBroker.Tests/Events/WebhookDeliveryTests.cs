@@ -259,4 +259,25 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
         var delivered = Of(receiver, browser.User).Select(EventOf).Select(e => e.Type).ToArray();
         delivered.ShouldContain(LinkEventTypes.Deleted);
     }
+
+    [Fact]
+    public async Task A_410_answer_dead_letters_the_event_at_once()
+    {
+        var secret = NewSecret();
+        fixture.SeenSecrets.Add(secret);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Respond = _ => Task.FromResult(410);
+        var (broker, endpoints) = await StartDeliveringAsync(secret, [receiver]);
+        await using var _ = broker;
+        var user = await LinkAsync();
+        await ListedAsync(broker, user);
+
+        await RunAsync(broker);
+        broker.Clock.Advance(TimeSpan.FromHours(1));
+        await RunAsync(broker);
+
+        var dead = (await broker.Get<IDeliveryStore>().DeadLettersAsync(endpoints[0], default)).Where(d => d.Logged.Event.UserId == user).ShouldHaveSingleItem();
+        dead.LastError.ShouldBe("gone");
+        Of(receiver, user).Length.ShouldBe(1, "the receiver said it wants no more");
+    }
 }

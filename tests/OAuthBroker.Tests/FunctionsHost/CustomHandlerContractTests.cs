@@ -58,7 +58,7 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
     public void Every_function_json_is_an_HTTP_function_whose_route_and_methods_the_app_serves()
     {
         var functions = Functions().ToList();
-        functions.Select(f => f.Name).ShouldBe(["Authorize", "Callback", "Complete", "Credential", "Events", "Health", "Links", "Providers", "RefreshLink", "Start", "Unlink"], ignoreOrder: true);
+        functions.Select(f => f.Name).ShouldBe(["Authorize", "Callback", "Complete", "Credential", "Events", "Health", "Links", "OpenApi", "Providers", "RefreshLink", "Start", "Unlink"], ignoreOrder: true);
 
         var endpoints = fixture.Environment.Broker.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
         foreach (var (name, trigger) in functions)
