@@ -2,7 +2,7 @@
 # The benchmark, one command: installs the pinned load generator and peer (bench/package.json), publishes the broker
 # and the bare baseline the way they are deployed (Release, self-contained linux-x64, as infra/package.sh does), runs
 # every measurement and prints one table (also bench/results-latest.md).
-#   usage: bench/run.sh [--quick] [--startup-only] [--startups N] [--trace-startup DIR]
+#   usage: bench/run.sh [--quick] [--startup-only | --authorize-only] [--startups N] [--trace-startup DIR]
 #   BENCH_PUBLISH_ARGS="-p:PublishReadyToRun=true"   extra publish properties for both apps (start-up experiments)
 #   BENCH_SELF_CONTAINED=false                        framework-dependent instead of self-contained (both apps)
 # Exit code: non-zero when the harness crashed, a stage failed or a row is INVALID (see bench/README.md); no figure

@@ -18,6 +18,9 @@ if (args.SkipWhile(a => a != "--startups").Skip(1).FirstOrDefault() is { } start
 }
 
 var startupOnly = args.Contains("--startup-only");
+
+// Only the authorize row (stage 2): a before/after comparison of the authorize hot path without the other stages.
+var authorizeOnly = args.Contains("--authorize-only");
 var root = RepositoryRoot.Find();
 var benchDirectory = Path.Combine(root, "bench");
 var published = args.SkipWhile(a => a != "--published").Skip(1).FirstOrDefault() ?? Path.Combine(benchDirectory, ".out");
@@ -96,7 +99,11 @@ await using (var environment = await BrokerEnvironment.StartAsync(settings))
 
     async Task RunStagesAsync()
     {
-        await StageAsync("1/6 start-up and package size", () => StartupStage.RunAsync(context));
+        if (!authorizeOnly)
+        {
+            await StageAsync("1/6 start-up and package size", () => StartupStage.RunAsync(context));
+        }
+
         if (startupOnly)
         {
             return;
@@ -110,6 +117,11 @@ await using (var environment = await BrokerEnvironment.StartAsync(settings))
             try
             {
                 await StageAsync("2/6 authorize vs grant vs bare 302", () => AuthorizeStage.RunAsync(context, brokerUri, grantPort));
+                if (authorizeOnly)
+                {
+                    return;
+                }
+
                 await StageAsync("3/6 full link flows", () => LinkFlowStage.RunAsync(context, brokerUri));
                 await StageAsync($"4/6 due index over {plan.IndexSize:N0} entries", () => DueIndexStage.RunAsync(context));
                 await StageAsync("5/6 credential reads", () => CredentialReadStage.RunAsync(context, brokerUri, brokerProcess));
@@ -137,7 +149,7 @@ await using (var environment = await BrokerEnvironment.StartAsync(settings))
     }
 }
 
-var heading = $"Date {started:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · .NET {Environment.Version} · {(startupOnly ? $"start-up only ({plan.StartUps} start-ups per side)" : plan.Describe())} · took {(DateTimeOffset.UtcNow - started).TotalSeconds:0} s";
+var heading = $"Date {started:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · .NET {Environment.Version} · {(startupOnly ? $"start-up only ({plan.StartUps} start-ups per side)" : authorizeOnly ? $"authorize only ({plan.LoadRepeats} × {plan.LoadSeconds} s loads per side)" : plan.Describe())} · took {(DateTimeOffset.UtcNow - started).TotalSeconds:0} s";
 var rendered = table.Render(heading);
 Console.WriteLine(rendered);
 await File.WriteAllTextAsync(Path.Combine(benchDirectory, "results-latest.md"), rendered);

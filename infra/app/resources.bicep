@@ -80,8 +80,8 @@ var baseSettings = [
   // Read by RefreshTokens/function.json ("%REFRESH_SCHEDULE%") and by the app. A flat name: the host resolves %name%
   // against a configuration that stores A__B as A:B, so "%Refresh__Schedule%" would never resolve (docs/functions-host.md).
   { name: 'REFRESH_SCHEDULE', value: refreshSchedule }
-  // The key ring for sealed short-lived state (pending links): 32 random bytes, base64, put in the vault by the operator.
-  { name: 'Sealing__Keys__k1', value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=sealing-key-k1)' }
+  // The key ring for sealed short-lived state (flows, pending links): this vault secret's versions, each 32 random bytes base64, added by the operator.
+  { name: 'Sealing__KeyVaultSecretName', value: 'sealing-key' }
 ]
 
 var userTokenSettings = empty(userTokenAuthority) ? [] : [

@@ -8,9 +8,10 @@ using System.Text.RegularExpressions;
 namespace OAuthBroker.LocalKeyVault;
 
 /// <summary>
-/// The Key Vault secrets REST API subset the broker uses (set, get, list, delete, get deleted, purge, recover),
-/// including the bearer challenge the SDK starts with, soft delete and 409 on a deleted name, the 25 KB value
-/// limit, optional write throttling (429), purge protection, and vaults that read but do not write (<see cref="WriteFault"/>).
+/// The Key Vault secrets REST API subset the broker uses (set, get, list, list versions, update attributes, delete,
+/// get deleted, purge, recover), including the bearer challenge the SDK starts with, soft delete and 409 on a deleted
+/// name, disabled versions that cannot be read, the 25 KB value limit, optional write throttling (429), purge
+/// protection, and vaults that read but do not write (<see cref="WriteFault"/>).
 /// </summary>
 public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 {
@@ -154,10 +155,51 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
             return TypedResults.Json(new { value = items, nextLink }, Json);
         });
 
+        // Get Secret Versions: properties only, never values, at most 25 per page (maxresults), the rest behind nextLink
+        // (Key Vault REST API 7.4, "Get Secret Versions"). A literal segment, so it wins over {version} below.
+        app.MapGet("/secrets/{name}/versions", (string name, HttpRequest request) =>
+        {
+            if (store.VersionsOf(name) is not { } versions)
+            {
+                return Fail(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault.");
+            }
+
+            var size = int.TryParse(request.Query["maxresults"], out var asked) && asked is > 0 and <= 25 ? asked : 25;
+            var skip = int.TryParse(request.Query["$skiptoken"], out var from) && from > 0 ? from : 0;
+            var items = versions.Skip(skip).Take(size).Select(version => new
+            {
+                id = new Uri(vaultUri, $"secrets/{name}/{version.Version}").AbsoluteUri,
+                contentType = version.ContentType,
+                attributes = VersionAttributes(version),
+                tags = version.Tags,
+            });
+            var nextLink = skip + size < versions.Count
+                ? new Uri(vaultUri, $"secrets/{name}/versions?api-version={request.Query["api-version"]}&$skiptoken={skip + size}&maxresults={size}").AbsoluteUri
+                : null;
+            return TypedResults.Json(new { value = items, nextLink }, Json);
+        });
+
         app.MapGet("/secrets/{name}/{version?}", (string name, string? version) =>
-            store.Get(name, string.IsNullOrEmpty(version) ? null : version) is { } found
-                ? TypedResults.Json(Bundle(vaultUri, found.Secret.Name, found.Version), Json)
-                : Fail(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault."));
+            store.Get(name, string.IsNullOrEmpty(version) ? null : version) is not { } found
+                ? Fail(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault.")
+                // A disabled version cannot be read: 403 Forbidden, inner error SecretDisabled (the service's answer as
+                // reported in Azure/azure-sdk-for-js#24756 and azure-powershell#15378).
+                : !found.Version.Enabled
+                    ? TypedResults.Json(new ErrorBody(new ErrorDetail("Forbidden", "Operation get is not allowed on a disabled secret.", new InnerError("SecretDisabled"))), Json, statusCode: 403)
+                    : TypedResults.Json(Bundle(vaultUri, found.Secret.Name, found.Version), Json));
+
+        // Update Secret: attributes of one version (enabled, nbf, exp); the answer is the bundle without its value
+        // (Key Vault REST API 7.4, "Update Secret"; `az keyvault secret set-attributes`).
+        app.MapPatch("/secrets/{name}/{version}", async (string name, string version, HttpRequest request) =>
+        {
+            var body = await JsonSerializer.DeserializeAsync<UpdateSecretBody>(request.Body, Json);
+            var attributes = body?.Attributes;
+            return store.UpdateAttributes(name, version, attributes?.Enabled,
+                    attributes?.Nbf is { } nbf ? DateTimeOffset.FromUnixTimeSeconds(nbf) : null,
+                    attributes?.Exp is { } exp ? DateTimeOffset.FromUnixTimeSeconds(exp) : null) is { } updated
+                ? TypedResults.Json(Bundle(vaultUri, name, updated) with { Value = null }, Json)
+                : Fail(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault.");
+        });
 
         app.MapDelete("/secrets/{name}", (string name) =>
             store.Delete(name) is { } deleted
@@ -200,13 +242,21 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
     private static bool IsValidName(string name) => SecretName().IsMatch(name);
 
-    private static object Bundle(Uri vault, string name, SecretStore.SecretVersion version) => new
+    private static SecretBundle Bundle(Uri vault, string name, SecretStore.SecretVersion version) => new(
+        version.Value, version.ContentType, new Uri(vault, $"secrets/{name}/{version.Version}").AbsoluteUri, VersionAttributes(version), version.Tags);
+
+    private sealed record SecretBundle(string? Value, string? ContentType, string Id, object Attributes, Dictionary<string, string>? Tags);
+
+    /// <summary>A version's SecretAttributes: times in Unix seconds, <c>nbf</c>/<c>exp</c> only when set.</summary>
+    private static object VersionAttributes(SecretStore.SecretVersion version) => new
     {
-        value = version.Value,
-        contentType = version.ContentType,
-        id = new Uri(vault, $"secrets/{name}/{version.Version}").AbsoluteUri,
-        attributes = Attributes(version.Created),
-        tags = version.Tags,
+        enabled = version.Enabled,
+        nbf = version.NotBefore?.ToUnixTimeSeconds(),
+        exp = version.Expires?.ToUnixTimeSeconds(),
+        created = version.Created.ToUnixTimeSeconds(),
+        updated = (version.Updated ?? version.Created).ToUnixTimeSeconds(),
+        recoveryLevel = "Recoverable+Purgeable",
+        recoverableDays = 90,
     };
 
     private static object DeletedBundle(Uri vault, SecretStore.StoredSecret secret)
@@ -278,6 +328,10 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
     }
 
     private sealed record SetSecretBody(string? Value, string? ContentType, Dictionary<string, string>? Tags);
+
+    private sealed record UpdateSecretBody(UpdateAttributes? Attributes);
+
+    private sealed record UpdateAttributes(bool? Enabled, long? Nbf, long? Exp);
 
     private sealed record ErrorBody(ErrorDetail Error);
 

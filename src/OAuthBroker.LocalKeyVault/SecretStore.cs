@@ -27,7 +27,9 @@ public sealed class SecretStore
         public DateTimeOffset? DeletedAt { get; set; }
     }
 
-    public sealed record SecretVersion(string Version, string Value, string? ContentType, Dictionary<string, string>? Tags, DateTimeOffset Created);
+    /// <summary>One version with its attributes (Key Vault "SecretAttributes": enabled, nbf, exp, created, updated).</summary>
+    public sealed record SecretVersion(string Version, string Value, string? ContentType, Dictionary<string, string>? Tags, DateTimeOffset Created,
+        bool Enabled = true, DateTimeOffset? NotBefore = null, DateTimeOffset? Expires = null, DateTimeOffset? Updated = null);
 
     public enum SetOutcome
     {
@@ -67,6 +69,40 @@ public sealed class SecretStore
 
             var found = version is null ? secret.Versions[^1] : secret.Versions.FirstOrDefault(v => v.Version == version);
             return found is null ? null : (secret, found);
+        }
+    }
+
+    /// <summary>Every version of an active secret, oldest first; null when there is no such secret.</summary>
+    public IReadOnlyList<SecretVersion>? VersionsOf(string name)
+    {
+        lock (_gate)
+        {
+            return _active.TryGetValue(name, out var secret) ? [.. secret.Versions] : null;
+        }
+    }
+
+    /// <summary>Changes a version's attributes (Update Secret: only what is given changes); null when there is no such version.</summary>
+    public SecretVersion? UpdateAttributes(string name, string version, bool? enabled, DateTimeOffset? notBefore, DateTimeOffset? expires)
+    {
+        lock (_gate)
+        {
+            var index = _active.TryGetValue(name, out var secret) ? secret.Versions.FindIndex(v => v.Version == version) : -1;
+            if (index < 0)
+            {
+                return null;
+            }
+
+            var current = secret!.Versions[index];
+            var updated = current with
+            {
+                Enabled = enabled ?? current.Enabled,
+                NotBefore = notBefore ?? current.NotBefore,
+                Expires = expires ?? current.Expires,
+                Updated = DateTimeOffset.UtcNow,
+            };
+            secret.Versions[index] = updated;
+            Save();
+            return updated;
         }
     }
 

@@ -17,6 +17,7 @@ using OAuthBroker.Storage.Events;
 using OAuthBroker.Storage.Flows;
 using OAuthBroker.Storage.Links;
 using OAuthBroker.Storage.Refresh;
+using OAuthBroker.Storage.Sealing;
 using OAuthBroker.Storage.Tables;
 using OAuthBroker.Storage.Vault;
 
@@ -43,8 +44,8 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(sp =>
             new TableAccountLinkStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.LinksTable)), sp.GetRequiredService<LinkOutbox>()));
         services.TryAddSingleton<IAccountLinkStore>(sp => sp.GetRequiredService<TableAccountLinkStore>());
-        services.TryAddSingleton<IAuthorizationFlowStore>(sp =>
-            new TableAuthorizationFlowStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
+        services.TryAddSingleton<IUsedStateStore>(sp =>
+            new TableUsedStateStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
 
         services.TryAddSingleton<IStartTicketStore>(sp =>
             new TableStartTicketStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
@@ -58,6 +59,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(CreateSecretClient);
         services.TryAddSingleton<ICredentialVault, KeyVaultCredentialVault>();
         services.TryAddSingleton<IVaultWriteBudget, KeyVaultWriteBudget>();
+        services.AddKeyVaultSealingKeys(configuration);
         return services;
     }
 

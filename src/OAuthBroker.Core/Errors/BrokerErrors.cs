@@ -25,11 +25,18 @@ public static class BrokerErrors
 
     public static readonly BrokerError InvalidState = new(
         "invalid_state", 400, "Unknown or used state",
-        "The state does not match an open authorization flow: it is forged, already used or has been cleaned up. Start the connection again.");
+        "The state does not match an authorization flow open in this browser: it is forged, already used, or the flow was started in another browser. Start the connection again.");
 
     public static readonly BrokerError BrowserMismatch = new(
         "browser_mismatch", 400, "Flow started in another browser",
-        "This authorization flow was started in another browser (or its cookie is missing). Start the connection again from this browser.");
+        "This authorization flow was started in another browser (or this browser's binding cookie is missing). Start the connection again from this browser.");
+
+    /// <summary>A start ticket with a completion challenge opened by a page that is not one of the configured frontends.</summary>
+    public static readonly BrokerError TicketFromElsewhere = new(
+        "ticket_refused", 403, "Start ticket opened from elsewhere",
+        "A start ticket with a completion challenge starts a flow only when a page of one of the configured frontends (Broker:AllowedReturnOrigins) " +
+        "opens it; this browser came from elsewhere (its Referer names no such origin), so the ticket was used up without starting anything. " +
+        "Open the authorize URL from your frontend's page, without a no-referrer policy.");
 
     public static readonly BrokerError InvalidTicket = new(
         "invalid_ticket", 400, "Unknown or used start ticket",
@@ -50,7 +57,14 @@ public static class BrokerErrors
         "completion_refused", 403, "Connection finished in another browser",
         "The completion request did not carry the browser cookie of the browser that finished this connection, so nothing was linked; " +
         "the provider's grant was discarded and revoked where the provider allows it. Complete from that browser, with credentials included, " +
-        "from a page on the broker's site (see the README, \"Completing a connection\").");
+        "from a page on the broker's site, or start with a completion challenge and complete with its verifier (see the README, \"Completing a connection\").");
+
+    /// <summary>The flow was started with a completion challenge and the completion did not bring its verifier: the grant was discarded.</summary>
+    public static readonly BrokerError CompletionRefusedForVerifier = new(
+        "completion_refused", 403, "Completion verifier missing or wrong",
+        "This connection was started with a completion challenge, and the completion request did not carry the matching verifier, so nothing was linked; " +
+        "the provider's grant was discarded and revoked where the provider allows it. Complete from the frontend that asked for the start ticket, " +
+        "with the verifier it kept (see the README, \"Completing a connection\").");
 
     public static readonly BrokerError Unauthenticated = new(
         "unauthenticated", 401, "Caller not authenticated",

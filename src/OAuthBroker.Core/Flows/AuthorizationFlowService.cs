@@ -6,23 +6,29 @@ using OAuthBroker.Providers;
 namespace OAuthBroker.Flows;
 
 /// <summary>
-/// Runs the authorization-code flow: starts it (state, PKCE, stored flow) and finishes the provider leg (state checks,
-/// code exchange). A callback that fails any check creates nothing; one that succeeds creates only a pending link,
-/// which the flow's user confirms in the completion step (<see cref="LinkCompletionService"/>).
+/// Runs the authorization-code flow: starts it (state, PKCE, nonce, the flow sealed for the browser's cookie: no
+/// storage) and finishes the provider leg (the sealed flow opened for this state and provider, the browser checked,
+/// single use recorded, code exchanged). A callback that fails any check creates nothing; one that succeeds creates
+/// only a pending link, which the flow's user confirms in the completion step (<see cref="LinkCompletionService"/>).
 /// </summary>
 public sealed partial class AuthorizationFlowService(
     ProviderCatalog providers,
-    IAuthorizationFlowStore flows,
+    SealedFlows sealedFlows,
+    IUsedStateStore usedStates,
     PendingLinks pendingLinks,
     ReturnUrlPolicy returnUrls,
     IOptions<BrokerOptions> options,
     TimeProvider time,
     ILogger<AuthorizationFlowService> logger)
 {
-    /// <summary>Starts a flow for <paramref name="userId"/> in the browser identified by <paramref name="browserBinding"/>.</summary>
-    /// <returns>The provider URL to send the browser to, or why not.</returns>
-    public async Task<(Uri? AuthorizationUrl, BrokerError? Error)> StartAsync(
-        string userId, string providerId, string? returnUrl, string browserBinding, CT ct)
+    /// <summary>
+    /// Starts a flow for <paramref name="userId"/> in the browser identified by <paramref name="browserBinding"/>.
+    /// Touches no storage: the flow travels sealed in the browser's cookie (<see cref="StartedFlow.SealedFlow"/>).
+    /// </summary>
+    /// <param name="completionChallenge">From a start ticket: the S256 challenge the completion step will check.</param>
+    /// <returns>The provider URL and the sealed flow for the browser, or why not.</returns>
+    public async Task<(StartedFlow? Started, BrokerError? Error)> StartAsync(
+        string userId, string providerId, string? returnUrl, string browserBinding, string? completionChallenge, CT ct)
     {
         var provider = providers.Find(providerId);
         if (provider is null)
@@ -47,10 +53,10 @@ public sealed partial class AuthorizationFlowService(
             return (null, BrokerErrors.ProviderUnavailable(providerId));
         }
 
-        var now = time.GetUtcNow();
-        await flows.CreateAsync(new AuthorizationFlow
+        var stateFingerprint = FlowSecrets.Fingerprint(state);
+        var flow = new AuthorizationFlow
         {
-            StateFingerprint = FlowSecrets.Fingerprint(state),
+            StateFingerprint = stateFingerprint,
             UserId = userId,
             ProviderId = providerId,
             ReturnUrl = returnTo,
@@ -58,16 +64,21 @@ public sealed partial class AuthorizationFlowService(
             BrowserFingerprint = FlowSecrets.Fingerprint(browserBinding),
             CodeVerifier = verifier,
             Nonce = nonce,
-            CreatedAt = now,
-            ExpiresAt = now + options.Value.FlowLifetime,
-        }, ct);
+            CompletionChallenge = completionChallenge,
+            // Whole seconds: the cookie states the expiry in seconds, and the seal binds exactly that.
+            ExpiresAt = DateTimeOffset.FromUnixTimeSeconds((time.GetUtcNow() + options.Value.FlowLifetime).ToUnixTimeSeconds()),
+        };
+        var sealedFlow = await sealedFlows.SealAsync(flow, ct);
 
         LogFlowStarted(logger, providerId);
-        return (authorizationUrl.Value, null);
+        return (new StartedFlow(authorizationUrl.Value, SealedFlows.CookieIdOf(stateFingerprint), sealedFlow, flow.ExpiresAt), null);
     }
 
-    /// <summary>Completes a flow from the provider's callback, in the browser that presents <paramref name="browserBinding"/>.</summary>
-    public async Task<CallbackOutcome> CompleteAsync(string providerId, CallbackParameters callback, string? browserBinding, CT ct)
+    /// <summary>
+    /// Completes a flow from the provider's callback, in the browser that presents <paramref name="browserBinding"/>
+    /// and <paramref name="sealedFlow"/>, the cookie named by <see cref="CookieIdFor"/> of the callback's state.
+    /// </summary>
+    public async Task<CallbackOutcome> CompleteAsync(string providerId, CallbackParameters callback, string? browserBinding, string? sealedFlow, CT ct)
     {
         var provider = providers.Find(providerId);
         if (provider is null)
@@ -81,31 +92,40 @@ public sealed partial class AuthorizationFlowService(
             return CallbackOutcome.Fail(BrokerErrors.MissingState);
         }
 
-        var flow = await flows.FindAsync(FlowSecrets.Fingerprint(callback.State), ct);
-        // Note: a flow for another provider is treated as unknown: a callback on the wrong provider's route is
-        // either a mix-up or a forgery, and neither may reach a token endpoint.
-        if (flow is null || flow.ProviderId != providerId)
+        var stateFingerprint = FlowSecrets.Fingerprint(callback.State);
+        // Note: the seal binds the state and the provider, so a flow for another provider (a mix-up, or a forgery) does
+        // not open here, and neither reaches a token endpoint. No cookie: forged, used, or another browser's flow.
+        var flow = sealedFlow is null ? null : await sealedFlows.OpenAsync(stateFingerprint, providerId, sealedFlow, ct);
+        if (flow is null)
         {
-            LogCallbackRefused(logger, providerId, BrokerErrors.InvalidState.Code);
+            LogCallbackRefused(logger, providerId, sealedFlow is null ? "no_flow_in_this_browser" : "flow_does_not_open");
             return CallbackOutcome.Fail(BrokerErrors.InvalidState);
         }
 
         if (browserBinding is null || !FlowSecrets.FingerprintsEqual(flow.BrowserFingerprint, FlowSecrets.Fingerprint(browserBinding)))
         {
-            // Not consumed: the flow still belongs to the browser that started it.
+            // Not used up: the flow still belongs to the browser that started it.
             LogCallbackRefused(logger, providerId, BrokerErrors.BrowserMismatch.Code);
             return CallbackOutcome.Fail(BrokerErrors.BrowserMismatch);
-        }
-
-        if (!await flows.TryConsumeAsync(flow, ct))
-        {
-            LogCallbackRefused(logger, providerId, "state_replayed");
-            return CallbackOutcome.Fail(BrokerErrors.InvalidState);
         }
 
         if (time.GetUtcNow() > flow.ExpiresAt)
         {
             return Failed(flow, FlowErrorCodes.FlowExpired);
+        }
+
+        try
+        {
+            if (!await usedStates.TryMarkUsedAsync(stateFingerprint, flow.ExpiresAt, ct))
+            {
+                LogCallbackRefused(logger, providerId, "state_replayed");
+                return CallbackOutcome.Fail(BrokerErrors.InvalidState);
+            }
+        }
+        catch (StorageUnavailableException)
+        {
+            // Nothing was exchanged yet, and the sealed flow says where the user came from: send them back to retry.
+            return Failed(flow, FlowErrorCodes.StorageUnavailable);
         }
 
         // RFC 9207: the issuer is checked first, for error responses too.
@@ -149,6 +169,9 @@ public sealed partial class AuthorizationFlowService(
         LogPending(logger, providerId);
         return CallbackOutcome.Redirect(PendingReturn(flow, completionCode));
     }
+
+    /// <summary>The id of the cookie that carries the flow of <paramref name="state"/>.</summary>
+    public static string CookieIdFor(string state) => SealedFlows.CookieIdOf(FlowSecrets.Fingerprint(state));
 
     /// <summary>
     /// The return URL with <c>oauth_result=pending</c> and the completion code in the fragment. A fragment never

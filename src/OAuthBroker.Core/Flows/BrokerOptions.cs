@@ -37,9 +37,26 @@ public sealed class BrokerOptions
     /// <summary>Timeout of one call to a provider. Default 15 seconds.</summary>
     public TimeSpan ProviderTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
-    public Uri PublicBase => new(PublicBaseUrl!.TrimEnd('/') + "/");
+    public Uri PublicBase => Derived.Base;
 
-    public Uri CallbackUri(string providerId) => new(PublicBase, $"api/oauth/{providerId}/callback");
+    /// <summary>Only for providers the catalogue knows: the URIs are kept, one per provider.</summary>
+    public Uri CallbackUri(string providerId) =>
+        Derived.Callbacks.GetOrAdd(providerId, static (id, publicBase) => new Uri(publicBase, $"api/oauth/{id}/callback"), Derived.Base);
+
+    /// <summary>
+    /// URIs built from <see cref="PublicBaseUrl"/> once rather than on every request (authorize needs them several times),
+    /// and built again if the setting changes.
+    /// </summary>
+    private DerivedUris Derived => _derived is { } derived && ReferenceEquals(derived.Source, PublicBaseUrl) ? derived : _derived = new DerivedUris(PublicBaseUrl!);
+
+    private DerivedUris? _derived;
+
+    private sealed class DerivedUris(string source)
+    {
+        public string Source { get; } = source;
+        public Uri Base { get; } = new(source.TrimEnd('/') + "/");
+        public System.Collections.Concurrent.ConcurrentDictionary<string, Uri> Callbacks { get; } = new(StringComparer.Ordinal);
+    }
 
     internal sealed class Validator : IValidateOptions<BrokerOptions>
     {

@@ -3,11 +3,12 @@ using OAuthBroker.Scheduling;
 namespace OAuthBroker.Flows;
 
 /// <summary>
-/// Deletes authorization flows and start tickets nobody came back for. Without it every abandoned flow would keep its
-/// user id, return URL, PKCE verifier and nonce forever. A flow is kept for <see cref="Grace"/> after it expired, so
-/// a late callback still gets the precise <c>flow_expired</c> answer rather than "unknown state".
+/// Deletes single-use markers of states whose flows have expired, and start tickets nobody redeemed. A marker must
+/// outlive its flow (until then it is what refuses a replayed cookie); after that the flow's own expiry refuses it, so
+/// the marker is kept only for <see cref="Grace"/> more, which also covers clocks that differ between instances.
+/// Without this task every used state and every abandoned ticket (user id, return URL) would be kept forever.
 /// </summary>
-public sealed class ExpiredFlowStateTask(IAuthorizationFlowStore flows, IStartTicketStore tickets, TimeProvider time) : IHousekeepingTask
+public sealed class ExpiredFlowStateTask(IUsedStateStore usedStates, IStartTicketStore tickets, TimeProvider time) : IHousekeepingTask
 {
     public static readonly TimeSpan Grace = TimeSpan.FromMinutes(15);
 
@@ -17,15 +18,14 @@ public sealed class ExpiredFlowStateTask(IAuthorizationFlowStore flows, IStartTi
     {
         var before = time.GetUtcNow() - Grace;
         var removed = 0;
-        await foreach (var flow in flows.ListExpiredAsync(before, ct))
+        await foreach (var marker in usedStates.ListExpiredAsync(before, ct))
         {
             if (time.GetUtcNow() >= deadline)
             {
                 return removed;
             }
 
-            // Conditional on the version read: a callback consuming it at this moment wins, and nothing is counted twice.
-            removed += await flows.TryConsumeAsync(flow, ct) ? 1 : 0;
+            removed += await usedStates.TryRemoveAsync(marker, ct) ? 1 : 0;
         }
 
         await foreach (var ticket in tickets.ListExpiredAsync(before, ct))

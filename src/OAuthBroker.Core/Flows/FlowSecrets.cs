@@ -33,4 +33,15 @@ public static class Pkce
 
     public static string S256Challenge(string verifier) =>
         Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+
+    /// <summary>RFC 7636 §4.1: 43–128 characters from <c>[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"</c>.</summary>
+    public static bool IsVerifier(string value) =>
+        value.Length is >= 43 and <= 128 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~');
+
+    /// <summary>An S256 challenge: the base64url SHA-256 of a verifier, 43 characters (RFC 7636 §4.2).</summary>
+    public static bool IsS256Challenge(string value) => FlowSecrets.IsOpaqueValue(value);
+
+    /// <summary>RFC 7636 §4.6: the verifier's S256 transformation equals the challenge (compared in constant time).</summary>
+    public static bool Verifies(string verifier, string challenge) =>
+        IsVerifier(verifier) && FlowSecrets.FingerprintsEqual(S256Challenge(verifier), challenge);
 }

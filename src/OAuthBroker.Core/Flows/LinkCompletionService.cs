@@ -6,17 +6,25 @@ namespace OAuthBroker.Flows;
 
 /// <summary>
 /// The completion step: a pending link becomes a link only for the user the flow was started for, proven by the
-/// caller's own credential (bearer token, Easy Auth, development identity) in the browser that finished the provider
-/// leg (its browser-binding cookie), with the one-time completion code. Anything else discards the grant. This is what
-/// stops forced linking: an attacker's start ticket opened in a victim's browser ends in a pending link the victim
-/// cannot confirm for the attacker, and the attacker cannot confirm from anywhere but the victim's browser.
+/// caller's own credential (bearer token, Easy Auth, development identity), with the one-time completion code, and
+/// bound to where the flow lives:
+/// <list type="bullet">
+/// <item>a flow started with a completion challenge (a start ticket from a single-page app, which may be on another
+/// site and then cannot send the broker's cookies) needs the verifier, which never left the frontend that started it;</item>
+/// <item>any other flow needs the browser-binding cookie of the browser that finished the provider leg.</item>
+/// </list>
+/// Anything else discards the grant. This is what stops forced linking: an attacker's flow that ends in a victim's
+/// browser is a pending link the victim cannot confirm for the attacker, and the attacker cannot confirm without the
+/// victim's browser (cookie) — and a challenge ticket does not even start in a browser that a page of another origin
+/// sent there (see <see cref="StartTickets"/>).
 /// </summary>
 public sealed partial class LinkCompletionService(PendingLinks pendingLinks, LinkWriter links, ILogger<LinkCompletionService> logger)
 {
     /// <param name="userId">The authenticated caller (the endpoint refuses unauthenticated calls before this).</param>
     /// <param name="browserBinding">The caller's browser-binding cookie, when it sent one.</param>
+    /// <param name="verifier">The completion verifier, when the frontend sent one.</param>
     public async Task<(CompletedLink? Linked, BrokerError? Error)> CompleteAsync(
-        string providerId, string completionCode, string userId, string? browserBinding, CT ct)
+        string providerId, string completionCode, string userId, string? browserBinding, string? verifier, CT ct)
     {
         if (!FlowSecrets.IsOpaqueValue(completionCode))
         {
@@ -45,14 +53,24 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
             return (null, BrokerErrors.CompletionRefusedForUser);
         }
 
-        if (browserBinding is null || !FlowSecrets.FingerprintsEqual(pending.BrowserFingerprint, FlowSecrets.Fingerprint(browserBinding)))
+        if (pending.CompletionChallenge is { } challenge)
+        {
+            // RFC 7636 §4.6, applied to the completion: only the frontend that asked for the ticket holds the verifier.
+            if (verifier is null || !Pkce.Verifies(verifier, challenge))
+            {
+                LogRefused(logger, providerId, "verifier_mismatch");
+                await pendingLinks.DiscardAsync(pending, "verifier_mismatch");
+                return (null, BrokerErrors.CompletionRefusedForVerifier);
+            }
+        }
+        else if (browserBinding is null || !FlowSecrets.FingerprintsEqual(pending.BrowserFingerprint, FlowSecrets.Fingerprint(browserBinding)))
         {
             LogRefused(logger, providerId, "browser_mismatch");
             await pendingLinks.DiscardAsync(pending, "browser_mismatch");
             return (null, BrokerErrors.CompletionRefusedForBrowser);
         }
 
-        if (!pendingLinks.TryOpen(pending, out var grant))
+        if (await pendingLinks.OpenAsync(pending, ct) is not { } grant)
         {
             return (null, BrokerErrors.InvalidCompletion);
         }

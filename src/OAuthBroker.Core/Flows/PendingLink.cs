@@ -2,9 +2,10 @@ namespace OAuthBroker.Flows;
 
 /// <summary>
 /// A provider grant the callback obtained but nobody has confirmed yet. The link exists only when the user the flow
-/// was started for confirms it, from the browser that finished the provider leg, with the one-time completion code.
-/// Keyed by the code's fingerprint (the code itself is never stored); the grant is sealed (<see cref="Sealing.Sealer"/>),
-/// bound to this record's key, user, provider and browser.
+/// was started for confirms it with the one-time completion code, and proves it is the browser that finished the
+/// provider leg (its cookie) or, for a flow started with a completion challenge, the frontend that started it (the
+/// verifier). Keyed by the code's fingerprint (the code itself is never stored); the grant is sealed
+/// (<see cref="Sealing.Sealer"/>), bound to this record's key, user, provider, browser and challenge.
 /// </summary>
 public sealed record PendingLink
 {
@@ -14,6 +15,8 @@ public sealed record PendingLink
     public required string ProviderId { get; init; }
     /// <summary>Fingerprint of the browser-binding cookie of the browser that finished the provider leg.</summary>
     public required string BrowserFingerprint { get; init; }
+    /// <summary>S256 challenge of the frontend's completion verifier, when the flow was started with one (start tickets).</summary>
+    public string? CompletionChallenge { get; init; }
     /// <summary>The <see cref="Providers.ProviderGrant"/>, sealed. Useless without the key ring.</summary>
     public required string SealedGrant { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
@@ -22,7 +25,9 @@ public sealed record PendingLink
     public string? ETag { get; init; }
 
     /// <summary>The context the grant is sealed under: moving the sealed value to another record does not open it.</summary>
-    internal string SealingContext => $"{CompletionFingerprint}|{UserId}|{ProviderId}|{BrowserFingerprint}";
+    internal string SealingContext => CompletionChallenge is null
+        ? $"{CompletionFingerprint}|{UserId}|{ProviderId}|{BrowserFingerprint}"
+        : $"{CompletionFingerprint}|{UserId}|{ProviderId}|{BrowserFingerprint}|{CompletionChallenge}";
 
     public override string ToString() => $"PendingLink {{ ProviderId = {ProviderId}, ExpiresAt = {ExpiresAt:O} }}";
 }

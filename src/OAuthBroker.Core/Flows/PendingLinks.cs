@@ -35,11 +35,12 @@ public sealed partial class PendingLinks(
             UserId = flow.UserId,
             ProviderId = flow.ProviderId,
             BrowserFingerprint = flow.BrowserFingerprint,
+            CompletionChallenge = flow.CompletionChallenge,
             SealedGrant = "",
             CreatedAt = now,
             ExpiresAt = now + options.Value.PendingLinkLifetime,
         };
-        pending = pending with { SealedGrant = sealer.Seal(SealingPurpose, JsonSerializer.SerializeToUtf8Bytes(grant, Json), pending.SealingContext) };
+        pending = pending with { SealedGrant = await sealer.SealAsync(SealingPurpose, JsonSerializer.SerializeToUtf8Bytes(grant, Json), pending.SealingContext, ct) };
         await store.CreateAsync(pending, ct);
         return code;
     }
@@ -70,18 +71,16 @@ public sealed partial class PendingLinks(
 
     public bool IsExpired(PendingLink pending) => time.GetUtcNow() > pending.ExpiresAt;
 
-    /// <summary>The sealed grant, or false when it cannot be opened (its key left the ring, or the record was altered).</summary>
-    public bool TryOpen(PendingLink pending, out ProviderGrant grant)
+    /// <summary>The sealed grant, or null when it cannot be opened (its key left the ring, or the record was altered).</summary>
+    public async Task<ProviderGrant?> OpenAsync(PendingLink pending, CT ct)
     {
-        grant = null!;
-        if (!sealer.TryUnseal(SealingPurpose, pending.SealedGrant, pending.SealingContext, out var plaintext))
+        if (await sealer.UnsealAsync(SealingPurpose, pending.SealedGrant, pending.SealingContext, ct) is not { } plaintext)
         {
             LogUnreadable(logger, pending.ProviderId);
-            return false;
+            return null;
         }
 
-        grant = JsonSerializer.Deserialize<ProviderGrant>(plaintext, Json)!;
-        return true;
+        return JsonSerializer.Deserialize<ProviderGrant>(plaintext, Json)!;
     }
 
     /// <summary>
@@ -101,7 +100,7 @@ public sealed partial class PendingLinks(
     /// </summary>
     public async Task<RevocationStatus?> RevokeAsync(PendingLink pending)
     {
-        if (providers.Find(pending.ProviderId) is not { } provider || !TryOpen(pending, out var grant))
+        if (providers.Find(pending.ProviderId) is not { } provider || await OpenAsync(pending, CT.None) is not { } grant)
         {
             return null;
         }

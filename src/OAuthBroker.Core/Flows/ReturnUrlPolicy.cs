@@ -10,6 +10,7 @@ namespace OAuthBroker.Flows;
 /// </summary>
 public sealed class ReturnUrlPolicy(IOptions<BrokerOptions> options)
 {
+    /// <summary>Longest return URL, as given and once escaped; it bounds the flow cookie (see <c>FlowCookieTests</c>).</summary>
     public const int MaxLength = 2048;
 
     /// <summary>Resolves the caller's returnUrl (absolute, or a path on the broker) or explains the refusal.</summary>
@@ -70,20 +71,42 @@ public sealed class ReturnUrlPolicy(IOptions<BrokerOptions> options)
             return false;
         }
 
-        var origin = candidate.GetLeftPart(UriPartial.Authority);
-        var allowed = broker.AllowedReturnOrigins
-            .Select(o => TryParseOrigin(o, out var parsed) ? parsed : null)
-            .Append(broker.PublicBase.GetLeftPart(UriPartial.Authority))
-            .Any(o => string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
-        if (!allowed || (candidate.Scheme != Uri.UriSchemeHttps && candidate.Scheme != Uri.UriSchemeHttp))
+        if (!IsFrontendOrigin(candidate) || (candidate.Scheme != Uri.UriSchemeHttps && candidate.Scheme != Uri.UriSchemeHttp))
         {
             error = BrokerErrors.InvalidReturnUrl("points to an origin that is not in Broker:AllowedReturnOrigins");
+            return false;
+        }
+
+        if (candidate.AbsoluteUri.Length > MaxLength)
+        {
+            // The URL rides sealed in the flow's cookie: its escaped form is what counts (an 'é' is six characters there).
+            error = BrokerErrors.InvalidReturnUrl($"is longer than {MaxLength} characters once escaped");
             return false;
         }
 
         resolved = candidate;
         return true;
     }
+
+    /// <summary>True when the URL is on the broker's own origin or one of <c>Broker:AllowedReturnOrigins</c> (exact match).</summary>
+    public bool IsFrontendOrigin(Uri url)
+    {
+        if (!url.IsAbsoluteUri)
+        {
+            return false;
+        }
+
+        var origin = url.GetLeftPart(UriPartial.Authority);
+        return FrontendOrigins.Any(o => string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>The configured origins, parsed once (options are read once at start-up).</summary>
+    private string[] FrontendOrigins => _frontendOrigins ??= [.. options.Value.AllowedReturnOrigins
+        .Select(o => TryParseOrigin(o, out var parsed) ? parsed : null)
+        .OfType<string>()
+        .Append(options.Value.PublicBase.GetLeftPart(UriPartial.Authority))];
+
+    private string[]? _frontendOrigins;
 
     /// <summary>Normalises a configured origin to <c>scheme://host[:port]</c>.</summary>
     public static bool TryParseOrigin(string value, out string? origin)

@@ -3,9 +3,10 @@ namespace OAuthBroker.Flows;
 /// <summary>
 /// Lets a single-page app on another origin start a flow in a pop-up: the app asks for a ticket with its bearer token
 /// (which a pop-up navigation cannot carry), and the pop-up presents the ticket instead. Unguessable, stored only as a
-/// fingerprint, bound to user, provider and return URL, valid for <see cref="Lifetime"/>, and usable once. A ticket
-/// only starts a flow: it proves nothing about the browser that presents it (an attacker can open their own ticket in a
-/// victim's browser), so the link still waits for the completion step by the ticket's user (<see cref="LinkCompletionService"/>).
+/// fingerprint, bound to user, provider, return URL and, when the app sends one, a completion challenge; valid for
+/// <see cref="Lifetime"/>, and usable once. A ticket only starts a flow: it proves nothing about the browser that
+/// presents it (an attacker can open their own ticket in a victim's browser), so the link still waits for the
+/// completion step by the ticket's user (<see cref="LinkCompletionService"/>).
 /// </summary>
 public sealed record StartTicket
 {
@@ -16,6 +17,8 @@ public sealed record StartTicket
     public required string ProviderId { get; init; }
     public required Uri ReturnUrl { get; init; }
     public required DateTimeOffset ExpiresAt { get; init; }
+    /// <summary>S256 challenge of the app's completion verifier (RFC 7636 §4.2 applied to the completion step), or null.</summary>
+    public string? CompletionChallenge { get; init; }
     public string? ETag { get; init; }
 }
 
@@ -35,11 +38,21 @@ public interface IStartTicketStore
 /// <summary>Issues and redeems start tickets.</summary>
 public sealed class StartTickets(IStartTicketStore store, ReturnUrlPolicy returnUrls, Providers.ProviderCatalog providers, TimeProvider time)
 {
-    public async Task<(string? Ticket, DateTimeOffset ExpiresAt, Errors.BrokerError? Error)> IssueAsync(string userId, string providerId, string? returnUrl, CT ct)
+    /// <param name="completionChallenge">
+    /// The S256 challenge of a verifier the app keeps (memory or sessionStorage); the completion step then needs the
+    /// verifier instead of the browser cookie, which a frontend on another site cannot send.
+    /// </param>
+    public async Task<(string? Ticket, DateTimeOffset ExpiresAt, Errors.BrokerError? Error)> IssueAsync(
+        string userId, string providerId, string? returnUrl, string? completionChallenge, CT ct)
     {
         if (providers.Find(providerId) is null)
         {
             return (null, default, Errors.BrokerErrors.UnknownProvider(providerId));
+        }
+
+        if (completionChallenge is not null && !Pkce.IsS256Challenge(completionChallenge))
+        {
+            return (null, default, Errors.BrokerErrors.InvalidParameter("completionChallenge", "must be the S256 challenge of a verifier: 43 base64url characters (RFC 7636 §4.2)"));
         }
 
         if (!returnUrls.TryResolve(returnUrl, out var returnTo, out var error))
@@ -49,19 +62,39 @@ public sealed class StartTickets(IStartTicketStore store, ReturnUrlPolicy return
 
         var ticket = FlowSecrets.NewOpaqueValue();
         var expires = time.GetUtcNow() + StartTicket.Lifetime;
-        await store.CreateAsync(new StartTicket { Fingerprint = FlowSecrets.Fingerprint(ticket), UserId = userId, ProviderId = providerId, ReturnUrl = returnTo, ExpiresAt = expires }, ct);
+        await store.CreateAsync(new StartTicket
+        {
+            Fingerprint = FlowSecrets.Fingerprint(ticket),
+            UserId = userId,
+            ProviderId = providerId,
+            ReturnUrl = returnTo,
+            ExpiresAt = expires,
+            CompletionChallenge = completionChallenge,
+        }, ct);
         return (ticket, expires, null);
     }
 
-    /// <summary>The ticket's user and return URL, once; null when unknown, expired, used or for another provider.</summary>
-    public async Task<StartTicket?> RedeemAsync(string ticket, string providerId, CT ct)
+    /// <summary>
+    /// The ticket's user, return URL and challenge, once; <see cref="Errors.BrokerErrors.InvalidTicket"/> when unknown,
+    /// expired, used or for another provider. A ticket with a completion challenge also needs the browser to have come
+    /// from a configured frontend: <paramref name="openedFrom"/> is the request's Referer, which a page of another origin
+    /// cannot forge (Fetch, "determine request's referrer"; a server-side redirect keeps the original referrer). So an
+    /// attacker's ticket does not start a flow in a victim's browser, where a code leaking from the victim's return page
+    /// would otherwise complete with the attacker's own verifier. Used up either way.
+    /// </summary>
+    public async Task<(StartTicket? Ticket, Errors.BrokerError? Error)> RedeemAsync(string ticket, string providerId, Uri? openedFrom, CT ct)
     {
         var found = await store.FindAsync(FlowSecrets.Fingerprint(ticket), ct);
-        if (found is null || found.ProviderId != providerId || !await store.TryConsumeAsync(found, ct))
+        if (found is null || found.ProviderId != providerId || !await store.TryConsumeAsync(found, ct) || found.ExpiresAt < time.GetUtcNow())
         {
-            return null;
+            return (null, Errors.BrokerErrors.InvalidTicket);
         }
 
-        return found.ExpiresAt < time.GetUtcNow() ? null : found;
+        if (found.CompletionChallenge is not null && (openedFrom is null || !returnUrls.IsFrontendOrigin(openedFrom)))
+        {
+            return (null, Errors.BrokerErrors.TicketFromElsewhere);
+        }
+
+        return (found, null);
     }
 }

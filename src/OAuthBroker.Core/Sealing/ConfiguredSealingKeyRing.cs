@@ -5,9 +5,9 @@ using Microsoft.Extensions.Options;
 namespace OAuthBroker.Sealing;
 
 /// <summary>
-/// The key ring from configuration (<see cref="SealingOptions"/>), read once at start-up. With no key configured on a
-/// developer's machine it holds one ephemeral key: sealed state then does not survive a restart, which for state that
-/// lives minutes only costs a developer a retried click.
+/// The key ring from configuration (<see cref="SealingOptions.Keys"/>), read once at start-up: rotation is by
+/// configuration and restart. With no key configured on a developer's machine it holds one ephemeral key: sealed state
+/// then does not survive a restart, which for state that lives minutes only costs a developer a retried click.
 /// </summary>
 public sealed partial class ConfiguredSealingKeyRing : ISealingKeyRing
 {
@@ -40,8 +40,10 @@ public sealed partial class ConfiguredSealingKeyRing : ISealingKeyRing
     /// <summary>True when no key was configured and the ring made its own for this process.</summary>
     public bool IsEphemeral { get; }
 
-    public SealingKey? Find(string id) => _keys.GetValueOrDefault(id);
+    public ValueTask<SealingKey> GetCurrentAsync(CT ct) => ValueTask.FromResult(Current);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No sealing key is configured (Sealing:Keys): this developer machine uses an ephemeral key, so pending links do not survive a restart")]
+    public ValueTask<SealingKey?> FindAsync(string id, CT ct) => ValueTask.FromResult(_keys.GetValueOrDefault(id));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No sealing key is configured (Sealing:Keys or Sealing:KeyVaultSecretName): this developer machine uses an ephemeral key, so flows and pending links do not survive a restart")]
     private static partial void LogEphemeral(ILogger logger);
 }

@@ -1,3 +1,7 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+
 namespace OAuthBroker.Sealing;
 
 /// <summary>
@@ -9,6 +13,7 @@ public sealed class SealingKey
     public const int Length = 32;
 
     private readonly byte[] _material;
+    private readonly ConcurrentDictionary<string, byte[]> _derived = new(StringComparer.Ordinal);
 
     public SealingKey(string id, ReadOnlySpan<byte> material)
     {
@@ -28,7 +33,16 @@ public sealed class SealingKey
 
     public string Id { get; }
 
-    internal ReadOnlySpan<byte> Material => _material;
+    /// <summary>
+    /// RFC 5869 HKDF-SHA256: one AES key per purpose, so no two uses of the ring share an AES key. Derived once per
+    /// key and purpose (the authorize path seals on every request) and dropped with the key when it leaves the ring.
+    /// </summary>
+    internal byte[] KeyFor(string purpose) => _derived.GetOrAdd(purpose, static (p, material) =>
+    {
+        var derived = new byte[Length];
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, material, derived, salt: [], info: Encoding.UTF8.GetBytes("oauth-broker/sealing/" + p));
+        return derived;
+    }, _material);
 
     public override string ToString() => $"SealingKey {{ Id = {Id} }}";
 }

@@ -1,4 +1,6 @@
 using System.Reflection;
+using Microsoft.Extensions.Options;
+using OAuthBroker.Flows;
 using OAuthBroker.Host.Endpoints;
 
 namespace OAuthBroker.Host.Demo;
@@ -20,10 +22,10 @@ public static class DemoEndpoints
     {
         app.MapGet("/", () => TypedResults.Redirect("/demo/"));
         app.MapGet("/favicon.ico", () => TypedResults.NoContent());
-        app.MapGet("/demo/{file?}", (string? file, HttpContext context) => Serve(file ?? "index.html", context));
+        app.MapGet("/demo/{file?}", (string? file, HttpContext context, IOptions<BrokerOptions> broker) => Serve(file ?? "index.html", context, broker));
     }
 
-    private static IResult Serve(string file, HttpContext context)
+    private static IResult Serve(string file, HttpContext context, IOptions<BrokerOptions> broker)
     {
         var extension = Path.GetExtension(file);
         if (file.Contains('/', StringComparison.Ordinal) || !ContentTypes.TryGetValue(extension, out var contentType))
@@ -38,8 +40,12 @@ public static class DemoEndpoints
         }
 
         var headers = context.Response.Headers;
-        headers.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-        headers["Referrer-Policy"] = "no-referrer";
+        // connect-src also names the broker's public origin: the same files served as a frontend on another site talk to it.
+        var brokerOrigin = broker.Value.PublicBase.GetLeftPart(UriPartial.Authority);
+        headers.ContentSecurityPolicy = $"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self' {brokerOrigin}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+        // The origin only, never a path or query: the broker starts a challenge ticket only for a page whose Referer names
+        // a configured frontend. The return page carries its completion code in the fragment, which no Referer carries.
+        headers["Referrer-Policy"] = "strict-origin";
         headers.XContentTypeOptions = "nosniff";
         context.Response.NoStore();
         return TypedResults.Stream(stream, contentType);

@@ -7,9 +7,10 @@ using OAuthBroker.Providers;
 namespace OAuthBroker.Host.Endpoints;
 
 /// <summary>
-/// The browser leg: start a flow (authorize, or a start ticket for a single-page app), finish the provider leg
-/// (callback: a pending link and a one-time completion code), and the completion step that makes it a link for the
-/// flow's own user, confirmed from the browser that finished the provider leg.
+/// The browser leg: start a flow (authorize, or a start ticket for a single-page app; the flow travels sealed in a
+/// cookie of the browser, nothing is stored), finish the provider leg (callback: a pending link and a one-time
+/// completion code), and the completion step that makes it a link for the flow's own user, confirmed from the browser
+/// that finished the provider leg or, for a flow started with a completion challenge, with its verifier.
 /// </summary>
 public static class OAuthEndpoints
 {
@@ -44,6 +45,7 @@ public static class OAuthEndpoints
         }
 
         string? userId;
+        string? completionChallenge = null;
         var returnUrl = context.Request.Query["returnUrl"].ToString();
         if (context.Request.Query["ticket"].ToString() is { Length: > 0 } ticket)
         {
@@ -53,13 +55,13 @@ public static class OAuthEndpoints
                 return Problems.From(BrokerErrors.InvalidParameter("ticket", "must be a start ticket, without a returnUrl beside it"));
             }
 
-            var redeemed = await tickets.RedeemAsync(ticket, provider, ct);
-            if (redeemed is null)
+            var (redeemed, refusal) = await tickets.RedeemAsync(ticket, provider, context.Request.GetTypedHeaders().Referer, ct);
+            if (refusal is not null)
             {
-                return Problems.From(BrokerErrors.InvalidTicket);
+                return Problems.From(refusal);
             }
 
-            (userId, returnUrl) = (redeemed.UserId, redeemed.ReturnUrl.AbsoluteUri);
+            (userId, returnUrl, completionChallenge) = (redeemed!.UserId, redeemed.ReturnUrl.AbsoluteUri, redeemed.CompletionChallenge);
         }
         else
         {
@@ -71,20 +73,23 @@ public static class OAuthEndpoints
             return Problems.From(BrokerErrors.Unauthenticated);
         }
 
-        var (url, error) = await flows.StartAsync(userId, provider, returnUrl, binding.GetOrIssue(context), ct);
+        var (started, error) = await flows.StartAsync(userId, provider, returnUrl, binding.GetOrIssue(context), completionChallenge, ct);
         if (error is not null)
         {
             return Problems.From(error);
         }
 
+        binding.IssueFlow(context, provider, started!);
         return WantsJson(context.Request)
-            ? TypedResults.Ok(new { authorizationUrl = url!.AbsoluteUri })
-            : TypedResults.Redirect(url!.AbsoluteUri);
+            ? TypedResults.Ok(new { authorizationUrl = started!.AuthorizationUrl.AbsoluteUri })
+            : TypedResults.Redirect(started!.AuthorizationUrl.AbsoluteUri);
     }
 
     /// <summary>
     /// For a single-page app on another origin: with the user's bearer token, a 60-second single-use ticket the pop-up
-    /// presents on authorize, so the token itself never travels in a URL.
+    /// presents on authorize, so the token itself never travels in a URL. With <c>completionChallenge</c> (the S256
+    /// challenge of a verifier the app keeps), the completion step takes the verifier instead of the browser cookie,
+    /// which an app on another site cannot send.
     /// </summary>
     private static async Task<IResult> StartTicketAsync(string provider, HttpContext context, ICurrentUserResolver users, StartTickets tickets, CT ct)
     {
@@ -100,7 +105,13 @@ public static class OAuthEndpoints
             return Problems.From(BrokerErrors.Unauthenticated);
         }
 
-        var (ticket, expiresAt, error) = await tickets.IssueAsync(userId, provider, context.Request.Query["returnUrl"].ToString(), ct);
+        if (!SingleValued(context, out var duplicate, "returnUrl", "completionChallenge"))
+        {
+            return Problems.From(BrokerErrors.InvalidParameter(duplicate!, "must appear at most once"));
+        }
+
+        var challenge = context.Request.Query["completionChallenge"].ToString();
+        var (ticket, expiresAt, error) = await tickets.IssueAsync(userId, provider, context.Request.Query["returnUrl"].ToString(), challenge.Length > 0 ? challenge : null, ct);
         return error is not null
             ? Problems.From(error)
             : TypedResults.Ok(new { ticket, expiresAt, authorizeUrl = $"/api/oauth/{provider}/authorize?ticket={Uri.EscapeDataString(ticket!)}" });
@@ -135,15 +146,23 @@ public static class OAuthEndpoints
             .Take(MaxExtraCount)
             .ToDictionary(p => p.Key, p => p.Value[0]!, StringComparer.Ordinal);
 
-        var outcome = await flows.CompleteAsync(provider, new CallbackParameters(code, state, error, issuer, extra), binding.Read(context), ct);
+        var sealedFlow = string.IsNullOrEmpty(state) ? null : binding.ReadFlow(context, state);
+        var outcome = await flows.CompleteAsync(provider, new CallbackParameters(code, state, error, issuer, extra), binding.Read(context), sealedFlow, ct);
+        if (sealedFlow is not null)
+        {
+            // Used (or refused) once: the browser drops it. Single use does not rest on this; the marker refuses a replay.
+            binding.ForgetFlow(context, provider, state!);
+        }
+
         // 302 with an empty body: the browser leaves the URL that carries the code at once (RFC 9700 §4.3).
         return outcome.RedirectTo is { } to ? TypedResults.Redirect(to.AbsoluteUri) : Problems.From(outcome.Problem!);
     }
 
     /// <summary>
     /// The completion step: the frontend posts the <c>oauth_completion</c> code from its return URL's fragment as JSON,
-    /// with the user's credential and the browser's cookies (<c>credentials: 'include'</c>). JSON only: a cross-site
-    /// form cannot send it without a CORS preflight, which only the configured frontends pass.
+    /// with the user's credential and either the browser's cookies (<c>credentials: 'include'</c>) or, for a flow
+    /// started with a completion challenge, the <c>verifier</c>. JSON only: a cross-site form cannot send it without a
+    /// CORS preflight, which only the configured frontends pass.
     /// </summary>
     private static async Task<IResult> CompleteAsync(string provider, HttpContext context, ICurrentUserResolver users, BrowserBinding binding, LinkCompletionService completion, CT ct)
     {
@@ -160,17 +179,19 @@ public static class OAuthEndpoints
             return Problems.From(BrokerErrors.Unauthenticated);
         }
 
-        if (await ReadCompletionCodeAsync(context.Request, ct) is not { } code)
+        if (await ReadCompletionAsync(context.Request, ct) is not { } body)
         {
             return Problems.From(BrokerErrors.InvalidParameter("completion",
-                "must be the oauth_completion value from the return URL's fragment, sent as a JSON body {\"completion\": \"…\"} with Content-Type application/json"));
+                "must be the oauth_completion value from the return URL's fragment, sent as a JSON body {\"completion\": \"…\"} (and \"verifier\" when the flow " +
+                "was started with a completion challenge) with Content-Type application/json"));
         }
 
-        var (linked, error) = await completion.CompleteAsync(provider, code, userId, binding.Read(context), ct);
+        var (linked, error) = await completion.CompleteAsync(provider, body.Code, userId, binding.Read(context), body.Verifier, ct);
         return error is not null ? Problems.From(error) : TypedResults.Ok(linked);
     }
 
-    private static async Task<string?> ReadCompletionCodeAsync(HttpRequest request, CT ct)
+    /// <summary><c>{"completion": "…", "verifier": "…"}</c>, the verifier optional; null when the body is not that.</summary>
+    private static async Task<(string Code, string? Verifier)?> ReadCompletionAsync(HttpRequest request, CT ct)
     {
         if (!request.HasJsonContentType())
         {
@@ -180,9 +201,17 @@ public static class OAuthEndpoints
         try
         {
             var body = await request.ReadFromJsonAsync<JsonElement>(ct);
-            return body.ValueKind == JsonValueKind.Object && body.TryGetProperty("completion", out var value) && value.ValueKind == JsonValueKind.String
-                ? value.GetString()
-                : null;
+            if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("completion", out var code) || code.ValueKind != JsonValueKind.String)
+            {
+                return null;
+            }
+
+            if (!body.TryGetProperty("verifier", out var verifier))
+            {
+                return (code.GetString()!, null);
+            }
+
+            return verifier.ValueKind == JsonValueKind.String ? (code.GetString()!, verifier.GetString()) : null;
         }
         catch (JsonException)
         {

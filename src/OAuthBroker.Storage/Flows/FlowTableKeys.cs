@@ -3,10 +3,11 @@ using OAuthBroker.Storage.Tables;
 namespace OAuthBroker.Storage.Flows;
 
 /// <summary>
-/// How flows, start tickets and pending links share the flows table without sharing partitions. Every row is keyed
-/// by a SHA-256 fingerprint (base64url), and its first two characters spread each kind over 4,096 partitions (Table
-/// storage serves about 2,000 entities/s per partition: scalability-targets). Flows keep their original two-character
-/// partitions; the other kinds carry a prefix, so a partition's length and prefix say what it holds.
+/// How used-state markers, start tickets and pending links share the flows table without sharing partitions. Every
+/// row is keyed by a SHA-256 fingerprint (base64url), and its first two characters spread each kind over 4,096
+/// partitions (Table storage serves about 2,000 entities/s per partition: scalability-targets). Markers keep the
+/// two-character partitions stored flows had; the other kinds carry a prefix, so a partition's length and prefix say
+/// what it holds.
 /// </summary>
 internal static class FlowTableKeys
 {

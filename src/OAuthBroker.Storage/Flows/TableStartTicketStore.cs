@@ -18,6 +18,7 @@ public sealed class TableStartTicketStore(TableHandle table) : IStartTicketStore
             ["ProviderId"] = ticket.ProviderId,
             ["ReturnUrl"] = ticket.ReturnUrl.AbsoluteUri,
             ["ExpiresAt"] = ticket.ExpiresAt,
+            ["CompletionChallenge"] = ticket.CompletionChallenge,
         }, ct), ct);
 
     public Task<StartTicket?> FindAsync(string fingerprint, CT ct) =>
@@ -54,6 +55,7 @@ public sealed class TableStartTicketStore(TableHandle table) : IStartTicketStore
         ProviderId = entity.GetString("ProviderId")!,
         ReturnUrl = new Uri(entity.GetString("ReturnUrl")!),
         ExpiresAt = entity.GetDateTimeOffset("ExpiresAt")!.Value,
+        CompletionChallenge = entity.GetString("CompletionChallenge"),
         ETag = entity.ETag,
     };
 }

@@ -8,8 +8,8 @@ namespace OAuthBroker.Tests.Browser;
 /// <summary>
 /// The demo page in headless Debian Chromium (Playwright with the system browser, no download): connect a sandbox
 /// provider in a pop-up, with a full-page redirect, and as a single-page app with a bearer token (start ticket and
-/// completion step); see the link, unlink; and the forced-linking attack in a real browser, which links nothing.
-/// `.ci/run` installs the chromium package.
+/// completion step), on the broker's site and from another site; see the link, unlink; and the forced-linking attack
+/// in a real browser, which links nothing. `.ci/run` installs the chromium package.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class DemoPageBrowserTests(BrokerEnvironmentFixture fixture)
@@ -140,6 +140,69 @@ public sealed class DemoPageBrowserTests(BrokerEnvironmentFixture fixture)
         request.Headers.Authorization = new("Bearer", token);
         using var response = await http.SendAsync(request);
         (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ShouldContain(l => l.GetProperty("accountId").GetString() == "707070707");
+    }
+
+    [Fact]
+    public async Task A_single_page_app_on_another_site_links_with_its_completion_verifier()
+    {
+        // The frontend is http://localhost:5173, an allowed return origin; the broker is http://127.0.0.1:port, another
+        // site, so Chromium sends none of the broker's SameSite=Lax cookies with the app's fetches. Nothing listens on
+        // 5173: Playwright answers for it with the demo's own files, as the frontend's static host would.
+        const string frontend = "http://localhost:5173";
+        var token = await SandboxIdentity.SignInAsync(fixture, "cross-site-browser-user");
+        var (playwright, browser) = await LaunchAsync();
+        using (playwright)
+        await using (browser)
+        {
+            var context = await browser.NewContextAsync();
+            // Chromium's Local Network Access: a page Playwright answers for has no address, so counts as public, and a public
+            // page needs the user's permission to reach loopback (here, the broker). A real frontend on a public site talks
+            // to a public broker and needs none; the permission stands in for the loopback-only test network.
+            await context.GrantPermissionsAsync(["local-network-access"], new() { Origin = frontend });
+            var refererSeen = new List<string?>();
+            await context.RouteAsync(frontend + "/**", async route =>
+            {
+                var path = new Uri(route.Request.Url).AbsolutePath;
+                if (!path.StartsWith("/demo/", StringComparison.Ordinal))
+                {
+                    await route.FulfillAsync(new() { Status = 404 });
+                    return;
+                }
+
+                var files = await route.FetchAsync(new() { Url = new Uri(fixture.BrokerUri, path).AbsoluteUri });
+                await route.FulfillAsync(new() { Response = files });
+            });
+            context.Request += async (_, request) =>
+            {
+                if (request.Url.Contains("/authorize?ticket=", StringComparison.Ordinal))
+                {
+                    refererSeen.Add(await request.HeaderValueAsync("referer"));
+                }
+            };
+
+            var errors = new List<string>();
+            var page = await context.NewPageAsync();
+            page.Console += (_, message) =>
+            {
+                if (message.Type == "error" && !message.Location.StartsWith(fixture.Environment.SandboxUri.AbsoluteUri, StringComparison.Ordinal))
+                {
+                    errors.Add($"{message.Text} ({message.Location})");
+                }
+            };
+            await page.GotoAsync($"{frontend}/demo/?broker={Uri.EscapeDataString(fixture.BrokerUri.GetLeftPart(UriPartial.Authority))}");
+            await page.FillAsync("#token", token);
+            await page.ClickAsync("#token-form button");
+            (await page.TextContentAsync("#current-user")).ShouldBe("Signed in with a bearer token.");
+            await page.WaitForSelectorAsync("button[data-provider=bybit]", Patient);
+            var popup = await page.RunAndWaitForPopupAsync(() => page.ClickAsync("button[data-provider=bybit]"));
+            await ApproveAsync(popup, "505050505");
+
+            await page.WaitForSelectorAsync("#links tr[data-account='505050505']", Patient);
+            (await page.TextContentAsync("#status")).ShouldBe("Linked bybit.");
+            refererSeen.ShouldBe([frontend + "/"], "the pop-up's authorize request names the frontend's origin, nothing more");
+            (await context.CookiesAsync([frontend])).ShouldNotContain(c => c.Name.StartsWith("oauth-", StringComparison.Ordinal), "the broker's cookies are not the frontend's");
+            errors.ShouldBeEmpty();
+        }
     }
 
     [Fact]

@@ -101,16 +101,79 @@ public class CallbackRefusalTests(BrokerEnvironmentFixture fixture)
         using var victim = fixture.NewBrowser();
         var callback = await victim.ConsentAsync(await victim.StartAsync());
 
+        // The flow lives in the victim's browser only: elsewhere its state names nothing.
         using var other = fixture.NewBrowser(victim.User);
         using (var crossBrowser = await other.GetAsync(callback))
         {
-            await ShouldBeProblem(crossBrowser, HttpStatusCode.BadRequest, "browser_mismatch");
+            await ShouldBeProblem(crossBrowser, HttpStatusCode.BadRequest, "invalid_state");
         }
 
         (await victim.LinksAsync()).ShouldBeEmpty();
         using var own = await victim.GetAsync(callback);
         own.StatusCode.ShouldBe(HttpStatusCode.Found);
         own.Headers.Location!.Query.ShouldContain("oauth_result=linked");
+    }
+
+    [Fact]
+    public async Task A_flow_cookie_carried_into_another_browser_is_refused_there_and_the_flow_survives()
+    {
+        using var victim = fixture.NewBrowser();
+        var callback = await victim.ConsentAsync(await victim.StartAsync());
+        var flowCookie = victim.FlowCookies().ShouldHaveSingleItem();
+
+        // Another browser with a binding cookie of its own, and one with none, both holding a copy of the sealed flow.
+        using var other = fixture.NewBrowser(victim.User);
+        (await other.StartAsync("builtbybit")).ShouldNotBeNull();
+        using var bare = fixture.NewBrowser(victim.User);
+        foreach (var browser in new[] { other, bare })
+        {
+            browser.Cookies.Add(new Cookie(flowCookie.Name, flowCookie.Value, flowCookie.Path, flowCookie.Domain));
+            using var crossBrowser = await browser.GetAsync(callback);
+            await ShouldBeProblem(crossBrowser, HttpStatusCode.BadRequest, "browser_mismatch");
+        }
+
+        using var own = await victim.GetAsync(callback);
+        own.Headers.Location!.Query.ShouldContain("oauth_result=linked", customMessage: "a refused copy does not use the flow up");
+    }
+
+    [Fact]
+    public async Task A_captured_flow_cookie_replayed_after_its_use_is_refused_by_the_single_use_marker()
+    {
+        using var browser = fixture.NewBrowser();
+        var callback = await browser.ConsentAsync(await browser.StartAsync());
+        var captured = browser.FlowCookies().ShouldHaveSingleItem();
+        using (var first = await browser.GetAsync(callback))
+        {
+            first.Headers.Location!.Query.ShouldContain("oauth_result=linked");
+        }
+
+        browser.FlowCookies().ShouldBeEmpty("the callback expires the flow's cookie");
+        var secretsAfterFirst = Vault.ActiveCount;
+        browser.Cookies.Add(new Cookie(captured.Name, captured.Value, captured.Path, captured.Domain));
+        using var replay = await browser.GetAsync(callback);
+        await ShouldBeProblem(replay, HttpStatusCode.BadRequest, "invalid_state");
+        (await browser.LinksAsync()).Count.ShouldBe(1);
+        Vault.ActiveCount.ShouldBe(secretsAfterFirst);
+    }
+
+    [Fact]
+    public async Task A_state_for_one_provider_is_refused_on_another_providers_callback()
+    {
+        await ShouldWriteNothing(async browser =>
+        {
+            var callback = await browser.ConsentAsync(await browser.StartAsync());
+            var elsewhere = new Uri(callback.AbsoluteUri.Replace("/api/oauth/bybit/callback", "/api/oauth/builtbybit/callback", StringComparison.Ordinal));
+            using (var mixedUp = await browser.GetAsync(elsewhere))
+            {
+                await ShouldBeProblem(mixedUp, HttpStatusCode.BadRequest, "invalid_state");
+            }
+
+            // Even with the bybit flow's cookie sent along on the other provider's path, the seal binds the provider.
+            var flowCookie = browser.FlowCookies().ShouldHaveSingleItem();
+            browser.Cookies.Add(new Cookie(flowCookie.Name, flowCookie.Value, "/api/oauth/builtbybit/", flowCookie.Domain));
+            using var forged = await browser.GetAsync(elsewhere);
+            await ShouldBeProblem(forged, HttpStatusCode.BadRequest, "invalid_state");
+        });
     }
 
     [Fact]

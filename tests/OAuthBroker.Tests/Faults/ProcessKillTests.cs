@@ -32,26 +32,32 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task Killed_mid_callback_the_flow_leaves_no_link_and_cannot_be_replayed()
     {
-        await using var process = await StartBrokerProcessAsync();
+        // Two instances sharing a sealing key, as every instance of a deployment does: the flow travels sealed in the
+        // browser's cookie, so whichever instance the callback reaches must open it.
+        var sharedKey = "--Sealing:Keys:k1=" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await using var process = await StartBrokerProcessAsync(sharedKey);
+        await using var survivor = await StartBrokerProcessAsync(sharedKey);
         var uri = process.Uri;
         using var browser = fixture.NewBrowser();
         try
         {
             // Start and consent in the same browser as usual; the callback goes to the doomed process.
-            var callback = await browser.ConsentAsync(await browser.StartAsync());
+            using var authorize = await browser.GetRawAsync(new Uri(uri, "api/oauth/bybit/authorize?returnUrl=%2Fdemo%2Fcallback.html"));
+            fixture.SeenSecrets.Add(System.Web.HttpUtility.ParseQueryString(authorize.Headers.Location!.Query)["state"]);
+            var callback = await browser.ConsentAsync(authorize.Headers.Location!);
             var toDoomed = new Uri(uri, callback.PathAndQuery);
             var exchange = new Fault("/bybit/oauth/v1/public/access_token", 0, Delay: TimeSpan.FromSeconds(5));
             fixture.SandboxFaults.Add(exchange);
 
             var inFlight = browser.GetAsync(toDoomed);
-            // Killed once the code exchange is on its way (the flow state is consumed before it).
+            // Killed once the code exchange is on its way (the state is marked used before it).
             await WaitUntilAsync(() => exchange.Used == 1);
             await process.KillAsync();
             await Should.ThrowAsync<HttpRequestException>(() => inFlight);
 
             (await browser.LinksAsync()).ShouldBeEmpty();
-            using var replay = await browser.GetAsync(callback);
-            replay.StatusCode.ShouldBe(HttpStatusCode.BadRequest, "the state was consumed before the exchange: the user starts again");
+            using var replay = await browser.GetAsync(new Uri(survivor.Uri, callback.PathAndQuery));
+            replay.StatusCode.ShouldBe(HttpStatusCode.BadRequest, "the state was marked used before the exchange: the user starts again");
         }
         finally
         {

@@ -10,8 +10,8 @@ using OAuthBroker.Tests.Support;
 namespace OAuthBroker.Tests.Flows;
 
 /// <summary>
-/// Flow state does not pile up (security review F10): abandoned flows and start tickets are deleted by the scheduled
-/// run's housekeeping once expired, and tickets are spread over partitions instead of one hot one.
+/// Flow state does not pile up (security review F10): used-state markers and start tickets are deleted by the
+/// scheduled run's housekeeping once expired, and tickets are spread over partitions instead of one hot one.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class FlowHousekeepingTests(BrokerEnvironmentFixture fixture)
@@ -42,23 +42,27 @@ public sealed class FlowHousekeepingTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
-    public async Task Abandoned_flows_and_tickets_are_deleted_by_the_scheduled_run()
+    public async Task Used_state_markers_and_abandoned_tickets_are_deleted_by_the_scheduled_run()
     {
         using var browser = fixture.NewBrowser();
-        var state = HttpUtility.ParseQueryString((await browser.StartAsync()).Query)["state"]!;
-        var ticket = await TicketAsync(await SandboxIdentity.SignInAsync(fixture, "housekeeping-user"));
-        var flowRow = FlowSecrets.Fingerprint(state);
-        var ticketRow = FlowSecrets.Fingerprint(ticket);
-        (await RowAsync(flowRow)).ShouldNotBeNull();
+        var authorize = await browser.StartAsync();
+        var markerRow = FlowSecrets.Fingerprint(HttpUtility.ParseQueryString(authorize.Query)["state"]!);
+        (await RowAsync(markerRow)).ShouldBeNull("authorize stores nothing: the flow is sealed in the browser's cookie");
+        using (await browser.GetRawAsync(await browser.ConsentAsync(authorize)))
+        {
+        }
+
+        (await RowAsync(markerRow)).ShouldNotBeNull("the callback marks the state used");
+        var ticketRow = FlowSecrets.Fingerprint(await TicketAsync(await SandboxIdentity.SignInAsync(fixture, "housekeeping-user")));
         (await RowAsync(ticketRow)).ShouldNotBeNull();
 
-        // Still there shortly after expiry: a late callback then gets the precise flow_expired.
+        // Kept while the flow could still be replayed, and a while longer for clocks that differ.
         using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(11)))
         {
             await fixture.Broker<ScheduledRun>().RunAsync(default);
         }
 
-        (await RowAsync(flowRow)).ShouldNotBeNull();
+        (await RowAsync(markerRow)).ShouldNotBeNull();
 
         using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(10) + ExpiredFlowStateTask.Grace + TimeSpan.FromMinutes(1)))
         {
@@ -66,8 +70,8 @@ public sealed class FlowHousekeepingTests(BrokerEnvironmentFixture fixture)
             report.Housekeeping["expired-flows"].ShouldBeGreaterThanOrEqualTo(2);
         }
 
-        (await RowAsync(flowRow)).ShouldBeNull("the abandoned flow (user id, return URL, PKCE verifier, nonce) is gone");
-        (await RowAsync(ticketRow)).ShouldBeNull("the unused ticket is gone");
+        (await RowAsync(markerRow)).ShouldBeNull("the used state's marker is gone once its flow expired");
+        (await RowAsync(ticketRow)).ShouldBeNull("the unused ticket (user id, return URL) is gone");
     }
 
     [Fact]

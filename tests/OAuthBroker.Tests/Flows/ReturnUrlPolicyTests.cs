@@ -82,4 +82,16 @@ public sealed class ReturnUrlPolicyTests
         result.Failed.ShouldBeTrue();
         result.Failures!.Count().ShouldBe(3);
     }
+
+    [Fact]
+    public void A_return_url_that_grows_past_the_limit_when_escaped_is_refused()
+    {
+        // 1,000 characters as given, six times that once each 'é' is escaped (%C3%A9): the escaped form rides in the flow cookie.
+        var returnUrl = "https://app.example.com/" + new string('é', 1000);
+        returnUrl.Length.ShouldBeLessThan(ReturnUrlPolicy.MaxLength);
+        Policy.TryResolve(returnUrl, out _, out var error).ShouldBeFalse();
+        error!.Detail.ShouldContain("once escaped");
+        Policy.TryResolve("https://app.example.com/" + new string('é', 300), out var fits, out _).ShouldBeTrue();
+        fits.AbsoluteUri.Length.ShouldBeLessThanOrEqualTo(ReturnUrlPolicy.MaxLength);
+    }
 }

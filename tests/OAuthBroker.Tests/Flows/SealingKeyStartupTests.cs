@@ -17,7 +17,7 @@ public sealed class SealingKeyStartupTests(BrokerEnvironmentFixture fixture)
     {
         await using (var keyless = Instance("--WEBSITE_SITE_NAME=func-broker"))
         {
-            (await Should.ThrowAsync<Exception>(() => keyless.StartAsync())).ToString().ShouldContain("Sealing:Keys needs at least one key");
+            (await Should.ThrowAsync<Exception>(() => keyless.StartAsync())).ToString().ShouldContain("Sealing:KeyVaultSecretName (a Key Vault secret whose versions are the keys) or Sealing:Keys");
         }
 
         var key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));

@@ -21,37 +21,36 @@ public sealed class SealingTests
     private static readonly byte[] Secret = Encoding.UTF8.GetBytes("{\"apiSecret\":\"s3cr3t\"}");
 
     [Fact]
-    public void A_sealed_value_opens_only_for_its_purpose_and_context_and_unaltered()
+    public async Task A_sealed_value_opens_only_for_its_purpose_and_context_and_unaltered()
     {
         var sealer = new Sealer(Ring(new() { ["k1"] = NewKey() }));
-        var sealedValue = sealer.Seal("pending-link", Secret, "row-1|alice");
+        var sealedValue = await sealer.SealAsync("pending-link", Secret, "row-1|alice", default);
 
         sealedValue.ShouldStartWith("v1.k1.");
         sealedValue.ShouldNotContain("s3cr3t");
-        sealer.TryUnseal("pending-link", sealedValue, "row-1|alice", out var opened).ShouldBeTrue();
-        opened.ShouldBe(Secret);
+        (await sealer.UnsealAsync("pending-link", sealedValue, "row-1|alice", default)).ShouldBe(Secret);
 
-        sealer.TryUnseal("pending-link", sealedValue, "row-1|mallory", out _).ShouldBeFalse("another user's record");
-        sealer.TryUnseal("flow-cookie", sealedValue, "row-1|alice", out _).ShouldBeFalse("another purpose");
+        (await sealer.UnsealAsync("pending-link", sealedValue, "row-1|mallory", default)).ShouldBeNull("another user's record");
+        (await sealer.UnsealAsync("flow", sealedValue, "row-1|alice", default)).ShouldBeNull("another purpose");
         var tampered = sealedValue[..^3] + (sealedValue[^3] == 'A' ? 'B' : 'A') + sealedValue[^2..];
-        sealer.TryUnseal("pending-link", tampered, "row-1|alice", out _).ShouldBeFalse("altered");
-        sealer.TryUnseal("pending-link", "v1.k1.!!", "row-1|alice", out _).ShouldBeFalse("garbage");
-        sealer.TryUnseal("pending-link", sealedValue.Replace("v1.k1.", "v1.k9.", StringComparison.Ordinal), "row-1|alice", out _).ShouldBeFalse("unknown key");
-        sealer.Seal("pending-link", Secret, "row-1|alice").ShouldNotBe(sealedValue, "a fresh nonce every time");
+        (await sealer.UnsealAsync("pending-link", tampered, "row-1|alice", default)).ShouldBeNull("altered");
+        (await sealer.UnsealAsync("pending-link", "v1.k1.!!", "row-1|alice", default)).ShouldBeNull("garbage");
+        (await sealer.UnsealAsync("pending-link", sealedValue.Replace("v1.k1.", "v1.k9.", StringComparison.Ordinal), "row-1|alice", default)).ShouldBeNull("unknown key");
+        (await sealer.SealAsync("pending-link", Secret, "row-1|alice", default)).ShouldNotBe(sealedValue, "a fresh nonce every time");
+        sealedValue.Length.ShouldBe(Sealer.SealedLength(Secret.Length, "k1".Length));
     }
 
     [Fact]
-    public void Rotation_keeps_old_values_readable_until_the_old_key_leaves_the_ring()
+    public async Task Rotation_keeps_old_values_readable_until_the_old_key_leaves_the_ring()
     {
         var (k1, k2) = (NewKey(), NewKey());
-        var old = new Sealer(Ring(new() { ["k1"] = k1 })).Seal("pending-link", Secret, "c");
+        var old = await new Sealer(Ring(new() { ["k1"] = k1 })).SealAsync("pending-link", Secret, "c", default);
 
         var rotated = new Sealer(Ring(new() { ["k1"] = k1, ["k2"] = k2 }, current: "k2"));
-        rotated.Seal("pending-link", Secret, "c").ShouldStartWith("v1.k2.");
-        rotated.TryUnseal("pending-link", old, "c", out var opened).ShouldBeTrue();
-        opened.ShouldBe(Secret);
+        (await rotated.SealAsync("pending-link", Secret, "c", default)).ShouldStartWith("v1.k2.");
+        (await rotated.UnsealAsync("pending-link", old, "c", default)).ShouldBe(Secret);
 
-        new Sealer(Ring(new() { ["k2"] = k2 })).TryUnseal("pending-link", old, "c", out _).ShouldBeFalse();
+        (await new Sealer(Ring(new() { ["k2"] = k2 })).UnsealAsync("pending-link", old, "c", default)).ShouldBeNull();
     }
 
     [Fact]
@@ -66,18 +65,21 @@ public sealed class SealingTests
         validator.Validate(null, new SealingOptions { Keys = new() { ["k1"] = NewKey(), ["k2"] = NewKey() } }).Failed.ShouldBeTrue("which one seals?");
         validator.Validate(null, new SealingOptions { Keys = new() { ["k1"] = NewKey() }, CurrentKeyId = "k2" }).Failed.ShouldBeTrue();
         validator.Validate(null, new SealingOptions { Keys = new() { ["k1"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_') } }).Succeeded.ShouldBeTrue("base64url too");
+        validator.Validate(null, new SealingOptions { KeyVaultSecretName = "sealing-key" }).Succeeded.ShouldBeTrue("keys from Key Vault");
+        validator.Validate(null, new SealingOptions { KeyVaultSecretName = "sealing_key" }).Failed.ShouldBeTrue("not a Key Vault name");
+        validator.Validate(null, new SealingOptions { KeyVaultSecretName = "sealing-key", Keys = new() { ["k1"] = NewKey() } }).Failed.ShouldBeTrue("one source of keys");
 
         var failure = validator.Validate(null, new SealingOptions { Keys = new() { ["k1"] = "not-a-key-but-a-secret-value" } });
         failure.FailureMessage!.ShouldNotContain("not-a-key-but-a-secret-value", customMessage: "a start-up error never prints a key");
     }
 
     [Fact]
-    public void Without_a_configured_key_a_developer_machine_gets_an_ephemeral_one()
+    public async Task Without_a_configured_key_a_developer_machine_gets_an_ephemeral_one()
     {
         var ring = Ring(new());
         ring.IsEphemeral.ShouldBeTrue();
         var sealer = new Sealer(ring);
-        sealer.TryUnseal("p", sealer.Seal("p", Secret, "c"), "c", out _).ShouldBeTrue();
-        new Sealer(Ring(new())).TryUnseal("p", sealer.Seal("p", Secret, "c"), "c", out _).ShouldBeFalse("another process, another key");
+        (await sealer.UnsealAsync("p", await sealer.SealAsync("p", Secret, "c", default), "c", default)).ShouldNotBeNull();
+        (await new Sealer(Ring(new())).UnsealAsync("p", await sealer.SealAsync("p", Secret, "c", default), "c", default)).ShouldBeNull("another process, another key");
     }
 }

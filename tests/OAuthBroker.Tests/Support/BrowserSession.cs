@@ -126,14 +126,15 @@ public sealed partial class BrowserSession : IDisposable
 
     /// <summary>
     /// The completion step as a frontend does it: POST the code as JSON with this browser's cookies (the browser
-    /// binding, and the development identity) and, for a single-page app, its bearer token.
+    /// binding, and the development identity) and, for a single-page app, its bearer token and completion verifier.
     /// </summary>
-    public Task<HttpResponseMessage> CompleteAsync(string provider, string code, string? bearer = null)
+    public Task<HttpResponseMessage> CompleteAsync(string provider, string code, string? bearer = null, string? verifier = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_fixture.BrokerUri, $"api/oauth/{provider}/complete"))
         {
             // As a browser's fetch sends a string body: with a Content-Length (the Functions host forwards no chunked body).
-            Content = new StringContent(JsonSerializer.Serialize(new { completion = code }), System.Text.Encoding.UTF8, "application/json"),
+            Content = new StringContent(verifier is null ? JsonSerializer.Serialize(new { completion = code }) : JsonSerializer.Serialize(new { completion = code, verifier }),
+                System.Text.Encoding.UTF8, "application/json"),
         };
         if (bearer is not null)
         {
@@ -142,6 +143,10 @@ public sealed partial class BrowserSession : IDisposable
 
         return _http.SendAsync(request);
     }
+
+    /// <summary>The flow cookies this browser holds for <paramref name="provider"/> (sent only to its <c>/api/oauth/{provider}/</c> paths).</summary>
+    public List<Cookie> FlowCookies(string provider = "bybit") =>
+        [.. Cookies.GetCookies(new Uri(_fixture.BrokerUri, $"api/oauth/{provider}/callback")).Where(c => c.Name.StartsWith("oauth-flow-", StringComparison.Ordinal))];
 
     /// <summary>The return URL (without its fragment), provider and completion code of a pending callback answer, or null.</summary>
     public (Uri ReturnUrl, string Provider, string Code)? PendingReturn(HttpResponseMessage response)

@@ -1,21 +1,35 @@
 // The frontend's side of the broker's contract: the few functions a platform's frontend needs, with nothing
-// demo-specific in them. The demo page and its return page both use it; a single-page app on another origin passes
-// the broker's origin and its own bearer token.
+// demo-specific in them. The demo page and its return page both use it; a single-page app on another origin (or
+// another site) passes the broker's origin and its own bearer token.
 'use strict';
 
 function OAuthBrokerClient(brokerOrigin) {
   const base = brokerOrigin || '';
   const bearer = (token) => (token ? { Authorization: `Bearer ${token}` } : {});
+  const verifierKey = (provider) => `oauth-broker-verifier:${provider}`;
+  const base64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+  // RFC 7636 §4.1 and §4.2, applied to the completion step: 32 random bytes as the verifier, its SHA-256 as the
+  // challenge. The verifier stays in this tab (sessionStorage survives the full-page redirect, and a pop-up's opener
+  // keeps it) and goes to the broker only with the completion; the challenge goes with the ticket request.
+  async function newCompletionChallenge(provider) {
+    const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+    sessionStorage.setItem(verifierKey(provider), verifier);
+    return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
+  }
 
   // Where to send the browser to start a connection. With a bearer token (which a pop-up or a navigation cannot
-  // carry) the app first trades it for a 60-second start ticket; with a cookie identity it goes straight to authorize.
+  // carry) the app first trades it for a 60-second start ticket bound to a completion challenge; with a cookie
+  // identity it goes straight to authorize. Open the URL from this page, so the browser's Referer names its origin
+  // (the broker starts a challenge ticket only for a configured frontend's page; keep the default referrer policy).
   async function startUrl(provider, returnUrl, token) {
     const path = `/api/oauth/${encodeURIComponent(provider)}`;
     if (!token) {
       return `${base}${path}/authorize?returnUrl=${encodeURIComponent(returnUrl)}`;
     }
-    const response = await fetch(`${base}${path}/start?returnUrl=${encodeURIComponent(returnUrl)}`, {
-      method: 'POST', credentials: 'include', headers: { Accept: 'application/json', ...bearer(token) },
+    const challenge = await newCompletionChallenge(provider);
+    const response = await fetch(`${base}${path}/start?returnUrl=${encodeURIComponent(returnUrl)}&completionChallenge=${challenge}`, {
+      method: 'POST', credentials: 'omit', headers: { Accept: 'application/json', ...bearer(token) },
     });
     const body = await response.json();
     if (!response.ok) {
@@ -41,14 +55,17 @@ function OAuthBrokerClient(brokerOrigin) {
     };
   }
 
-  // The completion step: the code, the signed-in user's credential, and this browser's cookies
-  // (credentials: 'include' carries the browser-binding cookie the broker checks). Only then is the account linked.
+  // The completion step: the code and the signed-in user's credential, bound to this frontend by the verifier kept
+  // at start (a bearer-token app, on any site) or to this browser by its cookies (credentials: 'include' carries the
+  // browser-binding cookie, which only a page on the broker's own site sends). Only then is the account linked.
   async function complete(provider, completion, token) {
+    const verifier = sessionStorage.getItem(verifierKey(provider));
+    sessionStorage.removeItem(verifierKey(provider));
     const response = await fetch(`${base}/api/oauth/${encodeURIComponent(provider)}/complete`, {
       method: 'POST',
       credentials: 'include',
       headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...bearer(token) },
-      body: JSON.stringify({ completion }),
+      body: JSON.stringify(verifier ? { completion, verifier } : { completion }),
     });
     const body = await response.json().catch(() => null);
     return response.ok

@@ -2,7 +2,8 @@
 // the completion step by the signed-in user, from this browser.
 'use strict';
 
-const client = OAuthBrokerClient('');
+// The broker's origin as the demo page kept it (its own origin when empty).
+const client = OAuthBrokerClient(sessionStorage.getItem('demo_broker') || '');
 const outcome = client.takeOutcome();
 const message = document.getElementById('message');
 

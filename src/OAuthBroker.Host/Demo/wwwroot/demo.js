@@ -4,7 +4,13 @@
 
 const userCookie = 'dev_user';
 const tokenKey = 'demo_bearer';
-const client = OAuthBrokerClient('');
+// The broker's origin: this page's own, or, when these files are served as a frontend on another site, the one named
+// by ?broker= (kept for the return page; the page's Content-Security-Policy lets it connect to the broker's configured
+// public origin only). Across sites only the bearer-token mode works: the dev_user cookie belongs to this site.
+const brokerKey = 'demo_broker';
+const brokerOrigin = new URLSearchParams(location.search).get('broker') || sessionStorage.getItem(brokerKey) || '';
+sessionStorage.setItem(brokerKey, brokerOrigin);
+const client = OAuthBrokerClient(brokerOrigin);
 
 function currentUser() {
   const match = document.cookie.split('; ').find((c) => c.startsWith(userCookie + '='));
@@ -41,7 +47,7 @@ function describe(outcome) {
 async function api(path, options = {}) {
   const token = currentToken();
   const headers = { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) };
-  const response = await fetch(path, { credentials: 'same-origin', headers, ...options });
+  const response = await fetch(brokerOrigin + path, { credentials: 'same-origin', headers, ...options });
   const body = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
     throw new Error(body && body.detail ? body.detail : `HTTP ${response.status}`);
