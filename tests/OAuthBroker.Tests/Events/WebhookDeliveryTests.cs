@@ -280,4 +280,22 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
         dead.LastError.ShouldBe("gone");
         Of(receiver, user).Length.ShouldBe(1, "the receiver said it wants no more");
     }
+
+    [Fact]
+    public async Task The_scheduled_run_delivers_events_after_the_refresh_sweep()
+    {
+        var secret = NewSecret();
+        fixture.SeenSecrets.Add(secret);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var (broker, _) = await StartDeliveringAsync(secret, [receiver]);
+        await using var _ = broker;
+        var user = await LinkAsync();
+        await ListedAsync(broker, user);
+
+        var report = await broker.Get<ScheduledRun>().RunAsync(default);
+
+        report.Housekeeping.Keys.ShouldContain("event-delivery");
+        report.FailedTasks.ShouldNotContain("event-delivery");
+        Of(receiver, user).ShouldHaveSingleItem();
+    }
 }
