@@ -37,17 +37,18 @@ public sealed class BrokerOptions
     /// <summary>Timeout of one call to a provider. Default 15 seconds.</summary>
     public TimeSpan ProviderTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
-    public Uri PublicBase => Derived.Base;
+    public Uri PublicBase => Derived().Base;
 
     /// <summary>Only for providers the catalogue knows: the URIs are kept, one per provider.</summary>
     public Uri CallbackUri(string providerId) =>
-        Derived.Callbacks.GetOrAdd(providerId, static (id, publicBase) => new Uri(publicBase, $"api/oauth/{id}/callback"), Derived.Base);
+        Derived().Callbacks.GetOrAdd(providerId, static (id, publicBase) => new Uri(publicBase, $"api/oauth/{id}/callback"), Derived().Base);
 
     /// <summary>
     /// URIs built from <see cref="PublicBaseUrl"/> once rather than on every request (authorize needs them several times),
-    /// and built again if the setting changes.
+    /// and built again if the setting changes. A method, not a property: the configuration binding source generator
+    /// would otherwise try to bind it.
     /// </summary>
-    private DerivedUris Derived => _derived is { } derived && ReferenceEquals(derived.Source, PublicBaseUrl) ? derived : _derived = new DerivedUris(PublicBaseUrl!);
+    private DerivedUris Derived() => _derived is { } derived && ReferenceEquals(derived.Source, PublicBaseUrl) ? derived : _derived = new DerivedUris(PublicBaseUrl!);
 
     private DerivedUris? _derived;
 

@@ -4,5 +4,5 @@ public static class HealthEndpoints
 {
     /// <summary>Liveness only: answers without touching storage, so the Functions host sees the handler up fast.</summary>
     public static void MapHealthEndpoints(this IEndpointRouteBuilder app) =>
-        app.MapGet("/api/health", () => TypedResults.Ok(new { status = "ok" }));
+        app.MapGet("/api/health", () => TypedResults.Ok(new HealthStatus("ok")));
 }

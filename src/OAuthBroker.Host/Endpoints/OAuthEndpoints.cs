@@ -81,7 +81,7 @@ public static class OAuthEndpoints
 
         binding.IssueFlow(context, provider, started!);
         return WantsJson(context.Request)
-            ? TypedResults.Ok(new { authorizationUrl = started!.AuthorizationUrl.AbsoluteUri })
+            ? TypedResults.Ok(new AuthorizationStarted(started!.AuthorizationUrl.AbsoluteUri))
             : TypedResults.Redirect(started!.AuthorizationUrl.AbsoluteUri);
     }
 
@@ -114,7 +114,7 @@ public static class OAuthEndpoints
         var (ticket, expiresAt, error) = await tickets.IssueAsync(userId, provider, context.Request.Query["returnUrl"].ToString(), challenge.Length > 0 ? challenge : null, ct);
         return error is not null
             ? Problems.From(error)
-            : TypedResults.Ok(new { ticket, expiresAt, authorizeUrl = $"/api/oauth/{provider}/authorize?ticket={Uri.EscapeDataString(ticket!)}" });
+            : TypedResults.Ok(new StartTicketIssued(ticket!, expiresAt, $"/api/oauth/{provider}/authorize?ticket={Uri.EscapeDataString(ticket!)}"));
     }
 
     private static async Task<IResult> CallbackAsync(

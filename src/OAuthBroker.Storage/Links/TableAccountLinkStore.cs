@@ -21,7 +21,7 @@ namespace OAuthBroker.Storage.Links;
 /// </summary>
 public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox = null) : IAccountLinkStore
 {
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
 
     public static string PartitionKeyOf(string userId) => KeyFingerprint.Of("user", userId);
 
@@ -210,6 +210,7 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
             ["CreatedAt"] = link.CreatedAt,
             ["UpdatedAt"] = link.UpdatedAt,
             ["CredentialStoredAt"] = link.CredentialStoredAt,
+            ["CredentialVersion"] = link.CredentialVersion,
             ["NextRefreshAt"] = link.NextRefreshAt,
             ["DueKey"] = link.DueKey,
             ["LastRefreshAt"] = link.LastRefreshAt,
@@ -225,6 +226,14 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
         };
         return entity;
     }
+
+    /// <summary>
+    /// The spend marker: a vault version id; rows written before versions were pinned hold an instant instead. Such a
+    /// marker still says "a spend's outcome is unknown" (it never matches a result's version, so it is never taken for resolved).
+    /// </summary>
+    private static string? SpendingVersionOf(TableEntity entity) =>
+        entity.GetString("SpendingVersion")
+        ?? (entity.GetDateTimeOffset("SpendingVersion") is { } legacy ? "stored-at:" + legacy.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
 
     private static AccountLink FromEntity(TableEntity entity) => new()
     {
@@ -242,6 +251,7 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
         CreatedAt = entity.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
         UpdatedAt = entity.GetDateTimeOffset("UpdatedAt") ?? DateTimeOffset.MinValue,
         CredentialStoredAt = entity.GetDateTimeOffset("CredentialStoredAt"),
+        CredentialVersion = entity.GetString("CredentialVersion"),
         NextRefreshAt = entity.GetDateTimeOffset("NextRefreshAt"),
         DueKey = entity.GetString("DueKey"),
         LastRefreshAt = entity.GetDateTimeOffset("LastRefreshAt"),
@@ -252,7 +262,7 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
         GrantId = entity.GetString("GrantId"),
         // Rows written before versions were counted: assume one, the next refresh counts on from there.
         CredentialVersions = (int)(entity.GetInt64("CredentialVersions") ?? 1),
-        SpendingVersion = entity.GetDateTimeOffset("SpendingVersion"),
+        SpendingVersion = SpendingVersionOf(entity),
         SpendStartedAt = entity.GetDateTimeOffset("SpendStartedAt"),
         PendingEvents = LinkEventJson.ReadList(entity.GetString("Outbox")),
         ETag = entity.ETag,

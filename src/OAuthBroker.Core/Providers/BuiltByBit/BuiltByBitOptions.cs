@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using OAuthBroker.Providers.OAuth2;
 
 namespace OAuthBroker.Providers.BuiltByBit;
@@ -46,13 +45,4 @@ public sealed class BuiltByBitOptions : ProviderOptions
         .Concat(ValidateEndpoint(prefix, nameof(ApiBaseUrl), ApiBaseUrl, required: true))
         .Concat(EffectiveScopes.Any(string.IsNullOrWhiteSpace) ? [$"{prefix}:Scopes must not contain empty entries."] : [])
         .Concat(ClientAuthentication == ClientAuthenticationMethod.ClientSecretPost ? [$"{prefix}:ClientAuthentication must be ClientSecretBasicRaw or ClientSecretBasic (BuiltByBit requires HTTP Basic)."] : []);
-}
-
-/// <summary>The <c>builtbybit</c> dialect.</summary>
-public sealed class BuiltByBitDialect : ProviderDialect<BuiltByBitOptions>
-{
-    public override string Name => BuiltByBitDefaults.DialectName;
-
-    protected override IOAuthProvider Create(string id, BuiltByBitOptions options, IServiceProvider services) =>
-        ActivatorUtilities.CreateInstance<BuiltByBitProvider>(services, id, options);
 }

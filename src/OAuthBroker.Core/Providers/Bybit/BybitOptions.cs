@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-
 namespace OAuthBroker.Providers.Bybit;
 
 /// <summary>Settings of a Bybit provider (section <c>Providers:{id}</c>, dialect <c>bybit</c>).</summary>
@@ -21,11 +19,12 @@ public sealed class BybitOptions : ProviderOptions
     public BybitAccountIdSource AccountIdSource { get; set; } = BybitAccountIdSource.UidEndpoint;
 
     /// <summary>
-    /// Whether refresh sends client_secret: documented only for Bybit's public client, which sends none (UNCONFIRMED for
-    /// brokers). Default <c>SendThenOmit</c>: send it, and if Bybit refuses the client (10003, which spends no token)
-    /// try once without. <c>Send</c> or <c>Omit</c> pin one reading.
+    /// Whether refresh sends client_secret: documented only for Bybit's public client, which sends none (modules/oauth.md);
+    /// undocumented for brokers. Default <c>Send</c> (a confidential client authenticates, RFC 6749 §6); <c>Omit</c> for
+    /// the public client's reading. One reading per deployment: a refresh token is never sent twice to find out, and a
+    /// 10003 answer opens the provider's breaker for the operator to switch.
     /// </summary>
-    public BybitRefreshSecret RefreshClientSecret { get; set; } = BybitRefreshSecret.SendThenOmit;
+    public BybitRefreshSecret RefreshClientSecret { get; set; } = BybitRefreshSecret.Send;
 
     /// <summary>User-Agent for the token call. Default: a desktop browser's, as Bybit's docs show.</summary>
     public string UserAgent { get; set; } = BybitDefaults.BrowserUserAgent;
@@ -42,18 +41,8 @@ public sealed class BybitOptions : ProviderOptions
         .Concat(string.IsNullOrWhiteSpace(Scope) ? [$"{prefix}:Scope must not be empty."] : []);
 }
 
-/// <summary>The <c>bybit</c> dialect.</summary>
-public sealed class BybitDialect : ProviderDialect<BybitOptions>
-{
-    public override string Name => BybitDefaults.ProviderId;
-
-    protected override IOAuthProvider Create(string id, BybitOptions options, IServiceProvider services) =>
-        ActivatorUtilities.CreateInstance<BybitProvider>(services, id, options);
-}
-
 public enum BybitRefreshSecret
 {
-    SendThenOmit,
     Send,
     Omit,
 }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using OAuthBroker.Providers.OAuth2;
 
 namespace OAuthBroker.Providers.Generic;
@@ -149,15 +148,4 @@ public enum AccountIdSource
     Auto,
     IdToken,
     Userinfo,
-}
-
-/// <summary>The <c>oauth2</c> dialect: any standard provider, configuration only.</summary>
-public sealed class GenericOAuthDialect : ProviderDialect<GenericOAuthOptions>
-{
-    public const string DialectName = "oauth2";
-
-    public override string Name => DialectName;
-
-    protected override IOAuthProvider Create(string id, GenericOAuthOptions options, IServiceProvider services) =>
-        ActivatorUtilities.CreateInstance<GenericOAuthProvider>(services, id, options);
 }

@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace OAuthBroker.Providers.WhiteBit;
 
 /// <summary>Settings of a WhiteBIT provider (section <c>Providers:{id}</c>, dialect <c>whitebit</c>).</summary>
@@ -88,20 +84,4 @@ public enum WhiteBitServer
 {
     Global,
     Eu,
-}
-
-/// <summary>The <c>whitebit</c> dialect.</summary>
-public sealed class WhiteBitDialect : ProviderDialect<WhiteBitOptions>
-{
-    /// <summary>One refresh pacer per application and WhiteBIT server: the 1 request/s limit is per client address.</summary>
-    private static readonly ConditionalWeakTable<IServiceProvider, ConcurrentDictionary<string, WhiteBitRefreshPacer>> Pacers = new();
-
-    public override string Name => WhiteBitDefaults.DialectName;
-
-    protected override IOAuthProvider Create(string id, WhiteBitOptions options, IServiceProvider services)
-    {
-        var pacer = Pacers.GetValue(services, _ => new(StringComparer.OrdinalIgnoreCase))
-            .GetOrAdd(options.ResolvedServer.Authority, _ => new WhiteBitRefreshPacer(services.GetRequiredService<TimeProvider>()));
-        return ActivatorUtilities.CreateInstance<WhiteBitProvider>(services, id, options, pacer);
-    }
 }
