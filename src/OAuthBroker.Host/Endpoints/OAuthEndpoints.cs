@@ -73,13 +73,14 @@ public static class OAuthEndpoints
             return Problems.From(BrokerErrors.Unauthenticated);
         }
 
-        var (started, error) = await flows.StartAsync(userId, provider, returnUrl, binding.GetOrIssue(context), completionChallenge, ct);
+        var browser = binding.GetOrIssue(context);
+        var (started, error) = await flows.StartAsync(userId, provider, returnUrl, browser, completionChallenge, ct);
         if (error is not null)
         {
             return Problems.From(error);
         }
 
-        binding.IssueFlow(context, provider, started!);
+        await binding.IssueFlowAsync(context, provider, started!, browser, ct);
         return WantsJson(context.Request)
             ? TypedResults.Ok(new AuthorizationStarted(started!.AuthorizationUrl.AbsoluteUri))
             : TypedResults.Redirect(started!.AuthorizationUrl.AbsoluteUri);
