@@ -72,12 +72,14 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
 
         if (await pendingLinks.OpenAsync(pending, ct) is not { } grant)
         {
+            await pendingLinks.RemoveAsync(pending);
             return (null, BrokerErrors.InvalidCompletion);
         }
 
         try
         {
             var link = await links.SaveAsync(pending.UserId, providerId, grant, ct);
+            await pendingLinks.RemoveAsync(pending);
             LogLinked(logger, providerId);
             return (new CompletedLink(providerId, link.AccountId, link.AccountDisplayName), null);
         }
