@@ -93,15 +93,23 @@ var originSettings = [for (o, i) in allowedReturnOrigins: { name: 'Broker__Allow
 
 // Lambdas, not for-expressions: a for-expression may only be a declaration's whole value or a resource property's value,
 // never a function argument such as flatten()'s (BCP138; infra/README.md cites the compiler's rule). A lambda may be a
-// function argument, and nothing in these reads a resource's runtime state.
+// function argument, and nothing in these reads a resource's runtime state. No inner lambda uses the outer one's
+// variable (that shape has a deployment-engine bug report, Azure/bicep #9149): the outer lambda hands what the inner one
+// needs over as reduce()'s initial value, and the inner lambda reads it from its accumulator.
 var providerSettings = flatten(map(providers, p => concat(
-  map(items(p.settings), entry => { name: 'Providers__${p.id}__${entry.key}', value: string(entry.value) }),
+  reduce(items(p.settings), { prefix: 'Providers__${p.id}__', settings: [] }, (acc, entry) => {
+    prefix: acc.prefix
+    settings: concat(acc.settings, [{ name: '${acc.prefix}${entry.key}', value: string(entry.value) }])
+  }).settings,
   [{ name: 'Providers__${p.id}__ClientSecret', value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${p.clientSecretName})' }]
 )))
 
 var backendSettings = flatten(map(backends, b => concat(
   [{ name: 'Backends__${b.name}__Key', value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${b.keySecretName})' }],
-  map(b.?providers ?? [], (provider, i) => { name: 'Backends__${b.name}__Providers__${i}', value: provider })
+  reduce(b.?providers ?? [], { prefix: 'Backends__${b.name}__Providers__', settings: [] }, (acc, provider, i) => {
+    prefix: acc.prefix
+    settings: concat(acc.settings, [{ name: '${acc.prefix}${i}', value: provider }])
+  }).settings
 )))
 
 // ------------------------------------------------------------------------------------------------

@@ -29,11 +29,13 @@ public static class BrokerCoreServiceCollectionExtensions
         services.AddHttpClient(ProviderHttpClient.HttpClientName, (sp, http) =>
         {
             http.Timeout = sp.GetRequiredService<IOptions<BrokerOptions>>().Value.ProviderTimeout;
-        }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+        }).ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
         {
             // Provider redirects on back-channel calls are not followed: a token endpoint that redirects is misconfigured.
             AllowAutoRedirect = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            // Below the refresh call's timeout: a connection that cannot be made fails as such, known not sent (Refresh:ProviderConnectTimeout).
+            ConnectTimeout = sp.GetRequiredService<IOptions<RefreshOptions>>().Value.ConnectTimeout,
         });
         services.TryAddSingleton<ProviderHttpClient>();
 
@@ -53,6 +55,8 @@ public static class BrokerCoreServiceCollectionExtensions
         services.TryAddSingleton<VaultWriteGate>();
         services.TryAddSingleton<RefreshRecorder>();
         services.TryAddSingleton<LinkLeases>();
+        services.AddOptions<RevocationScopeOptions>().Configure(o => RevocationScopeOptions.Read(configuration, o)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RevocationScopeOptions>, RevocationScopeOptions.Validator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHousekeepingTask, OrphanedCredentialJanitor>());
         services.TryAddSingleton<LinkRefresher>();
         services.TryAddSingleton<RefreshSweep>();

@@ -35,6 +35,9 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
     private int _failuresLeft;
     private int _writeFault;
+    private SlowWrite? _slowWrite;
+    private long _throttleRetryAfterTicks = -1;
+    private int _refusedWrites;
     private int _oversizeStatus = 400;
     private int _purgeProtection;
 
@@ -48,6 +51,27 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
     public void FailWrites(WriteFault fault) => Interlocked.Exchange(ref _writeFault, (int)fault);
 
     public WriteFault WriteFault => (WriteFault)Volatile.Read(ref _writeFault);
+
+    /// <summary>Writes refused so far by <see cref="FailWrites"/> (each attempt of a retried write counts).</summary>
+    public int RefusedWrites => Volatile.Read(ref _refusedWrites);
+
+    /// <summary>For fault tests: writes are held up as <paramref name="slow"/> says, until set back to null.</summary>
+    public void SlowWrites(SlowWrite? slow) => Volatile.Write(ref _slowWrite, slow);
+
+    /// <summary>
+    /// Whether a throttled request (429) carries a Retry-After, and which. The Key Vault throttling guidance
+    /// (learn.microsoft.com/azure/key-vault/general/overview-throttling, "How does Key Vault handle its limits?") says
+    /// only that Key Vault "returns HTTP status code 429 (Too many requests), and the request fails", and asks clients
+    /// for exponential backoff (its sample waits 1, 2, 4, 8, 16 s); it does not say whether the answer carries a
+    /// Retry-After. Two readings: null, no header (the default, all the page documents), or a header of that many
+    /// seconds. Clients behave differently under each: Azure.Core waits a Retry-After when there is one, and backs off
+    /// exponentially otherwise.
+    /// </summary>
+    public TimeSpan? ThrottleRetryAfter
+    {
+        get => Interlocked.Read(ref _throttleRetryAfterTicks) is var ticks and >= 0 ? TimeSpan.FromTicks(ticks) : null;
+        set => Interlocked.Exchange(ref _throttleRetryAfterTicks, value is { } wait ? wait.Ticks : -1);
+    }
 
     /// <summary>
     /// How a value over 25 KB is refused: 400 <c>BadParameter</c> (the service's validation) or 413 (a front end
@@ -101,7 +125,15 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
             if (vault is not null && !HttpMethods.IsGet(context.Request.Method) && vault.WriteFault != WriteFault.None)
             {
-                await RefuseWriteAsync(context, vault.WriteFault, settings.Port);
+                Interlocked.Increment(ref vault._refusedWrites);
+                await RefuseWriteAsync(context, vault.WriteFault, settings.Port, vault.ThrottleRetryAfter);
+                return;
+            }
+
+            if (vault is not null && !HttpMethods.IsGet(context.Request.Method) && Volatile.Read(ref vault._slowWrite) is { } slow
+                && (slow.Method is null || string.Equals(slow.Method, context.Request.Method, StringComparison.OrdinalIgnoreCase)))
+            {
+                await SlowlyAsync(context, next, slow);
                 return;
             }
 
@@ -117,7 +149,7 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
             if (!throttle.TryWrite())
             {
-                return Throttled();
+                return Throttled(vault?.ThrottleRetryAfter);
             }
 
             var body = await JsonSerializer.DeserializeAsync<SetSecretBody>(request.Body, Json);
@@ -289,7 +321,47 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
     private static ErrorBody Error(string code, string message) => new(new ErrorDetail(code, message, null));
 
-    private static async Task RefuseWriteAsync(HttpContext context, WriteFault fault, int port)
+    /// <summary>Holds a write up (see <see cref="SlowWrite"/>): it runs to the end whether or not the client still waits.</summary>
+    private static async Task SlowlyAsync(HttpContext context, RequestDelegate next, SlowWrite slow)
+    {
+        // The whole request is read first: a server that received it acts on it even after the client has gone.
+        context.Request.EnableBuffering();
+        await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+        context.Request.Body.Position = 0;
+        if (slow.CommitLate)
+        {
+            await Task.Delay(slow.Delay, CancellationToken.None);
+        }
+
+        var network = context.Response.Body;
+        using var answer = new MemoryStream();
+        context.Response.Body = answer;
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            context.Response.Body = network;
+        }
+
+        if (!slow.CommitLate)
+        {
+            await Task.Delay(slow.Delay, CancellationToken.None);
+        }
+
+        try
+        {
+            context.Response.ContentLength = answer.Length;
+            await network.WriteAsync(answer.GetBuffer().AsMemory(0, (int)answer.Length), context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // The client had gone: the write is done all the same.
+        }
+    }
+
+    private static async Task RefuseWriteAsync(HttpContext context, WriteFault fault, int port, TimeSpan? retryAfter)
     {
         switch (fault)
         {
@@ -302,7 +374,7 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
                 break;
             case WriteFault.Throttled:
                 context.Response.StatusCode = 429;
-                context.Response.Headers.RetryAfter = "30";
+                SetRetryAfter(context, retryAfter);
                 await context.Response.WriteAsJsonAsync(Error("Throttled", "Request was not processed because too many requests were received."), Json);
                 break;
             case WriteFault.ReadOnlyForbidden:
@@ -318,14 +390,23 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
 
     private static IResult Fail(int status, string code, string message) => TypedResults.Json(Error(code, message), Json, statusCode: status);
 
-    private static IResult Throttled() => new ThrottledResult();
+    private static IResult Throttled(TimeSpan? retryAfter) => new ThrottledResult(retryAfter);
 
-    private sealed class ThrottledResult : IResult
+    /// <summary>A Retry-After only in the reading that has one (<see cref="ThrottleRetryAfter"/>), in whole seconds (RFC 9110 §10.2.3).</summary>
+    private static void SetRetryAfter(HttpContext context, TimeSpan? retryAfter)
+    {
+        if (retryAfter is { } wait)
+        {
+            context.Response.Headers.RetryAfter = ((long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    private sealed class ThrottledResult(TimeSpan? retryAfter) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.StatusCode = 429;
-            httpContext.Response.Headers.RetryAfter = "1";
+            SetRetryAfter(httpContext, retryAfter);
             await httpContext.Response.WriteAsJsonAsync(Error("Throttled", "Operations per second is over the limit."), Json);
         }
     }

@@ -58,6 +58,14 @@ public sealed class SecretStore
         }
     }
 
+    /// <summary>
+    /// How long a write stays invisible to reads. Zero by default: "By default a write is visible to the next read at
+    /// once"; a vault allow-listed for higher throughput makes writes visible only "within 60 seconds" (Key Vault
+    /// throttling guidance, learn.microsoft.com/azure/key-vault/general/overview-throttling). Until then a read of the
+    /// secret answers the version before it, and a read of the new version by its id finds nothing.
+    /// </summary>
+    public TimeSpan ReadLag { get; set; }
+
     public (StoredSecret Secret, SecretVersion Version)? Get(string name, string? version)
     {
         lock (_gate)
@@ -67,7 +75,9 @@ public sealed class SecretStore
                 return null;
             }
 
-            var found = version is null ? secret.Versions[^1] : secret.Versions.FirstOrDefault(v => v.Version == version);
+            var visibleUntil = DateTimeOffset.UtcNow - ReadLag;
+            var visible = secret.Versions.Where(v => ReadLag <= TimeSpan.Zero || v.Created <= visibleUntil);
+            var found = version is null ? visible.LastOrDefault() : visible.FirstOrDefault(v => v.Version == version);
             return found is null ? null : (secret, found);
         }
     }

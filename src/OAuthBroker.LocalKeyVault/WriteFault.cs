@@ -20,9 +20,11 @@ public enum WriteFault
     Forbidden,
 
     /// <summary>
-    /// Sustained throttling: 429 with a Retry-After (seconds) on every write. Key Vault throttling guidance
-    /// (learn.microsoft.com/azure/key-vault/general/overview-throttling: "Key Vault … returns HTTP 429") and REST API
-    /// error codes "HTTP 429: Too Many Requests". The header is what Azure.Core honours (its RetryPolicy reads it).
+    /// Sustained throttling of writes: 429 on every write, while reads (a separate budget in Key Vault service limits:
+    /// secret creates 300 per 10 s, other transactions 4,000 per 10 s) go on. Key Vault throttling guidance
+    /// (learn.microsoft.com/azure/key-vault/general/overview-throttling: "returns HTTP status code 429 (Too many
+    /// requests), and the request fails") and REST API error codes "HTTP 429: Too Many Requests". Whether a Retry-After
+    /// comes with it is not documented: see <see cref="LocalKeyVaultApp.ThrottleRetryAfter"/> for the two readings.
     /// </summary>
     Throttled,
 

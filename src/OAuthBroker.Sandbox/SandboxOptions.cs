@@ -25,6 +25,13 @@ public sealed class SandboxClient
     public List<string> RedirectUris { get; set; } = [];
 
     /// <summary>
+    /// OIDC tenants only: app roles granted to this client as a daemon (application permissions). Entra ID puts them in the
+    /// <c>roles</c> claim of the client-credentials token (Learn "Microsoft identity platform and the OAuth 2.0 client
+    /// credentials flow").
+    /// </summary>
+    public List<string> AppRoles { get; set; } = [];
+
+    /// <summary>
     /// WhiteBIT only: the flow the client is registered for (in production the registration decides). Null: decided by
     /// whether the authorize request carries a PKCE challenge — a sandbox convenience for clients configured without it.
     /// </summary>

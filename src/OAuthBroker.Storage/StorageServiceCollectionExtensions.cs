@@ -12,9 +12,11 @@ using OAuthBroker.Credentials;
 using OAuthBroker.Flows;
 using OAuthBroker.Links;
 using OAuthBroker.Refresh;
+using OAuthBroker.Scheduling;
 using OAuthBroker.Storage.Flows;
 using OAuthBroker.Storage.Links;
 using OAuthBroker.Storage.Refresh;
+using OAuthBroker.Storage.Scheduling;
 using OAuthBroker.Storage.Sealing;
 using OAuthBroker.Storage.Tables;
 using OAuthBroker.Storage.Vault;
@@ -51,6 +53,8 @@ public static class StorageServiceCollectionExtensions
             new TableRefreshSchedule(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.ScheduleTable))));
         services.TryAddSingleton<IBrokerStateStore>(sp =>
             new TableBrokerStateStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.ScheduleTable))));
+        services.TryAddSingleton<IScheduledRunClaims>(sp =>
+            new TableScheduledRunClaims(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.ScheduleTable))));
 
         services.TryAddSingleton(CreateSecretClient);
         services.TryAddSingleton<ICredentialVault, KeyVaultCredentialVault>();

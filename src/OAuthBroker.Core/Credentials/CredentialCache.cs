@@ -7,8 +7,8 @@ namespace OAuthBroker.Credentials;
 
 /// <summary>
 /// Per-instance cache of vault reads, so backend load does not hit Key Vault's limits (~4,000 reads per 10 s per
-/// vault). A cached copy is used only while it is the version the link row names (<see cref="AccountLink.CredentialStoredAt"/>)
-/// and younger than <see cref="RefreshOptions.VaultCacheDuration"/>. It holds what a backend is handed (never the
+/// vault). A cached copy is used only while it is the version the link row names (<see cref="AccountLink.CredentialVersion"/>;
+/// <see cref="AccountLink.CredentialStoredAt"/> for rows from before versions were pinned) and younger than <see cref="RefreshOptions.VaultCacheDuration"/>. It holds what a backend is handed (never the
 /// refresh token), at most <see cref="RefreshOptions.CredentialCacheCapacity"/> entries, and drops an unlinked link's
 /// entry at once on this instance (other instances' copies age out within the cache duration).
 /// </summary>
@@ -23,12 +23,12 @@ public sealed class CredentialCache(ICredentialVault vault, IOptions<RefreshOpti
         var now = time.GetUtcNow();
         if (_entries.TryGetValue(link.CredentialName, out var cached)
             && now - cached.ReadAt < options.Value.VaultCacheDuration
-            && link.CredentialStoredAt is { } version && cached.Credential.StoredAt == version)
+            && IsVersionOf(link, cached.Credential))
         {
             return cached.Credential;
         }
 
-        var fresh = await vault.ReadAsync(link.CredentialName, ct);
+        var fresh = await vault.ReadCurrentAsync(link, ct);
         if (fresh is null)
         {
             _entries.TryRemove(link.CredentialName, out _);
@@ -41,6 +41,10 @@ public sealed class CredentialCache(ICredentialVault vault, IOptions<RefreshOpti
         _entries[link.CredentialName] = (served, now);
         return served;
     }
+
+    private static bool IsVersionOf(AccountLink link, VaultedCredential credential) => link.CredentialVersion is { } version
+        ? credential.Version == version
+        : link.CredentialStoredAt is { } storedAt && credential.StoredAt == storedAt;
 
     /// <summary>Drops what is cached for a secret (its link was unlinked or moved).</summary>
     public void Forget(string credentialName) => _entries.TryRemove(credentialName, out _);

@@ -22,4 +22,12 @@ public static class CredentialNames
 
     /// <summary>A fresh grant id: random, so it says nothing about the user or the account.</summary>
     public static string NewGrantId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>
+    /// The grant id of a credential written before grants had ids, derived from the secret it was first found under:
+    /// every refresher of that link derives the same one, so a copy one of them made (and then lost the lease before the
+    /// row could say so) carries the link's grant, and the janitor never takes it for another grant and revokes it.
+    /// </summary>
+    public static string GrantIdOfUntagged(string credentialName) =>
+        "u" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("grant\n" + credentialName)))[..15];
 }

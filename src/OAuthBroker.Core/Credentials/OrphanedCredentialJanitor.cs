@@ -12,17 +12,21 @@ namespace OAuthBroker.Credentials;
 /// deletes them. They come from callbacks that vaulted a grant but never wrote its row (a closed pop-up, a crash, a
 /// storage failure), re-links whose superseded grant could not be revoked at once, and a refresh's copy to a fresh
 /// secret name. Each secret's <c>link</c> tag (the row's storage keys, fingerprints only) says which row should point
-/// at it, and its <c>grant</c> tag whether it is that row's current grant (then it is only deleted: revoking would end
-/// the live link). Secrets younger than <see cref="RefreshOptions.OrphanGracePeriod"/> are left alone (a callback or
-/// re-link may still be writing the row), and so are untagged ones (written before tags; their link cannot be told).
-/// The listing is walked a page at a time across runs; where it stopped is kept in shared state.
+/// at it. It is only deleted, never revoked, when revoking could end the live link: its <c>grant</c> tag is the row's
+/// grant, its tokens are the link's current ones (a provider that handed the same grant back on re-link), or the
+/// provider revokes per user and client (<see cref="RevocationScope.UserAndClient"/>) and the link exists. Secrets
+/// younger than <see cref="RefreshOptions.OrphanGracePeriod"/> on the storage service's clock (a callback or re-link
+/// may still be writing the row) are left alone, and so are untagged ones (written before tags; their link cannot be
+/// told). The listing is walked a page at a time across runs; where it stopped is kept in shared state.
 /// </summary>
 public sealed partial class OrphanedCredentialJanitor(
     ICredentialVault vault,
     IAccountLinkStore links,
     ProviderCatalog providers,
     IBrokerStateStore state,
+    ILeaseClock clock,
     IOptions<RefreshOptions> options,
+    IOptions<RevocationScopeOptions> revocationScopes,
     TimeProvider time,
     ILogger<OrphanedCredentialJanitor> logger) : IHousekeepingTask
 {
@@ -61,7 +65,9 @@ public sealed partial class OrphanedCredentialJanitor(
 
     private async Task<bool> CollectAsync(VaultEntry entry, CT ct)
     {
-        if (entry.Link is null || (entry.UpdatedAt is { } updated && time.GetUtcNow() - updated < options.Value.OrphanGracePeriod))
+        // The secret's age on the vault's clock, compared with the storage service's (both servers' clocks), not this
+        // instance's own, which may run ahead.
+        if (entry.Link is null || (entry.UpdatedAt is { } updated && clock.UtcNow - updated < options.Value.OrphanGracePeriod))
         {
             return false;
         }
@@ -72,8 +78,9 @@ public sealed partial class OrphanedCredentialJanitor(
             return false;
         }
 
-        var otherGrant = link is null || (link.GrantId is not null && entry.GrantId is not null && link.GrantId != entry.GrantId);
-        if (otherGrant && await vault.ReadAsync(entry.Name, ct) is { } orphan && providers.Find(orphan.ProviderId) is { } provider)
+        var orphan = await vault.ReadAsync(entry.Name, ct);
+        var revoke = orphan is not null && await MayRevokeAsync(entry, orphan, link, ct);
+        if (revoke && providers.Find(orphan!.ProviderId) is { } provider)
         {
             var revocation = await provider.RevokeAsync(orphan.Credential, ct);
             if (revocation.Status is RevocationStatus.Unavailable or RevocationStatus.Refused)
@@ -90,8 +97,33 @@ public sealed partial class OrphanedCredentialJanitor(
 
         await vault.DeleteAsync(entry.Name, ct);
         var tag = CredentialNames.LogTag(entry.Name);
-        LogCollected(logger, entry.ProviderId ?? "unknown", tag, otherGrant);
+        LogCollected(logger, entry.ProviderId ?? "unknown", tag, revoke);
         return true;
+    }
+
+    /// <summary>Whether revoking the orphan's grant cannot end the link's live one.</summary>
+    private async Task<bool> MayRevokeAsync(VaultEntry entry, VaultedCredential orphan, Links.AccountLink? link, CT ct)
+    {
+        if (link is null)
+        {
+            // No link for that account: nothing live to protect.
+            return true;
+        }
+
+        if (revocationScopes.Value.For(link.ProviderId) == RevocationScope.UserAndClient)
+        {
+            return false;
+        }
+
+        var grant = entry.GrantId ?? orphan.GrantId;
+        if (link.GrantId is null || grant is null || link.GrantId == grant)
+        {
+            // The link's own grant (a copy made by a refresh), or one that cannot be told apart from it.
+            return false;
+        }
+
+        var current = await vault.ReadCurrentAsync(link, ct);
+        return current is null || !LinkWriter.SameGrant(orphan.Credential, current.Credential);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Orphaned {ProviderId} credential {CredentialTag}: revocation {Revocation}")]
@@ -100,6 +132,6 @@ public sealed partial class OrphanedCredentialJanitor(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Orphaned {ProviderId} credential {CredentialTag} kept: revocation {Revocation}; the next run tries again")]
     private static partial void LogRevocationFailed(ILogger logger, string providerId, string credentialTag, RevocationStatus revocation);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Orphaned {ProviderId} credential {CredentialTag} erased (held another grant than its link's: {OtherGrant})")]
-    private static partial void LogCollected(ILogger logger, string providerId, string credentialTag, bool otherGrant);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Orphaned {ProviderId} credential {CredentialTag} erased (its grant revoked first: {Revoked})")]
+    private static partial void LogCollected(ILogger logger, string providerId, string credentialTag, bool revoked);
 }

@@ -26,10 +26,18 @@ public sealed record AccountLink
     public required DateTimeOffset UpdatedAt { get; init; }
 
     /// <summary>
-    /// <see cref="Credentials.VaultedCredential.StoredAt"/> of the credential version this row describes; a cached copy of the
-    /// credential is current only when it carries the same instant.
+    /// <see cref="Credentials.VaultedCredential.StoredAt"/> of the credential version this row describes (for rows written
+    /// before <see cref="CredentialVersion"/> existed, the only way to tell that version).
     /// </summary>
     public DateTimeOffset? CredentialStoredAt { get; init; }
+
+    /// <summary>
+    /// The exact vault version (Key Vault's version id) holding the credential this row describes. Refreshers and readers
+    /// read that version, never "the latest": a write committed late (a retried attempt of an older document) or a read
+    /// that lags the newest write (vaults allow-listed for higher throughput show writes within 60 s) would otherwise
+    /// hand out a superseded refresh token. Null only on rows written before versions were pinned.
+    /// </summary>
+    public string? CredentialVersion { get; init; }
 
     /// <summary>Random id of the grant behind the credential: new on every link and re-link, kept across refreshes.</summary>
     public string? GrantId { get; init; }
@@ -54,12 +62,13 @@ public sealed record AccountLink
     public DateTimeOffset? LeaseUntil { get; init; }
 
     /// <summary>
-    /// Set by a refresher right before it spends the refresh token: the <see cref="Credentials.VaultedCredential.StoredAt"/>
-    /// of the version it spends. Cleared once the outcome is known. Found set while nobody holds the lease, it means
-    /// the last spend's outcome is unknown: unless the vault now holds a newer version (the result was stored), that
-    /// refresh token may already be spent and is never sent again.
+    /// Set by a refresher right before it spends the refresh token: the vault version (<see cref="CredentialVersion"/>)
+    /// it spends. Cleared once the outcome is known. Found set while nobody holds the lease, it means the last spend's
+    /// outcome is unknown: unless the vault holds that spend's own result (a version whose
+    /// <see cref="Credentials.VaultedCredential.RefreshedFrom"/> names it), that refresh token may already be spent and
+    /// is never sent again.
     /// </summary>
-    public DateTimeOffset? SpendingVersion { get; init; }
+    public string? SpendingVersion { get; init; }
 
     /// <summary>When (lease clock) the spend named by <see cref="SpendingVersion"/> began; for operators.</summary>
     public DateTimeOffset? SpendStartedAt { get; init; }

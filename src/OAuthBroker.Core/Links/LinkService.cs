@@ -121,14 +121,15 @@ public sealed partial class LinkService(
                 $"The provider '{link.ProviderId}' is no longer configured, so nothing could be revoked there; revoke the access in the provider's own settings.");
         }
 
-        // Read under the lease: the newest credential, which no refresher can rotate before the erase.
-        var credential = await vault.ReadAsync(link.CredentialName, ct);
+        // Read under the lease: the newest credential (a lost spend's stored result included), which no refresher can
+        // rotate before the erase.
+        var credential = await vault.ReadCurrentAsync(link, ct);
         if (credential is null)
         {
             return new RevocationResult(RevocationStatus.NoLongerPossible, "The credential was already erased; nothing was left to revoke with.");
         }
 
-        if (link.SpendInDoubt)
+        if (link.SpendInDoubt && credential.RefreshedFrom != link.SpendingVersion)
         {
             // The newest refresh token may have been rotated by a refresh whose answer was lost: revoking with the old one
             // may not reach the grant. Still the best there is; the detail says so.

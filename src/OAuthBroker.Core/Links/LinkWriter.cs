@@ -20,6 +20,7 @@ public sealed partial class LinkWriter(
     LinkLeases leases,
     ProviderCatalog providers,
     CredentialCache cache,
+    Microsoft.Extensions.Options.IOptions<RevocationScopeOptions> revocationScopes,
     TimeProvider time,
     ILogger<LinkWriter> logger)
 {
@@ -36,7 +37,7 @@ public sealed partial class LinkWriter(
         var now = time.GetUtcNow();
         var vaulted = Vaulted(userId, providerId, grant, now);
         var name = CredentialNames.New();
-        await vault.WriteAsync(name, vaulted, ct);
+        var version = await vault.WriteAsync(name, vaulted, ct);
 
         var link = Describe(grant, new AccountLink
         {
@@ -51,6 +52,7 @@ public sealed partial class LinkWriter(
             CreatedAt = now,
             UpdatedAt = now,
             CredentialStoredAt = now,
+            CredentialVersion = version,
             GrantId = vaulted.GrantId,
             CredentialVersions = 1,
         });
@@ -79,7 +81,7 @@ public sealed partial class LinkWriter(
         }
 
         // Another callback for the same account got there first: ours replaces its grant, with the secret already written.
-        return await ReplaceGrantAsync(winner, grant, name, vaulted, CT.None);
+        return await ReplaceGrantAsync(winner, grant, (name, version), vaulted, CT.None);
     }
 
     /// <summary>The user authorized an account that is already linked.</summary>
@@ -96,7 +98,7 @@ public sealed partial class LinkWriter(
     /// name can never block it), points the row at it, then revokes the replaced grant where the provider allows and
     /// erases its secret. Whatever the last step cannot do, the janitor finishes.
     /// </summary>
-    private async Task<AccountLink> ReplaceGrantAsync(AccountLink existing, ProviderGrant grant, string? writtenName, VaultedCredential vaulted, CT ct)
+    private async Task<AccountLink> ReplaceGrantAsync(AccountLink existing, ProviderGrant grant, (string Name, string Version)? written, VaultedCredential vaulted, CT ct)
     {
         var owner = "link-" + Guid.NewGuid().ToString("N")[..12];
         AccountLink? leased;
@@ -117,12 +119,20 @@ public sealed partial class LinkWriter(
             return await CreateAsync(existing.UserId, existing.ProviderId, grant, ct);
         }
 
-        var name = writtenName ?? CredentialNames.New();
-        if (writtenName is null)
+        // What the row describes now (under the lease: no refresher rotates it meanwhile). A provider may hand the same
+        // grant back (the same refresh token): then it keeps its grant id, so nothing later takes it for a replaced grant.
+        var old = await ReadQuietlyAsync(leased);
+        if (written is null && old is not null && leased.GrantId is { } sameGrantId && SameGrant(old.Credential, grant.Credential))
+        {
+            vaulted = vaulted with { GrantId = sameGrantId };
+        }
+
+        var (name, version) = written ?? (CredentialNames.New(), "");
+        if (written is null)
         {
             try
             {
-                await vault.WriteAsync(name, vaulted, ct);
+                version = await vault.WriteAsync(name, vaulted, ct);
             }
             catch
             {
@@ -137,6 +147,7 @@ public sealed partial class LinkWriter(
             Status = LinkStatus.Active,
             CredentialName = name,
             CredentialStoredAt = vaulted.StoredAt,
+            CredentialVersion = version,
             CredentialVersions = 1,
             GrantId = vaulted.GrantId,
             Scopes = grant.Scopes,
@@ -154,20 +165,25 @@ public sealed partial class LinkWriter(
         // Note: not the request's token from here on; the new grant is vaulted and must end up pointed at.
         var saved = await recorder.ReplaceWithScheduleAsync(leased, relinked with { NextRefreshAt = policy.NextDue(relinked, now) }, CT.None);
         cache.Forget(leased.CredentialName);
-        await SupersedeAsync(leased, grant.Credential);
+        await SupersedeAsync(leased, old, grant.Credential);
         return saved;
     }
 
-    /// <summary>Revokes the replaced grant (unless it is the same grant) and erases its secret; on any doubt the secret stays for the janitor.</summary>
-    private async Task SupersedeAsync(AccountLink replaced, ProviderCredential replacement)
+    /// <summary>
+    /// Revokes the replaced grant and erases its secret. Not revoked: the same grant handed back again (its refresh or
+    /// access token is the new one's), or a provider where revoking reaches every grant of the user and client
+    /// (<see cref="RevocationScope.UserAndClient"/>): that would end the new grant too. On any doubt the secret stays for
+    /// the janitor, which applies the same rules.
+    /// </summary>
+    private async Task SupersedeAsync(AccountLink replaced, VaultedCredential? old, ProviderCredential replacement)
     {
         try
         {
-            var old = await vault.ReadAsync(replaced.CredentialName, CT.None);
-            var sameGrant = old is not null && (old.Credential.RefreshToken is { } token && token == replacement.RefreshToken || old.Credential.AccessToken == replacement.AccessToken);
-            if (old is not null && !sameGrant && providers.Find(replaced.ProviderId) is { } provider)
+            var revocable = old is not null && !SameGrant(old.Credential, replacement)
+                && revocationScopes.Value.For(replaced.ProviderId) == RevocationScope.Grant;
+            if (revocable && providers.Find(replaced.ProviderId) is { } provider)
             {
-                var revocation = await provider.RevokeAsync(old.Credential, CT.None);
+                var revocation = await provider.RevokeAsync(old!.Credential, CT.None);
                 LogSuperseded(logger, replaced.ProviderId, revocation.Status);
                 if (revocation.Status is RevocationStatus.Unavailable or RevocationStatus.Refused)
                 {
@@ -182,6 +198,22 @@ public sealed partial class LinkWriter(
             LogOrphanLeft(logger, CredentialNames.LogTag(replaced.CredentialName));
         }
     }
+
+    private async Task<VaultedCredential?> ReadQuietlyAsync(AccountLink link)
+    {
+        try
+        {
+            return await vault.ReadCurrentAsync(link, CT.None);
+        }
+        catch (Exception ex) when (ex is VaultUnavailableException or OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Two credentials of one grant: a provider handed back the same refresh token (or access token) on re-link.</summary>
+    internal static bool SameGrant(ProviderCredential one, ProviderCredential other) =>
+        (one.RefreshToken is { } token && token == other.RefreshToken) || one.AccessToken == other.AccessToken;
 
     private async Task RevokeQuietlyAsync(string providerId, ProviderCredential credential)
     {

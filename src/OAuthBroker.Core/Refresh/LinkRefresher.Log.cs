@@ -36,7 +36,10 @@ public sealed partial class LinkRefresher
     [LoggerMessage(Level = LogLevel.Error, Message = "A {ProviderId} link's credential is too large to store after a refresh; it is not refreshed")]
     private static partial void LogTooLarge(ILogger logger, string providerId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "invalid_grant for a {ProviderId} link while the vault holds a newer refresh token; spending that one")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {ProviderId} link's vault does not show the version its row names ({Code}); nothing was spent, it is looked at again later")]
+    private static partial void LogVersionNotVisible(ILogger logger, string providerId, string code);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "invalid_grant for a {ProviderId} link while the vault holds the result of a refresh of the token just sent; spending that one")]
     private static partial void LogReconciling(ILogger logger, string providerId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A {ProviderId} link's credential moved to a fresh secret (the old one reached Refresh:MaxCredentialVersions)")]

@@ -5,10 +5,14 @@ using OAuthBroker.Providers;
 
 namespace OAuthBroker.Refresh;
 
-/// <summary>Storing a spend's result: the vault within the lease, then the row.</summary>
+/// <summary>Storing a spend's result: the vault first, then the row.</summary>
 public sealed partial class LinkRefresher
 {
-    /// <summary>Vault first (within the lease), then the index entry, then the link (with the lease's ETag), then the old entry away.</summary>
+    /// <summary>
+    /// Vault first, then the index entry, then the link (with the lease's ETag, naming the new version), then the old
+    /// entry away. The result names the version it was refreshed from, so whoever finds this spend's outcome unknown can
+    /// tell this result from anything else in the vault.
+    /// </summary>
     private async Task<RefreshOutcome> StoreAsync(Held held, IOAuthProvider provider, VaultedCredential spent, ProviderCredential refreshed, DateTimeOffset sentAt, CT ct)
     {
         var current = spent.Credential;
@@ -27,19 +31,46 @@ public sealed partial class LinkRefresher
         };
 
         var storedAt = time.GetUtcNow();
-        var document = spent with { Credential = merged, StoredAt = storedAt };
-        if (await WriteResultAsync(held, provider, document, ct) is { } failed)
+        var document = spent with { Credential = merged, StoredAt = storedAt, RefreshedFrom = spent.Version, Version = null };
+        var (version, failed) = await WriteResultAsync(held, provider, document, ct);
+        if (failed is { } outcome)
         {
-            return failed;
+            return outcome;
         }
 
-        var now = time.GetUtcNow();
-        var updated = held.Row with
+        // An expiry the refresh could not move (an absolute session limit, or no new refresh token) is no reason to
+        // refresh again: it would be due at once, every time.
+        var movable = merged.RefreshTokenExpiresAt is not { } after || current.RefreshTokenExpiresAt is not { } before
+            || after > before + options.Value.MinRefreshInterval;
+        var result = new StoredResult(version!, storedAt, merged, movable);
+        held.Done = true;
+        try
         {
-            CredentialStoredAt = storedAt,
-            CredentialVersions = held.Row.CredentialVersions + 1,
-            AccessTokenExpiresAt = merged.AccessTokenExpiresAt,
-            RefreshTokenExpiresAt = merged.RefreshTokenExpiresAt,
+            await RecordStoredAsync(held.Row, result, ct);
+        }
+        catch (LinkConcurrencyException)
+        {
+            if (await RecordStoredOverChangedRowAsync(held, result, ct) is { } lost)
+            {
+                return lost;
+            }
+        }
+
+        LogRefreshed(logger, held.Row.ProviderId, rotated);
+        return RefreshOutcome.Refreshed;
+    }
+
+    /// <summary>The row after a stored refresh: the new version named, failures and marker cleared, the lease given back.</summary>
+    private Task<AccountLink> RecordStoredAsync(AccountLink row, StoredResult result, CT ct)
+    {
+        var now = time.GetUtcNow();
+        var updated = row with
+        {
+            CredentialVersion = result.Version,
+            CredentialStoredAt = result.StoredAt,
+            CredentialVersions = row.CredentialVersions + 1,
+            AccessTokenExpiresAt = result.Credential.AccessTokenExpiresAt,
+            RefreshTokenExpiresAt = result.Credential.RefreshTokenExpiresAt,
             LastRefreshAt = now,
             UpdatedAt = now,
             RefreshFailures = 0,
@@ -49,49 +80,52 @@ public sealed partial class LinkRefresher
             SpendingVersion = null,
             SpendStartedAt = null,
         };
-        // An expiry the refresh could not move (an absolute session limit, or no new refresh token) is no reason to
-        // refresh again: it would be due at once, every time.
-        var movable = merged.RefreshTokenExpiresAt is not { } after || current.RefreshTokenExpiresAt is not { } before
-            || after > before + options.Value.MinRefreshInterval;
-        held.Done = true;
-        try
-        {
-            await recorder.ReplaceWithScheduleAsync(held.Row, updated with { NextRefreshAt = policy.NextDue(updated, now, movable) }, ct);
-        }
-        catch (LinkConcurrencyException)
-        {
-            var row = await links.GetAsync(held.Row.UserId, held.Row.ProviderId, held.Row.AccountId, ct);
-            if (row?.CredentialStoredAt != storedAt)
-            {
-                // The credential is vaulted (the next refresher reads it), but the lease was lost before the row could say so.
-                LogLeaseLost(logger, held.Row.ProviderId, "after the vault write; the new credential is vaulted, the row is behind");
-                return RefreshOutcome.LeaseLost;
-            }
-
-            // The write committed and its answer was lost; the retry saw its own change.
-        }
-
-        LogRefreshed(logger, held.Row.ProviderId, rotated);
-        return RefreshOutcome.Refreshed;
+        return recorder.ReplaceWithScheduleAsync(row, updated with { NextRefreshAt = policy.NextDue(updated, now, result.RefreshTokenExpiryMovable) }, ct);
     }
 
-    /// <summary>Writes the spend's result within what is left of the lease. Null when stored; otherwise what happened to the link.</summary>
-    private async Task<RefreshOutcome?> WriteResultAsync(Held held, IOAuthProvider provider, VaultedCredential document, CT ct)
+    /// <summary>
+    /// The row changed between the lease and the final write. If it still records this spend (the marker is ours: nobody
+    /// has spent since, and whoever changed it does not hold it now), the result is recorded over the changed row.
+    /// Otherwise the lease was lost: the result is in the vault, named as this spend's, for the next refresher.
+    /// </summary>
+    private async Task<RefreshOutcome?> RecordStoredOverChangedRowAsync(Held held, StoredResult result, CT ct)
     {
-        var left = held.Remaining(time, options.Value);
-        using var deadline = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), time);
-        try
+        var row = await links.GetAsync(held.Row.UserId, held.Row.ProviderId, held.Row.AccountId, ct);
+        if (row?.CredentialVersion == result.Version)
         {
-            await vault.WriteAsync(held.Row.CredentialName, document, deadline.Token);
-            await gate.SucceededAsync(ct);
+            // The write committed and its answer was lost; the retry saw its own change.
             return null;
         }
-        catch (VaultUnavailableException ex) when (ex.Failure.AffectsWholeVault())
+
+        if (row is { Status: LinkStatus.Active } && row.SpendingVersion == held.Row.SpendingVersion && row.CredentialName == held.Row.CredentialName
+            && !leases.HeldByOther(row, _instance))
         {
-            await gate.TripAsync(ex.Failure, CT.None);
-            LogResultLost(logger, held.Row.ProviderId, ex.Failure.ToString());
-            held.Done = true;
-            return await recorder.HoldAsync(held.Row, "refresh_result_unstored", RefreshOutcome.ResultLost, ct);
+            try
+            {
+                await RecordStoredAsync(row, result, ct);
+                return null;
+            }
+            catch (LinkConcurrencyException)
+            {
+                // Changed once more: the next refresher finds the result in the vault.
+            }
+        }
+
+        LogLeaseLost(logger, held.Row.ProviderId, "after the vault write; the new credential is vaulted as this spend's result, the row is behind");
+        return RefreshOutcome.LeaseLost;
+    }
+
+    /// <summary>
+    /// Writes the spend's result. Not cut off at the lease's end: the tokens exist nowhere else, and a late write is
+    /// safe (the marker keeps everyone else from spending the token sent, and the result is found by the version it names).
+    /// The vault client's own limits bound it. The new version's id, or what happened to the link.
+    /// </summary>
+    private async Task<(string? Version, RefreshOutcome? Stop)> WriteResultAsync(Held held, IOAuthProvider provider, VaultedCredential document, CT ct)
+    {
+        string version;
+        try
+        {
+            version = await vault.WriteAsync(held.Row.CredentialName, document, ct);
         }
         catch (VaultUnavailableException ex) when (ex.Failure == VaultFailure.NameDeleted)
         {
@@ -100,20 +134,32 @@ public sealed partial class LinkRefresher
             await RevokeQuietlyAsync(provider, document.Credential);
             held.Done = true;
             await leases.ReleaseQuietlyAsync(held.Row);
-            return RefreshOutcome.Gone;
+            return (null, RefreshOutcome.Gone);
         }
         catch (VaultUnavailableException ex) when (ex.Failure == VaultFailure.TooLarge)
         {
             LogResultLost(logger, held.Row.ProviderId, ex.Failure.ToString());
             held.Done = true;
-            return await recorder.HoldAsync(held.Row, "credential_too_large", RefreshOutcome.ResultLost, ct);
+            return (null, await recorder.HoldAsync(held.Row, "credential_too_large", RefreshOutcome.ResultLost, ct));
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            // Whether the write landed is unknown; the next refresher finds out from the vault (SpendingVersion).
-            LogOutcomeUnknown(logger, held.Row.ProviderId, "vault write past the lease budget");
+            // Any other failure: the vault refused (403, 429, 5xx), did not answer in time, or answered something the
+            // client cannot sort (401, another 4xx). Its writes cannot be trusted: nobody spends until one works.
+            var failure = (ex as VaultUnavailableException)?.Failure ?? VaultFailure.Unavailable;
+            await gate.TripAsync(failure, CT.None);
+            LogResultLost(logger, held.Row.ProviderId, ex is VaultUnavailableException ? failure.ToString() : ex.GetType().Name);
             held.Done = true;
-            return await recorder.HoldAsync(held.Row, OutcomeUnknownCode, RefreshOutcome.OutcomeUnknown, ct);
+            return (null, await recorder.HoldAsync(held.Row, "refresh_result_unstored", RefreshOutcome.ResultLost, ct));
         }
+
+        await gate.SucceededAsync(ct);
+        return (version, null);
     }
+
+    /// <param name="Version">The vault version written.</param>
+    /// <param name="StoredAt">When (this instance's clock) it was written.</param>
+    /// <param name="Credential">What it holds.</param>
+    /// <param name="RefreshTokenExpiryMovable">False when the refresh could not move the refresh token's expiry.</param>
+    private sealed record StoredResult(string Version, DateTimeOffset StoredAt, ProviderCredential Credential, bool RefreshTokenExpiryMovable);
 }

@@ -15,12 +15,14 @@ namespace OAuthBroker.Refresh;
 /// <list type="number">
 /// <item>single-flight per link inside this instance;</item>
 /// <item>a lease on the link row taken by ETag compare-and-swap, on the storage service's clock (<see cref="ILeaseClock"/>);</item>
-/// <item>the refresh token read from the vault only after the lease is held;</item>
+/// <item>the refresh token read from the vault only after the lease is held, from exactly the version the row names
+/// (<see cref="AccountLink.CredentialVersion"/>), never "the latest", which a late write or a lagging read can make older;</item>
 /// <item>no spend while the vault does not take writes (<see cref="VaultWriteGate"/>), or without a vault-write slot;</item>
 /// <item>right before the spend the lease is renewed for everything the spend can take (<see cref="LeaseBudget"/>) and
 /// the version being spent is recorded on the row (<see cref="AccountLink.SpendingVersion"/>), so an outcome that never
 /// comes back (timeout after sending, crash, lost answer) is known to be unknown and the token is never sent again;</item>
-/// <item>the new credential vaulted before anything else, then the link updated with the lease's ETag.</item>
+/// <item>the new credential vaulted before anything else, naming the version it was refreshed from, then the link
+/// updated with the lease's ETag to name the new version.</item>
 /// </list>
 /// The windows that remain are in docs/link-states.md.
 /// </summary>
@@ -148,6 +150,13 @@ public sealed partial class LinkRefresher(
             return link.Status == LinkStatus.Expired ? RefreshOutcome.Expired : RefreshOutcome.ReauthRequired;
         }
 
+        // Before anything writes the row: a link another instance holds is theirs, even to park (a write under their
+        // lease would make their own next write fail, and leave their spend looking unfinished).
+        if (leases.HeldByOther(link, _instance))
+        {
+            return RefreshOutcome.Busy;
+        }
+
         var now = time.GetUtcNow();
         var provider = providers.Find(providerId);
         if (provider is null)
@@ -182,12 +191,7 @@ public sealed partial class LinkRefresher(
             return RefreshOutcome.ProviderMisconfigured;
         }
 
-        if (leases.HeldByOther(link, _instance))
-        {
-            return RefreshOutcome.Busy;
-        }
-
-        var held = new Held();
+        var held = new Held { LeaseStarted = time.GetTimestamp() };
         try
         {
             held.Row = await links.ReplaceAsync(leases.WithLease(link, _instance), ct);
@@ -246,29 +250,13 @@ public sealed partial class LinkRefresher(
 
     private async Task<RefreshOutcome> RefreshLeasedAsync(Held held, IOAuthProvider provider, CT ct)
     {
-        var vaulted = await vault.ReadAsync(held.Row.CredentialName, ct);
-        if (vaulted?.Credential.RefreshToken is null)
+        var (vaulted, stop) = await ReadSpendableAsync(held, ct);
+        if (stop is { } stopped)
         {
-            LogCredentialMissing(logger, held.Row.ProviderId, CredentialNames.LogTag(held.Row.CredentialName));
-            held.Done = true;
-            await recorder.FinishAsync(held.Row, LinkStatus.ReauthRequired, "credential_missing", ct);
-            return RefreshOutcome.ReauthRequired;
+            return stopped;
         }
 
-        if (held.Row.SpendingVersion is { } spent)
-        {
-            if (vaulted.StoredAt == spent)
-            {
-                // The vault still holds the version an earlier spend sent: the provider may have rotated it.
-                LogOutcomeUnknown(logger, held.Row.ProviderId, "an earlier refresher stopped mid-spend");
-                held.Done = true;
-                return await recorder.HoldAsync(held.Row, OutcomeUnknownCode, RefreshOutcome.OutcomeUnknown, ct);
-            }
-
-            LogSpendResolved(logger, held.Row.ProviderId);
-        }
-
-        if (JsonSerializer.SerializeToUtf8Bytes(vaulted, Json).Length > options.Value.MaxCredentialBytes)
+        if (JsonSerializer.SerializeToUtf8Bytes(vaulted!, Json).Length > options.Value.MaxCredentialBytes)
         {
             // The new tokens would not fit in a secret (Key Vault: 25 KB): spending would lose them.
             LogTooLarge(logger, held.Row.ProviderId);
@@ -291,40 +279,48 @@ public sealed partial class LinkRefresher(
             return RefreshOutcome.Deferred;
         }
 
-        var document = vaulted with
+        var document = vaulted! with
         {
             Link = links.ReferenceOf(held.Row.UserId, held.Row.ProviderId, held.Row.AccountId),
-            GrantId = held.Row.GrantId ?? vaulted.GrantId ?? CredentialNames.NewGrantId(),
+            GrantId = held.Row.GrantId ?? vaulted.GrantId ?? CredentialNames.GrantIdOfUntagged(held.Row.CredentialName),
         };
         var previousName = held.Row.CredentialName;
         var name = previousName;
+        var version = document.Version!;
         var versions = held.Row.CredentialVersions;
         // Room for the proof or copy and for the result; past the limit the credential moves to a fresh name.
         var rollover = versions + 2 > options.Value.MaxCredentialVersions;
         if (rollover || check.NeedsProof)
         {
             var target = rollover ? CredentialNames.New() : name;
-            if (await ProveWritableAsync(held, target, document, ct) is { } stop)
+            var (written, refused) = await ProveWritableAsync(held, target, document, ct);
+            if (refused is { } blocked)
             {
-                return stop;
+                return blocked;
             }
 
-            (name, versions) = rollover ? (target, 1) : (name, versions + 1);
+            (name, version, versions) = rollover ? (target, written!, 1) : (name, written!, versions + 1);
         }
 
-        if (await StartSpendAsync(held, document, name, versions, ct) is { } lost)
+        if (await StartSpendAsync(held, document with { Version = version }, name, versions, ct) is { } lost)
         {
             return lost;
         }
 
-        if (name != previousName)
+        try
         {
-            LogRolledOver(logger, held.Row.ProviderId);
-            await DeleteQuietlyAsync(previousName);
+            return await SpendAndRecordAsync(held, provider, document with { Version = version }, reconcile: true, ct);
         }
-
-        var answer = await SpendAsync(held, provider, document.Credential);
-        return await HandleAnswerAsync(held, provider, document, answer, reconcile: true, ct);
+        finally
+        {
+            if (name != previousName)
+            {
+                // Only now: the row names the fresh secret, and nothing of the spend waits on the old one's deletion
+                // (delete, then purge: several vault calls the lease does not budget for).
+                LogRolledOver(logger, held.Row.ProviderId);
+                await DeleteQuietlyAsync(previousName);
+            }
+        }
     }
 
     /// <summary>Links without a refresh token are followed to their expiry and then marked expired, not "refreshed".</summary>
@@ -355,7 +351,7 @@ public sealed partial class LinkRefresher(
         }
         catch (Exception ex) when (ex is VaultUnavailableException or OperationCanceledException)
         {
-            // The janitor finds secrets no link points at.
+            // The janitor finds secrets no link points at (same grant: it only deletes them).
         }
     }
 
@@ -384,5 +380,8 @@ public sealed partial class LinkRefresher(
             options.LeaseDuration - options.ClockAllowance - time.GetElapsedTime(LeaseStarted);
     }
 
-    private sealed record Answer(ProviderResult<ProviderCredential> Result, DateTimeOffset SentAt);
+    /// <param name="Result">What the provider call came back with.</param>
+    /// <param name="SentAt">When the spend began (expiries are counted from here).</param>
+    /// <param name="MayHaveReachedProvider">False when no request of the spend got as far as writing its body: nothing was spent, whatever failed.</param>
+    private sealed record Answer(ProviderResult<ProviderCredential> Result, DateTimeOffset SentAt, bool MayHaveReachedProvider);
 }

@@ -43,6 +43,16 @@ public sealed class RefreshOptions
     public TimeSpan RefreshCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Longest wait to connect to a provider (TCP and TLS), for every provider call. Below <see cref="RefreshCallTimeout"/>
+    /// so that a provider whose network silently drops connection attempts fails as "connect timeout" (known not sent,
+    /// retried later) rather than running into the call's timeout. Default: half of <see cref="RefreshCallTimeout"/>, at most 10 s.
+    /// </summary>
+    public TimeSpan? ProviderConnectTimeout { get; set; }
+
+    /// <summary>The connect timeout in force (<see cref="ProviderConnectTimeout"/> or its default).</summary>
+    public TimeSpan ConnectTimeout => ProviderConnectTimeout ?? (RefreshCallTimeout / 2 < TimeSpan.FromSeconds(10) ? RefreshCallTimeout / 2 : TimeSpan.FromSeconds(10));
+
+    /// <summary>
     /// Margin for clocks: lease times come from the storage service's clock, which each instance knows only to about a
     /// second (the <c>Date</c> header's resolution) plus a round trip. A holder stops starting work this long before
     /// its lease ends. Default 5 s.
@@ -135,6 +145,11 @@ public sealed class RefreshOptions
                 || options.OrphanGracePeriod <= TimeSpan.Zero)
             {
                 errors.Add($"{SectionName}: RefreshCallTimeout, VaultBreakerDuration and OrphanGracePeriod must be positive, ClockAllowance at least 2 s (the storage clock is known to about a second), PacingMaxWait, VaultWriteProofWindow and MinRefreshInterval not negative.");
+            }
+
+            if (options.ProviderConnectTimeout is { } connect && (connect <= TimeSpan.Zero || connect >= options.RefreshCallTimeout))
+            {
+                errors.Add($"{SectionName}:ProviderConnectTimeout must be positive and shorter than RefreshCallTimeout ({options.RefreshCallTimeout}).");
             }
 
             if (options.MaxCredentialVersions is < 3 or > 490 || options.MaxCredentialBytes is < 512 or > 25 * 1024 || options.CredentialCacheCapacity < 1)

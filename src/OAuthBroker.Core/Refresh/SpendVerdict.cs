@@ -6,7 +6,7 @@ namespace OAuthBroker.Refresh;
 /// <summary>What the broker knows about a refresh token after a failed spend.</summary>
 public enum SpendVerdict
 {
-    /// <summary>The provider answered, and its answer says nothing was issued: the token is as it was.</summary>
+    /// <summary>The request never reached the provider, or the provider answered that it issued nothing: the token is as it was.</summary>
     NotSpent,
     /// <summary>The provider rejected the token (invalid_grant).</summary>
     Rejected,
@@ -17,8 +17,10 @@ public enum SpendVerdict
 /// <summary>
 /// Sorts a failed spend by what the client actually knows. A token request is not idempotent: a server finishes a
 /// request it fully received even when the client has gone, and RFC 9110 §9.2.2 says a client must not resend such a
-/// request unless it knows the first was never applied. So only answers that say "not processed" leave the token
-/// unspent; everything that could have happened after the server got the request is unknown.
+/// request unless it knows the first was never applied. So only a request that never reached the provider, or an
+/// answer in the provider's own protocol that says "nothing issued", leaves the token unspent; everything that could
+/// have happened after the provider got the request is unknown. (A failure before any request could reach the provider
+/// is sorted by the caller, from <see cref="RequestWriteWatch"/>, before this is asked.)
 /// </summary>
 public static class SpendClassifier
 {
@@ -40,15 +42,19 @@ public static class SpendClassifier
 
     private static SpendVerdict ClassifyUnavailable(string code) => code switch
     {
-        // Name resolution, connect, TLS: the request never left (HttpRequestError).
-        ProviderHttpClient.NotSentCode => SpendVerdict.NotSpent,
-        // RFC 9110 §15.6.4: 503, the server is unable to handle the request (it did not).
-        "http_503" => SpendVerdict.NotSpent,
-        // Timeout after sending, reset, a response cut short, 500 (the server failed, possibly after committing), and
-        // 502/504 from a gateway (RFC 9110 §15.6.3/§15.6.5: the upstream may have processed it).
-        "timeout" or "network" or ProviderHttpClient.IncompleteResponseCode => SpendVerdict.Unknown,
+        // Name resolution, connect, TLS, or a timeout before the body was written: the request never left.
+        ProviderHttpClient.NotSentCode or ProviderHttpClient.ConnectTimeoutCode => SpendVerdict.NotSpent,
+        // RFC 6749 §4.1.2.1 (the code token endpoints reuse): "currently unable to handle the request due to a temporary
+        // overloading or maintenance": the provider's own word that it did not handle it.
+        "temporarily_unavailable" => SpendVerdict.NotSpent,
+        // "server_error" (RFC 6749 §4.1.2.1): "an unexpected condition that prevented it from fulfilling the request",
+        // which may come after the rotation was committed. Every 5xx, 503 included: a gateway answers 503 after its
+        // upstream received the request and reset (Envoy's "upstream connect error or disconnect/reset before headers",
+        // response flag UC), and a 500/502/504 says nothing about what the upstream did (RFC 9110 §15.6). Timeouts after
+        // sending, resets and responses cut short likewise.
+        "server_error" or "timeout" or "network" or ProviderHttpClient.IncompleteResponseCode => SpendVerdict.Unknown,
         _ when code.StartsWith("http_", StringComparison.Ordinal) => SpendVerdict.Unknown,
-        // The provider's own "temporarily_unavailable"/"server_error" answers and retCodes: an answer, nothing issued.
+        // The provider's own answers in its protocol (documented retCodes mapped to "unavailable"): an answer, nothing issued.
         _ => SpendVerdict.NotSpent,
     };
 }

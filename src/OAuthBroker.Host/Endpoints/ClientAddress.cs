@@ -1,62 +1,47 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
 namespace OAuthBroker.Host.Endpoints;
 
 /// <summary>
-/// Which client a request counts against for the rate limit: an address the client cannot choose. Standalone that is
-/// the connection's peer; behind a front end it is the header that front end <b>overwrites</b> (section
-/// <c>RateLimit:ClientAddressHeader</c>). Azure App Service: "The client-ip header is added on the Front End role
-/// … App Service will overwrite any existing header so they cannot be spoofed" (Azure/app-service-linux-docs
-/// <c>Things_You_Should_Know/headers.md</c>), with the peer as <c>ip:port</c> (azure-webjobs-sdk
-/// <c>ApplicationInsightsLogger.cs:684-695</c>: "For Web sites in Azure header contains ip address with port"). Behind
-/// Azure Front Door, <c>X-Azure-ClientIP</c> (only with the app restricted to that Front Door by <c>X-Azure-FDID</c>).
-/// X-Forwarded-For's left-most entry is whatever the client wrote; only the entry the nearest proxy appended (the
-/// right-most) is that proxy's word, so a listed header is read right-most too.
+/// Which client a request counts against for the rate limit: an address the client cannot choose (see
+/// <see cref="ClientAddressOptions"/>). A request without one is never put in a shared bucket, where one client could use
+/// up everyone's allowance (callbacks included), nor in a fresh one per request: it is refused (see EdgePolicies).
 /// </summary>
-public sealed class ClientAddressOptions
-{
-    public const string SectionName = "RateLimit";
-
-    /// <summary>The platform's own header under the Functions host (App Service front end).</summary>
-    public const string AppServiceHeader = "Client-IP";
-
-    /// <summary>
-    /// Header holding the client's address, written by a front end that overwrites what the client sent. Default:
-    /// <see cref="AppServiceHeader"/> under the Functions host, none standalone (the connection's peer). Set it to
-    /// <c>X-Azure-ClientIP</c> behind Front Door, or to an empty string to use the connection's peer.
-    /// </summary>
-    public string? ClientAddressHeader { get; set; }
-
-    public static string? HeaderFor(IConfiguration configuration, bool underFunctionsHost) =>
-        configuration.GetSection(SectionName)[nameof(ClientAddressHeader)] switch
-        {
-            null => underFunctionsHost ? AppServiceHeader : null,
-            "" => null,
-            var header => header,
-        };
-}
-
 public static class ClientAddress
 {
     /// <summary>
-    /// The rate-limit partition: IPv4 addresses as they are; IPv6 by /64, the smallest prefix a subscriber is normally
-    /// given (RFC 6177 §2 recommends /48–/64 per site), so rotating through one's own /64 buys no fresh buckets. Ports are
-    /// dropped. A configured header that is missing or unreadable puts the request in one shared bucket, never in a fresh one.
+    /// IPv4 addresses as they are; IPv6 by /64, the smallest prefix a subscriber is normally given (RFC 6177 §2
+    /// recommends /48–/64 per site), so rotating through one's own /64 buys no fresh buckets. Ports are dropped.
     /// </summary>
-    public static string Partition(HttpContext http, string? header)
+    public static ClientIdentification Identify(HttpContext http, ClientAddressSource source)
     {
-        if (header is null)
+        if (source.Header is null)
         {
-            return http.Connection.RemoteIpAddress is { } peer ? Key(peer) : "unknown";
+            return new(http.Connection.RemoteIpAddress is { } peer ? Key(peer) : "unknown", null);
         }
 
-        var value = http.Request.Headers[header].ToString();
+        if (source.FrontDoorId is { } frontDoor
+            && !(http.Request.Headers[ClientAddressOptions.FrontDoorIdHeader] is [var sent] && string.Equals(sent?.Trim(), frontDoor, StringComparison.OrdinalIgnoreCase)))
+        {
+            return new(null, UnidentifiedClient.NotFromFrontDoor);
+        }
+
+        var value = http.Request.Headers[source.Header].ToString();
         var nearest = value[(value.LastIndexOf(',') + 1)..].Trim();
-        return TryParse(nearest, out var address) ? Key(address) : "unidentified";
+        return TryParse(nearest, out var address) ? new(Key(address), null) : new(null, UnidentifiedClient.HeaderMissing);
     }
 
-    /// <summary>Reads <c>ip</c>, <c>ip:port</c>, <c>[ipv6]</c>, <c>[ipv6]:port</c> and bare IPv6.</summary>
+    /// <summary>
+    /// Reads <c>ip</c>, <c>ip:port</c>, <c>[ipv6]</c>, <c>[ipv6]:port</c>, bare IPv6 and bare IPv6 followed by
+    /// <c>:port</c> (the front end's IPv6 format is not documented). That last form is ambiguous when the address is
+    /// compressed (<c>2001:db8::5:6:7:8</c> + <c>:443</c> also parses as an address, with every group after <c>::</c>
+    /// shifted left, pulling interface-id bits into the /64). So a trailing decimal group that could be a port is dropped
+    /// first whenever the rest is IPv6: read wrongly, a genuine bare address loses its last group, which only shifts the
+    /// groups after <c>::</c> right — the /64 then holds fewer of the address's own prefix bits, never its interface id,
+    /// so neither reading lets a client buy fresh buckets by changing port or interface id.
+    /// </summary>
     public static bool TryParse(string text, out IPAddress address)
     {
         address = IPAddress.None;
@@ -66,12 +51,28 @@ public static class ClientAddress
             return end > 1 && IPAddress.TryParse(text[1..end], out address!) && address.AddressFamily == AddressFamily.InterNetworkV6;
         }
 
-        if (text.Count(c => c == ':') == 1)
+        var colons = text.Count(c => c == ':');
+        if (colons == 1)
         {
             text = text[..text.IndexOf(':')];
         }
+        else if (colons > 2 && WithoutPort(text) is { } rest && IPAddress.TryParse(rest, out var withoutPort) && withoutPort.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            address = withoutPort;
+            return true;
+        }
 
         return text.Length > 0 && IPAddress.TryParse(text, out address!);
+    }
+
+    /// <summary>The text before a trailing <c>:port</c> (1–5 decimal digits, at most 65535), or null.</summary>
+    private static string? WithoutPort(string text)
+    {
+        var colon = text.LastIndexOf(':');
+        var port = text[(colon + 1)..];
+        return port.Length is >= 1 and <= 5 && port.All(char.IsAsciiDigit) && int.Parse(port, CultureInfo.InvariantCulture) <= 65535 && text[colon - 1] != ':'
+            ? text[..colon]
+            : null;
     }
 
     private static string Key(IPAddress address)

@@ -1,5 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using OAuthBroker.Errors;
+using OAuthBroker.Host.Endpoints;
+using OAuthBroker.Host.Refresh;
+using OAuthBroker.Refresh;
 using OAuthBroker.Scheduling;
 
 namespace OAuthBroker.Host.FunctionsHost;
@@ -7,25 +11,79 @@ namespace OAuthBroker.Host.FunctionsHost;
 /// <summary>
 /// The timer function under the Functions host: the host posts <c>{Data, Metadata}</c> to <c>/RefreshTokens</c> on the
 /// schedule in <c>RefreshTokens/function.json</c> (app setting <see cref="RefreshScheduleSetting.Name"/>) and expects
-/// <c>{Outputs, Logs, ReturnValue}</c>; a non-2xx answer fails the invocation. Only the host can reach this route:
-/// it is mapped only when the handler listens on the host's loopback port.
+/// <c>{Outputs, Logs, ReturnValue}</c>; a non-2xx answer fails the invocation.
+/// <para>Only the host's timer invocation runs the work, recognised by its shape (<see cref="TimerInvocationShape"/>): a
+/// client can make the host forward an HTTP request to this path (a scheme or host the host's header fix-up copied
+/// from <c>X-Forwarded-Proto</c>/<c>DISGUISED-HOST</c> becomes part of the forwarded URL), and such a request is
+/// refused. And a run that does get here claims its schedule occurrence first (<see cref="IScheduledRunClaims"/>):
+/// a second run for the same occurrence, from any instance or trigger, is skipped, so triggering this route at any time
+/// never does more than the schedule would.</para>
 /// </summary>
-public static class RefreshTokensFunction
+public static partial class RefreshTokensFunction
 {
     public const string Name = "RefreshTokens";
 
-    public static void MapRefreshTokensFunction(this IEndpointRouteBuilder app) =>
-        app.MapPost("/" + Name, async (InvocationRequest request, ScheduledRun run, CancellationToken ct) =>
-        {
-            var pastDue = request.Data?.TryGetValue("timer", out var timer) == true && timer.ValueKind == JsonValueKind.Object
-                && timer.TryGetProperty("IsPastDue", out var flag) && flag.ValueKind == JsonValueKind.True;
-            var report = await run.RunAsync(ct);
-            return TypedResults.Ok(new InvocationResponse(new Dictionary<string, object?>(), [report.Summary(pastDue)], report));
-        });
-}
+    /// <summary>The timer binding's name in <c>RefreshTokens/function.json</c>.</summary>
+    public const string TriggerName = "timer";
 
-/// <summary>What the Functions host sends for a non-HTTP trigger.</summary>
-public sealed record InvocationRequest(Dictionary<string, JsonElement>? Data, Dictionary<string, JsonElement>? Metadata);
+    private static readonly BrokerError NotTheTimer = new("not_a_timer_invocation", 403, "Not the host's timer",
+        "Only the Functions host's own timer invocation runs the scheduled work.");
+
+    public static void MapRefreshTokensFunction(this IEndpointRouteBuilder app)
+    {
+        var configuration = app.ServiceProvider.GetRequiredService<IConfiguration>();
+        var handlerPort = int.Parse(configuration[FunctionsHostIntegration.PortVariable]!, System.Globalization.CultureInfo.InvariantCulture);
+        // The schedule the host's timer runs on (the app's own Refresh:Schedule only when that setting is absent).
+        var schedule = configuration[RefreshScheduleSetting.Name] is { Length: > 0 } timer
+            ? timer
+            : app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<RefreshOptions>>().Value.Schedule;
+        var occurrences = new ScheduleOccurrences(InProcessRefreshScheduler.Parse(schedule));
+
+        app.MapPost("/" + Name, async (HttpContext http, ScheduledRun run, IScheduledRunClaims claims, ILeaseClock clock, ILoggerFactory loggers, CancellationToken ct) =>
+        {
+            var logger = loggers.CreateLogger(typeof(RefreshTokensFunction).FullName!);
+            if (TimerInvocationShape.RefusalFromHeaders(http.Request, handlerPort) is { } headers)
+            {
+                LogRefused(logger, headers);
+                return Problems.From(NotTheTimer);
+            }
+
+            JsonElement payload;
+            try
+            {
+                payload = (await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: ct)).RootElement;
+            }
+            catch (JsonException)
+            {
+                payload = default;
+            }
+
+            if (TimerInvocationShape.RefusalFromPayload(payload, Name, TriggerName) is { } shape)
+            {
+                LogRefused(logger, shape);
+                return Problems.From(NotTheTimer);
+            }
+
+            var pastDue = payload.GetProperty("Data").GetProperty(TriggerName).TryGetProperty("IsPastDue", out var flag) && flag.ValueKind == JsonValueKind.True;
+            var occurrence = occurrences.OccurrenceFor(clock.UtcNow);
+            if (!await claims.TryClaimAsync(occurrence, ct))
+            {
+                var skipped = $"Scheduled run skipped: the run for {occurrence:yyyy-MM-ddTHH:mm:ssZ} has already started.";
+                LogSkipped(logger, occurrence);
+                return Results.Ok(new InvocationResponse(new Dictionary<string, object?>(), [skipped], null));
+            }
+
+            var report = await run.RunAsync(ct);
+            return Results.Ok(new InvocationResponse(new Dictionary<string, object?>(), [report.Summary(pastDue)], report));
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a POST /RefreshTokens that is not the Functions host's timer invocation: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scheduled run for {Occurrence:o} skipped: another run already claimed it")]
+    private static partial void LogSkipped(ILogger logger, DateTimeOffset occurrence);
+}
 
 /// <summary>What the Functions host expects back (names are the contract's, PascalCase).</summary>
 public sealed record InvocationResponse(

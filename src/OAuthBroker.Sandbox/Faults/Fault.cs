@@ -8,6 +8,7 @@ namespace OAuthBroker.Sandbox.Faults;
 /// <param name="Times">How many requests it affects.</param>
 public sealed record Fault(string PathPrefix, int Status, string Body = "", string ContentType = "text/plain", TimeSpan Delay = default, int Times = 1)
 {
+    private readonly TaskCompletionSource _processed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _remaining = Times;
     private int _used;
 
@@ -30,6 +31,14 @@ public sealed record Fault(string PathPrefix, int Status, string Body = "", stri
 
     /// <summary>How many requests the fault has affected so far (tests count provider calls with it).</summary>
     public int Used => Volatile.Read(ref _used);
+
+    /// <summary>
+    /// With <see cref="FaultPhase.AfterHandler"/>: completes once the provider has processed an affected request in full
+    /// (its answer is held), so a test acts while the client still waits, not after polling <see cref="Used"/>.
+    /// </summary>
+    public Task Processed => _processed.Task;
+
+    internal void MarkProcessed() => _processed.TrySetResult();
 
     internal bool TryUse()
     {

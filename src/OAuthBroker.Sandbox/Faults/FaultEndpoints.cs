@@ -74,6 +74,7 @@ public static class FaultEndpoints
             context.Response.Body = network;
         }
 
+        fault.MarkProcessed();
         if (fault.Delay > TimeSpan.Zero)
         {
             // Not RequestAborted: the work is done whether or not anyone still listens.

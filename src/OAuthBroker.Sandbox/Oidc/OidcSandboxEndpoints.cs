@@ -12,7 +12,7 @@ namespace OAuthBroker.Sandbox.Oidc;
 /// per tenant, extra audiences and azp, Core §2), rotating refresh tokens, RFC 9207 <c>iss</c>, userinfo with the ID
 /// token's <c>sub</c> (Core §5.3.2) and RFC 7009 revocation with its documented error answers.
 /// </summary>
-public static class OidcSandboxEndpoints
+public static partial class OidcSandboxEndpoints
 {
     public const string Prefix = "/oidc/{tenant}";
 
@@ -51,7 +51,7 @@ public static class OidcSandboxEndpoints
             ["revocation_endpoint"] = issuer + "/revoke",
             ["jwks_uri"] = issuer + "/jwks",
             ["response_types_supported"] = new[] { "code" },
-            ["grant_types_supported"] = new[] { "authorization_code", "refresh_token" },
+            ["grant_types_supported"] = new[] { "authorization_code", "refresh_token", "client_credentials" },
             ["code_challenge_methods_supported"] = new[] { "S256" },
             ["token_endpoint_auth_methods_supported"] = new[] { "client_secret_basic", "client_secret_post" },
             ["revocation_endpoint_auth_methods_supported"] = settings.RevocationAuthMethods switch
@@ -200,6 +200,8 @@ public static class OidcSandboxEndpoints
             case "refresh_token":
                 var refreshed = grants.Refresh(realm, client.ClientId, Value(form["refresh_token"]), "oidc_", lifetime);
                 return refreshed is { } r ? Tokens(r.AccessToken, r.RefreshToken, r.Grant.Scope, lifetime, null) : Error(400, "invalid_grant");
+            case "client_credentials":
+                return ClientCredentials(request, tenant, client, form, signer, issued, time, lifetime);
             default:
                 return Error(400, "unsupported_grant_type");
         }

@@ -10,7 +10,7 @@ namespace OAuthBroker.Storage.Links;
 /// </summary>
 public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
 {
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
 
     public static string PartitionKeyOf(string userId) => KeyFingerprint.Of("user", userId);
 
@@ -118,6 +118,7 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
             ["CreatedAt"] = link.CreatedAt,
             ["UpdatedAt"] = link.UpdatedAt,
             ["CredentialStoredAt"] = link.CredentialStoredAt,
+            ["CredentialVersion"] = link.CredentialVersion,
             ["NextRefreshAt"] = link.NextRefreshAt,
             ["DueKey"] = link.DueKey,
             ["LastRefreshAt"] = link.LastRefreshAt,
@@ -132,6 +133,14 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
         };
         return entity;
     }
+
+    /// <summary>
+    /// The spend marker: a vault version id; rows written before versions were pinned hold an instant instead. Such a
+    /// marker still says "a spend's outcome is unknown" (it never matches a result's version, so it is never taken for resolved).
+    /// </summary>
+    private static string? SpendingVersionOf(TableEntity entity) =>
+        entity.GetString("SpendingVersion")
+        ?? (entity.GetDateTimeOffset("SpendingVersion") is { } legacy ? "stored-at:" + legacy.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
 
     private static AccountLink FromEntity(TableEntity entity) => new()
     {
@@ -149,6 +158,7 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
         CreatedAt = entity.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
         UpdatedAt = entity.GetDateTimeOffset("UpdatedAt") ?? DateTimeOffset.MinValue,
         CredentialStoredAt = entity.GetDateTimeOffset("CredentialStoredAt"),
+        CredentialVersion = entity.GetString("CredentialVersion"),
         NextRefreshAt = entity.GetDateTimeOffset("NextRefreshAt"),
         DueKey = entity.GetString("DueKey"),
         LastRefreshAt = entity.GetDateTimeOffset("LastRefreshAt"),
@@ -159,7 +169,7 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
         GrantId = entity.GetString("GrantId"),
         // Rows written before versions were counted: assume one, the next refresh counts on from there.
         CredentialVersions = (int)(entity.GetInt64("CredentialVersions") ?? 1),
-        SpendingVersion = entity.GetDateTimeOffset("SpendingVersion"),
+        SpendingVersion = SpendingVersionOf(entity),
         SpendStartedAt = entity.GetDateTimeOffset("SpendStartedAt"),
         ETag = entity.ETag,
     };

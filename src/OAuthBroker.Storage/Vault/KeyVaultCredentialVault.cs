@@ -22,7 +22,7 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public async Task WriteAsync(string name, VaultedCredential credential, CT ct)
+    public async Task<string> WriteAsync(string name, VaultedCredential credential, CT ct)
     {
         EnsureName(name);
         var secret = new KeyVaultSecret(name, JsonSerializer.Serialize(credential, Json));
@@ -38,16 +38,22 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
             secret.Properties.Tags[GrantTag] = grant;
         }
 
-        await CallAsync(() => client.SetSecretAsync(secret, ct));
+        var written = await CallAsync(() => client.SetSecretAsync(secret, ct), ct);
+        return written.Value.Properties.Version;
     }
 
-    public async Task<VaultedCredential?> ReadAsync(string name, CT ct)
+    public Task<VaultedCredential?> ReadAsync(string name, CT ct) => ReadAsync(name, null, ct);
+
+    public Task<VaultedCredential?> ReadVersionAsync(string name, string version, CT ct) =>
+        ReadAsync(name, string.IsNullOrEmpty(version) ? throw new ArgumentException("A version id is required.", nameof(version)) : version, ct);
+
+    private async Task<VaultedCredential?> ReadAsync(string name, string? version, CT ct)
     {
         EnsureName(name);
         try
         {
-            var response = await CallAsync(() => client.GetSecretAsync(name, cancellationToken: ct));
-            return JsonSerializer.Deserialize<VaultedCredential>(response.Value.Value, Json);
+            var response = await CallAsync(() => client.GetSecretAsync(name, version, ct), ct);
+            return JsonSerializer.Deserialize<VaultedCredential>(response.Value.Value, Json)! with { Version = response.Value.Properties.Version };
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -61,7 +67,7 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
         var found = true;
         try
         {
-            var operation = await CallAsync(() => client.StartDeleteSecretAsync(name, ct));
+            var operation = await CallAsync(() => client.StartDeleteSecretAsync(name, ct), ct);
             // Purge is possible only once the delete has completed (the secret shows up as deleted).
             await operation.WaitForCompletionAsync(TimeSpan.FromMilliseconds(500), ct);
         }
@@ -121,7 +127,7 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
         }
     }
 
-    private static async Task<T> CallAsync<T>(Func<Task<T>> call)
+    private static async Task<T> CallAsync<T>(Func<Task<T>> call, CT ct)
     {
         try
         {
@@ -133,7 +139,14 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
         }
         catch (AggregateException ex)
         {
+            // Azure.Core's RetryPolicy, every attempt failed without an answer ("Retry failed after N tries").
             throw new VaultUnavailableException("Key Vault could not be reached.", VaultFailure.Unavailable, ex);
+        }
+        catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
+        {
+            // Azure.Core's network timeout (RetryOptions.NetworkTimeout) on the last attempt surfaces as a bare
+            // TaskCanceledException the caller did not ask for: the vault did not answer in time.
+            throw new VaultUnavailableException("Key Vault did not answer in time.", VaultFailure.Unavailable, ex);
         }
     }
 
@@ -142,13 +155,14 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
     /// caller is known but may not do this (a role without <c>secrets/setSecret/action</c>; a failover's read-only mode
     /// in one reading), 429 throttling. 409 on a write is the soft-deleted name (soft-delete overview: "No object with
     /// the same name can be created while it is in the deleted state"). An oversized value is refused as a bad
-    /// parameter (400) or by the front end (413); secrets hold at most 25 KB (about-secrets). 404 is not a failure.
+    /// parameter (400) or by the front end (413); secrets hold at most 25 KB (about-secrets). 401 after the challenge
+    /// ("HTTP 401: Unauthenticated Request") means the vault does not accept this identity at all. 404 is not a failure.
     /// </summary>
     private static VaultFailure? Classify(RequestFailedException ex) => ex.Status switch
     {
         0 or 408 or >= 500 => VaultFailure.Unavailable,
         429 => VaultFailure.Throttled,
-        403 => VaultFailure.WritesForbidden,
+        401 or 403 => VaultFailure.WritesForbidden,
         409 => VaultFailure.NameDeleted,
         413 => VaultFailure.TooLarge,
         400 when ex.Message.Contains("maximum", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("too large", StringComparison.OrdinalIgnoreCase) => VaultFailure.TooLarge,

@@ -1,180 +1,274 @@
-using System.Text;
+using System.Text.RegularExpressions;
 
 namespace OAuthBroker.Tests.Deployment;
 
 /// <summary>
-/// The Bicep compiler's placement rules for loops and lambdas, applied to template text (no compiler runs here; the
-/// rules and their sources are listed in infra/README.md): comments and string contents are skipped, brackets tracked.
+/// The Bicep compiler's placement rules for loops and lambdas, applied to template text (no compiler runs here). Each
+/// rule cites the compiler's source (Azure/bicep at 9beb0fee; infra/README.md lists them). Where text cannot tell what
+/// the compiler's semantic model can, the check is stricter than the compiler, never looser.
 /// </summary>
-public static class BicepRules
+public static partial class BicepRules
 {
+    private enum LoopPlacement { TopLevel, PropertyLoop, Misplaced }
+
+    private static readonly string[] LoopDeclarations = ["resource", "module", "var", "output"];
+
     /// <summary>
-    /// BCP138 (Azure/bicep <c>ForSyntaxValidatorVisitor.cs:384-416,455-471</c>): a <c>[for …]</c> is allowed as the whole
-    /// value of a declaration, or as a property value inside a resource or module body, and never inside a function call.
+    /// BCP138 (<c>src/Bicep.Core/Emit/ForSyntaxValidatorVisitor.cs:384-416</c> <c>IsLoopAllowedHere</c>,
+    /// <c>:455-471</c> <c>IsTopLevelLoop</c>, <c>:435-453</c> <c>IsPropertyLoopUsagePossibleInside</c>): a
+    /// <c>[for …]</c> is allowed as the whole value of a <c>resource</c>, <c>module</c>, <c>var</c> or <c>output</c>
+    /// (not a <c>param</c>'s default: a parameter declaration is no loop-capable declaration), or, in a resource or module
+    /// only, as an object property's value reached from the declaration through object and array literals alone — any
+    /// function call, parenthesis, operator (the ternary too) or property/index access on the way makes it BCP138.
     /// Returns the line of each for-expression in a place the compiler rejects.
     /// </summary>
-    public static IReadOnlyList<int> MisplacedForExpressions(string template)
-    {
-        var misplaced = new List<int>();
-        Scan(template, (code, i, stack, line) =>
-        {
-            if (code[i] != '[' || !IsKeywordAt(code, i + 1, "for"))
-            {
-                return;
-            }
+    public static IReadOnlyList<int> MisplacedForExpressions(string template) =>
+        Loops(new BicepCode(template)).Where(l => l.Placement == LoopPlacement.Misplaced).Select(l => l.Line).ToList();
 
-            var before = PreviousSignificant(code, i - 1);
-            var declaration = Declaration(code, i);
-            var inCall = stack.Contains('(');
-            var allowed = !inCall && ((stack.Count == 0 && before == '=')
-                || (before == ':' && declaration is "resource" or "module"));
-            if (!allowed)
-            {
-                misplaced.Add(line);
-            }
-        });
-        return misplaced;
-    }
+    /// <summary>
+    /// BCP142 (<c>ForSyntaxValidatorVisitor.cs:15-16</c> <c>MaximumNestedPropertyLoopCount = 1</c>, <c>:193-203</c>):
+    /// a property loop inside another property loop (a resource's own top-level loop does not count).
+    /// </summary>
+    public static IReadOnlyList<int> NestedPropertyLoops(string template) =>
+        Loops(new BicepCode(template)).Where(l => l.PropertyLoopDepth > 1).Select(l => l.Line).ToList();
 
-    /// <summary>BCP242 (<c>EmitLimitationCalculator.cs:471-494</c>): every lambda is directly a function argument.</summary>
+    /// <summary>
+    /// BCP242 (<c>src/Bicep.Core/Emit/EmitLimitationCalculator.cs:471-494</c>): walking up from a lambda, parentheses are
+    /// skipped and the first other ancestor must be a function argument — so <c>(x => x)</c> outside a call, a lambda in
+    /// a ternary, an object or an array are all rejected (InvalidLambdas_LF/main.diagnostics.bicep:109-137).
+    /// </summary>
     public static IReadOnlyList<int> LambdasOutsideFunctionArguments(string template)
     {
-        var misplaced = new List<int>();
-        Scan(template, (code, i, stack, line) =>
-        {
-            if (code[i] == '=' && i + 1 < code.Length && code[i + 1] == '>' && (stack.Count == 0 || stack.Peek() != '('))
-            {
-                misplaced.Add(line);
-            }
-        });
-        return misplaced;
+        var code = new BicepCode(template);
+        return Lambdas(code).Where(l => !IsFunctionArgument(code, l.Start, l.Frames)).Select(l => code.LineOf(l.Arrow)).Distinct().ToList();
     }
 
-    private delegate void Visitor(string code, int index, Stack<char> brackets, int line);
-
-    /// <summary>Walks the code outside comments and strings (string interpolations are skipped whole), tracking brackets.</summary>
-    private static void Scan(string template, Visitor visit)
+    /// <summary>
+    /// BCP248 (<c>EmitLimitationCalculator.cs:496-528</c>): a lambda variable may not reach a function the deployment engine
+    /// evaluates up front — <c>reference()</c> and <c>list*()</c> (<c>src/Bicep.Core/Semantics/Namespaces/AzNamespaceType.cs:635-652</c>,
+    /// <c>^list[a-zA-Z]*$</c> in <c>TypeSystem/Providers/Az/AzConstants.cs:9</c>), resource <c>list*</c> methods
+    /// (<c>AzResourceTypeProvider.cs:412-418</c>). Stricter here: any such call inside a lambda's body, whatever its arguments.
+    /// </summary>
+    public static IReadOnlyList<int> RuntimeFunctionsInLambdas(string template)
     {
-        var code = Blank(template);
-        var stack = new Stack<char>();
-        var line = 1;
+        var code = new BicepCode(template);
+        return Lambdas(code)
+            .SelectMany(l => RuntimeFunctionCall().Matches(code.Text[(l.Arrow + 2)..l.BodyEnd]).Select(m => code.LineOf(l.Arrow + 2 + m.Index)))
+            .Distinct()
+            .ToList();
+    }
+
+    /// <summary>
+    /// Not a compiler rule: an inner lambda that reads the enclosing lambda's variable. The compiler accepts it, but the
+    /// deployment engine's handling of that shape has a bug report (Azure/bicep #9149, "Inconsistent results when using
+    /// lambda functions", <c>flatten(map(s, s => map(s.apis, a => …s.name…)))</c>) and the compiler's nesting test never
+    /// does it (<c>src/Bicep.Core.IntegrationTests/LambdaTests.cs:280-317</c> passes the outer variable only as the inner
+    /// call's argument). The templates keep to the tested shape.
+    /// </summary>
+    public static IReadOnlyList<int> InnerLambdasUsingOuterVariables(string template)
+    {
+        var code = new BicepCode(template);
+        var lambdas = Lambdas(code).ToList();
+        var found = new List<int>();
+        foreach (var outer in lambdas)
+        {
+            foreach (var inner in lambdas.Where(l => l.Arrow > outer.Arrow && l.Arrow < outer.BodyEnd))
+            {
+                var body = code.Text[(inner.Arrow + 2)..inner.BodyEnd];
+                if (outer.Parameters.Except(inner.Parameters).Any(p => Regex.IsMatch(body, $@"(?<![\w.]){Regex.Escape(p)}(?!\w)")))
+                {
+                    found.Add(code.LineOf(inner.Arrow));
+                }
+            }
+        }
+
+        return found.Distinct().ToList();
+    }
+
+    private sealed record Loop(int Line, LoopPlacement Placement, int PropertyLoopDepth);
+
+    private sealed record Lambda(int Arrow, int Start, int BodyEnd, int[] Frames, string[] Parameters);
+
+    private static IEnumerable<Loop> Loops(BicepCode code)
+    {
+        var placements = new Dictionary<int, LoopPlacement>();
+        var frames = new List<int>();
         for (var i = 0; i < code.Length; i++)
         {
-            var c = code[i];
-            if (c == '\n')
+            if (code[i] == '[' && code.IsKeywordAt(i + 1, "for"))
             {
-                line++;
+                var placement = Place(code, i, frames);
+                placements[i] = placement;
+                var depth = placement == LoopPlacement.PropertyLoop
+                    ? 1 + frames.Count(f => placements.TryGetValue(f, out var p) && p == LoopPlacement.PropertyLoop)
+                    : 0;
+                yield return new Loop(code.LineOf(i), placement, depth);
             }
 
-            visit(code, i, stack, line);
-            switch (c)
+            if (code[i] is '(' or '[' or '{')
             {
-                case '(' or '[' or '{':
-                    stack.Push(c);
-                    break;
-                case ')' or ']' or '}':
-                    stack.Pop();
-                    break;
+                frames.Add(i);
+            }
+            else if (code[i] is ')' or ']' or '}' && frames.Count > 0)
+            {
+                frames.RemoveAt(frames.Count - 1);
             }
         }
     }
 
-    /// <summary>The template with comments and string contents replaced by spaces (newlines kept for line numbers).</summary>
-    private static string Blank(string template)
+    private static LoopPlacement Place(BicepCode code, int open, List<int> frames)
     {
-        var result = new StringBuilder(template);
-        for (var i = 0; i < template.Length; i++)
+        var declaration = code.DeclarationOf(open);
+        if (frames.Count > 0 && IsDeclarationValue(code, open) && NestedResource().IsMatch(code.LineBefore(open)))
         {
-            if (template[i] == '/' && i + 1 < template.Length && template[i + 1] == '/')
+            // A nested resource's own loop (resource child 'type' = [for …]) inside its parent's body.
+            return LoopPlacement.TopLevel;
+        }
+
+        if (frames.Count == 0)
+        {
+            return IsDeclarationValue(code, open) && LoopDeclarations.Contains(declaration) ? LoopPlacement.TopLevel : LoopPlacement.Misplaced;
+        }
+
+        // ForSyntaxValidatorVisitor.cs:399-405: variable and output loops only as the whole value.
+        if (declaration is not ("resource" or "module") || !IsPropertyValue(code, open, frames[^1]) || !EndsItsElement(code, open))
+        {
+            return LoopPlacement.Misplaced;
+        }
+
+        for (var f = 0; f < frames.Count; f++)
+        {
+            var frame = frames[f];
+            var reachedThroughLiterals = code[frame] != '(' && EndsItsElement(code, frame) && (f == 0
+                ? IsDeclarationValue(code, frame)
+                : IsPropertyValue(code, frame, frames[f - 1]) || IsArrayItemOrLoopBody(code, frame, frames[f - 1]));
+            if (!reachedThroughLiterals)
             {
-                for (; i < template.Length && template[i] != '\n'; i++)
+                return LoopPlacement.Misplaced;
+            }
+        }
+
+        return LoopPlacement.PropertyLoop;
+    }
+
+    /// <summary><c>= value</c>, or a resource's or module's <c>= if (condition) value</c>.</summary>
+    private static bool IsDeclarationValue(BicepCode code, int index)
+    {
+        var before = code.PreviousSignificant(index - 1);
+        if (code[before] == ')')
+        {
+            var condition = code.PreviousSignificant(code.Partner(before) - 1);
+            return condition >= 1 && code.Text[(condition - 1)..(condition + 1)] == "if" && code[code.PreviousSignificant(condition - 2)] == '=';
+        }
+
+        return code[before] == '=';
+    }
+
+    private static bool IsPropertyValue(BicepCode code, int index, int enclosing) =>
+        code[enclosing] == '{' && PropertyKey().IsMatch(code.ElementBefore(index));
+
+    private static bool IsArrayItemOrLoopBody(BicepCode code, int index, int enclosing) =>
+        code[enclosing] == '[' && code.ElementBefore(index) is var before && (before.Length == 0 || (code.IsKeywordAt(enclosing + 1, "for") && LoopHeader().IsMatch(before)));
+
+    /// <summary>Nothing follows the bracketed value in its element (no <c>.name</c>, <c>[0]</c>, operator or ternary).</summary>
+    private static bool EndsItsElement(BicepCode code, int open) => code.NextOnLine(code.Partner(open)) is '\n' or ',' or ')' or ']' or '}';
+
+    private static IEnumerable<Lambda> Lambdas(BicepCode code)
+    {
+        var frames = new List<int>();
+        for (var i = 0; i < code.Length; i++)
+        {
+            // A user function's own arrow (func name(params) type => body) is a declaration, not a lambda.
+            if (code[i] == '=' && code[i + 1] == '>' && !(frames.Count == 0 && code.DeclarationOf(i) == "func"))
+            {
+                var start = code.PreviousSignificant(i - 1);
+                string[] parameters;
+                if (code[start] == ')')
                 {
-                    result[i] = ' ';
+                    var open = code.Partner(start);
+                    parameters = code.Text[(open + 1)..start].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                    start = open;
+                }
+                else
+                {
+                    var end = start;
+                    while (start > 0 && BicepCode.IsIdentifierChar(code[start - 1]))
+                    {
+                        start--;
+                    }
+
+                    parameters = [code.Text[start..(end + 1)]];
+                }
+
+                // The lambda's frames exclude its own parameter list, which closed before the arrow.
+                yield return new Lambda(i, start, BodyEnd(code, i + 2), [.. frames], parameters);
+            }
+
+            if (code[i] is '(' or '[' or '{')
+            {
+                frames.Add(i);
+            }
+            else if (code[i] is ')' or ']' or '}' && frames.Count > 0)
+            {
+                frames.RemoveAt(frames.Count - 1);
+            }
+        }
+    }
+
+    /// <summary>The end of a lambda's body: the comma or closing bracket that ends its argument.</summary>
+    private static int BodyEnd(BicepCode code, int index)
+    {
+        for (; index < code.Length; index++)
+        {
+            if (code[index] is '(' or '[' or '{')
+            {
+                index = code.Partner(index);
+                if (index < 0)
+                {
+                    return code.Length;
                 }
             }
-            else if (template[i] == '/' && i + 1 < template.Length && template[i + 1] == '*')
+            else if (code[index] is ',' or ')' or ']' or '}')
             {
-                var end = template.IndexOf("*/", i + 2, StringComparison.Ordinal) + 2;
-                for (; i < end; i++)
-                {
-                    result[i] = template[i] == '\n' ? '\n' : ' ';
-                }
-            }
-            else if (template[i] == '\'')
-            {
-                // '…' with \' escapes and ${…} interpolations (whose braces may nest): all of it is string here.
-                var depth = 0;
-                for (i++; i < template.Length; i++)
-                {
-                    if (template[i] == '\\')
-                    {
-                        result[i] = ' ';
-                        i++;
-                    }
-                    else if (depth == 0 && template[i] == '\'')
-                    {
-                        break;
-                    }
-                    else if (template[i] == '$' && i + 1 < template.Length && template[i + 1] == '{')
-                    {
-                        depth++;
-                    }
-                    else if (template[i] == '}' && depth > 0)
-                    {
-                        depth--;
-                    }
-
-                    result[i] = template[i] == '\n' ? '\n' : ' ';
-                }
+                return index;
             }
         }
 
-        return result.ToString();
+        return code.Length;
     }
 
-    private static bool IsKeywordAt(string code, int index, string keyword)
+    private static bool IsFunctionArgument(BicepCode code, int start, int[] frames)
     {
-        while (index < code.Length && char.IsWhiteSpace(code[index]))
+        var position = start;
+        for (var f = frames.Length - 1; f >= 0; f--)
         {
-            index++;
-        }
-
-        return string.CompareOrdinal(code, index, keyword, 0, keyword.Length) == 0
-            && (index + keyword.Length >= code.Length || !char.IsLetterOrDigit(code[index + keyword.Length]));
-    }
-
-    private static char PreviousSignificant(string code, int index)
-    {
-        while (index >= 0 && char.IsWhiteSpace(code[index]))
-        {
-            index--;
-        }
-
-        return index >= 0 ? code[index] : '\0';
-    }
-
-    /// <summary>The keyword of the top-level declaration the position is in (the last line starting at column 0 with one).</summary>
-    private static string Declaration(string code, int index)
-    {
-        var start = index;
-        while (start > 0)
-        {
-            start = code.LastIndexOf('\n', start - 1);
-            var lineStart = start + 1;
-            foreach (var keyword in new[] { "resource", "module", "var", "output", "param" })
+            var frame = frames[f];
+            if (code[frame] != '(' || code.ElementBefore(position).Length != 0)
             {
-                if (string.CompareOrdinal(code, lineStart, keyword + " ", 0, keyword.Length + 1) == 0)
-                {
-                    return keyword;
-                }
+                return false;
             }
 
-            if (start < 0)
+            if (BicepCode.IsIdentifierChar(code[code.PreviousSignificant(frame - 1)]))
             {
-                break;
+                return true;
             }
+
+            // A parenthesised expression: keep searching upwards (EmitLimitationCalculator.cs:483-487).
+            position = frame;
         }
 
-        return "";
+        return false;
     }
+
+    [GeneratedRegex(@"^resource\s")]
+    private static partial Regex NestedResource();
+
+    [GeneratedRegex(@"^([A-Za-z_]\w*|'\s*')\s*:$")]
+    private static partial Regex PropertyKey();
+
+    [GeneratedRegex(@"^for\s.+\sin\s.+:$", RegexOptions.Singleline)]
+    private static partial Regex LoopHeader();
+
+    [GeneratedRegex(@"(?<![\w])(reference|list[a-zA-Z]*)\s*\(")]
+    private static partial Regex RuntimeFunctionCall();
 }

@@ -37,6 +37,7 @@ public sealed partial class ConfigurationDriftTests
         ["Storage__ConnectionString"] = "the alternative to Storage__TableServiceUri; Azure uses the identity",
         ["KeyVault__LocalAccessToken"] = "development only (the local vault endpoint)",
         ["KeyVault__LocalCertificatePath"] = "development only (the local vault endpoint)",
+        ["Refresh__ProviderConnectTimeout"] = "derived when unset: half of Refresh:RefreshCallTimeout, at most 10 s",
     };
 
     /// <summary>Settings infra/ must set although the app has a default.</summary>
@@ -79,7 +80,8 @@ public sealed partial class ConfigurationDriftTests
         }
 
         Resources.ShouldContain("'Broker__AllowedReturnOrigins__${i}'");
-        Resources.ShouldContain("'Providers__${p.id}__${entry.key}'");
+        Resources.ShouldContain("'Providers__${p.id}__'");
+        Resources.ShouldContain("'${acc.prefix}${entry.key}'");
         Resources.ShouldContain("'Backends__${b.name}__Key'");
     }
 

@@ -71,11 +71,18 @@ public sealed class PackageTests(BrokerEnvironmentFixture fixture)
             await using var handler = await HandlerProcess.StartAsync(Path.Combine(root, executable), environment, functionsHostPort: true);
             var port = handler.Port;
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            // The client address App Service's front end writes (the rate limit refuses requests without one under the host).
+            http.DefaultRequestHeaders.Add("Client-IP", "203.0.113.7:50123");
             (await http.GetAsync("/api/health")).StatusCode.ShouldBe(HttpStatusCode.OK);
             (await http.GetAsync("/api/providers")).StatusCode.ShouldBe(HttpStatusCode.OK);
             (await http.GetAsync("/api/links")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
             (await http.GetAsync("/api/links/bybit/1/credential?userId=u")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized, "a function key is no backend credential");
-            (await http.PostAsync("/RefreshTokens", new StringContent("{\"Data\":{},\"Metadata\":{}}", System.Text.Encoding.UTF8, "application/json"))).StatusCode.ShouldBe(HttpStatusCode.OK);
+            // The timer invocation as the host posts it (only that shape is answered: TimerInvocationShape).
+            var timer = FunctionsHost.Emulation.TimerTrigger.Index(FunctionsHost.Emulation.ScriptRoot.Read(root).Functions.Single(f => f.Name == "RefreshTokens"),
+                new FunctionsHost.Emulation.AppSettings(new Dictionary<string, string> { [OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = "0 */5 * * * *" }));
+            using var invocationRequest = timer.InvocationRequest(port, FunctionsHost.Emulation.FunctionsHostEmulator.HostVersion, isPastDue: false, DateTime.UtcNow);
+            using var hostClient = new HttpClient();
+            (await hostClient.SendAsync(invocationRequest)).StatusCode.ShouldBe(HttpStatusCode.OK);
         }
         finally
         {

@@ -50,6 +50,21 @@ public sealed class StartupCheckTests
         error.ShouldContain($"Not allowed in the Production environment: {named}");
     }
 
+    /// <summary>
+    /// <c>local.settings.example.json</c> sets <c>ASPNETCORE_ENVIRONMENT=Development</c>; copied into the app's settings in
+    /// Azure it must not let the published key or the local vault's settings in. The platform's own variables decide.
+    /// </summary>
+    [Theory]
+    [InlineData("--WEBSITE_SITE_NAME=func-broker", "--KeyVault:LocalAccessToken=local-development-vault-token", "KeyVault:LocalAccessToken")]
+    [InlineData("--WEBSITE_INSTANCE_ID=2b7c0ffee", "--Backends:platform:Key=local-development-backend-key-change-me-0123456789", "Backends:platform:Key")]
+    [InlineData("--WEBSITE_POD_NAME=func-broker-7d9", "--KeyVault:LocalCertificatePath={existing file}", "KeyVault:LocalCertificatePath")]
+    public async Task Development_only_settings_stop_the_app_in_Azure_even_when_the_environment_says_Development(string azure, string setting, string named)
+    {
+        var error = await StartFailureAsync([.. Valid, "--environment=Development", azure, setting.Replace("{existing file}", typeof(StartupCheckTests).Assembly.Location, StringComparison.Ordinal)]);
+        error.ShouldContain("Not allowed in Azure");
+        error.ShouldContain(named);
+    }
+
     [Fact]
     public async Task The_flat_schedule_setting_the_host_resolves_is_the_apps_schedule_when_Refresh_Schedule_is_unset()
     {

@@ -143,8 +143,10 @@ public class CredentialEndpointTests(BrokerEnvironmentFixture fixture)
             return response.StatusCode;
         }
 
-        (await WithToken(await SandboxIdentity.SignInAsync(fixture, "daemon-app", "OAuthBroker.Backend"))).ShouldBe(HttpStatusCode.OK);
-        (await WithToken(await SandboxIdentity.SignInAsync(fixture, "bbb-daemon", "OAuthBroker.Backend.builtbybit"))).ShouldBe(HttpStatusCode.Forbidden);
+        (await WithToken(await SandboxIdentity.DaemonTokenAsync(fixture, SandboxIdentity.AllProvidersDaemon))).ShouldBe(HttpStatusCode.OK);
+        (await WithToken(await SandboxIdentity.DaemonTokenAsync(fixture, SandboxIdentity.BuiltByBitDaemon))).ShouldBe(HttpStatusCode.Forbidden);
         (await WithToken(await SandboxIdentity.SignInAsync(fixture, "a-person"))).ShouldBe(HttpStatusCode.Unauthorized, "a user's token is no backend credential");
+        // Entra ID lets app roles be assigned to users; their ID token carries the role and no scp (review host-review-1, defect 3).
+        (await WithToken(await SandboxIdentity.SignInAsync(fixture, "a-person-with-the-role", "OAuthBroker.Backend"))).ShouldBe(HttpStatusCode.Unauthorized, "a user's ID token carrying the role is no backend credential");
     }
 }

@@ -71,19 +71,25 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
         using var browser = fixture.NewBrowser();
         await browser.LinkAsync(uid: 717171717);
         var before = await fixture.CredentialOfAsync(browser.User, "bybit", "717171717");
-        await using var process = await StartBrokerProcessAsync([.. BrokerInstance.ShortBudget]);
+        // The doomed process must not give up on the provider by itself before it is killed (it would then record the
+        // outcome and release the lease, and nothing would be left mid-spend): its call timeout (20 s) is far longer than
+        // the moment between the provider finishing and the kill, however loaded the machine. Its lease fits that budget
+        // (pacing 1 s + 2 × 20 s + vault write 2 s + clock 2 s), so start-up accepts it.
+        await using var process = await StartBrokerProcessAsync([.. BrokerInstance.ShortBudget,
+            "--Refresh:RefreshCallTimeout=00:00:20", "--Refresh:LeaseDuration=00:00:50"]);
         var uri = process.Uri;
         try
         {
-            // As real servers do: the provider rotates the token at once; its answer comes later, to a dead process.
-            var refresh = new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(5)) { Phase = FaultPhase.AfterHandler };
+            // As real servers do: the provider rotates the token at once; its answer would come after the call timeout,
+            // to a dead process.
+            var refresh = new Fault("/bybit/oauth/v1/public/refresh_token", 0, Delay: TimeSpan.FromSeconds(30)) { Phase = FaultPhase.AfterHandler };
             fixture.SandboxFaults.Add(refresh);
-            using var http = new HttpClient();
+            using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(uri, $"api/links/bybit/717171717/refresh?userId={browser.User}"));
             request.Headers.Add("X-Api-Key", fixture.BackendKey);
             var inFlight = http.SendAsync(request);
-            // Killed once the provider has the request (and has rotated), before its answer can arrive.
-            await WaitUntilAsync(() => refresh.Used == 1);
+            // Killed once the provider has processed the request (and rotated), while its answer is held back.
+            await refresh.Processed.WaitAsync(TimeSpan.FromSeconds(60));
             await process.KillAsync();
             await Should.ThrowAsync<HttpRequestException>(() => inFlight);
         }
@@ -99,7 +105,7 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
 
         // Once its lease has lapsed (on the storage service's clock), another instance looks at the link.
         var outcome = RefreshOutcome.Busy;
-        for (var i = 0; i < 40 && outcome == RefreshOutcome.Busy; i++)
+        for (var i = 0; i < 200 && outcome == RefreshOutcome.Busy; i++)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(500));
             outcome = await fixture.Broker<LinkRefresher>().RefreshAsync(browser.User, "bybit", "717171717", LinkRefresher.Mode.Force, default);

@@ -8,8 +8,9 @@ namespace OAuthBroker.Tests.Flows;
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class SealingKeyStartupTests(BrokerEnvironmentFixture fixture)
 {
+    // The local vault's settings are refused in Azure (DevelopmentOnlySettings), so an "Azure" instance goes without them.
     private Microsoft.AspNetCore.Builder.WebApplication Instance(params string[] extra) =>
-        BrokerApp.Create([.. fixture.Environment.BrokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal)), $"--urls=http://127.0.0.1:{FreePort.Next()}",
+        BrokerApp.Create([.. fixture.Environment.BrokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal) && !a.StartsWith("--KeyVault:Local", StringComparison.Ordinal)), $"--urls=http://127.0.0.1:{FreePort.Next()}",
             "--Authentication:DevelopmentIdentity=false", .. extra]);
 
     [Fact]

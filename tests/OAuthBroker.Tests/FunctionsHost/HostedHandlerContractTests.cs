@@ -52,9 +52,26 @@ public sealed class HostedHandlerContractTests(HostedBrokerEnvironmentFixture fi
         host.Timers["RefreshTokens"].ResolvedSchedule.ShouldBe("0 */5 * * * *");
 
         var logs = await host.FireTimerAsync("RefreshTokens");
-        logs.ShouldHaveSingleItem().ShouldStartWith("Scheduled run");
-        (await host.FireTimerAsync("RefreshTokens", isPastDue: true)).ShouldHaveSingleItem().ShouldStartWith("Scheduled run");
-        host.Log.Entries.ShouldContain(e => e.Category == "Function.RefreshTokens.User" && e.Message.StartsWith("Scheduled run", StringComparison.Ordinal));
+        logs.ShouldHaveSingleItem().ShouldStartWith("Scheduled run:");
+        host.Log.Entries.ShouldContain(e => e.Category == "Function.RefreshTokens.User" && e.Message.StartsWith("Scheduled run:", StringComparison.Ordinal));
+
+        // Fired again for the same occurrence (a past-due replay, another instance, or anyone who reached the route):
+        // claimed already, so skipped; the invocation still succeeds.
+        (await host.FireTimerAsync("RefreshTokens", isPastDue: true)).ShouldHaveSingleItem().ShouldStartWith("Scheduled run skipped:");
+    }
+
+    [Fact]
+    public async Task One_scheduled_run_per_occurrence_whatever_triggers_it()
+    {
+        await using var host = await HostedHandler.StartAsync(fixture, "Claims", new Dictionary<string, string>
+        {
+            // Every second: consecutive occurrences, so a later one is claimed again after the first.
+            [OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = "* * * * * *",
+        });
+        var fired = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => host.FireTimerAsync("RefreshTokens")));
+        fired.SelectMany(l => l).Count(l => l.StartsWith("Scheduled run:", StringComparison.Ordinal)).ShouldBeLessThanOrEqualTo(2,
+            "four at once cover at most two adjacent occurrences");
+        fired.SelectMany(l => l).ShouldContain(l => l.StartsWith("Scheduled run skipped:", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -26,6 +26,10 @@ public sealed class AmbiguousOutcomeTests(BrokerEnvironmentFixture fixture)
         { "a gateway's 502 after the provider rotated", FaultDelivery.Replace, 502, 0 },
         { "a gateway's 504 after the provider rotated", FaultDelivery.Replace, 504, 0 },
         { "a bare 500 after the provider rotated", FaultDelivery.Replace, 500, 0 },
+        // A gateway answers 503 when its upstream reset after receiving the request (Envoy: "upstream connect error or
+        // disconnect/reset before headers", response flag UC): a 503 does not say the request was not processed.
+        { "a 503 after the provider rotated", FaultDelivery.Replace, 503, 0 },
+        { "a 2xx the broker cannot read after the provider rotated", FaultDelivery.Replace, 200, 0 },
     };
 
     [Theory]
@@ -80,6 +84,48 @@ public sealed class AmbiguousOutcomeTests(BrokerEnvironmentFixture fixture)
         ended.LastFailure.ShouldBe(LinkRefresher.OutcomeUnknownCode);
         grant.Revoked.ShouldBeFalse();
         grant.RefreshCount.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task A_server_error_answer_is_unknown_and_a_temporarily_unavailable_one_is_retried()
+    {
+        using var failed = fixture.NewBrowser();
+        await failed.LinkAsync(provider: "acme");
+        var failedAccount = (await failed.LinksAsync()).Single().AccountId;
+        var failedBefore = await fixture.CredentialOfAsync(failed.User, "acme", failedAccount);
+        using var busy = fixture.NewBrowser();
+        await busy.LinkAsync(provider: "acme");
+        var busyAccount = (await busy.LinksAsync()).Single().AccountId;
+        var grants = fixture.Sandbox<OAuthBroker.Sandbox.Pages.StandardGrants>();
+        var grant = grants.Authenticate("oidc:alpha", failedBefore.AccessToken).ShouldNotBeNull();
+
+        // RFC 6749 §4.1.2.1 server_error, "an unexpected condition": here after the rotation committed.
+        fixture.SandboxFaults.Add(new Fault("/oidc/alpha/token", 400, """{"error":"server_error"}""", "application/json") { Phase = FaultPhase.AfterHandler, Delivery = FaultDelivery.Replace });
+        try
+        {
+            (await fixture.Broker<LinkRefresher>().RefreshAsync(failed.User, "acme", failedAccount, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.OutcomeUnknown);
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
+
+        grant.CurrentRefreshToken.ShouldNotBe(failedBefore.RefreshToken, "the provider did rotate");
+        (await fixture.Broker<LinkRefresher>().RefreshAsync(failed.User, "acme", failedAccount, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.OutcomeUnknown);
+        grant.Revoked.ShouldBeFalse("the possibly rotated token was not sent again");
+
+        // temporarily_unavailable (RFC 6749 §4.1.2.1): "currently unable to handle the request": the provider's word that it did not.
+        fixture.SandboxFaults.Add(new Fault("/oidc/alpha/token", 503, """{"error":"temporarily_unavailable"}""", "application/json"));
+        try
+        {
+            (await fixture.Broker<LinkRefresher>().RefreshAsync(busy.User, "acme", busyAccount, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Retrying);
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
+
+        (await fixture.Broker<IAccountLinkStore>().GetAsync(busy.User, "acme", busyAccount, default))!.SpendingVersion.ShouldBeNull();
     }
 
     private static readonly HttpClient Http = new();

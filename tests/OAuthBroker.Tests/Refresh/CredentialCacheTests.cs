@@ -95,13 +95,15 @@ public sealed class CredentialCacheTests
         public VaultedCredential? Current { get; set; }
         public int Reads { get; private set; }
 
-        public Task WriteAsync(string name, VaultedCredential credential, CancellationToken ct) => throw new NotSupportedException();
+        public Task<string> WriteAsync(string name, VaultedCredential credential, CancellationToken ct) => throw new NotSupportedException();
 
         public Task<VaultedCredential?> ReadAsync(string name, CancellationToken ct)
         {
             Reads++;
             return Task.FromResult(Current);
         }
+
+        public Task<VaultedCredential?> ReadVersionAsync(string name, string version, CancellationToken ct) => ReadAsync(name, ct);
 
         public Task<CredentialErasure> DeleteAsync(string name, CancellationToken ct) => throw new NotSupportedException();
 

@@ -71,21 +71,94 @@ public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
         (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.LastRefreshAt.ShouldBeNull();
     }
 
+    /// <summary>
+    /// Writes into the link's secret what a refresher outside the lease would have stored: the result of refreshing the
+    /// version the row names (the provider rotated the token), without the row knowing.
+    /// </summary>
+    private async Task<OAuthBroker.Providers.ProviderCredential> StoreUnrecordedSuccessorAsync(AccountLink link)
+    {
+        var vault = fixture.Broker<OAuthBroker.Credentials.ICredentialVault>();
+        var pinned = (await vault.ReadVersionAsync(link.CredentialName, link.CredentialVersion!, default))!;
+        var rotated = await fixture.Broker<OAuthBroker.Providers.ProviderCatalog>().Find("bybit")!.RefreshAsync(pinned.Credential, default);
+        rotated.Succeeded.ShouldBeTrue();
+        fixture.SeenSecrets.Add(rotated.Value!.AccessToken);
+        fixture.SeenSecrets.Add(rotated.Value.RefreshToken);
+        var successor = pinned.Credential with { AccessToken = rotated.Value.AccessToken, RefreshToken = rotated.Value.RefreshToken, AccessTokenExpiresAt = rotated.Value.AccessTokenExpiresAt };
+        await vault.WriteAsync(link.CredentialName, pinned with { Credential = successor, StoredAt = DateTimeOffset.UtcNow, RefreshedFrom = pinned.Version }, default);
+        return successor;
+    }
+
     [Fact]
-    public async Task Invalid_grant_is_retried_once_with_the_newest_token_then_the_link_needs_the_user()
+    public async Task Invalid_grant_is_retried_once_with_the_stored_result_of_that_token_then_the_link_needs_the_user()
     {
         var (browser, link) = await LinkAsync();
         using var _ = browser;
-        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10004,"retMsg":"invalid refresh token"}""", "application/json", Times: 2));
+        await StoreUnrecordedSuccessorAsync(link);
+        // Both sends are refused (not processed): the one with the token the row names, then the one with its stored result.
+        var refused = new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10004,"retMsg":"invalid refresh token"}""", "application/json", Times: 2);
+        fixture.SandboxFaults.Add(refused);
+        try
+        {
+            (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.ReauthRequired);
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
 
-        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.ReauthRequired);
-
+        refused.Used.ShouldBe(2, "sent twice: the second time with the stored result's token");
         var stored = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
         stored.Status.ShouldBe(LinkStatus.ReauthRequired);
         stored.LastFailure.ShouldBe("10004");
         stored.DueKey.ShouldBeNull("nothing is scheduled for a link only the user can repair");
         (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.ReauthRequired);
-        fixture.SandboxFaults.Clear();
+    }
+
+    [Fact]
+    public async Task Invalid_grant_with_a_stored_result_of_that_token_in_the_vault_spends_the_result_and_the_link_lives()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var successor = await StoreUnrecordedSuccessorAsync(link);
+        // The token the row names is refused (it was rotated); the stored result's token is taken.
+        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10004,"retMsg":"invalid refresh token"}""", "application/json"));
+        try
+        {
+            (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
+
+        var grant = GrantOf(successor.RefreshToken!);
+        grant.Revoked.ShouldBeFalse();
+        (await fixture.CredentialOfAsync(link.UserId, "bybit", link.AccountId)).RefreshToken.ShouldBe(grant.CurrentRefreshToken);
+    }
+
+    [Fact]
+    public async Task Invalid_grant_is_not_retried_with_an_older_token_the_vault_shows_as_its_latest()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var v1 = (await fixture.SecretClient.GetSecretAsync(link.CredentialName)).Value;
+        (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        // The first version, written again late: the vault's latest, older than what the row names.
+        var stale = new Azure.Security.KeyVault.Secrets.KeyVaultSecret(link.CredentialName, v1.Value);
+        stale.Properties.ContentType = v1.Properties.ContentType;
+        await fixture.SecretClient.SetSecretAsync(stale);
+        var refused = new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10004,"retMsg":"invalid refresh token"}""", "application/json", Times: 2);
+        fixture.SandboxFaults.Add(refused);
+        try
+        {
+            (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.ReauthRequired);
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
+
+        refused.Used.ShouldBe(1, "an older token is never a reason to send again");
     }
 
     [Fact]
@@ -95,11 +168,13 @@ public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
         var (second, two) = await LinkAsync();
         using var a = first;
         using var b = second;
-        // Both readings of client_secret are tried (10003 spends no token), then the breaker opens.
-        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10003,"retMsg":"invalid client"}""", "application/json", Times: 2));
+        // The token is sent once, in the configured reading of client_secret; 10003 opens the breaker.
+        var refused = new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10003,"retMsg":"invalid client"}""", "application/json");
+        fixture.SandboxFaults.Add(refused);
         try
         {
             (await Refresher.RefreshAsync(one.UserId, "bybit", one.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.ProviderMisconfigured);
+            refused.Used.ShouldBe(1);
             // The fault is used up: were the second link sent to Bybit, it would refresh. The breaker keeps it home.
             (await Refresher.RefreshAsync(two.UserId, "bybit", two.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.ProviderMisconfigured);
             (await Links.GetAsync(one.UserId, "bybit", one.AccountId, default))!.Status.ShouldBe(LinkStatus.Active, "a broker-side problem is not the user's");
@@ -119,14 +194,15 @@ public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
     {
         var (browser, link) = await LinkAsync();
         using var _ = browser;
-        var fault = new Fault("/bybit/oauth/v1/public/refresh_token", 503, "busy");
+        // A 429 without Retry-After: the provider's word that it did not process the request (RFC 6585 §4).
+        var fault = new Fault("/bybit/oauth/v1/public/refresh_token", 429, "slow down");
         fixture.SandboxFaults.Add(fault);
         (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Retrying);
         var afterFirst = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
         afterFirst.RefreshFailures.ShouldBe(1);
         afterFirst.NextRefreshAt!.Value.ShouldBeInRange(fixture.BrokerClock.GetUtcNow().AddSeconds(55), fixture.BrokerClock.GetUtcNow().AddMinutes(1.3));
         afterFirst.Status.ShouldBe(LinkStatus.Active);
-        afterFirst.SpendingVersion.ShouldBeNull("a 503 says the provider did not process the request: nothing is in doubt");
+        afterFirst.SpendingVersion.ShouldBeNull("a 429 says the provider did not process the request: nothing is in doubt");
 
         // Until the backoff has passed, on-demand refreshes do not call the provider again.
         (await Refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.BackingOff);

@@ -89,7 +89,10 @@ public sealed class SweepProgressTests(BrokerEnvironmentFixture fixture)
         (fixture.Environment.KeyVault.VersionsOf(link.CredentialName) - versionsBefore).ShouldBeLessThanOrEqualTo(2);
         var after = (await Links.GetAsync(browser.User, "bybit", "676767002", default))!;
         after.LastRefreshAt.ShouldNotBeNull();
-        after.NextRefreshAt!.Value.ShouldBeGreaterThanOrEqualTo(after.LastRefreshAt!.Value + TimeSpan.FromMinutes(1));
+        // The expiry that could not move is no reason to refresh again: the next refresh is for the new access token
+        // (a day), not "as soon as allowed" (Refresh:MinRefreshInterval, a minute) over and over until it expires.
+        after.RefreshTokenExpiresAt.ShouldBe(link.RefreshTokenExpiresAt);
+        after.NextRefreshAt!.Value.ShouldBeGreaterThan(after.LastRefreshAt!.Value + TimeSpan.FromHours(1));
     }
 
     [Fact]
@@ -98,8 +101,9 @@ public sealed class SweepProgressTests(BrokerEnvironmentFixture fixture)
         using var browser = fixture.NewBrowser();
         await browser.LinkAsync(uid: 676767005);
         var link = (await Links.GetAsync(browser.User, "bybit", "676767005", default))!;
-        // A document the broker cannot read (written by hand, or by a broken version).
-        await fixture.SecretClient.SetSecretAsync(link.CredentialName, "not a credential document");
+        // A document the broker cannot read (written by a broken version, which named it on the row).
+        var poison = await fixture.SecretClient.SetSecretAsync(link.CredentialName, "not a credential document");
+        link = await Links.ReplaceAsync(link with { CredentialVersion = poison.Value.Properties.Version }, default);
 
         using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromHours(24)))
         {
@@ -135,8 +139,8 @@ public sealed class SweepProgressTests(BrokerEnvironmentFixture fixture)
     {
         using var browser = fixture.NewBrowser();
         await browser.LinkAsync(uid: 676767004, provider: "builtbybit");
-        // The access token (1 hour) is within its margin, and the provider is down.
-        var fault = new Fault("/builtbybit/oauth2/token", 503, "down", Times: 100);
+        // The access token (1 hour) is within its margin, and the provider turns the refresh away (429: not processed).
+        var fault = new Fault("/builtbybit/oauth2/token", 429, "slow down", Times: 100);
         fixture.SandboxFaults.Add(fault);
         using var http = new HttpClient();
         try

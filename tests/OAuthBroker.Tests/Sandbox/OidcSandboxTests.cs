@@ -138,4 +138,35 @@ public sealed class OidcSandboxTests(BrokerEnvironmentFixture fixture) : IDispos
         accessToken.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await _sandbox.JsonAsync(accessToken)).GetProperty("error").GetString().ShouldBe("unsupported_token_type");
     }
+
+    /// <summary>
+    /// Client credentials as Entra ID answers a daemon (v2-oauth2-client-creds-grant-flow.md; access-token-claims-reference.md):
+    /// only <c>{resource}/.default</c> is a valid scope; an access token and no refresh token (RFC 6749 §4.4.3); the
+    /// audience is the resource, <c>roles</c> the client's application permissions, no <c>scp</c>, <c>oid == sub</c>.
+    /// </summary>
+    [Fact]
+    public async Task Client_credentials_give_an_app_only_token_for_the_default_scope_and_no_refresh_token()
+    {
+        var token = await SandboxIdentity.DaemonTokenAsync(fixture, SandboxIdentity.BuiltByBitDaemon);
+        using (var claims = JwtPayload.TryRead(token)!)
+        {
+            var root = claims.RootElement;
+            root.GetProperty("aud").GetString().ShouldBe("sandbox-acme-client");
+            root.GetProperty("iss").GetString().ShouldBe(Issuer);
+            root.GetProperty("oid").GetString().ShouldBe(root.GetProperty("sub").GetString());
+            root.GetProperty("azp").GetString().ShouldBe(SandboxIdentity.BuiltByBitDaemon);
+            root.GetProperty("roles").EnumerateArray().Select(r => r.GetString()).ShouldBe(["OAuthBroker.Backend.builtbybit"]);
+            root.TryGetProperty("scp", out _).ShouldBeFalse();
+        }
+
+        using var wrongScope = await _sandbox.PostFormAsync("oidc/alpha/token", new()
+        {
+            ["grant_type"] = "client_credentials",
+            ["scope"] = "openid",
+            ["client_id"] = SandboxIdentity.BuiltByBitDaemon,
+            ["client_secret"] = fixture.DaemonClientSecret,
+        });
+        wrongScope.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await _sandbox.JsonAsync(wrongScope)).GetProperty("error").GetString().ShouldBe("invalid_scope");
+    }
 }

@@ -61,6 +61,89 @@ public sealed class EdgePolicyTests(BrokerEnvironmentFixture fixture)
         }
     }
 
+    /// <summary>
+    /// A configured client-address header the front end does not write: before, every such request shared one
+    /// "unidentified" bucket, so one client could use up everyone's allowance (callbacks included). Now each is refused
+    /// with a problem answer, and the operator is told once.
+    /// </summary>
+    [Fact]
+    public async Task Without_the_configured_client_address_header_requests_are_refused_not_pooled()
+    {
+        var port = FreePort.Next();
+        var instance = await fixture.Environment.StartBrokerInstanceAsync(port, "--Broker:AnonymousRequestsPerMinute=3", "--RateLimit:ClientAddressHeader=Client-IP");
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            for (var i = 0; i < 4; i++)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/api/providers");
+                request.Headers.Add("Client-IP", "203.0.113.7:50123");
+                using var identified = await http.SendAsync(request);
+                identified.StatusCode.ShouldBe(i < 3 ? HttpStatusCode.OK : HttpStatusCode.TooManyRequests);
+            }
+
+            using var other = new HttpRequestMessage(HttpMethod.Get, "/api/providers");
+            other.Headers.Add("Client-IP", "198.51.100.9:40000");
+            (await http.SendAsync(other)).StatusCode.ShouldBe(HttpStatusCode.OK, "another client has its own allowance");
+
+            for (var i = 0; i < 2; i++)
+            {
+                using var anonymous = await http.GetAsync("/api/providers");
+                anonymous.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+                ShouldCarryTheBrokersHeaders(anonymous);
+                anonymous.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+                (await anonymous.Content.ReadAsStringAsync()).ShouldContain("client_address_unavailable");
+            }
+
+            fixture.Logs.Lines.Count(l => l.Contains("without a readable client address in Client-IP", StringComparison.Ordinal)).ShouldBe(1, "logged once");
+        }
+        finally
+        {
+            await instance.StopAsync();
+            await instance.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Behind_Front_Door_X_Azure_ClientIP_needs_the_profiles_id_and_the_app_refuses_to_start_without_one()
+    {
+        var port = FreePort.Next();
+        var failure = await Should.ThrowAsync<Exception>(() => fixture.Environment.StartBrokerInstanceAsync(port, "--RateLimit:ClientAddressHeader=X-Azure-ClientIP"));
+        failure.ToString().ShouldContain("RateLimit:FrontDoorId");
+
+        const string profile = "0b1ddead-2f6e-4c1e-9b8a-5d3c2a1f0e9d";
+        port = FreePort.Next();
+        var instance = await fixture.Environment.StartBrokerInstanceAsync(port, "--RateLimit:ClientAddressHeader=X-Azure-ClientIP", "--RateLimit:FrontDoorId=" + profile);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            async Task<HttpResponseMessage> SendAsync(string? frontDoorId)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/api/providers");
+                request.Headers.Add("X-Azure-ClientIP", "203.0.113.7");
+                if (frontDoorId is not null)
+                {
+                    request.Headers.Add("X-Azure-FDID", frontDoorId);
+                }
+
+                return await http.SendAsync(request);
+            }
+
+            using var through = await SendAsync(profile);
+            through.StatusCode.ShouldBe(HttpStatusCode.OK);
+            using var direct = await SendAsync(null);
+            direct.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+            (await direct.Content.ReadAsStringAsync()).ShouldContain("not_through_front_door");
+            using var otherProfile = await SendAsync("11111111-2f6e-4c1e-9b8a-5d3c2a1f0e9d");
+            otherProfile.StatusCode.ShouldBe(HttpStatusCode.Forbidden, "another Front Door profile is anyone's");
+        }
+        finally
+        {
+            await instance.StopAsync();
+            await instance.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task Every_response_carries_no_store_and_nosniff_and_CORS_answers_vary_by_origin()
     {

@@ -30,6 +30,8 @@ public class BrokerEnvironmentFixture : IAsyncLifetime
     public string LimitedBackendKey { get; } = "limited-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
     public string WhiteBitClientSecret { get; } = "whitebit-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string GlobexClientSecret { get; } = "globex-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+    /// <summary>Daemons registered at the sandbox issuer "alpha": one granted every provider's backend role, one only BuiltByBit's.</summary>
+    public string DaemonClientSecret { get; } = "daemon-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
     /// <summary>State values the tests saw in authorize redirects (searched for in logs too).</summary>
     public SecretLedger SeenSecrets { get; } = new();
@@ -65,6 +67,12 @@ public class BrokerEnvironmentFixture : IAsyncLifetime
         settings.BrokerSettings["Authentication:JwtAuthority"] = $"http://127.0.0.1:{settings.SandboxPort}/oidc/alpha";
         settings.BrokerSettings["Authentication:JwtAudience"] = "sandbox-acme-client";
         settings.BrokerSettings["Backends:platform:Key"] = BackendKey;
+        settings.SandboxSettings["Sandbox:Oidc:Tenants:alpha:Clients:1:ClientId"] = SandboxIdentity.AllProvidersDaemon;
+        settings.SandboxSettings["Sandbox:Oidc:Tenants:alpha:Clients:1:ClientSecret"] = DaemonClientSecret;
+        settings.SandboxSettings["Sandbox:Oidc:Tenants:alpha:Clients:1:AppRoles:0"] = "OAuthBroker.Backend";
+        settings.SandboxSettings["Sandbox:Oidc:Tenants:alpha:Clients:2:ClientId"] = SandboxIdentity.BuiltByBitDaemon;
+        settings.SandboxSettings["Sandbox:Oidc:Tenants:alpha:Clients:2:ClientSecret"] = DaemonClientSecret;
+        settings.SandboxSettings["Sandbox:Oidc:Tenants:alpha:Clients:2:AppRoles:0"] = "OAuthBroker.Backend.builtbybit";
         settings.BrokerSettings["Backends:limited:Key"] = LimitedBackendKey;
         settings.BrokerSettings["Backends:limited:Providers:0"] = "builtbybit";
         // WhiteBIT's classic flow beside the Fast API Key one, on a client whose first redirect URI is its own.
@@ -89,6 +97,7 @@ public class BrokerEnvironmentFixture : IAsyncLifetime
         SeenSecrets.Add(BuiltByBitClientSecret);
         SeenSecrets.Add(AcmeClientSecret);
         SeenSecrets.Add(GlobexClientSecret);
+        SeenSecrets.Add(DaemonClientSecret);
         SeenSecrets.Add(WhiteBitClientSecret);
         SeenSecrets.Add(BackendKey);
         SeenSecrets.Add(LimitedBackendKey);

@@ -76,6 +76,22 @@ public sealed class HandlerProcess : IAsyncDisposable
         return handler;
     }
 
+    /// <summary>
+    /// Stops the process where it is (SIGSTOP), as a frozen VM, a long pause or a starved container does: its timers
+    /// do not fire and its connections stay open; the rest of the world goes on. <see cref="ResumeAsync"/> lets it go on.
+    /// </summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>Lets a paused process go on (SIGCONT).</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        await kill.WaitForExitAsync();
+        kill.ExitCode.ShouldBe(0, $"kill {signal} of the broker process");
+    }
+
     /// <summary>Kills the process tree (a crash, as far as the broker can tell).</summary>
     public async Task KillAsync()
     {

@@ -40,6 +40,30 @@ public static partial class SandboxIdentity
         return idToken;
     }
 
+    public const string AllProvidersDaemon = "sandbox-daemon-all";
+    public const string BuiltByBitDaemon = "sandbox-daemon-builtbybit";
+
+    /// <summary>
+    /// A daemon's own token (client credentials, RFC 6749 §4.4) for the broker's audience, as a platform backend gets one
+    /// from Entra ID: <c>scope={resource}/.default</c>, the client's granted app roles, <c>oid == sub</c>, no <c>scp</c>.
+    /// </summary>
+    public static async Task<string> DaemonTokenAsync(BrokerEnvironmentFixture fixture, string clientId)
+    {
+        using var http = new HttpClient();
+        using var token = await http.PostAsync(new Uri(fixture.Environment.SandboxUri, "oidc/alpha/token"), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials",
+            ["scope"] = "sandbox-acme-client/.default",
+            ["client_id"] = clientId,
+            ["client_secret"] = fixture.DaemonClientSecret,
+        }));
+        var body = await token.Content.ReadFromJsonAsync<JsonElement>();
+        body.TryGetProperty("refresh_token", out _).ShouldBeFalse("RFC 6749 §4.4.3: no refresh token for client credentials");
+        var accessToken = body.GetProperty("access_token").GetString()!;
+        fixture.SeenSecrets.Add(accessToken);
+        return accessToken;
+    }
+
     [GeneratedRegex("<input type=\"hidden\" name=\"(?<name>[a-z_]+)\" value=\"(?<value>[^\"]*)\">")]
     private static partial Regex Hidden();
 }

@@ -29,11 +29,16 @@ public sealed class KeyVaultCredentialVaultTests(BrokerEnvironmentFixture fixtur
     public async Task A_credential_round_trips_and_a_deleted_one_reads_as_absent()
     {
         var name = CredentialNames.New();
-        await Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default);
+        var version = await Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default);
 
         var read = await Vault.ReadAsync(name, default);
         read!.Credential.ShouldBe(Credential);
         read.ProviderId.ShouldBe("bybit");
+        read.Version.ShouldBe(version);
+        (await Vault.ReadVersionAsync(name, version, default))!.Credential.ShouldBe(Credential);
+        var newer = await Vault.WriteAsync(name, new VaultedCredential("bybit", Credential with { AccessToken = "at-2" }, DateTimeOffset.UtcNow), default);
+        newer.ShouldNotBe(version);
+        (await Vault.ReadVersionAsync(name, version, default))!.Credential.AccessToken.ShouldBe(Credential.AccessToken, "an earlier version stays readable by its id");
 
         await Vault.DeleteAsync(name, default);
         await Vault.DeleteAsync(name, default); // idempotent
@@ -160,19 +165,72 @@ public sealed class KeyVaultCredentialVaultTests(BrokerEnvironmentFixture fixtur
     [Fact]
     public async Task A_Retry_After_longer_than_the_cap_is_not_waited_for()
     {
-        // The broker's client: KeyVault:RetryAfterCap (4 s) against a vault asking for 30 s.
+        // The broker's client: KeyVault:RetryAfterCap (4 s) against a vault asking for 30 s (the reading with a header).
+        fixture.Environment.KeyVault.ThrottleRetryAfter = TimeSpan.FromSeconds(30);
         fixture.Environment.KeyVault.FailWrites(WriteFault.Throttled);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var refusedBefore = fixture.Environment.KeyVault.RefusedWrites;
         try
         {
-            await Should.ThrowAsync<VaultUnavailableException>(() => Vault.WriteAsync(CredentialNames.New(), new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default));
+            var refused = await Should.ThrowAsync<VaultUnavailableException>(() => Vault.WriteAsync(CredentialNames.New(), new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default));
+            refused.Failure.ShouldBe(VaultFailure.Throttled);
+        }
+        finally
+        {
+            fixture.Environment.KeyVault.FailWrites(WriteFault.None);
+            fixture.Environment.KeyVault.ThrottleRetryAfter = null;
+        }
+
+        (fixture.Environment.KeyVault.RefusedWrites - refusedBefore).ShouldBe(1, "not retried: the 30 s asked for are not waited");
+    }
+
+    [Fact]
+    public async Task A_throttled_write_without_Retry_After_is_tried_again_after_a_backoff()
+    {
+        // The reading the throttling guidance documents: a bare 429. Azure.Core then backs off exponentially
+        // (KeyVault:RetryDelay, 1 s) and tries again, by when the vault takes writes again.
+        fixture.Environment.KeyVault.FailWrites(WriteFault.Throttled);
+        var refusedBefore = fixture.Environment.KeyVault.RefusedWrites;
+        var name = CredentialNames.New();
+        Task<string> write;
+        try
+        {
+            write = Vault.WriteAsync(name, new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default);
+            for (var i = 0; i < 200 && fixture.Environment.KeyVault.RefusedWrites == refusedBefore; i++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10));
+            }
         }
         finally
         {
             fixture.Environment.KeyVault.FailWrites(WriteFault.None);
         }
 
-        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(30), "the 30 s the vault asked for was not waited");
+        var version = await write;
+        (fixture.Environment.KeyVault.RefusedWrites - refusedBefore).ShouldBe(1, "one attempt refused, the next after the backoff taken");
+        (await Vault.ReadVersionAsync(name, version, default))!.Credential.ShouldBe(Credential);
+    }
+
+    [Fact]
+    public async Task Throttling_that_outlasts_the_retries_fails_as_throttled_in_either_reading()
+    {
+        foreach (var retryAfter in new TimeSpan?[] { null, TimeSpan.FromSeconds(1) })
+        {
+            fixture.Environment.KeyVault.ThrottleRetryAfter = retryAfter;
+            fixture.Environment.KeyVault.FailWrites(WriteFault.Throttled);
+            var refusedBefore = fixture.Environment.KeyVault.RefusedWrites;
+            try
+            {
+                var refused = await Should.ThrowAsync<VaultUnavailableException>(() => Vault.WriteAsync(CredentialNames.New(), new VaultedCredential("bybit", Credential, DateTimeOffset.UtcNow), default));
+                refused.Failure.ShouldBe(VaultFailure.Throttled);
+            }
+            finally
+            {
+                fixture.Environment.KeyVault.FailWrites(WriteFault.None);
+                fixture.Environment.KeyVault.ThrottleRetryAfter = null;
+            }
+
+            (fixture.Environment.KeyVault.RefusedWrites - refusedBefore).ShouldBe(3, $"KeyVault:MaxRetries (2) retries after the first attempt (Retry-After: {retryAfter?.ToString() ?? "none"})");
+        }
     }
 
     [Fact]

@@ -19,11 +19,12 @@ public sealed class BybitOptions : ProviderOptions
     public BybitAccountIdSource AccountIdSource { get; set; } = BybitAccountIdSource.UidEndpoint;
 
     /// <summary>
-    /// Whether refresh sends client_secret: documented only for Bybit's public client, which sends none (UNCONFIRMED for
-    /// brokers). Default <c>SendThenOmit</c>: send it, and if Bybit refuses the client (10003, which spends no token)
-    /// try once without. <c>Send</c> or <c>Omit</c> pin one reading.
+    /// Whether refresh sends client_secret: documented only for Bybit's public client, which sends none (modules/oauth.md);
+    /// undocumented for brokers. Default <c>Send</c> (a confidential client authenticates, RFC 6749 §6); <c>Omit</c> for
+    /// the public client's reading. One reading per deployment: a refresh token is never sent twice to find out, and a
+    /// 10003 answer opens the provider's breaker for the operator to switch.
     /// </summary>
-    public BybitRefreshSecret RefreshClientSecret { get; set; } = BybitRefreshSecret.SendThenOmit;
+    public BybitRefreshSecret RefreshClientSecret { get; set; } = BybitRefreshSecret.Send;
 
     /// <summary>User-Agent for the token call. Default: a desktop browser's, as Bybit's docs show.</summary>
     public string UserAgent { get; set; } = BybitDefaults.BrowserUserAgent;
@@ -42,7 +43,6 @@ public sealed class BybitOptions : ProviderOptions
 
 public enum BybitRefreshSecret
 {
-    SendThenOmit,
     Send,
     Omit,
 }

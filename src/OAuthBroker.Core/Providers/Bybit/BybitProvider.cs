@@ -75,7 +75,7 @@ public sealed partial class BybitProvider(
         PostTokenAsync(BybitDefaults.AccessTokenPath, BybitCall.CodeExchange,
             [new("client_id", _options.ClientId!), new("client_secret", _options.ClientSecret!), new("code", code)], ct);
 
-    /// <summary>Refresh (modules/oauth.md), both readings of client_secret (see <see cref="BybitOptions.RefreshClientSecret"/>).</summary>
+    /// <summary>Refresh (modules/oauth.md), in the one reading of client_secret configured (see <see cref="BybitOptions.RefreshClientSecret"/>).</summary>
     public override async Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct)
     {
         if (current.RefreshToken is null)
@@ -83,16 +83,12 @@ public sealed partial class BybitProvider(
             return await base.RefreshAsync(current, ct);
         }
 
-        List<KeyValuePair<string, string>> Form(bool withSecret) => withSecret
-            ? [new("client_id", _options.ClientId!), new("client_secret", _options.ClientSecret!), new("refresh_token", current.RefreshToken)]
-            : [new("client_id", _options.ClientId!), new("refresh_token", current.RefreshToken)];
-
-        var sendSecret = _options.RefreshClientSecret != BybitRefreshSecret.Omit;
-        var result = await PostTokenAsync(BybitDefaults.RefreshTokenPath, BybitCall.Refresh, Form(sendSecret), ct);
-        // 10003 is about the client, not the token: nothing was spent, so the other reading may be tried.
-        return result.Failure?.Kind == ProviderFailureKind.InvalidClient && _options.RefreshClientSecret == BybitRefreshSecret.SendThenOmit
-            ? await PostTokenAsync(BybitDefaults.RefreshTokenPath, BybitCall.Refresh, Form(false), ct)
-            : result;
+        // The token is sent once. No document says a 10003 answer leaves the refresh token unspent, so trying the other
+        // reading would send a possibly rotated token again (RFC 9110 §9.2.2); 10003 opens the provider's breaker instead.
+        List<KeyValuePair<string, string>> form = _options.RefreshClientSecret == BybitRefreshSecret.Omit
+            ? [new("client_id", _options.ClientId!), new("refresh_token", current.RefreshToken)]
+            : [new("client_id", _options.ClientId!), new("client_secret", _options.ClientSecret!), new("refresh_token", current.RefreshToken)];
+        return await PostTokenAsync(BybitDefaults.RefreshTokenPath, BybitCall.Refresh, form, ct);
     }
 
     private async Task<ProviderResult<ProviderCredential>> PostTokenAsync(string path, BybitCall call, List<KeyValuePair<string, string>> form, CT ct)

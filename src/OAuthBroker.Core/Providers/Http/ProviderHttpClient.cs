@@ -18,11 +18,19 @@ public sealed partial class ProviderHttpClient(IHttpClientFactory factory, ILogg
     public const int MaxResponseBytes = 256 * 1024;
 
     /// <summary>
-    /// Code of a failure that happened before the request left this machine (name resolution, connect, TLS or proxy
-    /// tunnel; .NET's <see cref="HttpRequestError"/>): the provider cannot have acted on it, so it is safe to send again.
-    /// Every other transport failure ("timeout", "network", "response_incomplete") leaves the outcome unknown.
+    /// Code of a failure that happened before the request could reach the provider: name resolution, connect, TLS or
+    /// proxy tunnel (.NET's <see cref="HttpRequestError"/>), or any failure before the request's body began to be written
+    /// (<see cref="RequestWriteWatch"/>). The provider cannot have acted on it, so it is safe to send again. Every other
+    /// transport failure ("timeout", "network", "response_incomplete") leaves the outcome unknown.
     /// </summary>
     public const string NotSentCode = "connect_failed";
+
+    /// <summary>
+    /// Code of a timeout that ran out before the request's body began to be written: the connection (connect, TLS) was
+    /// never up. SocketsHttpHandler reports its <c>ConnectTimeout</c> as a cancellation, indistinguishable by type from a
+    /// timeout after sending, so the body's first write tells them apart.
+    /// </summary>
+    public const string ConnectTimeoutCode = "connect_timeout";
 
     /// <summary>A response whose body broke off while it was read (RFC 9112 §8: an incomplete message).</summary>
     public const string IncompleteResponseCode = "response_incomplete";
@@ -50,13 +58,25 @@ public sealed partial class ProviderHttpClient(IHttpClientFactory factory, ILogg
             http.Timeout = timeout;
         }
 
+        var watch = RequestWriteWatch.Current;
+        WriteObservingContent? body = null;
+        if (request.Content is { } content)
+        {
+            request.Content = body = new WriteObservingContent(content, watch);
+        }
+        else if (request.Method != HttpMethod.Get && request.Method != HttpMethod.Head)
+        {
+            // No body whose first write could be seen: counted as reaching the server from the start.
+            watch?.Reached();
+        }
+
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-            byte[]? body;
+            byte[]? answer;
             try
             {
-                body = await ReadBoundedAsync(response.Content, ct);
+                answer = await ReadBoundedAsync(response.Content, ct);
             }
             catch (IOException)
             {
@@ -66,27 +86,30 @@ public sealed partial class ProviderHttpClient(IHttpClientFactory factory, ILogg
                     $"The provider's {operation} response broke off before it was complete.");
             }
 
-            if (body is null)
+            if (answer is null)
             {
                 LogFailure(logger, providerId, operation, "oversized_body");
                 return new ProviderFailure(ProviderFailureKind.InvalidResponse, "oversized_body",
                     $"The provider's {operation} response was larger than {MaxResponseBytes} bytes.");
             }
 
-            return new ProviderResponse(response.StatusCode, TryParseJson(body), RetryAfterOf(response),
+            return new ProviderResponse(response.StatusCode, TryParseJson(answer), RetryAfterOf(response),
                 response.Headers.TryGetValues("Retry-After", out var raw) ? raw.FirstOrDefault() : null);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            // Note: HttpClient.Timeout surfaces as a cancellation that the caller did not ask for.
-            LogFailure(logger, providerId, operation, "timeout");
-            return new ProviderFailure(ProviderFailureKind.Unavailable, "timeout",
-                $"The provider did not answer the {operation} request in time.");
+            // Note: HttpClient.Timeout and SocketsHttpHandler.ConnectTimeout both surface as a cancellation that the
+            // caller did not ask for; only the body's first write tells "never connected" from "sent, then no answer".
+            var unsent = body is { WriteStarted: false };
+            LogFailure(logger, providerId, operation, unsent ? ConnectTimeoutCode : "timeout");
+            return new ProviderFailure(ProviderFailureKind.Unavailable, unsent ? ConnectTimeoutCode : "timeout",
+                unsent ? $"The provider could not be connected to in time for the {operation} request; it was not sent."
+                    : $"The provider did not answer the {operation} request in time.");
         }
         catch (HttpRequestException ex)
         {
             LogFailure(logger, providerId, operation, ex.HttpRequestError.ToString());
-            var notSent = ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError
+            var notSent = body is { WriteStarted: false } || ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError
                 or HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError;
             return new ProviderFailure(ProviderFailureKind.Unavailable, notSent ? NotSentCode : "network",
                 $"The provider could not be reached for the {operation} request.");

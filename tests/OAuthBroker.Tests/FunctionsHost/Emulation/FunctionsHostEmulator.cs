@@ -30,7 +30,10 @@ public sealed class FunctionsHostOptions
     /// </summary>
     public int? RunningHandlerPort { get; init; }
 
-    /// <summary>Flex (or Linux) Consumption: the platform's CORS runs in the host. Default true.</summary>
+    /// <summary>
+    /// Flex (or Linux) Consumption: the platform's CORS runs in the host, and so does <see cref="AppServiceHeaderFixup"/>
+    /// (Linux managed hosting). Default true.
+    /// </summary>
     public bool LinuxConsumption { get; init; } = true;
 
     /// <summary>App Service's front end writes the client-address headers. Default true.</summary>
@@ -49,7 +52,8 @@ public sealed record ForwardedInvocation(string Function, string Method, string 
 /// CORS preflights on Linux/Flex Consumption, forwards the request rebuilt as the host rebuilds it and hands the answer
 /// back, resolves and fires timer functions, starts the handler, and keeps a host log. Each behaviour cites the host's
 /// source in the class that implements it; the request pipeline's order is <c>WebJobsApplicationBuilderExtension.cs:36-106</c>
-/// (front end, then the job host's middleware with CORS, then the function invocation with routing and keys).
+/// (front end, then <c>AppServiceHeaderFixupMiddleware</c> on Linux hosting, then the job host's middleware with CORS, then
+/// the function invocation with routing and keys).
 /// Not imitated: the homepage at <c>/</c>, the admin API, Easy Auth, proxies, warm-up, the payload mode for HTTP functions
 /// that are not "HTTP in and out" (the emulator refuses to start on such a function instead).
 /// </summary>
@@ -91,6 +95,9 @@ public sealed class FunctionsHostEmulator : IAsyncDisposable
     public IReadOnlyList<ForwardedInvocation> Invocations => _invocations.ToArray();
 
     public HostTelemetry Telemetry { get; private init; } = null!;
+
+    /// <summary>App Service's front end (its reading of client forwarding headers can be switched per test).</summary>
+    public AppServiceFrontEnd FrontEnd { get; private init; } = null!;
 
     /// <summary>Functions the host could not index, with its message (the rest run).</summary>
     public IReadOnlyDictionary<string, string> FunctionErrors => Timers.Values.Where(t => t.Error is not null).ToDictionary(t => t.Function.Name, t => t.Error!);
@@ -147,15 +154,20 @@ public sealed class FunctionsHostEmulator : IAsyncDisposable
             RequestDelegate invoke = context => host!.InvokeFunctionAsync(context, router);
             var cors = corsPolicy is null ? null : PlatformCors.Middleware(invoke, corsPolicy);
             var telemetry = new HostTelemetry(root, log);
+            var frontEnd = new AppServiceFrontEnd();
             server.Run(context =>
             {
                 telemetry.RequestStarting(context.Request.Method, context.Request.GetDisplayUrl());
                 if (options.FrontEnd)
                 {
-                    AppServiceFrontEnd.Apply(context);
+                    frontEnd.Apply(context);
                 }
 
                 options.Authentication?.Apply(context);
+                if (options.LinuxConsumption)
+                {
+                    AppServiceHeaderFixup.Apply(context);
+                }
 
                 return cors is null ? invoke(context) : cors.Invoke(context, null!);
             });
@@ -164,6 +176,7 @@ public sealed class FunctionsHostEmulator : IAsyncDisposable
             host = new FunctionsHostEmulator(root, settings, keys, log, timers, server, worker, forwarder, new Uri($"http://127.0.0.1:{port}/"))
             {
                 Telemetry = telemetry,
+                FrontEnd = frontEnd,
             };
             return host;
         }

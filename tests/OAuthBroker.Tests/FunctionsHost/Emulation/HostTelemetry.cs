@@ -7,10 +7,10 @@ namespace OAuthBroker.Tests.FunctionsHost.Emulation;
 /// What the host records about a forwarded request, as far as URLs go (codes, state and tickets travel in them), under
 /// host.json's <c>logging</c> section:
 /// <list type="bullet">
-/// <item>the request trace of category <c>Microsoft.AspNetCore.Hosting.Diagnostics</c> at Information, with the query
-/// string (azure-functions-host #11602: "This Information type Trace contains the function key in the Message and
-/// QueryString fields ... The category name is Microsoft.AspNetCore.Hosting.Diagnostics"), subject to
-/// <c>logging.logLevel</c> (category prefix, else <c>default</c>);</item>
+/// <item>the web host's request trace of category <c>Microsoft.AspNetCore.Hosting.Diagnostics</c> at Information, with
+/// the query string — dropped by the web host's own filter at 4.1037, recorded subject to <c>logging.logLevel</c> (category
+/// prefix, else <c>default</c>) as reported for later hosts: see <see cref="RequestTraceReading"/> (<see cref="Reading"/>
+/// switches);</item>
 /// <item>a dependency per call to the handler, with the full URL, while <c>logging.applicationInsights.enableDependencyTracking</c>
 /// is true, its default (azure-webjobs-sdk <c>Logging.ApplicationInsights/ApplicationInsightsLoggerOptions.cs:110-114</c>,
 /// <c>Extensions/ApplicationInsightsServiceCollectionExtensions.cs:125-160</c>; #11602: "With enableDependencyTracking: false,
@@ -23,6 +23,9 @@ public sealed class HostTelemetry(ScriptRoot root, HostLog log)
 {
     public const string RequestTraceCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
+    /// <summary>Which source's behaviour the request trace follows; the host source's by default.</summary>
+    public RequestTraceReading Reading { get; set; } = RequestTraceReading.SystemCategoriesOnly;
+
     private JsonElement Logging => root.Host.TryGetProperty("logging", out var l) ? l : default;
 
     private JsonElement ApplicationInsights => Logging.ValueKind == JsonValueKind.Object && Logging.TryGetProperty("applicationInsights", out var a) ? a : default;
@@ -31,8 +34,13 @@ public sealed class HostTelemetry(ScriptRoot root, HostLog log)
 
     public bool QueryStringTracing => Flag("enableQueryStringTracing", false);
 
-    public void RequestStarting(string method, string displayUrl) =>
-        Trace(LogLevel.Information, RequestTraceCategory, $"Request starting HTTP/1.1 {method} {displayUrl}");
+    public void RequestStarting(string method, string displayUrl)
+    {
+        if (Reading == RequestTraceReading.HostJsonLogLevel)
+        {
+            Trace(LogLevel.Information, RequestTraceCategory, $"Request starting HTTP/1.1 {method} {displayUrl}");
+        }
+    }
 
     public void Forwarded(string function, string method, string displayUrl, string forwardedUri)
     {

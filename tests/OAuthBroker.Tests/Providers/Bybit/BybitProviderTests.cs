@@ -354,18 +354,17 @@ public sealed class BybitProviderTests
     }
 
     [Fact]
-    public async Task Refresh_sends_the_secret_and_falls_back_to_the_public_client_reading_on_10003()
+    public async Task Refresh_sends_the_token_once_and_a_refused_client_is_not_retried_with_the_other_reading()
     {
-        // modules/oauth.md documents refresh for the public client: client_id + refresh_token. 10003 spends no token, so
-        // the other reading is safe to try once.
+        // No document says 10003 leaves the refresh token unspent: sending it again without the secret could replay a
+        // rotated token. The default reading sends the secret (a confidential client, RFC 6749 §6), once.
         _http.Expect(HttpMethod.Post, RefreshUrl, HttpStatusCode.OK, """{"retCode":10003,"retMsg":"invalid client"}""")
              .Expect(HttpMethod.Post, RefreshUrl, HttpStatusCode.OK, TokenResponse(Jwt(), Jwt(exp: 1_950_000_000)));
 
         var refreshed = await Provider().RefreshAsync(new ProviderCredential { AccessToken = "old", RefreshToken = "rt-1" }, default);
 
-        refreshed.Value!.RefreshToken.ShouldNotBeNull();
-        HttpUtility.ParseQueryString(_http.Received[0].Body).AllKeys.ShouldBe(["client_id", "client_secret", "refresh_token"]);
-        HttpUtility.ParseQueryString(_http.Received[1].Body).AllKeys.ShouldBe(["client_id", "refresh_token"]);
+        refreshed.Failure!.Kind.ShouldBe(ProviderFailureKind.InvalidClient);
+        HttpUtility.ParseQueryString(_http.Received.Single().Body).AllKeys.ShouldBe(["client_id", "client_secret", "refresh_token"]);
     }
 
     [Theory]

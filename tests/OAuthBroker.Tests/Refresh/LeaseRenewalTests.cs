@@ -1,0 +1,111 @@
+using OAuthBroker.Links;
+using OAuthBroker.LocalKeyVault;
+using OAuthBroker.Refresh;
+using OAuthBroker.Sandbox.Bybit;
+using OAuthBroker.Tests.Faults;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.Refresh;
+
+/// <summary>
+/// The renewal right before the spend (the lease for the whole spend plus the spend marker, one compare-and-swap) is a
+/// storage call like any other: its answer can be lost after it committed, or come late. Neither may cost the link: a
+/// committed renewal is recognised, and a spend starts only with a whole spend's budget left on the lease.
+/// </summary>
+[Collection(BrokerEnvironmentGroup.Name)]
+public sealed class LeaseRenewalTests(BrokerEnvironmentFixture fixture)
+{
+    /// <summary>The PUT that renews the lease and sets the marker is the first whose body names <c>SpendStartedAt</c>.</summary>
+    private const string SpendMarker = "\"SpendStartedAt\"";
+
+    private BybitSandboxState.Grant GrantOf(string refreshToken) =>
+        fixture.Sandbox<BybitSandboxState>().Grants[fixture.Sandbox<BybitSandboxState>().RefreshTokens[refreshToken]];
+
+    private async Task<BrokerInstance> BehindAsync(StorageAnswerProxy proxy, params string[] settings)
+    {
+        var azurite = fixture.Environment.Azurite;
+        return await BrokerInstance.StartAsync(fixture, null,
+            [$"--Storage:ConnectionString={proxy.ConnectionStringFor(azurite.ConnectionString, azurite.Port)}", .. BrokerInstance.ShortBudget, .. settings]);
+    }
+
+    [Fact]
+    public async Task A_renewal_that_committed_but_lost_its_answer_is_recognised_and_the_spend_goes_ahead()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 939393001);
+        var before = await fixture.CredentialOfAsync(browser.User, "bybit", "939393001");
+        await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
+        await using var instance = await BehindAsync(proxy);
+
+        // Azurite commits the renewal; its answer is cut off; the Table client retries and gets 412 (its own change).
+        proxy.Arm("PUT", SpendMarker, delay: null);
+        (await instance.Get<LinkRefresher>().RefreshAsync(browser.User, "bybit", "939393001", LinkRefresher.Mode.Force, default))
+            .ShouldBe(RefreshOutcome.Refreshed);
+
+        proxy.Triggered.ShouldBe(1, "the renewal's answer was lost");
+        var grant = GrantOf(before.RefreshToken!);
+        grant.RefreshCount.ShouldBe(1);
+        grant.Revoked.ShouldBeFalse();
+        var row = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393001", default))!;
+        row.SpendingVersion.ShouldBeNull();
+        row.LeaseOwner.ShouldBeNull();
+        (await fixture.CredentialOfAsync(browser.User, "bybit", "939393001")).RefreshToken.ShouldBe(grant.CurrentRefreshToken);
+    }
+
+    [Fact]
+    public async Task A_renewal_that_took_most_of_the_lease_spends_nothing_and_leaves_no_marker()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 939393002);
+        var before = await fixture.CredentialOfAsync(browser.User, "bybit", "939393002");
+        await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
+        await using var instance = await BehindAsync(proxy);
+
+        // The renewal's answer comes after 7 s of a 10 s lease: less is left than a spend (4 s) and its write (2 s) may take.
+        proxy.Arm("PUT", SpendMarker, TimeSpan.FromSeconds(7));
+        (await instance.Get<LinkRefresher>().RefreshAsync(browser.User, "bybit", "939393002", LinkRefresher.Mode.Force, default))
+            .ShouldBe(RefreshOutcome.Deferred);
+
+        proxy.Triggered.ShouldBe(1);
+        GrantOf(before.RefreshToken!).RefreshCount.ShouldBe(0, "nothing was sent");
+        var row = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393002", default))!;
+        row.SpendingVersion.ShouldBeNull("nothing is in doubt");
+        row.LeaseOwner.ShouldBeNull();
+        row.LastFailure.ShouldBe("refresh_lease_too_short");
+        row.Status.ShouldBe(LinkStatus.Active);
+    }
+
+    [Fact]
+    public async Task A_slow_delete_of_the_old_secret_after_a_rollover_does_not_eat_into_the_spend()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 939393003);
+        var before = await fixture.CredentialOfAsync(browser.User, "bybit", "939393003");
+        // The vault client as deployed (10 s a call, two retries): a delete can take as long as a lease allows a whole spend.
+        await using var instance = await BrokerInstance.StartAsync(fixture, null,
+            ["--Refresh:LeaseDuration=00:00:50", "--Refresh:RefreshCallTimeout=00:00:02", "--Refresh:PacingMaxWait=00:00:01", "--Refresh:ClockAllowance=00:00:02", "--Refresh:MaxCredentialVersions=3"]);
+        var refresher = instance.Get<LinkRefresher>();
+        (await refresher.RefreshAsync(browser.User, "bybit", "939393003", LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        var old = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393003", default))!;
+
+        // The next refresh moves the credential to a fresh secret; deleting and purging the old one take 8 s each, more
+        // than the lease has to spare once the spend's budget (4 s) and its write's (38 s) are set aside.
+        fixture.Environment.KeyVault.SlowWrites(new SlowWrite(TimeSpan.FromSeconds(8), CommitLate: true, Method: "DELETE"));
+        try
+        {
+            (await refresher.RefreshAsync(browser.User, "bybit", "939393003", LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        }
+        finally
+        {
+            fixture.Environment.KeyVault.SlowWrites(null);
+        }
+
+        var row = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393003", default))!;
+        row.CredentialName.ShouldNotBe(old.CredentialName);
+        row.SpendingVersion.ShouldBeNull();
+        (await fixture.Broker<OAuthBroker.Credentials.ICredentialVault>().ReadAsync(old.CredentialName, default)).ShouldBeNull("the old secret is erased after the spend");
+        var grant = GrantOf(before.RefreshToken!);
+        grant.RefreshCount.ShouldBe(2);
+        grant.Revoked.ShouldBeFalse();
+    }
+}
