@@ -230,7 +230,7 @@ public static class OAuthEndpoints
     /// Without a ticket, authorize starts a flow for whoever the browser's cookies say (Easy Auth, the development
     /// identity): a login-CSRF-style start from another site's link would then run the flow, and where the provider
     /// skips consent, finish it, without the user asking. A browser states who caused the request (Fetch Metadata,
-    /// <c>Sec-Fetch-Site</c>, W3C "Fetch Metadata Request Headers" §2.1): <c>same-origin</c> (the broker's own pages) and
+    /// W3C "Fetch Metadata Request Headers", the <c>Sec-Fetch-Site</c> header): <c>same-origin</c> (the broker's own pages) and
     /// <c>none</c> (typed, bookmarked) pass; <c>same-site</c> or <c>cross-site</c> only from a page of a configured
     /// frontend, by its Referer (which a page cannot forge; one sent with no-referrer is refused). A request without
     /// the header (a non-browser client, or a browser too old to send it) is not judged here.

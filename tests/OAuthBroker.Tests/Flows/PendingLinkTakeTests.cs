@@ -105,7 +105,7 @@ public sealed class PendingLinkTakeTests(BrokerEnvironmentFixture fixture)
             using var completed = await browser.CompleteAsync("whitebit", code);
             completed.StatusCode.ShouldBe(HttpStatusCode.BadRequest, "the record was taken before the revocation began");
             (await completed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString().ShouldBe("invalid_completion");
-            (await run).ShouldBe(1);
+            (await run).ShouldBeGreaterThanOrEqualTo(1, "this one (and any other expired leftovers of earlier tests) was discarded");
         }
         finally
         {
