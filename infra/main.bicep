@@ -28,6 +28,9 @@ param publicBaseUrl string = ''
 @description('Optional. Origins (scheme://host[:port]) a finished flow may return to, matched exactly.')
 param allowedReturnOrigins array = []
 
+@description('Optional. Exact URLs (on the broker or an allowed return origin) of the pages where a single-page app completes a link started with a challenge ticket. Empty: challenge tickets are refused.')
+param completionPages array = []
+
 @description('Optional. Issuer of the platform\'s user tokens (bearer JWTs), e.g. https://login.microsoftonline.com/<tenant>/v2.0. Empty: no bearer tokens accepted.')
 param userTokenAuthority string = ''
 
@@ -74,6 +77,7 @@ module resources 'app/resources.bicep' = {
     principalId: principalId
     publicBaseUrl: publicBaseUrl
     allowedReturnOrigins: allowedReturnOrigins
+    completionPages: completionPages
     refreshSchedule: refreshSchedule
     userTokenAuthority: userTokenAuthority
     userTokenAudience: userTokenAudience

@@ -25,6 +25,9 @@ param publicBaseUrl string = ''
 @description('Optional. Origins a flow may return to.')
 param allowedReturnOrigins array = []
 
+@description('Optional. Exact completion page URLs for challenge tickets.')
+param completionPages array = []
+
 @description('Optional. Issuer of the platform\'s user tokens.')
 param userTokenAuthority string = ''
 
@@ -90,6 +93,7 @@ var userTokenSettings = empty(userTokenAuthority) ? [] : [
 ]
 
 var originSettings = [for (o, i) in allowedReturnOrigins: { name: 'Broker__AllowedReturnOrigins__${i}', value: o }]
+var completionPageSettings = [for (page, i) in completionPages: { name: 'Broker__CompletionPages__${i}', value: page }]
 
 // Lambdas, not for-expressions: a for-expression may only be a declaration's whole value or a resource property's value,
 // never a function argument such as flatten()'s (BCP138; infra/README.md cites the compiler's rule). A lambda may be a
@@ -238,7 +242,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         allowedOrigins: allowedReturnOrigins
         supportCredentials: !empty(allowedReturnOrigins)
       }
-      appSettings: concat(baseSettings, userTokenSettings, originSettings, providerSettings, backendSettings)
+      appSettings: concat(baseSettings, userTokenSettings, originSettings, completionPageSettings, providerSettings, backendSettings)
     }
     functionAppConfig: {
       deployment: {

@@ -92,6 +92,7 @@ public sealed partial class ConfigurationDriftTests
         }
 
         Resources.ShouldContain("'Broker__AllowedReturnOrigins__${i}'");
+        Resources.ShouldContain("'Broker__CompletionPages__${i}'");
         Resources.ShouldContain("'Providers__${p.id}__'");
         Resources.ShouldContain("'${acc.prefix}${entry.key}'");
         Resources.ShouldContain("'Backends__${b.name}__Key'");
