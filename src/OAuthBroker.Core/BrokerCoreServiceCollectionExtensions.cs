@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OAuthBroker.Credentials;
+using OAuthBroker.Events;
 using OAuthBroker.Flows;
 using OAuthBroker.Links;
 using OAuthBroker.Providers;
@@ -45,6 +46,7 @@ public static class BrokerCoreServiceCollectionExtensions
         services.TryAddSingleton<AuthorizationFlowService>();
         services.TryAddSingleton<StartTickets>();
         services.AddLinkCompletion(configuration);
+        services.AddLinkEvents(configuration);
 
         services.AddOptions<RefreshOptions>().Bind(configuration.GetSection(RefreshOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RefreshOptions>, RefreshOptions.Validator>());

@@ -3,8 +3,10 @@ using Microsoft.AspNetCore.Http.Json;
 using OAuthBroker.Host.Backends;
 using OAuthBroker.Host.Demo;
 using OAuthBroker.Host.Endpoints;
+using OAuthBroker.Host.Events;
 using OAuthBroker.Host.FunctionsHost;
 using OAuthBroker.Host.Identity;
+using OAuthBroker.Host.OpenApi;
 using OAuthBroker.Host.Refresh;
 using OAuthBroker.Host.StartupChecks;
 using OAuthBroker.Storage;
@@ -50,6 +52,7 @@ public static class BrokerApp
         builder.Services.AddBrokerCore(builder.Configuration);
         builder.Services.AddBrokerStorage(builder.Configuration);
         builder.Services.AddProblemDetails();
+        builder.Services.AddBrokerOpenApi();
         builder.Services.AddExceptionHandler<BrokerExceptionHandler>();
         builder.Services.Configure<JsonOptions>(json =>
         {
@@ -93,6 +96,8 @@ public static class BrokerApp
         app.WithSingleValuedQueries().MapOAuthEndpoints();
         app.MapLinkEndpoints();
         app.MapCredentialEndpoints();
+        app.MapEventEndpoints();
+        app.MapBrokerOpenApi();
         if (underFunctionsHost)
         {
             app.MapRefreshTokensFunction();

@@ -25,6 +25,9 @@ public sealed class StorageOptions
     /// <summary>The refresh due index. Default <c>RefreshSchedule</c>.</summary>
     public string ScheduleTable { get; set; } = "RefreshSchedule";
 
+    /// <summary>Table of link events: the log, the outbox hints and the webhook delivery queues. Default <c>LinkEvents</c>.</summary>
+    public string EventsTable { get; set; } = "LinkEvents";
+
     internal sealed class Validator : IValidateOptions<StorageOptions>
     {
         public ValidateOptionsResult Validate(string? name, StorageOptions options)
@@ -40,7 +43,7 @@ public sealed class StorageOptions
                 errors.Add($"{SectionName}:TableServiceUri must be an absolute URI.");
             }
 
-            foreach (var (key, table) in new[] { ("LinksTable", options.LinksTable), ("FlowsTable", options.FlowsTable), ("ScheduleTable", options.ScheduleTable) })
+            foreach (var (key, table) in new[] { ("LinksTable", options.LinksTable), ("FlowsTable", options.FlowsTable), ("ScheduleTable", options.ScheduleTable), ("EventsTable", options.EventsTable) })
             {
                 if (!System.Text.RegularExpressions.Regex.IsMatch(table ?? "", "^[A-Za-z][A-Za-z0-9]{2,62}$"))
                 {

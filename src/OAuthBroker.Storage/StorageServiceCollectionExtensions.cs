@@ -9,10 +9,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OAuthBroker.Credentials;
+using OAuthBroker.Events;
 using OAuthBroker.Flows;
 using OAuthBroker.Links;
 using OAuthBroker.Refresh;
 using OAuthBroker.Scheduling;
+using OAuthBroker.Storage.Events;
 using OAuthBroker.Storage.Flows;
 using OAuthBroker.Storage.Links;
 using OAuthBroker.Storage.Refresh;
@@ -40,8 +42,10 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<TableServerClock>();
         services.TryAddSingleton<ILeaseClock>(sp => sp.GetRequiredService<TableServerClock>());
 
-        services.TryAddSingleton<IAccountLinkStore>(sp =>
-            new TableAccountLinkStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.LinksTable))));
+        AddEventStorage(services);
+        services.TryAddSingleton(sp =>
+            new TableAccountLinkStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.LinksTable)), sp.GetRequiredService<LinkOutbox>()));
+        services.TryAddSingleton<IAccountLinkStore>(sp => sp.GetRequiredService<TableAccountLinkStore>());
         services.TryAddSingleton<IUsedStateStore>(sp =>
             new TableUsedStateStore(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.FlowsTable))));
 
@@ -61,6 +65,17 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<IVaultWriteBudget, KeyVaultWriteBudget>();
         services.AddKeyVaultSealingKeys(configuration);
         return services;
+    }
+
+    /// <summary>The event log, the link rows' outbox hints and the webhook queues: one table, one handle.</summary>
+    private static void AddEventStorage(IServiceCollection services)
+    {
+        services.TryAddSingleton(sp => new EventsTable(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.EventsTable))));
+        services.TryAddSingleton<IEventLog>(sp => new TableEventLog(sp.GetRequiredService<EventsTable>().Handle, sp.GetRequiredService<ILeaseClock>(), sp.GetRequiredService<IOptions<EventsOptions>>()));
+        services.TryAddSingleton(sp => new LinkOutbox(sp.GetRequiredService<EventsTable>().Handle, sp.GetRequiredService<IEventLog>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IEventOutbox, TableOutboxRecovery>();
+        services.TryAddSingleton<IDeliveryStore>(sp => new TableDeliveryStore(sp.GetRequiredService<EventsTable>().Handle));
+        services.TryAddSingleton<IWebhookSecretSource, KeyVaultWebhookSecrets>();
     }
 
     private static TableClient CreateTableClient(IServiceProvider sp, string tableName)

@@ -144,7 +144,9 @@ public sealed partial class AuthorizationFlowService(
 
         if (string.IsNullOrEmpty(callback.Code))
         {
-            return Failed(flow, FlowErrorCodes.InvalidCallback);
+            // Bybit's guide: a user who cancels is still redirected, with neither code nor error. For such a provider
+            // that is the user saying no, and the return page should say so rather than report a broken callback.
+            return Failed(flow, provider.Descriptor.CodelessCallbackMeansDenied ? FlowErrorCodes.AccessDenied : FlowErrorCodes.InvalidCallback);
         }
 
         var grant = await provider.CompleteAuthorizationAsync(new AuthorizationCompletion(callback.Code, flow.RedirectUri, flow.CodeVerifier, flow.Nonce, response), ct);

@@ -73,6 +73,12 @@ public sealed record AccountLink
     /// <summary>When (lease clock) the spend named by <see cref="SpendingVersion"/> began; for operators.</summary>
     public DateTimeOffset? SpendStartedAt { get; init; }
 
+    /// <summary>
+    /// Events of this row's state changes not yet copied to the event log: written in the same conditional write as the
+    /// change (the row is its own outbox), emptied by the store once the log holds them. See docs/events.md.
+    /// </summary>
+    public IReadOnlyList<Events.LinkEvent> PendingEvents { get; init; } = [];
+
     /// <summary>Storage concurrency token; every change is conditioned on it.</summary>
     public string? ETag { get; init; }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using OAuthBroker.Credentials;
 using OAuthBroker.Errors;
+using OAuthBroker.Events;
 using OAuthBroker.Providers;
 using OAuthBroker.Refresh;
 
@@ -15,6 +16,7 @@ public sealed partial class LinkService(
     LinkLeases leases,
     CredentialService credentials,
     LinkRefresher refresher,
+    TimeProvider time,
     ILogger<LinkService> logger)
 {
     public Task<IReadOnlyList<AccountLink>> ListAsync(string userId, CT ct) => store.ListAsync(userId, ct);
@@ -83,7 +85,8 @@ public sealed partial class LinkService(
             }
 
             // Note: from here on not the caller's token; a definite outcome is recorded and the erase runs to the end.
-            leased = await store.ReplaceAsync(leased with { Status = LinkStatus.Unlinking, LastFailure = UnlinkingCode(revocation.Status), NextRefreshAt = null }, CT.None);
+            leased = await store.ReplaceAsync((leased with { Status = LinkStatus.Unlinking, LastFailure = UnlinkingCode(revocation.Status), NextRefreshAt = null })
+                .Announcing(LinkEventTypes.Deleted, time.GetUtcNow(), revocation: revocation.Status), CT.None);
         }
 
         var erasure = await vault.DeleteAsync(leased.CredentialName, CT.None);

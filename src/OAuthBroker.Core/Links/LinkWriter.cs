@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using OAuthBroker.Credentials;
 using OAuthBroker.Errors;
+using OAuthBroker.Events;
 using OAuthBroker.Providers;
 using OAuthBroker.Refresh;
 
@@ -61,7 +62,7 @@ public sealed partial class LinkWriter(
         // behind without its row.
         link = link with { NextRefreshAt = policy.NextDue(link, now) };
         var dueKey = link.NextRefreshAt is { } due ? await recorder.AddEntryAsync(link, due, CT.None) : null;
-        var inserted = await store.TryInsertAsync(link with { DueKey = dueKey }, CT.None);
+        var inserted = await store.TryInsertAsync((link with { DueKey = dueKey }).Announcing(LinkEventTypes.Created, now), CT.None);
         if (inserted is not null)
         {
             return inserted;
@@ -163,7 +164,7 @@ public sealed partial class LinkWriter(
         });
 
         // Note: not the request's token from here on; the new grant is vaulted and must end up pointed at.
-        var saved = await recorder.ReplaceWithScheduleAsync(leased, relinked with { NextRefreshAt = policy.NextDue(relinked, now) }, CT.None);
+        var saved = await recorder.ReplaceWithScheduleAsync(leased, (relinked with { NextRefreshAt = policy.NextDue(relinked, now) }).Announcing(LinkEventTypes.Relinked, now), CT.None);
         cache.Forget(leased.CredentialName);
         await SupersedeAsync(leased, old, grant.Credential);
         return saved;

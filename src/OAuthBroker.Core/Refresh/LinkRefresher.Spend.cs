@@ -184,7 +184,7 @@ public sealed partial class LinkRefresher
                 return RefreshOutcome.ReauthRequired;
 
             case SpendVerdict.NotSpent when failure.Kind == ProviderFailureKind.InvalidClient:
-                if (breaker.Trip(held.Row.ProviderId, options.Value.BreakerDuration))
+                if (await breaker.TripAsync(held.Row.ProviderId, options.Value.BreakerDuration, failure.ProviderCode, CT.None))
                 {
                     LogBreakerOpened(logger, held.Row.ProviderId, failure.ProviderCode, options.Value.BreakerDuration);
                 }

@@ -56,6 +56,7 @@ public sealed partial class LinkRefresher
             }
         }
 
+        await breaker.ConfirmAsync(held.Row.ProviderId, CT.None);
         LogRefreshed(logger, held.Row.ProviderId, rotated);
         return RefreshOutcome.Refreshed;
     }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OAuthBroker.Credentials;
 using OAuthBroker.Errors;
+using OAuthBroker.Events;
 using OAuthBroker.Links;
 using OAuthBroker.Providers;
 
@@ -333,7 +334,7 @@ public sealed partial class LinkRefresher(
 
         try
         {
-            await recorder.ReplaceWithScheduleAsync(link, link with { Status = LinkStatus.Expired, NextRefreshAt = null, UpdatedAt = now, LastFailure = "access_token_expired" }, ct);
+            await recorder.ReplaceWithScheduleAsync(link, (link with { Status = LinkStatus.Expired, NextRefreshAt = null, UpdatedAt = now, LastFailure = "access_token_expired" }).AnnouncingStatus(now), ct);
         }
         catch (LinkConcurrencyException)
         {

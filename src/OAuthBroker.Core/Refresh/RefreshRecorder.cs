@@ -1,3 +1,4 @@
+using OAuthBroker.Events;
 using OAuthBroker.Links;
 
 namespace OAuthBroker.Refresh;
@@ -35,7 +36,7 @@ public sealed class RefreshRecorder(IAccountLinkStore links, IRefreshSchedule sc
 
     /// <summary>A definite end for now: the status changes, nothing is scheduled, the lease is given back.</summary>
     public Task<AccountLink> FinishAsync(AccountLink leased, LinkStatus status, string code, CT ct) =>
-        ReplaceWithScheduleAsync(leased, leased with
+        ReplaceWithScheduleAsync(leased, (leased with
         {
             Status = status,
             LastFailure = code,
@@ -45,7 +46,7 @@ public sealed class RefreshRecorder(IAccountLinkStore links, IRefreshSchedule sc
             SpendStartedAt = null,
             NextRefreshAt = null,
             UpdatedAt = time.GetUtcNow(),
-        }, ct);
+        }).AnnouncingStatus(time.GetUtcNow()), ct);
 
     /// <summary>The provider answered definitely and nothing was spent: look again at <paramref name="at"/>.</summary>
     public Task<AccountLink> RescheduleAsync(AccountLink leased, string code, DateTimeOffset at, bool countsAsFailure, CT ct) =>

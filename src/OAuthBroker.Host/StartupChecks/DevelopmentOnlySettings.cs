@@ -22,6 +22,9 @@ public static class DevelopmentOnlySettings
 
     private static readonly string[] LocalVaultSettings = ["KeyVault:LocalAccessToken", "KeyVault:LocalCertificatePath"];
 
+    /// <summary>The local run's webhook receiver certificate: trusted besides the system store, so never in production.</summary>
+    private const string LocalReceiverCertificate = "Events:LocalCertificatePath";
+
     public static IEnumerable<string> Errors(IConfiguration configuration, IHostEnvironment environment)
     {
         var inAzure = HostingSurroundings.From(configuration).InAzure;
@@ -35,6 +38,7 @@ public static class DevelopmentOnlySettings
         return LocalVaultSettings
             .Where(key => !string.IsNullOrEmpty(configuration[key]))
             .Select(key => $"{key} is for the local Key Vault endpoint and only allowed in the Development environment.")
+            .Concat(string.IsNullOrEmpty(configuration[LocalReceiverCertificate]) ? [] : [$"{LocalReceiverCertificate} trusts a local webhook receiver's certificate and is only allowed in the Development environment."])
             .Concat(configuration.GetSection(BackendOptions.SectionName).GetChildren()
                 .Where(backend => backend["Key"] is { } key && PublishedBackendKeys.Contains(key))
                 .Select(backend => $"{BackendOptions.SectionName}:{backend.Key}:Key is the sample key published in this repository; generate a new one."))

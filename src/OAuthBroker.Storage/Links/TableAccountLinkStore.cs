@@ -1,5 +1,8 @@
 using Azure;
+using OAuthBroker.Errors;
+using OAuthBroker.Events;
 using OAuthBroker.Links;
+using OAuthBroker.Storage.Events;
 using OAuthBroker.Storage.Tables;
 
 namespace OAuthBroker.Storage.Links;
@@ -7,8 +10,16 @@ namespace OAuthBroker.Storage.Links;
 /// <summary>
 /// Account links in Table Storage. PartitionKey = fingerprint of the user id (one partition per user, so
 /// listing a user's links is a single-partition query); RowKey = provider id + "." + fingerprint of the account id.
+/// <para>
+/// Each row is the outbox of its own events (<see cref="AccountLink.PendingEvents"/>, property <c>Outbox</c>): they are
+/// written by the same conditional single-entity write as the state change, so they exist exactly when it does, on
+/// Azure and on Azurite alike (an entity group transaction would do the same, but Azurite ignores If-Match inside one,
+/// Azure/Azurite#1233). Around that write: a hint first (<see cref="LinkOutbox"/>), then, once the write is in, the
+/// events are appended to the log and the row's outbox is emptied. A crash anywhere leaves the events in the row and a
+/// hint pointing at it, which <see cref="TableOutboxRecovery"/> follows. See docs/events.md for every crash window.
+/// </para>
 /// </summary>
-public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
+public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox = null) : IAccountLinkStore
 {
     private const int SchemaVersion = 3;
 
@@ -53,7 +64,71 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
         }, ct);
     }
 
-    public Task<AccountLink?> TryInsertAsync(AccountLink link, CT ct) =>
+    public async Task<AccountLink?> TryInsertAsync(AccountLink link, CT ct)
+    {
+        var hint = await HintAsync(link, ct);
+        var inserted = await InsertRowAsync(link, ct);
+        return inserted is null ? null : await PublishAsync(inserted, hint, CT.None);
+    }
+
+    public async Task<AccountLink> ReplaceAsync(AccountLink link, CT ct)
+    {
+        var hint = await HintAsync(link, ct);
+        var replaced = await ReplaceRowAsync(link, ct);
+        return await PublishAsync(replaced, hint, CT.None);
+    }
+
+    /// <summary>
+    /// Appends the row's pending events to the log and empties its outbox (conditioned on the row's ETag), then removes
+    /// the writer's hint. Failing that, the events stay in the row (the state change stands) and the hint leads recovery
+    /// to them: returned with its events still pending.
+    /// </summary>
+    public async Task<AccountLink> PublishAsync(AccountLink link, string? hintETag, CT ct)
+    {
+        if (outbox is null || link.PendingEvents.Count == 0)
+        {
+            return link;
+        }
+
+        try
+        {
+            foreach (var pending in link.PendingEvents)
+            {
+                await outbox.Log.AppendAsync(pending, ct);
+            }
+
+            var etag = await table.RunAsync(async client =>
+            {
+                var clear = new TableEntity(PartitionKeyOf(link.UserId), RowKeyOf(link.ProviderId, link.AccountId)) { ["Outbox"] = "" };
+                return await client.UpdateEntityAsync(clear, link.ETag!, TableUpdateMode.Merge, ct);
+            }, ct);
+            if (hintETag is not null)
+            {
+                await outbox.RemoveHintAsync(ReferenceOf(link.UserId, link.ProviderId, link.AccountId), hintETag, ct);
+            }
+
+            return link with { PendingEvents = [], ETag = etag };
+        }
+        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        {
+            // Note: the row changed (or went) after our write. The log already holds the events; a writer that read the
+            // row before the outbox was emptied carries them and records them again (receivers deduplicate by id).
+            return link with { PendingEvents = [] };
+        }
+        catch (StorageUnavailableException)
+        {
+            return link;
+        }
+    }
+
+    public Task<AccountLink> PublishAsync(AccountLink link, CT ct) => PublishAsync(link, null, ct);
+
+    private async Task<string?> HintAsync(AccountLink link, CT ct) =>
+        outbox is not null && link.PendingEvents.Count > 0
+            ? await outbox.HintAsync(ReferenceOf(link.UserId, link.ProviderId, link.AccountId), ct)
+            : null;
+
+    private Task<AccountLink?> InsertRowAsync(AccountLink link, CT ct) =>
         table.RunAsync(async client =>
         {
             try
@@ -67,7 +142,7 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
             }
         }, ct);
 
-    public Task<AccountLink> ReplaceAsync(AccountLink link, CT ct) =>
+    private Task<AccountLink> ReplaceRowAsync(AccountLink link, CT ct) =>
         table.RunAsync(async client =>
         {
             try
@@ -81,7 +156,24 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
             }
         }, ct);
 
-    public Task<bool> DeleteAsync(AccountLink link, CT ct) =>
+    /// <summary>
+    /// Deletes the row. Events still in its outbox reach the log first, or the delete does not happen: a row is never
+    /// deleted with events only it holds.
+    /// </summary>
+    public async Task<bool> DeleteAsync(AccountLink link, CT ct)
+    {
+        if (outbox is not null)
+        {
+            foreach (var pending in link.PendingEvents)
+            {
+                await outbox.Log.AppendAsync(pending, ct);
+            }
+        }
+
+        return await DeleteRowAsync(link, ct);
+    }
+
+    private Task<bool> DeleteRowAsync(AccountLink link, CT ct) =>
         table.RunAsync(async client =>
         {
             try
@@ -130,6 +222,7 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
             ["CredentialVersions"] = link.CredentialVersions,
             ["SpendingVersion"] = link.SpendingVersion,
             ["SpendStartedAt"] = link.SpendStartedAt,
+            ["Outbox"] = LinkEventJson.SerializeList(link.PendingEvents),
         };
         return entity;
     }
@@ -171,6 +264,7 @@ public sealed class TableAccountLinkStore(TableHandle table) : IAccountLinkStore
         CredentialVersions = (int)(entity.GetInt64("CredentialVersions") ?? 1),
         SpendingVersion = SpendingVersionOf(entity),
         SpendStartedAt = entity.GetDateTimeOffset("SpendStartedAt"),
+        PendingEvents = LinkEventJson.ReadList(entity.GetString("Outbox")),
         ETag = entity.ETag,
     };
 }

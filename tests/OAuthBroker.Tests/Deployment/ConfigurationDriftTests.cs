@@ -4,9 +4,12 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OAuthBroker.Flows;
+using OAuthBroker.Host.Endpoints;
+using OAuthBroker.Host.Identity;
 using OAuthBroker.LocalEnvironment;
 using OAuthBroker.Providers;
 using OAuthBroker.Refresh;
+using OAuthBroker.Sealing;
 using OAuthBroker.Storage;
 
 namespace OAuthBroker.Tests.Deployment;
@@ -28,6 +31,9 @@ public sealed partial class ConfigurationDriftTests
         (StorageOptions.SectionName, typeof(StorageOptions)),
         (KeyVaultOptions.SectionName, typeof(KeyVaultOptions)),
         (RefreshOptions.SectionName, typeof(RefreshOptions)),
+        (SealingOptions.SectionName, typeof(SealingOptions)),
+        (UserAuthenticationOptions.SectionName, typeof(UserAuthenticationOptions)),
+        (ClientAddressOptions.SectionName, typeof(ClientAddressOptions)),
     ];
 
     /// <summary>Settings that have no default on purpose, and why infra/ leaves them unset.</summary>
@@ -37,6 +43,9 @@ public sealed partial class ConfigurationDriftTests
         ["Storage__ConnectionString"] = "the alternative to Storage__TableServiceUri; Azure uses the identity",
         ["KeyVault__LocalAccessToken"] = "development only (the local vault endpoint)",
         ["KeyVault__LocalCertificatePath"] = "development only (the local vault endpoint)",
+        ["Sealing__CurrentKeyId"] = "only with Sealing:Keys; Azure seals with the Key Vault secret's versions",
+        ["RateLimit__ClientAddressHeader"] = "Client-IP under the Functions host when unset (the Flex front end overwrites it)",
+        ["RateLimit__FrontDoorId"] = "only behind Azure Front Door (required by start-up with X-Azure-ClientIP)",
         ["Refresh__ProviderConnectTimeout"] = "derived when unset: half of Refresh:RefreshCallTimeout, at most 10 s",
     };
 

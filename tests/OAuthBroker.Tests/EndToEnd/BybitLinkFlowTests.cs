@@ -251,7 +251,9 @@ public class BybitLinkFlowTests(BrokerEnvironmentFixture fixture)
             using var response = await browser.GetAsync(callback);
             // The adapter marks a code-less, error-less Bybit callback as a cancellation
             // (ProviderDescriptor.CodelessCallbackMeansDenied); the callback handler reports it.
-            HttpUtility.ParseQueryString(response.Headers.Location!.Query)["oauth_result"].ShouldBe("error");
+            var returned = HttpUtility.ParseQueryString(response.Headers.Location!.Query);
+            returned["oauth_result"].ShouldBe("error");
+            returned["oauth_error"].ShouldBe("access_denied");
         }
 
         (await browser.LinksAsync()).ShouldBeEmpty();

@@ -29,7 +29,7 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
         AllFunctions().Where(f => f.Trigger.GetProperty("type").GetString() == "httpTrigger");
 
     /// <summary>Backend functions need a function key at the host; browser-facing ones cannot carry one.</summary>
-    private static readonly HashSet<string> BackendFunctions = ["Credential", "RefreshLink"];
+    private static readonly HashSet<string> BackendFunctions = ["Credential", "RefreshLink", "Events"];
 
     [Fact]
     public void Host_json_points_at_the_executable_the_build_produces()
@@ -58,7 +58,7 @@ public sealed class CustomHandlerContractTests(BrokerEnvironmentFixture fixture)
     public void Every_function_json_is_an_HTTP_function_whose_route_and_methods_the_app_serves()
     {
         var functions = Functions().ToList();
-        functions.Select(f => f.Name).ShouldBe(["Authorize", "Callback", "Complete", "Credential", "Health", "Links", "Providers", "RefreshLink", "Start", "Unlink"], ignoreOrder: true);
+        functions.Select(f => f.Name).ShouldBe(["Authorize", "Callback", "Complete", "Credential", "Events", "Health", "Links", "OpenApi", "Providers", "RefreshLink", "Start", "Unlink"], ignoreOrder: true);
 
         var endpoints = fixture.Environment.Broker.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
         foreach (var (name, trigger) in functions)

@@ -59,6 +59,8 @@ public class BrokerEnvironmentFixture : IAsyncLifetime
         settings.BrokerSettings["Refresh:RunInProcess"] = "false";
         // The suite sends far more than a person would; the rate limit has its own test on its own instance.
         settings.BrokerSettings["Broker:AnonymousRequestsPerMinute"] = "1000000";
+        // Tests read the event log right after the change; the listing delay guards appends in flight on loaded machines.
+        settings.BrokerSettings["Events:ListingDelay"] = "00:00:00";
         settings.BrokerSettings["Broker:AllowedReturnOrigins:0"] = "http://localhost:5173";
         // End users may also come with a bearer JWT from the platform's identity provider: the sandbox issuer "alpha".
         settings.BrokerSettings["Authentication:JwtAuthority"] = $"http://127.0.0.1:{settings.SandboxPort}/oidc/alpha";

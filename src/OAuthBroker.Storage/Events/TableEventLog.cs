@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Options;
+using OAuthBroker.Events;
+using OAuthBroker.Refresh;
+using OAuthBroker.Storage.Tables;
+
+namespace OAuthBroker.Storage.Events;
+
+/// <summary>
+/// The event log in one partition of the events table, ordered by the storage service's clock (<see cref="ILeaseClock"/>),
+/// which every instance reads alike. Appends are idempotent upserts; a writer retried after a lost answer can record an
+/// event twice under two cursors, which is why receivers deduplicate by event id.
+/// </summary>
+public sealed class TableEventLog(TableHandle table, ILeaseClock clock, IOptions<EventsOptions> options) : IEventLog
+{
+    public Task<string> AppendAsync(LinkEvent linkEvent, CT ct) =>
+        table.RunAsync(async client =>
+        {
+            var cursor = EventTableKeys.Cursor(clock.UtcNow, linkEvent.Id);
+            await client.UpsertEntityAsync(new TableEntity(EventTableKeys.Log, cursor)
+            {
+                ["EventId"] = linkEvent.Id,
+                ["Type"] = linkEvent.Type,
+                ["ProviderId"] = linkEvent.ProviderId,
+                ["Json"] = LinkEventJson.SerializeToString(linkEvent),
+            }, TableUpdateMode.Replace, ct);
+            return cursor;
+        }, ct);
+
+    public string CurrentCursor() => EventTableKeys.CursorLimit(clock.UtcNow - options.Value.ListingDelay);
+
+    public Task<IReadOnlyList<LoggedEvent>> ListAsync(string? after, int max, CT ct) =>
+        table.RunAsync<IReadOnlyList<LoggedEvent>>(async client =>
+        {
+            // Note: only what is older than the listing delay, so no append still in flight can land before a cursor
+            // this listing returns.
+            var limit = EventTableKeys.CursorLimit(clock.UtcNow - options.Value.ListingDelay);
+            var filter = TableFilter.And(
+                TableFilter.Equal("PartitionKey", EventTableKeys.Log),
+                TableFilter.GreaterThan("RowKey", after ?? ""),
+                TableFilter.LessThan("RowKey", limit));
+            var events = new List<LoggedEvent>();
+            await foreach (var entity in client.QueryAsync(filter, Math.Min(max, 1000), ct))
+            {
+                events.Add(new LoggedEvent(entity.RowKey, LinkEventJson.Read(entity.GetString("Json")!)));
+                if (events.Count >= max)
+                {
+                    break;
+                }
+            }
+
+            return events;
+        }, ct);
+}

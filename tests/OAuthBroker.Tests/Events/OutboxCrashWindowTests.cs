@@ -1,0 +1,115 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using OAuthBroker.Errors;
+using OAuthBroker.Events;
+using OAuthBroker.Links;
+using OAuthBroker.LocalEnvironment;
+using OAuthBroker.Refresh;
+using OAuthBroker.Storage;
+using OAuthBroker.Storage.Events;
+using OAuthBroker.Storage.Links;
+using OAuthBroker.Storage.Tables;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.Events;
+
+/// <summary>
+/// The windows docs/events.md lists, each made real: the link table and the event hints on Azurite, and an event log
+/// whose storage refuses connections (a closed loopback port), so the writer stops exactly where a crash would stop it.
+/// </summary>
+[Collection(BrokerEnvironmentGroup.Name)]
+public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
+{
+    private IAccountLinkStore Links => fixture.Broker<IAccountLinkStore>();
+    private IEventLog Log => fixture.Broker<IEventLog>();
+
+    /// <summary>The broker's link table and event hints, with a log nobody can reach.</summary>
+    private TableAccountLinkStore StoreWithUnreachableLog()
+    {
+        var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
+        var connection = TableConnectionString.Parse(storage.ConnectionString!);
+        var links = new TableHandle(new TableClient(connection.TableEndpoint, storage.LinksTable, connection.Credential));
+        var options = new TableClientOptions();
+        options.Retry.MaxRetries = 0;
+        var closed = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort.Next()}/devstoreaccount1"));
+        var unreachableLog = new TableEventLog(new TableHandle(new TableClient(closed, storage.EventsTable, connection.Credential, options)),
+            fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>());
+        return new TableAccountLinkStore(links, new LinkOutbox(fixture.Broker<EventsTable>().Handle, unreachableLog, TimeProvider.System));
+    }
+
+    private async Task<(BrowserSession Browser, AccountLink Link)> LinkAsync()
+    {
+        var browser = fixture.NewBrowser();
+        await browser.LinkAsync();
+        var view = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        return (browser, (await Links.GetAsync(browser.User, "bybit", view.AccountId, default))!);
+    }
+
+    private Task<int> RecoverAllAsync() =>
+        fixture.Broker<IEventOutbox>().RecoverAsync(DateTimeOffset.UtcNow.AddMinutes(1), DateTimeOffset.UtcNow.AddMinutes(1), default);
+
+    [Fact]
+    public async Task A_writer_stopped_after_the_state_change_leaves_its_event_in_the_row_and_recovery_records_it()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var now = DateTimeOffset.UtcNow;
+
+        var written = await StoreWithUnreachableLog().ReplaceAsync(
+            (link with { Status = LinkStatus.ReauthRequired, LastFailure = "invalid_grant" }).AnnouncingStatus(now), default);
+
+        written.PendingEvents.ShouldHaveSingleItem("the state change stands; its event waits in the row");
+        var stored = (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!;
+        stored.Status.ShouldBe(LinkStatus.ReauthRequired);
+        stored.PendingEvents.ShouldHaveSingleItem().Type.ShouldBe(LinkEventTypes.ReauthRequired);
+        (await EventLogReading.OfUserAsync(Log, link.UserId)).Select(e => e.Type).ShouldBe([LinkEventTypes.Created]);
+
+        (await RecoverAllAsync()).ShouldBeGreaterThanOrEqualTo(1);
+
+        var events = await EventLogReading.OfUserAsync(Log, link.UserId);
+        events.Select(e => e.Type).ShouldBe([LinkEventTypes.Created, LinkEventTypes.ReauthRequired]);
+        events[1].Id.ShouldBe(stored.PendingEvents[0].Id, "the event keeps the id it was written with");
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.PendingEvents.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_state_change_that_never_happened_leaves_only_a_hint_which_recovery_drops_without_an_event()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var stale = link with { ETag = "W/\"datetime'2000-01-01T00%3A00%3A00.0000000Z'\"" };
+
+        await Should.ThrowAsync<LinkConcurrencyException>(() =>
+            Links.ReplaceAsync((stale with { Status = LinkStatus.Expired }).AnnouncingStatus(DateTimeOffset.UtcNow), default));
+
+        await RecoverAllAsync();
+        (await EventLogReading.OfUserAsync(Log, link.UserId)).Select(e => e.Type).ShouldBe([LinkEventTypes.Created]);
+        var hints = await fixture.Broker<EventsTable>().Handle.RunAsync(async client =>
+        {
+            var keys = new List<string>();
+            await foreach (var hint in client.QueryAsync(TableFilter.Equal("PartitionKey", "outbox"), ct: default))
+            {
+                keys.Add(hint.GetString("Reference")!);
+            }
+
+            return keys;
+        }, default);
+        hints.ShouldNotContain(Links.ReferenceOf(link.UserId, "bybit", link.AccountId));
+    }
+
+    [Fact]
+    public async Task A_row_whose_events_cannot_reach_the_log_is_not_deleted()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var store = StoreWithUnreachableLog();
+        var unlinking = await store.ReplaceAsync((link with { Status = LinkStatus.Unlinking }).Announcing(LinkEventTypes.Deleted, DateTimeOffset.UtcNow), default);
+        unlinking.PendingEvents.ShouldHaveSingleItem();
+
+        await Should.ThrowAsync<StorageUnavailableException>(() => store.DeleteAsync(unlinking, default));
+
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default)).ShouldNotBeNull("deleting it would lose the only copy of its event");
+        await RecoverAllAsync();
+        (await EventLogReading.OfUserAsync(Log, link.UserId)).Select(e => e.Type).ShouldBe([LinkEventTypes.Created, LinkEventTypes.Deleted]);
+    }
+}
