@@ -15,6 +15,7 @@ public sealed partial class LinkService(
     ProviderCatalog providers,
     LinkLeases leases,
     CredentialService credentials,
+    LinkRefresher refresher,
     TimeProvider time,
     ILogger<LinkService> logger)
 {
@@ -59,6 +60,17 @@ public sealed partial class LinkService(
         else
         {
             revocation = await RevokeAsync(leased, ct);
+            if (revocation.RefreshFirst)
+            {
+                var (again, retried, error) = await RefreshThenRevokeAsync(leased, ct);
+                if (error is not null)
+                {
+                    return (null, error);
+                }
+
+                (leased, revocation) = (again!, retried!);
+            }
+
             switch (revocation.Status)
             {
                 case RevocationStatus.Unavailable:
@@ -115,6 +127,58 @@ public sealed partial class LinkService(
         }
     }
 
+    /// <summary>
+    /// The provider needs a live access token to revoke (<see cref="RevocationResult.RefreshFirst"/>; WhiteBIT deletes the
+    /// user's key only with one): the lease goes back to the refresher, which renews the pair by its own rules (its lease,
+    /// the spend marker, the vault write first), then the lease is taken again and revocation is tried once more with
+    /// the new credential. Only a refresh that ended with a stored credential leads to that second try; a refresh token
+    /// the provider rejected leaves nothing that could revoke, and any other outcome (unknown, backing off, busy) erases
+    /// nothing. Null link: it disappeared meanwhile.
+    /// </summary>
+    private async Task<(AccountLink? Leased, RevocationResult? Revocation, BrokerError? Error)> RefreshThenRevokeAsync(AccountLink leased, CT ct)
+    {
+        await leases.ReleaseQuietlyAsync(leased);
+        var refreshed = await refresher.RefreshAsync(leased.UserId, leased.ProviderId, leased.AccountId, LinkRefresher.Mode.Force, ct);
+        var current = await store.GetAsync(leased.UserId, leased.ProviderId, leased.AccountId, ct);
+        AccountLink? again;
+        try
+        {
+            again = current is null ? null : await leases.AcquireAsync(current, "unlink-" + Guid.NewGuid().ToString("N")[..12], ct);
+        }
+        catch (LinkConcurrencyException)
+        {
+            return (null, null, BrokerErrors.LinkBusy);
+        }
+
+        if (again is null)
+        {
+            return (null, null, BrokerErrors.LinkNotFound(leased.ProviderId));
+        }
+
+        switch (refreshed)
+        {
+            case RefreshOutcome.Refreshed:
+                var revocation = await RevokeAsync(again, ct);
+                LogRevokedAfterRefresh(logger, leased.ProviderId, revocation.Status);
+                // Asked once: a provider asking for a refresh again right after one is not told yes forever.
+                return (again, revocation.RefreshFirst ? revocation with { RefreshFirst = false } : revocation, null);
+            case RefreshOutcome.ReauthRequired or RefreshOutcome.Expired:
+                return (again, new RevocationResult(RevocationStatus.NoLongerPossible,
+                    "The link's refresh token can no longer renew the access token (the provider rejected it, or its last renewal's outcome is unknown), so nothing is left to revoke with: revoke the access (delete the API key) in the provider's own settings. The broker's copy was erased."), null);
+            default:
+                return (again, new RevocationResult(RevocationStatus.Unavailable,
+                    $"Revocation needs a live access token and it could not be renewed now ({RenewalFailure(refreshed)}); nothing was erased, retry the unlink later."), null);
+        }
+    }
+
+    private static string RenewalFailure(RefreshOutcome outcome) => outcome switch
+    {
+        RefreshOutcome.OutcomeUnknown => "the renewal's outcome is unknown, so its refresh token is not sent again",
+        RefreshOutcome.Busy => "another refresh is in flight",
+        RefreshOutcome.Retrying or RefreshOutcome.BackingOff => "the provider did not renew it yet",
+        _ => "renewal: " + outcome.ToString(),
+    };
+
     private async Task<RevocationResult> RevokeAsync(AccountLink link, CT ct)
     {
         var provider = providers.Find(link.ProviderId);
@@ -150,6 +214,9 @@ public sealed partial class LinkService(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unlink at {ProviderId} stopped: the provider answered without revoking; nothing erased. Check the provider's client credentials and revocation settings.")]
     private static partial void LogRevocationRefused(ILogger logger, string providerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unlink at {ProviderId} renewed the access token first; revocation then: {Revocation}")]
+    private static partial void LogRevokedAfterRefresh(ILogger logger, string providerId, RevocationStatus revocation);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Account unlinked at {ProviderId}; revocation: {Revocation}; credential: {Erasure}")]
     private static partial void LogUnlinked(ILogger logger, string providerId, RevocationStatus revocation, CredentialErasure erasure);

@@ -44,4 +44,7 @@ public sealed partial class LinkRefresher
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A {ProviderId} link's credential moved to a fresh secret (the old one reached Refresh:MaxCredentialVersions)")]
     private static partial void LogRolledOver(ILogger logger, string providerId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {ProviderId} refresher outlived its lease without spending; the unknown outcome recorded for its spend is cleared and the refresh token kept")]
+    private static partial void LogUnspentMarkerCleared(ILogger logger, string providerId);
 }

@@ -118,9 +118,9 @@ public sealed partial class LinkRefresher
         // Less is left of the lease than a whole spend and the result's write may take (the renewal itself was slow):
         // nothing is sent, and the marker goes.
         LogLeaseLost(logger, held.Row.ProviderId, "before the spend: less than a whole spend's budget was left; nothing was spent");
-        held.Done = true;
-        await recorder.RescheduleAsync(held.Row, "refresh_lease_too_short", time.GetUtcNow() + options.Value.RetryInitialDelay, countsAsFailure: false, ct);
-        return RefreshOutcome.Deferred;
+        return await RescheduleUnspentAsync(held, "refresh_lease_too_short", time.GetUtcNow() + options.Value.RetryInitialDelay, countsAsFailure: false, ct)
+            ? RefreshOutcome.Deferred
+            : RefreshOutcome.LeaseLost;
     }
 
     /// <summary>
@@ -189,8 +189,7 @@ public sealed partial class LinkRefresher
                     LogBreakerOpened(logger, held.Row.ProviderId, failure.ProviderCode, options.Value.BreakerDuration);
                 }
 
-                held.Done = true;
-                await recorder.RescheduleAsync(held.Row, failure.ProviderCode, time.GetUtcNow() + options.Value.BreakerDuration, countsAsFailure: false, ct);
+                await RescheduleUnspentAsync(held, failure.ProviderCode, time.GetUtcNow() + options.Value.BreakerDuration, countsAsFailure: false, ct);
                 return RefreshOutcome.ProviderMisconfigured;
 
             case SpendVerdict.NotSpent:
@@ -198,9 +197,9 @@ public sealed partial class LinkRefresher
                 var now = time.GetUtcNow();
                 var at = policy.RetryAt(held.Row, now, policy.RetryDelay(failures, failure.RetryAfter));
                 LogRetrying(logger, held.Row.ProviderId, failure.Kind, failure.ProviderCode, failures, at - now);
-                held.Done = true;
-                await recorder.RescheduleAsync(held.Row, failure.ProviderCode, at, countsAsFailure: true, ct);
-                return RefreshOutcome.Retrying;
+                return await RescheduleUnspentAsync(held, failure.ProviderCode, at, countsAsFailure: true, ct)
+                    ? RefreshOutcome.Retrying
+                    : RefreshOutcome.LeaseLost;
 
             default:
                 LogOutcomeUnknown(logger, held.Row.ProviderId, failure.ProviderCode);

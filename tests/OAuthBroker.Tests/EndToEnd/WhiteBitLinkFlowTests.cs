@@ -126,13 +126,9 @@ public class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
         var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
 
         using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(6));
-        var (status, code, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", link.AccountId);
-        status.ShouldBe(HttpStatusCode.ServiceUnavailable);
-        code.ShouldBe("revocation_unavailable");
-        (await browser.LinksAsync()).ShouldHaveSingleItem("nothing is erased while the key can still be deleted");
-
-        (await ProviderFlowSteps.ForceRefreshAsync(fixture, "whitebit", link.AccountId, browser.User)).ShouldBe(HttpStatusCode.OK);
-        var (_, outcome, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", link.AccountId);
+        // The unlink renews the pair first (Refresh/UnlinkRefreshFirstTests has the failures).
+        var (status, outcome, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", link.AccountId);
+        status.ShouldBe(HttpStatusCode.OK);
         outcome.ShouldBe("revoked");
         Keys.KeysById[link.AccountId].Deleted.ShouldBeTrue();
     }

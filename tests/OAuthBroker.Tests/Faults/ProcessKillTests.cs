@@ -15,16 +15,6 @@ namespace OAuthBroker.Tests.Faults;
 public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
 {
     /// <summary>Another broker instance as its own process, on the shared storage, vault and sandbox.</summary>
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 300 && !condition(); i++)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(50));
-        }
-
-        condition().ShouldBeTrue("the request reached the provider");
-    }
-
     private Task<HandlerProcess> StartBrokerProcessAsync(params string[] extra) =>
         HandlerProcess.StartAsync(HandlerProcess.BuiltExecutable,
             arguments: fixture.Environment.BrokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal)).Concat(extra));
@@ -46,12 +36,15 @@ public sealed class ProcessKillTests(BrokerEnvironmentFixture fixture)
             fixture.SeenSecrets.Add(System.Web.HttpUtility.ParseQueryString(authorize.Headers.Location!.Query)["state"]);
             var callback = await browser.ConsentAsync(authorize.Headers.Location!);
             var toDoomed = new Uri(uri, callback.PathAndQuery);
-            var exchange = new Fault("/bybit/oauth/v1/public/access_token", 0, Delay: TimeSpan.FromSeconds(5));
+            // As real servers do: the provider redeems the code at once; its answer would come after the kill, to a dead
+            // process.
+            var exchange = new Fault("/bybit/oauth/v1/public/access_token", 0, Delay: TimeSpan.FromSeconds(30)) { Phase = FaultPhase.AfterHandler };
             fixture.SandboxFaults.Add(exchange);
 
             var inFlight = browser.GetAsync(toDoomed);
-            // Killed once the code exchange is on its way (the state is marked used before it).
-            await WaitUntilAsync(() => exchange.Used == 1);
+            // Killed once the provider has processed the code exchange (the state is marked used before it), while its
+            // answer is held back: no kill racing a timer.
+            await exchange.Processed.WaitAsync(TimeSpan.FromSeconds(60));
             await process.KillAsync();
             await Should.ThrowAsync<HttpRequestException>(() => inFlight);
 

@@ -42,8 +42,24 @@ public sealed class StorageAnswerProxy : IAsyncDisposable
     {
         lock (_gate)
         {
-            _armed = new Trigger(method, marker, delay);
+            _armed = new Trigger(method, marker, delay, null);
         }
+    }
+
+    /// <summary>
+    /// The next request with <paramref name="method"/> whose head or body contains <paramref name="marker"/> goes to the
+    /// server as it is; its answer is held until the test releases it: a client process that stalls after the server
+    /// committed its request (a GC pause, a starved thread) sees the same thing, its call returning only when it runs on.
+    /// </summary>
+    public HeldAnswer ArmHold(string method, string marker)
+    {
+        var held = new HeldAnswer();
+        lock (_gate)
+        {
+            _armed = new Trigger(method, marker, null, held);
+        }
+
+        return held;
     }
 
     /// <summary>The connection string of <paramref name="azurite"/> with its table endpoint moved to this relay.</summary>
@@ -160,15 +176,23 @@ public sealed class StorageAnswerProxy : IAsyncDisposable
             if (Interlocked.Exchange(ref connection.Answer, null) is { } trigger)
             {
                 Interlocked.Increment(ref _triggered);
-                if (trigger.Delay is not { } delay)
+                if (trigger.Hold is { } hold)
+                {
+                    // The server has committed and answered; the client hears only when released.
+                    hold.Arrived();
+                    await hold.Released.WaitAsync(_stop.Token);
+                }
+                else if (trigger.Delay is not { } delay)
                 {
                     // The server committed; the answer is lost on the way back.
                     client.Client.LingerState = new LingerOption(true, 0);
                     client.Close();
                     return;
                 }
-
-                await Task.Delay(delay, _stop.Token);
+                else
+                {
+                    await Task.Delay(delay, _stop.Token);
+                }
             }
 
             await to.WriteAsync(chunk.AsMemory(0, read), _stop.Token);
@@ -209,7 +233,24 @@ public sealed class StorageAnswerProxy : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private sealed record Trigger(string Method, string Marker, TimeSpan? Delay);
+    private sealed record Trigger(string Method, string Marker, TimeSpan? Delay, HeldAnswer? Hold);
+
+    /// <summary>An answer the relay holds: <see cref="Committed"/> completes when the server's answer reached the relay.</summary>
+    public sealed class HeldAnswer
+    {
+        private readonly TaskCompletionSource _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The server processed the request and answered (the answer waits in the relay).</summary>
+        public Task Committed => _committed.Task;
+
+        internal Task Released => _released.Task;
+
+        /// <summary>Delivers the held answer.</summary>
+        public void Release() => _released.TrySetResult();
+
+        internal void Arrived() => _committed.TrySetResult();
+    }
 
     private sealed class Connection
     {

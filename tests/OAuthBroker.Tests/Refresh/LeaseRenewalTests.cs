@@ -76,6 +76,85 @@ public sealed class LeaseRenewalTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public async Task A_holder_that_stalled_past_its_lease_without_sending_takes_back_the_unknown_outcome_left_for_its_spend()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 939393004);
+        var before = await fixture.CredentialOfAsync(browser.User, "bybit", "939393004");
+        await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
+        await using var stalled = await BehindAsync(proxy);
+
+        // Holder A's renewal (lease + spend marker) commits; A does not run on until the test lets it (its answer is held).
+        var renewal = proxy.ArmHold("PUT", SpendMarker);
+        var holderA = stalled.Get<LinkRefresher>().RefreshAsync(browser.User, "bybit", "939393004", LinkRefresher.Mode.Force, default);
+        await renewal.Committed.WaitAsync(TimeSpan.FromMinutes(1));
+        var marked = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393004", default))!;
+        marked.SpendingVersion.ShouldNotBeNull("A's marker is on the row");
+
+        // Instance B finds the lease lapsed with the marker in place: the outcome is unknown to it.
+        var other = fixture.Broker<LinkRefresher>();
+        RefreshOutcome seen;
+        while ((seen = await other.RefreshAsync(browser.User, "bybit", "939393004", LinkRefresher.Mode.Force, default)) == RefreshOutcome.Busy)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
+
+        seen.ShouldBe(RefreshOutcome.OutcomeUnknown);
+        var unknown = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393004", default))!;
+        unknown.LastFailure.ShouldBe(LinkRefresher.OutcomeUnknownCode);
+        unknown.SpendingVersion.ShouldBe(marked.SpendingVersion);
+
+        // A runs on: its lease has run out, so it sends nothing, and takes back the marker its own attempt left.
+        renewal.Release();
+        (await holderA).ShouldBe(RefreshOutcome.Deferred);
+        GrantOf(before.RefreshToken!).RefreshCount.ShouldBe(0, "nothing was sent");
+        var row = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393004", default))!;
+        row.SpendingVersion.ShouldBeNull("the token was never sent");
+        row.Status.ShouldBe(LinkStatus.Active);
+        row.LastFailure.ShouldBe("refresh_lease_too_short");
+        row.LeaseOwner.ShouldBeNull();
+
+        // The unspent token refreshes the link.
+        (await other.RefreshAsync(browser.User, "bybit", "939393004", LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        var grant = GrantOf(before.RefreshToken!);
+        grant.RefreshCount.ShouldBe(1);
+        grant.Revoked.ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task A_holder_that_stalled_past_its_lease_leaves_a_marker_alone_once_another_attempt_has_replaced_it()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 939393005);
+        var before = await fixture.CredentialOfAsync(browser.User, "bybit", "939393005");
+        await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
+        await using var stalled = await BehindAsync(proxy);
+
+        var renewal = proxy.ArmHold("PUT", SpendMarker);
+        var holderA = stalled.Get<LinkRefresher>().RefreshAsync(browser.User, "bybit", "939393005", LinkRefresher.Mode.Force, default);
+        await renewal.Committed.WaitAsync(TimeSpan.FromMinutes(1));
+        var store = fixture.Broker<IAccountLinkStore>();
+        var marked = (await store.GetAsync(browser.User, "bybit", "939393005", default))!;
+
+        // Meanwhile the same version is marked by another attempt (another moment): A cannot tell whether that one sent it.
+        var leases = fixture.Broker<LinkLeases>();
+        while (leases.HeldByOther((await store.GetAsync(browser.User, "bybit", "939393005", default))!, "test"))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
+
+        var current = (await store.GetAsync(browser.User, "bybit", "939393005", default))!;
+        await store.ReplaceAsync(current with { LeaseOwner = null, LeaseUntil = null, SpendStartedAt = marked.SpendStartedAt!.Value.AddSeconds(1), LastFailure = LinkRefresher.OutcomeUnknownCode }, default);
+
+        renewal.Release();
+        (await holderA).ShouldBe(RefreshOutcome.LeaseLost);
+        GrantOf(before.RefreshToken!).RefreshCount.ShouldBe(0);
+        var row = (await store.GetAsync(browser.User, "bybit", "939393005", default))!;
+        row.SpendingVersion.ShouldBe(marked.SpendingVersion, "another attempt's marker stays");
+        row.LastFailure.ShouldBe(LinkRefresher.OutcomeUnknownCode);
+    }
+
+    [Fact]
     public async Task A_slow_delete_of_the_old_secret_after_a_rollover_does_not_eat_into_the_spend()
     {
         using var browser = fixture.NewBrowser();
