@@ -4,6 +4,7 @@ using OAuthBroker.Errors;
 using OAuthBroker.Host.Endpoints;
 using OAuthBroker.Host.Refresh;
 using OAuthBroker.Refresh;
+using Microsoft.Extensions.Options;
 using OAuthBroker.Scheduling;
 
 namespace OAuthBroker.Host.FunctionsHost;
@@ -39,7 +40,7 @@ public static partial class RefreshTokensFunction
             : app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<RefreshOptions>>().Value.Schedule;
         var occurrences = new ScheduleOccurrences(InProcessRefreshScheduler.Parse(schedule));
 
-        app.MapPost("/" + Name, async (HttpContext http, ScheduledRun run, IScheduledRunClaims claims, ILeaseClock clock, ILoggerFactory loggers, CancellationToken ct) =>
+        app.MapPost("/" + Name, async (HttpContext http, ScheduledRun run, IScheduledRunClaims claims, IOptions<RefreshOptions> refresh, ILeaseClock clock, ILoggerFactory loggers, CancellationToken ct) =>
         {
             var logger = loggers.CreateLogger(typeof(RefreshTokensFunction).FullName!);
             if (TimerInvocationShape.RefusalFromHeaders(http.Request, handlerPort) is { } headers)
@@ -65,15 +66,31 @@ public static partial class RefreshTokensFunction
             }
 
             var pastDue = payload.GetProperty("Data").GetProperty(TriggerName).TryGetProperty("IsPastDue", out var flag) && flag.ValueKind == JsonValueKind.True;
-            var occurrence = occurrences.OccurrenceFor(clock.UtcNow);
-            if (!await claims.TryClaimAsync(occurrence, ct))
+            var now = clock.UtcNow;
+            var occurrence = occurrences.OccurrenceFor(now);
+            // Held for as long as a run can take (the sweep's budget, housekeeping's, and a minute for the last
+            // answers): a run still going is never doubled, one that died is not waited for past that.
+            var holdUntil = now + refresh.Value.SweepBudget + refresh.Value.HousekeepingBudget + TimeSpan.FromMinutes(1);
+            var claim = await claims.TryClaimAsync(occurrence, now, holdUntil, ct);
+            if (claim is null)
             {
-                var skipped = $"Scheduled run skipped: the run for {occurrence:yyyy-MM-ddTHH:mm:ssZ} has already started.";
+                var skipped = $"Scheduled run skipped: the run for {occurrence:yyyy-MM-ddTHH:mm:ssZ} has finished or is still running.";
                 LogSkipped(logger, occurrence);
                 return Results.Ok(new InvocationResponse(new Dictionary<string, object?>(), [skipped], null));
             }
 
-            var report = await run.RunAsync(ct);
+            ScheduledRunReport report;
+            try
+            {
+                report = await run.RunAsync(ct);
+            }
+            catch
+            {
+                await claims.ReleaseAsync(claim, CancellationToken.None);
+                throw;
+            }
+
+            await claims.FinishAsync(claim, CancellationToken.None);
             return Results.Ok(new InvocationResponse(new Dictionary<string, object?>(), [report.Summary(pastDue)], report));
         });
     }
@@ -81,7 +98,7 @@ public static partial class RefreshTokensFunction
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a POST /RefreshTokens that is not the Functions host's timer invocation: {Reason}")]
     private static partial void LogRefused(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Scheduled run for {Occurrence:o} skipped: another run already claimed it")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scheduled run for {Occurrence:o} skipped: another run finished it or still holds it")]
     private static partial void LogSkipped(ILogger logger, DateTimeOffset occurrence);
 }
 
