@@ -1,10 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
 using OAuthBroker.Errors;
 using OAuthBroker.Host.Endpoints;
 using OAuthBroker.Host.Refresh;
 using OAuthBroker.Refresh;
-using Microsoft.Extensions.Options;
 using OAuthBroker.Scheduling;
 
 namespace OAuthBroker.Host.FunctionsHost;
