@@ -124,7 +124,7 @@ public sealed class DemoWebhookReceiver : IAsyncDisposable
             }
 
             _events.AddFirst(new ReceivedEvent(id, parsed?.Type ?? "(unreadable body)", parsed?.ProviderId, parsed?.AccountId, parsed?.UserId,
-                parsed?.OccurredAt, now, verified, (seen?.Value.Deliveries ?? 0) + 1));
+                parsed?.OccurredAt, now, verified, Deliveries: 1));
             while (_events.Count > Capacity)
             {
                 _events.RemoveLast();
