@@ -100,6 +100,8 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 ["environment"] = "Development",
                 ["Authentication:DevelopmentIdentity"] = "true",
                 ["Broker:PublicBaseUrl"] = brokerUri.GetLeftPart(UriPartial.Authority),
+                // The demo's return page completes flows started with a completion challenge (a bearer token in the demo).
+                ["Broker:CompletionPages:0"] = new Uri(brokerUri, "/demo/callback.html").AbsoluteUri,
                 ["Storage:ConnectionString"] = azurite.ConnectionString,
                 ["Backends:platform:Key"] = settings.BackendKey,
                 ["KeyVault:VaultUri"] = keyVault.VaultUri.AbsoluteUri,

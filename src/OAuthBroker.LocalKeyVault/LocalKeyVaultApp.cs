@@ -44,6 +44,9 @@ public sealed partial class LocalKeyVaultApp : IAsyncDisposable
     /// <summary>For fault tests: the next <paramref name="count"/> authenticated requests answer 503 Service Unavailable.</summary>
     public void FailNextRequests(int count) => Interlocked.Exchange(ref _failuresLeft, count);
 
+    /// <summary>For fault tests: how many of the failures set by <see cref="FailNextRequests"/> are still to come (so how many requests arrived).</summary>
+    public int FailuresLeft => Math.Max(0, Volatile.Read(ref _failuresLeft));
+
     /// <summary>For fault tests: reads keep working, writes fail as <paramref name="fault"/> says, until set back to <see cref="WriteFault.None"/>.</summary>
     public void FailWrites(WriteFault fault) => Interlocked.Exchange(ref _writeFault, (int)fault);
 

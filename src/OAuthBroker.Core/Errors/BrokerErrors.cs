@@ -38,6 +38,12 @@ public static class BrokerErrors
         "opens it; this browser came from elsewhere (its Referer names no such origin), so the ticket was used up without starting anything. " +
         "Open the authorize URL from your frontend's page, without a no-referrer policy.");
 
+    /// <summary>A flow started from the browser's sign-in cookie by a navigation another site caused (Fetch Metadata).</summary>
+    public static readonly BrokerError CrossSiteStart = new(
+        "cross_site_start", 403, "Flow started from another site",
+        "A connection is started from a page of the broker or of one of the configured frontends (Broker:AllowedReturnOrigins); this request " +
+        "came from another site (Sec-Fetch-Site, and its Referer names no such origin), so nothing was started. Start the connection from your frontend's page.");
+
     public static readonly BrokerError InvalidTicket = new(
         "invalid_ticket", 400, "Unknown or used start ticket",
         "The start ticket is unknown, expired (tickets live 60 seconds) or already used. Ask for a new one.");

@@ -75,10 +75,10 @@ public sealed partial class AuthorizationFlowService(
     }
 
     /// <summary>
-    /// Completes a flow from the provider's callback, in the browser that presents <paramref name="browserBinding"/>
+    /// Completes a flow from the provider's callback, in the browser that presents one of <paramref name="browserBindings"/>
     /// and <paramref name="sealedFlow"/>, the cookie named by <see cref="CookieIdFor"/> of the callback's state.
     /// </summary>
-    public async Task<CallbackOutcome> CompleteAsync(string providerId, CallbackParameters callback, string? browserBinding, string? sealedFlow, CT ct)
+    public async Task<CallbackOutcome> CompleteAsync(string providerId, CallbackParameters callback, IReadOnlyList<string> browserBindings, string? sealedFlow, CT ct)
     {
         var provider = providers.Find(providerId);
         if (provider is null)
@@ -102,7 +102,7 @@ public sealed partial class AuthorizationFlowService(
             return CallbackOutcome.Fail(BrokerErrors.InvalidState);
         }
 
-        if (browserBinding is null || !FlowSecrets.FingerprintsEqual(flow.BrowserFingerprint, FlowSecrets.Fingerprint(browserBinding)))
+        if (!FlowSecrets.IsBoundTo(flow.BrowserFingerprint, browserBindings))
         {
             // Not used up: the flow still belongs to the browser that started it.
             LogCallbackRefused(logger, providerId, BrokerErrors.BrowserMismatch.Code);

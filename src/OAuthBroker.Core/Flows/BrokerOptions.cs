@@ -19,6 +19,15 @@ public sealed class BrokerOptions
     /// </summary>
     public List<string> AllowedReturnOrigins { get; set; } = [];
 
+    /// <summary>
+    /// Exact URLs (scheme, host, port, path and query, no fragment) of the frontend pages that complete a flow started
+    /// with a completion challenge, each on the broker's origin or one of <see cref="AllowedReturnOrigins"/>. Such a
+    /// flow delivers its completion code to the return page, and the verifier, not the browser, proves the completing
+    /// caller; so its return page must be one the platform registered, whose script completes at once as the signed-in
+    /// user (RFC 9700 §2.1, exact matching, applied to the return page). Empty: start tickets with a challenge are refused.
+    /// </summary>
+    public List<string> CompletionPages { get; set; } = [];
+
     /// <summary>Where a flow returns when the caller gives no returnUrl. Default: the broker's <c>/</c>.</summary>
     public string? DefaultReturnUrl { get; set; }
 
@@ -74,6 +83,15 @@ public sealed class BrokerOptions
                 if (!ReturnUrlPolicy.TryParseOrigin(origin, out _))
                 {
                     errors.Add($"{SectionName}:AllowedReturnOrigins entry '{origin}' is not an origin (scheme://host[:port], https unless loopback).");
+                }
+            }
+
+            foreach (var page in options.CompletionPages)
+            {
+                if (!ReturnUrlPolicy.IsAcceptableCompletionPage(page, options))
+                {
+                    errors.Add($"{SectionName}:CompletionPages entry '{page}' must be an absolute URL without user information or fragment (https unless loopback), " +
+                        $"on the broker's origin or one of {SectionName}:AllowedReturnOrigins.");
                 }
             }
 

@@ -20,6 +20,18 @@ public static class FlowSecrets
     /// </summary>
     public static string Fingerprint(string value) => Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 
+    /// <summary>True when one of the browser's binding values has <paramref name="fingerprint"/> (each compared in constant time).</summary>
+    public static bool IsBoundTo(string fingerprint, IReadOnlyList<string> browserBindings)
+    {
+        var bound = false;
+        foreach (var binding in browserBindings)
+        {
+            bound |= FingerprintsEqual(fingerprint, Fingerprint(binding));
+        }
+
+        return bound;
+    }
+
     /// <summary>Constant-time comparison of two fingerprints.</summary>
     public static bool FingerprintsEqual(string a, string b) =>
         CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));

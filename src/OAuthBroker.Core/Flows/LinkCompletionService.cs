@@ -21,10 +21,10 @@ namespace OAuthBroker.Flows;
 public sealed partial class LinkCompletionService(PendingLinks pendingLinks, LinkWriter links, ILogger<LinkCompletionService> logger)
 {
     /// <param name="userId">The authenticated caller (the endpoint refuses unauthenticated calls before this).</param>
-    /// <param name="browserBinding">The caller's browser-binding cookie, when it sent one.</param>
+    /// <param name="browserBindings">The caller's browser-binding cookies (none when it sent none).</param>
     /// <param name="verifier">The completion verifier, when the frontend sent one.</param>
     public async Task<(CompletedLink? Linked, BrokerError? Error)> CompleteAsync(
-        string providerId, string completionCode, string userId, string? browserBinding, string? verifier, CT ct)
+        string providerId, string completionCode, string userId, IReadOnlyList<string> browserBindings, string? verifier, CT ct)
     {
         if (!FlowSecrets.IsOpaqueValue(completionCode))
         {
@@ -63,7 +63,7 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
                 return (null, BrokerErrors.CompletionRefusedForVerifier);
             }
         }
-        else if (browserBinding is null || !FlowSecrets.FingerprintsEqual(pending.BrowserFingerprint, FlowSecrets.Fingerprint(browserBinding)))
+        else if (!FlowSecrets.IsBoundTo(pending.BrowserFingerprint, browserBindings))
         {
             LogRefused(logger, providerId, "browser_mismatch");
             await pendingLinks.DiscardAsync(pending, "browser_mismatch");
@@ -72,12 +72,14 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
 
         if (await pendingLinks.OpenAsync(pending, ct) is not { } grant)
         {
+            await pendingLinks.RemoveAsync(pending);
             return (null, BrokerErrors.InvalidCompletion);
         }
 
         try
         {
             var link = await links.SaveAsync(pending.UserId, providerId, grant, ct);
+            await pendingLinks.RemoveAsync(pending);
             LogLinked(logger, providerId);
             return (new CompletedLink(providerId, link.AccountId, link.AccountDisplayName), null);
         }

@@ -21,7 +21,12 @@ public sealed record PendingLink
     public required string SealedGrant { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset ExpiresAt { get; init; }
-    /// <summary>Storage concurrency token; taking the record is a delete conditioned on it.</summary>
+    /// <summary>
+    /// Set when someone took the record (a completion, or housekeeping): a random id of that taker. A taken record is
+    /// never taken again; its taker removes it once the grant is linked or revoked.
+    /// </summary>
+    public string? TakenBy { get; init; }
+    /// <summary>Storage concurrency token; taking the record is an update conditioned on it.</summary>
     public string? ETag { get; init; }
 
     /// <summary>The context the grant is sealed under: moving the sealed value to another record does not open it.</summary>
@@ -39,8 +44,17 @@ public interface IPendingLinkStore
 
     Task<PendingLink?> FindAsync(string completionFingerprint, CT ct);
 
-    /// <summary>Deletes the record if it is still the version that was read; exactly one caller gets <c>true</c>.</summary>
-    Task<bool> TryConsumeAsync(PendingLink pending, CT ct);
+    /// <summary>
+    /// Marks the record taken by <paramref name="takeId"/> if it is still the version that was read; of any number of
+    /// concurrent takers exactly one gets the taken record (with its new ETag), even when its answer was lost and retried.
+    /// </summary>
+    Task<PendingLink?> TryTakeAsync(PendingLink pending, string takeId, CT ct);
+
+    /// <summary>Puts a taken record back, untaken (its completion failed transiently). False when it changed meanwhile.</summary>
+    Task<bool> TryReleaseAsync(PendingLink taken, CT ct);
+
+    /// <summary>Deletes a taken record once its grant is linked or revoked; a record already gone is fine.</summary>
+    Task RemoveAsync(PendingLink taken, CT ct);
 
     /// <summary>Records that expired before <paramref name="before"/>, for housekeeping.</summary>
     IAsyncEnumerable<PendingLink> ListExpiredAsync(DateTimeOffset before, CT ct);

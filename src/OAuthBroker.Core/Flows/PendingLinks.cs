@@ -46,26 +46,45 @@ public sealed partial class PendingLinks(
     }
 
     /// <summary>
-    /// Takes the pending link for <paramref name="code"/> out of storage, once: of any number of concurrent attempts
-    /// exactly one gets it. Null when the code is unknown, already taken or for another provider.
+    /// Takes the pending link for <paramref name="code"/>, once: of any number of concurrent attempts exactly one gets
+    /// it. Null when the code is unknown, already taken or for another provider. The record stays (marked taken) until
+    /// <see cref="RemoveAsync"/> or <see cref="DiscardAsync"/>, so the sealed grant outlives a lost storage answer.
     /// </summary>
     public async Task<PendingLink?> TakeAsync(string code, string providerId, CT ct)
     {
         var pending = await store.FindAsync(FlowSecrets.Fingerprint(code), ct);
-        return pending is not null && pending.ProviderId == providerId && await store.TryConsumeAsync(pending, ct) ? pending : null;
+        return pending is { TakenBy: null } && pending.ProviderId == providerId ? await TakeAsync(pending, ct) : null;
     }
 
+    /// <summary>Takes a record already read (housekeeping); null when someone else took it first.</summary>
+    public Task<PendingLink?> TakeAsync(PendingLink pending, CT ct) => store.TryTakeAsync(pending, FlowSecrets.NewOpaqueValue()[..16], ct);
+
     /// <summary>Puts a taken pending link back (its completion failed transiently and may be retried). False when storage refuses.</summary>
-    public async Task<bool> RestoreAsync(PendingLink pending, CT ct)
+    public async Task<bool> RestoreAsync(PendingLink taken, CT ct)
     {
         try
         {
-            await store.CreateAsync(pending with { ETag = null }, ct);
-            return true;
+            return await store.TryReleaseAsync(taken, ct);
         }
         catch (Errors.StorageUnavailableException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Deletes a taken record whose grant is linked or revoked. Best effort: a record left behind is marked taken, so
+    /// nobody takes it again, and housekeeping deletes it once expired without revoking (it may be linked).
+    /// </summary>
+    public async Task RemoveAsync(PendingLink taken)
+    {
+        try
+        {
+            await store.RemoveAsync(taken, CT.None);
+        }
+        catch (Errors.StorageUnavailableException)
+        {
+            LogRemoveFailed(logger, taken.ProviderId);
         }
     }
 
@@ -84,13 +103,14 @@ public sealed partial class PendingLinks(
     }
 
     /// <summary>
-    /// Discards a taken (or expired) pending link: revokes its grant at the provider where the provider allows it.
-    /// Best effort: a provider that is down or refuses is logged, and the grant is dropped all the same.
+    /// Discards a taken pending link: revokes its grant at the provider where the provider allows it, then deletes the
+    /// record. Best effort: a provider that is down or refuses is logged, and the grant is dropped all the same.
     /// </summary>
-    public async Task<RevocationStatus?> DiscardAsync(PendingLink pending, string reason)
+    public async Task<RevocationStatus?> DiscardAsync(PendingLink taken, string reason)
     {
-        var revocation = await RevokeAsync(pending);
-        LogDiscarded(logger, pending.ProviderId, reason, revocation);
+        var revocation = await RevokeAsync(taken);
+        await RemoveAsync(taken);
+        LogDiscarded(logger, taken.ProviderId, reason, revocation);
         return revocation;
     }
 
@@ -111,6 +131,9 @@ public sealed partial class PendingLinks(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pending link for {ProviderId} discarded ({Reason}); revocation at the provider: {Revocation} (none: not attempted)")]
     private static partial void LogDiscarded(ILogger logger, string providerId, string reason, RevocationStatus? revocation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A taken pending link for {ProviderId} could not be deleted; housekeeping removes it once expired")]
+    private static partial void LogRemoveFailed(ILogger logger, string providerId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A pending link for {ProviderId} could not be unsealed: its key is no longer in the sealing key ring, or the record was altered")]
     private static partial void LogUnreadable(ILogger logger, string providerId);

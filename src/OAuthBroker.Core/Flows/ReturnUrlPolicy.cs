@@ -88,6 +88,34 @@ public sealed class ReturnUrlPolicy(IOptions<BrokerOptions> options)
         return true;
     }
 
+    /// <summary>
+    /// True when <paramref name="url"/> is exactly one of <c>Broker:CompletionPages</c> (the whole URL, compared in its
+    /// normalised form: no prefix, origin or path-segment matching).
+    /// </summary>
+    public bool IsCompletionPage(Uri url) =>
+        url.IsAbsoluteUri && CompletionPages.Contains(url.AbsoluteUri, StringComparer.Ordinal);
+
+    private string[] CompletionPages => _completionPages ??= [.. options.Value.CompletionPages
+        .Select(p => Uri.TryCreate(p, UriKind.Absolute, out var uri) ? uri.AbsoluteUri : null)
+        .OfType<string>()];
+
+    private string[]? _completionPages;
+
+    /// <summary>A completion page entry as start-up accepts it: absolute, http(s) (https unless loopback), no user information or fragment, on a frontend origin.</summary>
+    public static bool IsAcceptableCompletionPage(string value, BrokerOptions broker)
+    {
+        if (!EndpointRules.IsAcceptableEndpoint(value, out var uri) || !string.IsNullOrEmpty(uri!.UserInfo) || !string.IsNullOrEmpty(uri.Fragment)
+            || value.Contains('#', StringComparison.Ordinal) || uri.AbsoluteUri.Length > MaxLength)
+        {
+            return false;
+        }
+
+        var origin = uri.GetLeftPart(UriPartial.Authority);
+        var publicBase = Uri.TryCreate(broker.PublicBaseUrl, UriKind.Absolute, out var b) ? b.GetLeftPart(UriPartial.Authority) : null;
+        return string.Equals(origin, publicBase, StringComparison.OrdinalIgnoreCase)
+            || broker.AllowedReturnOrigins.Any(o => TryParseOrigin(o, out var parsed) && string.Equals(parsed, origin, StringComparison.OrdinalIgnoreCase));
+    }
+
     /// <summary>True when the URL is on the broker's own origin or one of <c>Broker:AllowedReturnOrigins</c> (exact match).</summary>
     public bool IsFrontendOrigin(Uri url)
     {

@@ -10,18 +10,21 @@ namespace OAuthBroker.Flows;
 /// (<see cref="Sealer"/>, purpose <c>flow</c>) covers the user, redirect URI, return URL, browser fingerprint, PKCE
 /// verifier, nonce and completion challenge, and binds as associated data the state's fingerprint, the provider and the
 /// expiry. So the value opens only with the state it was made for, on that provider's callback, with its own expiry:
-/// a cookie moved to another flow or provider, or altered, is refused. The expiry is also in clear in front, for the
-/// browser's bounded set of flows (<see cref="ExpiryOf"/>); it is believed only once the seal opens.
+/// a cookie moved to another flow or provider, or altered, is refused. The expiry is also in clear in front (the
+/// associated data needs it); it is believed only once the seal opens.
 /// </summary>
 public sealed partial class SealedFlows(Sealer sealer)
 {
     public const string SealingPurpose = "flow";
 
-    /// <summary>Characters of the state's fingerprint that name a flow's cookie (48 bits: distinct among a browser's few flows).</summary>
-    public const int CookieIdLength = 8;
+    /// <summary>
+    /// A flow's cookie is named by the state's whole fingerprint (SHA-256, base64url), so the broker can open every flow
+    /// cookie a browser sends, without the state, before it counts it (<see cref="OpenAsync"/> binds it).
+    /// </summary>
+    public const int CookieIdLength = 43;
 
-    /// <summary>The short id naming the cookie of the flow whose state has this fingerprint.</summary>
-    public static string CookieIdOf(string stateFingerprint) => stateFingerprint[..CookieIdLength];
+    /// <summary>The id naming the cookie of the flow whose state has this fingerprint.</summary>
+    public static string CookieIdOf(string stateFingerprint) => stateFingerprint;
 
     public async ValueTask<string> SealAsync(AuthorizationFlow flow, CT ct)
     {
@@ -73,10 +76,6 @@ public sealed partial class SealedFlows(Sealer sealer)
             ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(expires),
         };
     }
-
-    /// <summary>The expiry a value states in clear (not yet authenticated), or null when it states none.</summary>
-    public static DateTimeOffset? ExpiryOf(string value) =>
-        TrySplit(value, out var expires, out _) ? DateTimeOffset.FromUnixTimeSeconds(expires) : null;
 
     private static bool TrySplit(string value, out long expires, out string sealedFlow)
     {

@@ -60,6 +60,17 @@ public sealed class StartTickets(IStartTicketStore store, ReturnUrlPolicy return
             return (null, default, error);
         }
 
+        if (completionChallenge is not null && !returnUrls.IsCompletionPage(returnTo))
+        {
+            // The code of a challenge flow lands in the return URL's fragment and completes with the verifier, which the
+            // ticket's user holds. Were the page the ticket's choice, an attacker's ticket opened by a victim could
+            // park the victim's code on a page that never completes (or leaks it) and complete it as the attacker.
+            // On a registered completion page, the victim's own frontend completes first, as the victim: refused, the
+            // grant discarded (CrossSiteCompletionTests).
+            return (null, default, Errors.BrokerErrors.InvalidReturnUrl(
+                "is not one of Broker:CompletionPages: a flow started with a completion challenge returns only to a registered completion page (exact URL)"));
+        }
+
         var ticket = FlowSecrets.NewOpaqueValue();
         var expires = time.GetUtcNow() + StartTicket.Lifetime;
         await store.CreateAsync(new StartTicket

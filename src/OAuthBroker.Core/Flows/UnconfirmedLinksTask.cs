@@ -5,8 +5,10 @@ using OAuthBroker.Scheduling;
 namespace OAuthBroker.Flows;
 
 /// <summary>
-/// Discards pending links nobody confirmed in time: revokes each grant at its provider where the provider allows it,
-/// then deletes the sealed record. A revocation that fails transiently is retried by later runs for
+/// Discards pending links nobody confirmed in time: takes each (so a completion on an instance whose clock runs behind
+/// cannot take it any more and link a grant being revoked), revokes its grant at its provider where the provider allows
+/// it, then deletes the sealed record. A record some completion already took is deleted without revocation: its taker
+/// may have linked it. A revocation that fails transiently is retried by later runs for
 /// <see cref="RevocationRetryWindow"/> (dropping the record would drop the only means to revoke); after that the record
 /// goes regardless, since an unconfirmed grant must not be kept indefinitely either.
 /// </summary>
@@ -31,18 +33,30 @@ public sealed partial class UnconfirmedLinksTask(
                 break;
             }
 
-            var revocation = await pendingLinks.RevokeAsync(pending);
-            if (revocation == RevocationStatus.Unavailable && now - pending.ExpiresAt < RevocationRetryWindow)
+            if (pending.TakenBy is not null)
             {
-                LogRevocationDeferred(logger, pending.ProviderId);
+                // Left behind by a completion that linked (or discarded) it and then could not delete it.
+                await pendingLinks.RemoveAsync(pending);
+                removed++;
                 continue;
             }
 
-            if (await store.TryConsumeAsync(pending, ct))
+            if (await pendingLinks.TakeAsync(pending, ct) is not { } taken)
             {
-                removed++;
-                LogDiscarded(logger, pending.ProviderId, revocation);
+                continue;
             }
+
+            var revocation = await pendingLinks.RevokeAsync(taken);
+            if (revocation == RevocationStatus.Unavailable && now - taken.ExpiresAt < RevocationRetryWindow)
+            {
+                LogRevocationDeferred(logger, taken.ProviderId);
+                await pendingLinks.RestoreAsync(taken, CT.None);
+                continue;
+            }
+
+            await pendingLinks.RemoveAsync(taken);
+            removed++;
+            LogDiscarded(logger, taken.ProviderId, revocation);
         }
 
         return removed;

@@ -31,7 +31,8 @@ public static class OAuthEndpoints
     }
 
     private static async Task<IResult> AuthorizeAsync(
-        string provider, HttpContext context, ICurrentUserResolver users, BrowserBinding binding, AuthorizationFlowService flows, StartTickets tickets, CT ct)
+        string provider, HttpContext context, ICurrentUserResolver users, BrowserBinding binding, AuthorizationFlowService flows, StartTickets tickets,
+        ReturnUrlPolicy returnUrls, CT ct)
     {
         context.Response.NoStore();
         if (!ProviderIds.IsWellFormed(provider))
@@ -65,6 +66,11 @@ public static class OAuthEndpoints
         }
         else
         {
+            if (!StartedFromTheSiteOrAFrontend(context.Request, returnUrls))
+            {
+                return Problems.From(BrokerErrors.CrossSiteStart);
+            }
+
             userId = users.Resolve(context);
         }
 
@@ -73,13 +79,14 @@ public static class OAuthEndpoints
             return Problems.From(BrokerErrors.Unauthenticated);
         }
 
-        var (started, error) = await flows.StartAsync(userId, provider, returnUrl, binding.GetOrIssue(context), completionChallenge, ct);
+        var browser = binding.GetOrIssue(context);
+        var (started, error) = await flows.StartAsync(userId, provider, returnUrl, browser, completionChallenge, ct);
         if (error is not null)
         {
             return Problems.From(error);
         }
 
-        binding.IssueFlow(context, provider, started!);
+        await binding.IssueFlowAsync(context, provider, started!, browser, ct);
         return WantsJson(context.Request)
             ? TypedResults.Ok(new AuthorizationStarted(started!.AuthorizationUrl.AbsoluteUri))
             : TypedResults.Redirect(started!.AuthorizationUrl.AbsoluteUri);
@@ -217,6 +224,26 @@ public static class OAuthEndpoints
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Without a ticket, authorize starts a flow for whoever the browser's cookies say (Easy Auth, the development
+    /// identity): a login-CSRF-style start from another site's link would then run the flow, and where the provider
+    /// skips consent, finish it, without the user asking. A browser states who caused the request (Fetch Metadata,
+    /// W3C "Fetch Metadata Request Headers", the <c>Sec-Fetch-Site</c> header): <c>same-origin</c> (the broker's own pages) and
+    /// <c>none</c> (typed, bookmarked) pass; <c>same-site</c> or <c>cross-site</c> only from a page of a configured
+    /// frontend, by its Referer (which a page cannot forge; one sent with no-referrer is refused). A request without
+    /// the header (a non-browser client, or a browser too old to send it) is not judged here.
+    /// </summary>
+    private static bool StartedFromTheSiteOrAFrontend(HttpRequest request, ReturnUrlPolicy returnUrls)
+    {
+        var site = request.Headers["Sec-Fetch-Site"].ToString();
+        if (site.Length == 0 || site is "same-origin" or "none")
+        {
+            return true;
+        }
+
+        return request.GetTypedHeaders().Referer is { } referer && returnUrls.IsFrontendOrigin(referer);
     }
 
     private static bool WantsJson(HttpRequest request) =>

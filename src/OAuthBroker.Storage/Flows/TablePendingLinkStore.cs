@@ -12,36 +12,63 @@ namespace OAuthBroker.Storage.Flows;
 public sealed class TablePendingLinkStore(TableHandle table) : IPendingLinkStore
 {
     public Task CreateAsync(PendingLink pending, CT ct) =>
-        table.RunAsync(client => client.AddEntityAsync(new TableEntity(FlowTableKeys.PendingLinkPartition(pending.CompletionFingerprint), pending.CompletionFingerprint)
-        {
-            ["UserId"] = pending.UserId,
-            ["ProviderId"] = pending.ProviderId,
-            ["BrowserFingerprint"] = pending.BrowserFingerprint,
-            ["CompletionChallenge"] = pending.CompletionChallenge,
-            ["SealedGrant"] = pending.SealedGrant,
-            ["CreatedAt"] = pending.CreatedAt,
-            ["ExpiresAt"] = pending.ExpiresAt,
-        }, ct), ct);
+        table.RunAsync(client => client.AddEntityAsync(ToEntity(pending), ct), ct);
 
     public Task<PendingLink?> FindAsync(string completionFingerprint, CT ct) =>
         table.RunAsync(async client => await client.GetEntityAsync(FlowTableKeys.PendingLinkPartition(completionFingerprint), completionFingerprint, ct) is { } entity
             ? FromEntity(entity)
             : null, ct);
 
-    public Task<bool> TryConsumeAsync(PendingLink pending, CT ct) =>
+    public Task<PendingLink?> TryTakeAsync(PendingLink pending, string takeId, CT ct) =>
+        table.RunAsync(async client =>
+        {
+            var taken = pending with { TakenBy = takeId };
+            try
+            {
+                // Conditional update: of concurrent takers (completions, housekeeping) exactly one wins. The row stays,
+                // so the sealed grant is kept until its taker has linked or revoked it.
+                var etag = await client.UpdateEntityAsync(ToEntity(taken), pending.ETag ?? throw new ArgumentException("The pending link has no ETag.", nameof(pending)), TableUpdateMode.Replace, ct);
+                return taken with { ETag = etag };
+            }
+            catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+            {
+                // The client retries a request whose answer was lost (TableClientOptions: the SDK retry policy), and the
+                // service had already applied the first attempt, which it received in full: the retry then meets that
+                // attempt's own change (412). The take is ours if the row carries our take id.
+                var now = await client.GetEntityAsync(FlowTableKeys.PendingLinkPartition(pending.CompletionFingerprint), pending.CompletionFingerprint, ct);
+                return now is not null && now.GetString("TakenBy") == takeId ? FromEntity(now) : null;
+            }
+        }, ct);
+
+    public Task<bool> TryReleaseAsync(PendingLink taken, CT ct) =>
         table.RunAsync(async client =>
         {
             try
             {
-                // Conditional delete: of concurrent completions (or a completion and housekeeping), exactly one wins.
-                await client.DeleteEntityAsync(FlowTableKeys.PendingLinkPartition(pending.CompletionFingerprint), pending.CompletionFingerprint,
-                    pending.ETag ?? throw new ArgumentException("The pending link has no ETag.", nameof(pending)), ct);
+                await client.UpdateEntityAsync(ToEntity(taken with { TakenBy = null }), taken.ETag ?? throw new ArgumentException("The pending link has no ETag.", nameof(taken)), TableUpdateMode.Replace, ct);
                 return true;
             }
             catch (RequestFailedException ex) when (ex.Status is 404 or 412)
             {
-                return false;
+                // As for the take: a retried release meets its own first attempt.
+                var now = await client.GetEntityAsync(FlowTableKeys.PendingLinkPartition(taken.CompletionFingerprint), taken.CompletionFingerprint, ct);
+                return now is not null && now.GetString("TakenBy") is null;
             }
+        }, ct);
+
+    public Task RemoveAsync(PendingLink taken, CT ct) =>
+        table.RunAsync(async client =>
+        {
+            try
+            {
+                await client.DeleteEntityAsync(FlowTableKeys.PendingLinkPartition(taken.CompletionFingerprint), taken.CompletionFingerprint, "*", ct);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                // Already gone (a retried delete whose first attempt went through, or housekeeping).
+            }
+
+            return true;
         }, ct);
 
     public async IAsyncEnumerable<PendingLink> ListExpiredAsync(DateTimeOffset before, [EnumeratorCancellation] CT ct)
@@ -50,6 +77,26 @@ public sealed class TablePendingLinkStore(TableHandle table) : IPendingLinkStore
         {
             yield return FromEntity(entity);
         }
+    }
+
+    private static TableEntity ToEntity(PendingLink pending)
+    {
+        var entity = new TableEntity(FlowTableKeys.PendingLinkPartition(pending.CompletionFingerprint), pending.CompletionFingerprint)
+        {
+            ["UserId"] = pending.UserId,
+            ["ProviderId"] = pending.ProviderId,
+            ["BrowserFingerprint"] = pending.BrowserFingerprint,
+            ["CompletionChallenge"] = pending.CompletionChallenge,
+            ["SealedGrant"] = pending.SealedGrant,
+            ["CreatedAt"] = pending.CreatedAt,
+            ["ExpiresAt"] = pending.ExpiresAt,
+        };
+        if (pending.TakenBy is not null)
+        {
+            entity["TakenBy"] = pending.TakenBy;
+        }
+
+        return entity;
     }
 
     private static PendingLink FromEntity(TableEntity entity) => new()
@@ -62,6 +109,7 @@ public sealed class TablePendingLinkStore(TableHandle table) : IPendingLinkStore
         SealedGrant = entity.GetString("SealedGrant")!,
         CreatedAt = entity.GetDateTimeOffset("CreatedAt")!.Value,
         ExpiresAt = entity.GetDateTimeOffset("ExpiresAt")!.Value,
+        TakenBy = entity.GetString("TakenBy"),
         ETag = entity.ETag,
     };
 }

@@ -33,7 +33,8 @@ public sealed partial class KeyVaultSealingKeyRing(
 
     /// <summary>
     /// An id the ring does not hold may be a key another instance loaded first; the ring looks again, but not more often
-    /// than this, so values with made-up key ids cannot turn into vault traffic.
+    /// than this after its last load attempt, successful or not, so values with made-up key ids cannot turn into vault
+    /// traffic (least of all while the vault is failing or throttling).
     /// </summary>
     public static readonly TimeSpan UnknownKeyLookupSpacing = TimeSpan.FromSeconds(30);
 
@@ -42,7 +43,10 @@ public sealed partial class KeyVaultSealingKeyRing(
     private volatile Snapshot? _snapshot;
     private Task<Snapshot>? _refreshing;
 
-    private sealed record Snapshot(IReadOnlyDictionary<string, SealingKey> Keys, SealingKey Current, DateTimeOffset LoadedAt, DateTimeOffset NextRefreshAt);
+    /// <summary>When the last load began (UTC ticks), whatever its outcome: unknown ids are looked up only this long after it.</summary>
+    private long _lastLoadAttemptTicks = DateTimeOffset.MinValue.UtcTicks;
+
+    private sealed record Snapshot(IReadOnlyDictionary<string, SealingKey> Keys, SealingKey Current, DateTimeOffset NextRefreshAt);
 
     public async ValueTask<SealingKey> GetCurrentAsync(CT ct) => (await GetAsync(ct)).Current;
 
@@ -54,7 +58,7 @@ public sealed partial class KeyVaultSealingKeyRing(
             return key;
         }
 
-        if (time.GetUtcNow() - snapshot.LoadedAt < UnknownKeyLookupSpacing)
+        if (time.GetUtcNow() - new DateTimeOffset(Interlocked.Read(ref _lastLoadAttemptTicks), TimeSpan.Zero) < UnknownKeyLookupSpacing)
         {
             return null;
         }
@@ -110,6 +114,7 @@ public sealed partial class KeyVaultSealingKeyRing(
     {
         var previous = _snapshot;
         var now = time.GetUtcNow();
+        Interlocked.Exchange(ref _lastLoadAttemptTicks, now.UtcTicks);
         try
         {
             var versions = new List<SealingKeyVersion>();
@@ -146,7 +151,7 @@ public sealed partial class KeyVaultSealingKeyRing(
                 LogLoaded(logger, keys.Count, currentKey.Id);
             }
 
-            var snapshot = new Snapshot(keys, currentKey, now, now + SealingKeySchedule.RefreshInterval);
+            var snapshot = new Snapshot(keys, currentKey, now + SealingKeySchedule.RefreshInterval);
             _snapshot = snapshot;
             return snapshot;
         }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using OAuthBroker.Events;
 using OAuthBroker.Flows;
 using OAuthBroker.Host.Endpoints;
 using OAuthBroker.Host.Identity;
@@ -34,6 +35,7 @@ public sealed partial class ConfigurationDriftTests
         (SealingOptions.SectionName, typeof(SealingOptions)),
         (UserAuthenticationOptions.SectionName, typeof(UserAuthenticationOptions)),
         (ClientAddressOptions.SectionName, typeof(ClientAddressOptions)),
+        (EventsOptions.SectionName, typeof(EventsOptions)),
     ];
 
     /// <summary>Settings that have no default on purpose, and why infra/ leaves them unset.</summary>
@@ -43,6 +45,7 @@ public sealed partial class ConfigurationDriftTests
         ["Storage__ConnectionString"] = "the alternative to Storage__TableServiceUri; Azure uses the identity",
         ["KeyVault__LocalAccessToken"] = "development only (the local vault endpoint)",
         ["KeyVault__LocalCertificatePath"] = "development only (the local vault endpoint)",
+        ["Events__LocalCertificatePath"] = "development only (a loopback webhook receiver's certificate)",
         ["Sealing__CurrentKeyId"] = "only with Sealing:Keys; Azure seals with the Key Vault secret's versions",
         ["RateLimit__ClientAddressHeader"] = "Client-IP under the Functions host when unset (the Flex front end overwrites it)",
         ["RateLimit__FrontDoorId"] = "only behind Azure Front Door (required by start-up with X-Azure-ClientIP)",

@@ -315,6 +315,6 @@ public class BybitLinkFlowTests(BrokerEnvironmentFixture fixture)
         var url = new Uri(body.GetProperty("authorizationUrl").GetString()!);
         fixture.SeenSecrets.Add(HttpUtility.ParseQueryString(url.Query)["state"]);
         url.AbsolutePath.ShouldBe("/bybit/en/oauth");
-        response.Headers.GetValues("Set-Cookie").ShouldContain(c => c.StartsWith("oauth-browser=", StringComparison.Ordinal) && c.Contains("httponly", StringComparison.OrdinalIgnoreCase));
+        response.Headers.GetValues("Set-Cookie").ShouldContain(c => c.StartsWith("oauth-browser-", StringComparison.Ordinal) && c.Contains("httponly", StringComparison.OrdinalIgnoreCase));
     }
 }

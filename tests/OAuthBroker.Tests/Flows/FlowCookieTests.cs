@@ -120,6 +120,89 @@ public sealed class FlowCookieTests(BrokerEnvironmentFixture fixture, ITestOutpu
         kept.Headers.Location!.Query.ShouldContain("oauth_result=linked");
     }
 
+    /// <summary>
+    /// flow-review-2 #4: flow cookies are <c>__Secure-</c> (they carry a path, so <c>__Host-</c> is not possible), and a
+    /// sibling subdomain can plant some. Eviction used to rank every cookie with the prefix by its clear-text expiry,
+    /// so four planted far-future values made each new flow drop the browser's real ones. Now only cookies that open as
+    /// this browser's own flows count: made-up values and an attacker's genuine flows (sealed for the attacker's
+    /// browser) are both ignored, and all four real flows finish.
+    /// </summary>
+    [Fact]
+    public async Task Flow_cookies_planted_by_someone_else_never_evict_the_browsers_own_flows()
+    {
+        using var attacker = fixture.NewBrowser();
+        for (var i = 0; i < 4; i++)
+        {
+            await attacker.StartAsync();
+        }
+
+        using var browser = fixture.NewBrowser();
+        var scope = new Uri(fixture.BrokerUri, "api/oauth/bybit/");
+        foreach (var planted in attacker.FlowCookies())
+        {
+            browser.Cookies.Add(scope, new Cookie(planted.Name, planted.Value, "/api/oauth/bybit/"));
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            browser.Cookies.Add(scope, new Cookie($"oauth-flow-planted{i}", "253402300799.v1.x.AAAA", "/api/oauth/bybit/"));
+            browser.Cookies.Add(scope, new Cookie("oauth-flow-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
+                "253402300799.v1.x.AAAA", "/api/oauth/bybit/"));
+        }
+
+        var flows = new List<Uri>();
+        for (var i = 0; i < 4; i++)
+        {
+            flows.Add(await browser.StartAsync());
+        }
+
+        foreach (var (flow, i) in flows.Select((f, i) => (f, i)))
+        {
+            using var landed = await browser.GetAsync(await browser.ConsentAsync(flow, uid: 585858001 + i));
+            landed.Headers.Location.ShouldNotBeNull($"flow {i}: {(int)landed.StatusCode}").Query.ShouldContain("oauth_result=linked");
+        }
+    }
+
+    /// <summary>
+    /// flow-review-2 #3: two flows started at once in a browser with no binding cookie yet (two tabs, a pop-up and a tab)
+    /// each got a fresh binding, and the last Set-Cookie replaced the other, so one flow ended in <c>browser_mismatch</c>.
+    /// Each new binding now has a cookie of its own name, so both survive and both flows finish.
+    /// </summary>
+    [Fact]
+    public async Task Two_flows_started_at_once_in_a_browser_without_a_binding_cookie_both_finish()
+    {
+        using var browser = fixture.NewBrowser();
+        using var raw = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
+        async Task<HttpResponseMessage> AuthorizeAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.BrokerUri, "api/oauth/bybit/authorize?returnUrl=%2Fdemo%2Fcallback.html"));
+            request.Headers.Add("Cookie", "dev_user=" + browser.User);
+            return await raw.SendAsync(request);
+        }
+
+        var responses = await Task.WhenAll(AuthorizeAsync(), AuthorizeAsync());
+        foreach (var response in responses)
+        {
+            response.StatusCode.ShouldBe(HttpStatusCode.Found);
+            fixture.SeenSecrets.Add(HttpUtility.ParseQueryString(response.Headers.Location!.Query)["state"]);
+            foreach (var setCookie in response.Headers.GetValues("Set-Cookie"))
+            {
+                // As the browser stores them: in the order the answers arrive, a later one replacing an earlier one of the same name.
+                browser.Cookies.SetCookies(new Uri(fixture.BrokerUri, "api/oauth/bybit/authorize"), setCookie);
+            }
+        }
+
+        foreach (var (response, i) in responses.Select((r, i) => (r, i)))
+        {
+            using var landed = await browser.GetAsync(await browser.ConsentAsync(response.Headers.Location!, uid: 575757001 + i));
+            landed.StatusCode.ShouldBe(HttpStatusCode.Found, $"flow {i}: {await landed.Content.ReadAsStringAsync()}");
+            landed.Headers.Location!.Query.ShouldContain("oauth_result=linked");
+            response.Dispose();
+        }
+
+        (await browser.LinksAsync()).Count.ShouldBe(2);
+    }
+
     [Fact]
     public async Task A_flow_started_on_one_instance_finishes_on_another_that_shares_the_key_ring_from_Key_Vault()
     {

@@ -113,6 +113,54 @@ public sealed class KeyVaultSealingKeyRingTests(BrokerEnvironmentFixture fixture
         (await sealer.UnsealAsync("flow", sealedElsewhere, "c", default)).ShouldBe(Plaintext, "the ring looked again and found the other instance's key");
     }
 
+    /// <summary>
+    /// flow-review-2 #2: the spacing of unknown-id lookups ran from the last successful load, so after one failed refresh
+    /// every value with a made-up key id (a forged flow cookie on an anonymous callback) sent a LIST to the vault that
+    /// was already failing. Now it runs from the last attempt, whatever its outcome.
+    /// </summary>
+    [Fact]
+    public async Task After_a_failed_refresh_made_up_key_ids_still_cause_no_vault_traffic_until_the_spacing_has_passed()
+    {
+        var name = "sealing-test-" + Guid.NewGuid().ToString("N")[..12];
+        var clock = new ManualClock();
+        await AddVersionAsync(name);
+        var ring = Ring(name, clock);
+        var sealer = new Sealer(ring);
+        var sealedBefore = await sealer.SealAsync("flow", Plaintext, "c", default);
+
+        clock.Advance(SealingKeySchedule.RefreshInterval);
+        fixture.Environment.KeyVault.FailNextRequests(1000);
+        try
+        {
+            await ring.RefreshNowAsync(default);
+            var afterFailedRefresh = fixture.Environment.KeyVault.FailuresLeft;
+            afterFailedRefresh.ShouldBeLessThan(1000, "the refresh did reach the (failing) vault");
+            for (var i = 0; i < 5; i++)
+            {
+                (await sealer.UnsealAsync("flow", $"v1.forged{i}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "c", default)).ShouldBeNull();
+            }
+
+            fixture.Environment.KeyVault.FailuresLeft.ShouldBe(afterFailedRefresh, "no vault request for a made-up key id within the spacing of the failed attempt");
+            (await sealer.UnsealAsync("flow", sealedBefore, "c", default)).ShouldBe(Plaintext, "the loaded ring keeps serving");
+
+            clock.Advance(KeyVaultSealingKeyRing.UnknownKeyLookupSpacing);
+            (await sealer.UnsealAsync("flow", "v1.forged9.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "c", default)).ShouldBeNull();
+
+            // The ring looks again once the spacing has passed; the load runs in the background (stale while revalidating),
+            // so wait for its request to reach the vault rather than read the count at once.
+            for (var i = 0; i < 300 && fixture.Environment.KeyVault.FailuresLeft == afterFailedRefresh; i++)
+            {
+                await Task.Delay(100);
+            }
+
+            fixture.Environment.KeyVault.FailuresLeft.ShouldBeLessThan(afterFailedRefresh, "once the spacing has passed, the ring looks again");
+        }
+        finally
+        {
+            fixture.Environment.KeyVault.FailNextRequests(0);
+        }
+    }
+
     [Fact]
     public async Task Without_the_secret_the_ring_cannot_seal_and_says_the_vault_is_unavailable()
     {

@@ -84,6 +84,34 @@ public sealed class ReturnUrlPolicyTests
     }
 
     [Fact]
+    public void Completion_pages_match_as_whole_urls_and_bad_entries_fail_at_start_up()
+    {
+        var options = new BrokerOptions
+        {
+            PublicBaseUrl = "https://broker.example.com",
+            AllowedReturnOrigins = ["https://app.example.com"],
+            CompletionPages = ["https://APP.example.com/connected", "https://broker.example.com/demo/callback.html"],
+        };
+        new BrokerOptions.Validator().Validate(null, options).Succeeded.ShouldBeTrue();
+        var policy = new ReturnUrlPolicy(Options.Create(options));
+        policy.IsCompletionPage(new Uri("https://app.example.com/connected")).ShouldBeTrue("host case is normalised");
+        policy.IsCompletionPage(new Uri("https://app.example.com:443/connected")).ShouldBeTrue("so is the default port");
+        foreach (var other in new[] { "https://app.example.com/connected/", "https://app.example.com/connected?x=1", "https://app.example.com/Connected", "https://app.example.com/", "https://app.example.com/connected/more" })
+        {
+            policy.IsCompletionPage(new Uri(other)).ShouldBeFalse(other);
+        }
+
+        var bad = new BrokerOptions.Validator().Validate(null, new BrokerOptions
+        {
+            PublicBaseUrl = "https://broker.example.com",
+            AllowedReturnOrigins = ["https://app.example.com"],
+            CompletionPages = ["https://other.example.com/connected", "https://app.example.com/connected#x", "http://app.example.com/connected", "/connected", "https://u:p@app.example.com/c"],
+        });
+        bad.Failed.ShouldBeTrue();
+        bad.Failures!.Count().ShouldBe(5);
+    }
+
+    [Fact]
     public void A_return_url_that_grows_past_the_limit_when_escaped_is_refused()
     {
         // 1,000 characters as given, six times that once each 'é' is escaped (%C3%A9): the escaped form rides in the flow cookie.

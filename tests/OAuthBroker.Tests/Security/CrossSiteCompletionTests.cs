@@ -215,6 +215,50 @@ public sealed class CrossSiteCompletionTests(BrokerEnvironmentFixture fixture)
         (await LinkCountAsync(user)).ShouldBe(0);
     }
 
+    /// <summary>
+    /// flow-review-2 #1: with a challenge ticket the attacker chose the return page, so the victim's code could wait on a
+    /// page that never completes (an app page with analytics reading <c>location.hash</c>, the broker's own JSON or
+    /// root) and be completed by the attacker with their own verifier. Now such a ticket returns only to a registered
+    /// completion page, matched as a whole URL; everything else is refused before a ticket exists.
+    /// </summary>
+    [Fact]
+    public async Task A_challenge_ticket_returns_only_to_a_registered_completion_page_so_an_attacker_cannot_pick_where_the_code_lands()
+    {
+        var attacker = await SandboxIdentity.SignInAsync(fixture, "cross-site-attacker-" + Guid.NewGuid().ToString("N")[..6]);
+        using var http = new HttpClient();
+        var elsewhere = new[]
+        {
+            App + "/any/page?x=1",
+            App + "/connected?x=1",
+            App + "/connected/",
+            App + "/CONNECTED",
+            new Uri(fixture.BrokerUri, "/api/providers").AbsoluteUri,
+            fixture.BrokerUri.AbsoluteUri,
+            "/demo/callback.html?x=1",
+            "",
+        };
+        foreach (var returnUrl in elsewhere)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.BrokerUri,
+                $"api/oauth/bybit/start?returnUrl={Uri.EscapeDataString(returnUrl)}&completionChallenge={Pkce.S256Challenge(Pkce.NewVerifier())}"));
+            request.Headers.Authorization = new("Bearer", attacker);
+            using var response = await http.SendAsync(request);
+            response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, $"return page '{returnUrl}'");
+            (await CodeOf(response)).ShouldBe("invalid_return_url");
+        }
+
+        // The registered pages, as configured (App/connected) and the broker's own demo page given as a path, still start.
+        foreach (var returnUrl in new[] { App + "/connected", "/demo/callback.html" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.BrokerUri,
+                $"api/oauth/bybit/start?returnUrl={Uri.EscapeDataString(returnUrl)}&completionChallenge={Pkce.S256Challenge(Pkce.NewVerifier())}"));
+            request.Headers.Authorization = new("Bearer", attacker);
+            using var response = await http.SendAsync(request);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, $"return page '{returnUrl}'");
+            fixture.SeenSecrets.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ticket").GetString());
+        }
+    }
+
     [Fact]
     public async Task A_malformed_completion_challenge_is_refused_when_the_ticket_is_asked_for()
     {

@@ -42,7 +42,7 @@ public class StartTicketTests(BrokerEnvironmentFixture fixture)
         browser.ForgetDevelopmentIdentity();
         using var authorize = await browser.GetRawAsync(new Uri(fixture.BrokerUri, authorizePath));
         authorize.StatusCode.ShouldBe(HttpStatusCode.Found);
-        authorize.Headers.GetValues("Set-Cookie").ShouldContain(c => c.StartsWith("oauth-browser=", StringComparison.Ordinal));
+        authorize.Headers.GetValues("Set-Cookie").ShouldContain(c => c.StartsWith("oauth-browser-", StringComparison.Ordinal));
 
         using var replay = await browser.GetRawAsync(new Uri(fixture.BrokerUri, authorizePath));
         replay.StatusCode.ShouldBe(HttpStatusCode.BadRequest);

@@ -62,6 +62,9 @@ public class BrokerEnvironmentFixture : IAsyncLifetime
         // Tests read the event log right after the change; the listing delay guards appends in flight on loaded machines.
         settings.BrokerSettings["Events:ListingDelay"] = "00:00:00";
         settings.BrokerSettings["Broker:AllowedReturnOrigins:0"] = "http://localhost:5173";
+        // The frontend's registered completion pages (index 0 is the broker's own demo page, set by the environment).
+        settings.BrokerSettings["Broker:CompletionPages:1"] = "http://localhost:5173/connected";
+        settings.BrokerSettings["Broker:CompletionPages:2"] = "http://localhost:5173/demo/callback.html";
         // End users may also come with a bearer JWT from the platform's identity provider: the sandbox issuer "alpha".
         settings.BrokerSettings["Authentication:JwtAuthority"] = $"http://127.0.0.1:{settings.SandboxPort}/oidc/alpha";
         settings.BrokerSettings["Authentication:JwtAudience"] = "sandbox-acme-client";
