@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using OAuthBroker.Events;
 using OAuthBroker.Host;
 using OAuthBroker.LocalKeyVault;
 using OAuthBroker.Sandbox;
@@ -8,7 +10,7 @@ namespace OAuthBroker.LocalEnvironment;
 /// <summary>
 /// Azurite + local Key Vault endpoint + provider sandbox + broker, started in that order and wired together:
 /// the broker's storage is Azurite, its vault the local endpoint (pinned certificate, bearer challenge), and
-/// Bybit points at the sandbox. Disposing stops everything.
+/// Bybit points at the sandbox; unless switched off, a webhook receiver gets the broker's link events. Disposing stops everything.
 /// </summary>
 public sealed class BrokerEnvironment : IAsyncDisposable
 {
@@ -18,8 +20,12 @@ public sealed class BrokerEnvironment : IAsyncDisposable
     public IReadOnlyList<string> BrokerArguments => _brokerArguments;
     private Action<WebApplicationBuilder>? _configureBroker;
 
-    private BrokerEnvironment(AzuriteServer azurite, LocalKeyVaultApp keyVault, WebApplication sandbox, WebApplication broker, Uri brokerUri, Uri sandboxUri)
+    /// <summary>The Key Vault secret holding the demo endpoint's signing secret.</summary>
+    public const string ReceiverSecretName = "webhook-demo";
+
+    private BrokerEnvironment(AzuriteServer azurite, LocalKeyVaultApp keyVault, DemoWebhookReceiver? receiver, WebApplication sandbox, WebApplication broker, Uri brokerUri, Uri sandboxUri)
     {
+        EventsReceiver = receiver;
         Azurite = azurite;
         KeyVault = keyVault;
         Sandbox = sandbox;
@@ -30,6 +36,9 @@ public sealed class BrokerEnvironment : IAsyncDisposable
 
     public AzuriteServer Azurite { get; }
     public LocalKeyVaultApp KeyVault { get; }
+
+    /// <summary>The webhook receiver the broker delivers link events to (endpoint <c>demo</c>); null when switched off.</summary>
+    public DemoWebhookReceiver? EventsReceiver { get; }
     public WebApplication Sandbox { get; }
     public WebApplication Broker { get; }
     public Uri BrokerUri { get; }
@@ -44,6 +53,7 @@ public sealed class BrokerEnvironment : IAsyncDisposable
 
         var azurite = await AzuriteServer.StartAsync(root, settings.AzuritePort, data is null ? null : Path.Combine(data, "azurite"));
         LocalKeyVaultApp? keyVault = null;
+        DemoWebhookReceiver? receiver = null;
         WebApplication? sandbox = null;
         try
         {
@@ -54,6 +64,11 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 CertificateDirectory = settings.CertificateDirectory ?? Path.Combine(data ?? Path.GetTempPath(), "keyvault"),
                 DataFile = data is null ? null : Path.Combine(data, "keyvault", "secrets.json"),
             }, settings.ConfigureKeyVault);
+            if (settings.EventsReceiver)
+            {
+                var certificates = data ?? settings.CertificateDirectory ?? Path.GetTempPath();
+                receiver = await DemoWebhookReceiver.StartAsync(settings.EventsReceiverPort, Path.Combine(certificates, "receiver"), ReceiverSecret(keyVault.Store));
+            }
 
             string Callback(string provider) => new Uri(brokerUri, $"api/oauth/{provider}/callback").AbsoluteUri;
             sandbox = SandboxApp.Create(Arguments(new Dictionary<string, string?>
@@ -130,15 +145,16 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 ["Providers:globex:Scopes:0"] = "profile",
                 ["Providers:globex:AccountIdSource"] = "Userinfo",
                 ["Providers:globex:AccountIdClaim"] = "profile.id",
-            }, settings.BrokerSettings);
+            }.Concat(receiver is null ? new Dictionary<string, string?>() : ReceiverSettings(receiver)).ToDictionary(), settings.BrokerSettings);
             var broker = BrokerApp.Create([.. brokerArguments, .. Arguments(new Dictionary<string, string?>(), settings.BrokerInstanceSettings)], builder =>
             {
                 builder.Services.AddSingleton<IStartupFilter>(new LoopbackHostRedirect(brokerUri));
+                builder.Services.AddSingleton<IStartupFilter>(new ReceivedEventsFeed(receiver));
                 settings.ConfigureBroker?.Invoke(builder);
             });
             await broker.StartAsync();
 
-            return new BrokerEnvironment(azurite, keyVault, sandbox, broker, brokerUri, sandboxUri)
+            return new BrokerEnvironment(azurite, keyVault, receiver, sandbox, broker, brokerUri, sandboxUri)
             {
                 _brokerArguments = brokerArguments,
                 _configureBroker = settings.ConfigureBroker,
@@ -149,6 +165,11 @@ public sealed class BrokerEnvironment : IAsyncDisposable
             if (sandbox is not null)
             {
                 await sandbox.DisposeAsync();
+            }
+
+            if (receiver is not null)
+            {
+                await receiver.DisposeAsync();
             }
 
             if (keyVault is not null)
@@ -177,6 +198,11 @@ public sealed class BrokerEnvironment : IAsyncDisposable
     {
         await StopQuietlyAsync(Broker);
         await StopQuietlyAsync(Sandbox);
+        if (EventsReceiver is not null)
+        {
+            await EventsReceiver.DisposeAsync();
+        }
+
         await KeyVault.DisposeAsync();
         await Azurite.DisposeAsync();
     }
@@ -187,6 +213,41 @@ public sealed class BrokerEnvironment : IAsyncDisposable
         await app.StopAsync(timeout.Token);
         await app.DisposeAsync();
     }
+
+    /// <summary>
+    /// The receiver's signing secret: the one already in the local vault (kept in the data folder across restarts), or a
+    /// new <c>whsec_</c> secret of 32 random bytes (Standard Webhooks allows 24–64) put there for the broker to read.
+    /// </summary>
+    private static string ReceiverSecret(SecretStore vault)
+    {
+        if (vault.Get(ReceiverSecretName, null) is { Version.Enabled: true } stored && WebhookSecret.ParseAll(stored.Version.Value) is not null)
+        {
+            return stored.Version.Value;
+        }
+
+        var secret = WebhookSecret.Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        if (vault.Set(ReceiverSecretName, secret, null, null).Outcome == SecretStore.SetOutcome.NameIsDeleted)
+        {
+            vault.Purge(ReceiverSecretName);
+            vault.Set(ReceiverSecretName, secret, null, null);
+        }
+
+        return secret;
+    }
+
+    /// <summary>
+    /// The broker's endpoint <c>demo</c> on the receiver, its certificate pinned, and a run every two seconds with a
+    /// one-second listing delay, so a person sees an event within seconds. Local run only: the production defaults are a
+    /// run every five minutes and a one-minute delay (docs/events.md).
+    /// </summary>
+    private static Dictionary<string, string?> ReceiverSettings(DemoWebhookReceiver receiver) => new()
+    {
+        ["Events:Endpoints:demo:Url"] = receiver.Url.AbsoluteUri,
+        ["Events:Endpoints:demo:SecretName"] = ReceiverSecretName,
+        ["Events:LocalCertificatePath"] = receiver.CertificatePath,
+        ["Events:ListingDelay"] = "00:00:01",
+        ["Refresh:Schedule"] = "*/2 * * * * *",
+    };
 
     /// <summary>Settings as <c>--key=value</c> arguments, overrides last (command-line configuration wins).</summary>
     private static string[] Arguments(Dictionary<string, string?> defaults, Dictionary<string, string?> overrides) =>

@@ -3,12 +3,21 @@ namespace OAuthBroker.LocalEnvironment;
 /// <summary>How to start the local environment. Defaults are the documented local ports.</summary>
 public sealed class LocalEnvironmentSettings
 {
-    private static readonly string[] OwnSettings = [nameof(BrokerPort), nameof(SandboxPort), nameof(KeyVaultPort), nameof(AzuritePort), nameof(PublicHost), nameof(DataDirectory)];
+    private static readonly string[] OwnSettings = [nameof(BrokerPort), nameof(SandboxPort), nameof(KeyVaultPort), nameof(AzuritePort), nameof(PublicHost), nameof(DataDirectory), nameof(EventsReceiverPort), nameof(EventsReceiver)];
 
     public int BrokerPort { get; set; } = 7071;
     public int SandboxPort { get; set; } = 7080;
     public int KeyVaultPort { get; set; } = 7443;
     public int AzuritePort { get; set; } = 10002;
+
+    /// <summary>The local webhook receiver's HTTPS port (the platform's side of link events, shown on the demo page).</summary>
+    public int EventsReceiverPort { get; set; } = 7444;
+
+    /// <summary>
+    /// Whether to run the webhook receiver and deliver events to it every two seconds. On in the local run; off in the
+    /// shared test environment, whose tests run deliveries themselves on their own clocks.
+    /// </summary>
+    public bool EventsReceiver { get; set; } = true;
 
     /// <summary>Host name browsers use for the broker and the sandbox. Default <c>localhost</c>.</summary>
     public string PublicHost { get; set; } = "localhost";
@@ -80,6 +89,8 @@ public sealed class LocalEnvironmentSettings
         SandboxPort = FreePort.Next(),
         KeyVaultPort = FreePort.Next(),
         AzuritePort = FreePort.Next(),
+        EventsReceiverPort = FreePort.Next(),
+        EventsReceiver = false,
         PublicHost = "127.0.0.1",
         DataDirectory = null,
         CertificateDirectory = certificateDirectory,

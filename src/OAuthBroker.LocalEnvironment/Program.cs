@@ -14,6 +14,7 @@ Console.WriteLine($"""
       Broker API:                               {new Uri(environment.BrokerUri, "api/")}
       Provider sandbox:                         {environment.SandboxUri}
       Local Key Vault endpoint:                 {environment.KeyVault.VaultUri}
+      Webhook receiver (link events):           {environment.EventsReceiver?.Url.AbsoluteUri ?? "off"}
       Azurite (tables):                         http://127.0.0.1:{environment.Azurite.Port}/devstoreaccount1
       Data kept in:                             {Path.Combine(RepositoryRoot.Find(), settings.DataDirectory!)}
 

@@ -20,6 +20,7 @@ public sealed class LocalRunTests
     {
         var settings = LocalEnvironmentSettings.FromArguments([
             "--BrokerPort=7171", "--SandboxPort=7181", "--KeyVaultPort=7543", "--AzuritePort=10102", "--PublicHost=127.0.0.1", "--DataDirectory=.local-2",
+            "--EventsReceiverPort=7544", "--EventsReceiver=false",
             "--Providers:initech:Dialect=oauth2", "--Providers:initech:Issuer=http://127.0.0.1:7181/oidc/gamma",
             "--Sandbox:Oidc:Tenants:gamma:Clients:0:ClientId=initech-client"]);
 
@@ -30,9 +31,12 @@ public sealed class LocalRunTests
         settings.BrokerSettings["Providers:initech:Issuer"].ShouldBe("http://127.0.0.1:7181/oidc/gamma");
         settings.SandboxSettings["Sandbox:Oidc:Tenants:gamma:Clients:0:ClientId"].ShouldBe("initech-client");
         settings.BrokerSettings.ShouldNotContainKey("BrokerPort");
+        (settings.EventsReceiverPort, settings.EventsReceiver).ShouldBe((7544, false));
+        settings.BrokerSettings.ShouldNotContainKey("EventsReceiver");
 
         var defaults = LocalEnvironmentSettings.FromArguments([]);
         (defaults.BrokerPort, defaults.SandboxPort, defaults.KeyVaultPort, defaults.AzuritePort, defaults.PublicHost).ShouldBe((7071, 7080, 7443, 10002, "localhost"));
+        (defaults.EventsReceiverPort, defaults.EventsReceiver).ShouldBe((7444, true));
         Should.Throw<ArgumentException>(() => LocalEnvironmentSettings.FromArguments(["--PublicHost=broker.example.com"]));
     }
 

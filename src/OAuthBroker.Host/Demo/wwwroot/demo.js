@@ -165,5 +165,55 @@ document.getElementById('token-form').addEventListener('submit', (event) => {
   setToken(document.getElementById('token').value.trim());
 });
 
+// The local run's webhook receiver, as the broker's local-run-only feed reports it. Only on the broker's own site: the
+// feed is not part of the broker's API, so a page served from another site has nothing to poll.
+const eventsPollMilliseconds = 1000;
+
+async function loadEvents() {
+  const status = document.getElementById('events-status');
+  if (brokerOrigin) {
+    status.textContent = 'Events received are shown on the broker\'s own demo page.';
+    return;
+  }
+  let feed;
+  try {
+    const response = await fetch('/demo/received-events', { headers: { Accept: 'application/json' }, cache: 'no-store' });
+    if (response.status === 404) {
+      status.textContent = 'No webhook receiver runs here (the local run starts one).';
+      return;
+    }
+    feed = await response.json();
+  } catch (e) {
+    status.textContent = `Could not load events: ${e.message}`;
+    setTimeout(loadEvents, eventsPollMilliseconds);
+    return;
+  }
+  if (!feed.receiver) {
+    status.textContent = 'This local run was started without a webhook receiver.';
+    return;
+  }
+  status.textContent = `Receiver: ${feed.receiver} — ${feed.events.length} event(s).`;
+  const rows = feed.events.map((e) => {
+    const row = document.createElement('tr');
+    row.dataset.id = e.id;
+    row.dataset.type = e.type;
+    row.dataset.verified = String(e.verified);
+    const time = e.occurredAt ? new Date(e.occurredAt).toLocaleTimeString() : '—';
+    const signature = e.verified ? 'verified' : 'NOT verified';
+    for (const text of [e.type, e.provider || '—', e.accountId || '—', e.userId || '—', time, e.deliveries > 1 ? `${signature} (${e.deliveries} deliveries)` : signature]) {
+      const cell = document.createElement('td');
+      cell.textContent = text;
+      row.append(cell);
+    }
+    if (!e.verified) {
+      row.className = 'unverified';
+    }
+    return row;
+  });
+  document.getElementById('events').replaceChildren(...rows);
+  setTimeout(loadEvents, eventsPollMilliseconds);
+}
+
 loadProviders().catch((e) => show(`Could not load providers: ${e.message}`));
 render();
+loadEvents();
