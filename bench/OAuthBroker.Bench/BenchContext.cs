@@ -37,7 +37,9 @@ internal sealed class BenchContext
     /// (<c>FUNCTIONS_CUSTOMHANDLER_PORT</c>): the local environment's settings, logging at Warning, and
     /// <list type="bullet">
     /// <item>a per-client rate limit far above anything one load generator on loopback sends (the limit counts per client
-    /// address, and every request here comes from 127.0.0.1), so it never answers 429 to the benchmark;</item>
+    /// address, and every request here comes from 127.0.0.1), so it never answers 429 to the benchmark; keyed on the
+    /// connection's peer, because no front end here writes the <c>Client-IP</c> header the broker reads under the
+    /// Functions host (without it every anonymous request is refused, 503 <c>client_address_unavailable</c>);</item>
     /// <item>users signed in through App Service Authentication, as in Azure: the broker refuses the development identity
     /// under the Functions host, so the benchmark plays the platform's front end and sends the Easy Auth principal
     /// headers (see <see cref="SignedIn"/>), believed because <c>WEBSITE_AUTH_ENABLED</c> is True;</item>
@@ -48,6 +50,7 @@ internal sealed class BenchContext
         Environment.BrokerArguments.Where(a => !a.StartsWith("--urls=", StringComparison.Ordinal))
             .Append("--Logging:LogLevel:Default=Warning")
             .Append("--Broker:AnonymousRequestsPerMinute=1000000000")
+            .Append("--RateLimit:ClientAddressHeader=")
             .Append("--Authentication:DevelopmentIdentity=false")
             .Append("--Authentication:TrustEasyAuthHeaders=true")
             .Append($"--Sealing:Keys:bench={_sealingKey}")
@@ -76,9 +79,16 @@ internal sealed class BenchContext
     /// <summary>Starts the published broker on a free port and waits until it answers /api/health.</summary>
     public Task<(Process Process, Uri Uri)> StartBrokerAsync(params string[] extra) => StartBrokerAsync(FreePort.Next(), extra);
 
-    /// <summary>Starts the broker for the loads and link flows: on <see cref="LoadBrokerPort"/>, its own public origin.</summary>
+    /// <summary>
+    /// Starts the broker for the loads and link flows: on <see cref="LoadBrokerPort"/>, its own public origin. The local
+    /// environment's completion page is on the environment's broker origin, which start-up refuses for another origin,
+    /// so the measured broker registers its own.
+    /// </summary>
     public Task<(Process Process, Uri Uri)> StartLoadBrokerAsync() =>
-        StartBrokerAsync(LoadBrokerPort, [$"--Broker:PublicBaseUrl=http://127.0.0.1:{LoadBrokerPort}"]);
+        StartBrokerAsync(LoadBrokerPort, [
+            $"--Broker:PublicBaseUrl=http://127.0.0.1:{LoadBrokerPort}",
+            $"--Broker:CompletionPages:0=http://127.0.0.1:{LoadBrokerPort}/demo/callback.html",
+        ]);
 
     private async Task<(Process Process, Uri Uri)> StartBrokerAsync(int port, string[] extra)
     {

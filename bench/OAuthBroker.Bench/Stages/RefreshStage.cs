@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text.Json;
 using OAuthBroker.Storage.Links;
 using OAuthBroker.Storage.Refresh;
@@ -83,7 +82,9 @@ internal static class RefreshStage
     private static async Task<SweepRun> SweepAsync(BenchContext context, Func<IEnumerable<(string User, string Account)>, Task> makeDue,
         List<(string User, string Account)> accounts, string[] settings, RequestCounter[]? counters = null, List<(string User, string Account)>? warmUp = null)
     {
-        var (process, broker) = await context.StartBrokerAsync(settings);
+        // Each timer call claims its schedule occurrence (one scheduled run per occurrence across instances): a schedule
+        // of every second, and a call at least a second after the last, gives every call of this stage its own.
+        var (process, broker) = await context.StartBrokerAsync([.. settings, "--REFRESH_SCHEDULE=* * * * * *"]);
         try
         {
             using var http = new HttpClient { BaseAddress = broker, Timeout = TimeSpan.FromMinutes(5) };
@@ -111,7 +112,16 @@ internal static class RefreshStage
     /// <summary>What the Functions host sends to a custom handler for a timer trigger, and the sweep's report back.</summary>
     private static async Task<SweepRun> TimerCallAsync(HttpClient http, CancellationToken ct)
     {
-        using var response = await http.PostAsJsonAsync("RefreshTokens", new { Data = new { timer = new { IsPastDue = false } }, Metadata = new { } }, ct);
+        await Task.Delay(TimeSpan.FromSeconds(1.1), ct);
+        // The host's shape (RefreshTokensFunction only answers it): the function's name in Metadata.sys, a chunked body.
+        // (azure-functions-host DefaultHttpWorkerService: an invocation id and the host version on every invocation).
+        using var request = new HttpRequestMessage(HttpMethod.Post, "RefreshTokens")
+        {
+            Content = new ChunkedBody(JsonSerializer.SerializeToUtf8Bytes(new { Data = new { timer = new { IsPastDue = false } }, Metadata = new { sys = new { MethodName = "RefreshTokens" } } })),
+        };
+        request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
+        request.Headers.Add("X-Azure-Functions-HostVersion", "4.1037.0.0");
+        using var response = await http.SendAsync(request, ct);
         var answers = new StatusTally(0);
         if (!response.IsSuccessStatusCode)
         {
