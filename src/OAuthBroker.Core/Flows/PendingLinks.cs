@@ -125,6 +125,13 @@ public sealed partial class PendingLinks(
             return null;
         }
 
+        if (grant.IsPending && provider is IDeferredAuthorization deferred)
+        {
+            // No key was known when the callback ended: remove one this flow created since, never one that was there.
+            var abandoned = new PendingAuthorization(grant.Credential, grant.Scopes, grant.PendingProgress!, grant.NextAttemptAt ?? time.GetUtcNow());
+            return (await deferred.AbandonAsync(abandoned, CT.None)).Status;
+        }
+
         // Not a request's token: the revocation should finish even if the caller went away.
         return (await provider.RevokeAsync(grant.Credential, CT.None)).Status;
     }

@@ -25,15 +25,16 @@ public sealed partial class LinkWriter(
     TimeProvider time,
     ILogger<LinkWriter> logger)
 {
-    public async Task<AccountLink> SaveAsync(string userId, string providerId, ProviderGrant grant, CT ct)
+    /// <param name="alsoAnnouncing">An event type recorded with the link's own in the same write (<see cref="LinkEventTypes.WhiteBitKeyReady"/>).</param>
+    public async Task<AccountLink> SaveAsync(string userId, string providerId, ProviderGrant grant, CT ct, string? alsoAnnouncing = null)
     {
         var existing = await store.GetAsync(userId, providerId, grant.AccountId, ct);
         return existing is null
-            ? await CreateAsync(userId, providerId, grant, ct)
-            : await RelinkAsync(existing, grant, ct);
+            ? await CreateAsync(userId, providerId, grant, ct, alsoAnnouncing)
+            : await RelinkAsync(existing, grant, alsoAnnouncing, ct);
     }
 
-    private async Task<AccountLink> CreateAsync(string userId, string providerId, ProviderGrant grant, CT ct)
+    private async Task<AccountLink> CreateAsync(string userId, string providerId, ProviderGrant grant, CT ct, string? alsoAnnouncing = null)
     {
         var now = time.GetUtcNow();
         var vaulted = Vaulted(userId, providerId, grant, now);
@@ -60,9 +61,13 @@ public sealed partial class LinkWriter(
 
         // Note: from here on not the request's token. The grant is vaulted; a browser that goes away must not leave it
         // behind without its row.
-        link = link with { NextRefreshAt = policy.NextDue(link, now) };
+        link = grant.IsPending
+            // Not a link yet (no account): continued at its next attempt, announced once it is one (or failed).
+            ? link with { Status = LinkStatus.PendingKey, PendingProgress = grant.PendingProgress, WaitingFor = grant.WaitingFor, NextRefreshAt = grant.NextAttemptAt ?? now }
+            : link with { NextRefreshAt = policy.NextDue(link, now) };
         var dueKey = link.NextRefreshAt is { } due ? await recorder.AddEntryAsync(link, due, CT.None) : null;
-        var inserted = await store.TryInsertAsync((link with { DueKey = dueKey }).Announcing(LinkEventTypes.Created, now), CT.None);
+        var announced = grant.IsPending ? link with { DueKey = dueKey } : Announce((link with { DueKey = dueKey }).Announcing(LinkEventTypes.Created, now), alsoAnnouncing, now);
+        var inserted = await store.TryInsertAsync(announced, CT.None);
         if (inserted is not null)
         {
             return inserted;
@@ -86,12 +91,14 @@ public sealed partial class LinkWriter(
     }
 
     /// <summary>The user authorized an account that is already linked.</summary>
-    private async Task<AccountLink> RelinkAsync(AccountLink existing, ProviderGrant grant, CT ct)
+    private async Task<AccountLink> RelinkAsync(AccountLink existing, ProviderGrant grant, string? alsoAnnouncing, CT ct)
     {
         var now = time.GetUtcNow();
         var vaulted = Vaulted(existing.UserId, existing.ProviderId, grant, now);
-        return await ReplaceGrantAsync(existing, grant, null, vaulted, ct);
+        return await ReplaceGrantAsync(existing, grant, null, vaulted, ct, alsoAnnouncing);
     }
+
+    private static AccountLink Announce(AccountLink link, string? type, DateTimeOffset now) => type is null ? link : link.Announcing(type, now);
 
     /// <summary>
     /// Replaces a link's grant: waits for a refresh in flight and takes the lease (so nothing writes over it, and no
@@ -99,7 +106,7 @@ public sealed partial class LinkWriter(
     /// name can never block it), points the row at it, then revokes the replaced grant where the provider allows and
     /// erases its secret. Whatever the last step cannot do, the janitor finishes.
     /// </summary>
-    private async Task<AccountLink> ReplaceGrantAsync(AccountLink existing, ProviderGrant grant, (string Name, string Version)? written, VaultedCredential vaulted, CT ct)
+    private async Task<AccountLink> ReplaceGrantAsync(AccountLink existing, ProviderGrant grant, (string Name, string Version)? written, VaultedCredential vaulted, CT ct, string? alsoAnnouncing = null)
     {
         var owner = "link-" + Guid.NewGuid().ToString("N")[..12];
         AccountLink? leased;
@@ -164,7 +171,7 @@ public sealed partial class LinkWriter(
         });
 
         // Note: not the request's token from here on; the new grant is vaulted and must end up pointed at.
-        var saved = await recorder.ReplaceWithScheduleAsync(leased, (relinked with { NextRefreshAt = policy.NextDue(relinked, now) }).Announcing(LinkEventTypes.Relinked, now), CT.None);
+        var saved = await recorder.ReplaceWithScheduleAsync(leased, Announce((relinked with { NextRefreshAt = policy.NextDue(relinked, now) }).Announcing(LinkEventTypes.Relinked, now), alsoAnnouncing, now), CT.None);
         cache.Forget(leased.CredentialName);
         await SupersedeAsync(leased, old, grant.Credential);
         return saved;
