@@ -1,8 +1,8 @@
 using System.Net;
 using System.Web;
+using OAuthBroker.Links;
 using OAuthBroker.Sandbox;
 using OAuthBroker.Sandbox.Faults;
-using OAuthBroker.Links;
 using OAuthBroker.Sandbox.WhiteBit;
 using OAuthBroker.Scheduling;
 using OAuthBroker.Tests.Sandbox;
