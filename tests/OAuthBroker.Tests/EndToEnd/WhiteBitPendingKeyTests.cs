@@ -48,6 +48,7 @@ public sealed class WhiteBitPendingKeyTests(BrokerEnvironmentFixture fixture) : 
         pending.Status.ShouldBe(LinkStatus.PendingKey);
         pending.WaitingFor.ShouldBe("key_not_created");
         pending.HasApiKey.ShouldBeFalse();
+        (await ProviderFlowSteps.ForceRefreshAsync(fixture, "whitebit", pending.AccountId, browser.User)).ShouldBe(HttpStatusCode.ServiceUnavailable, "no credential is served before the key exists");
 
         // Not created yet: a run looks and waits again.
         await RunScheduledAsync(TimeSpan.FromSeconds(2));
