@@ -47,7 +47,33 @@ public sealed partial class PendingKeyContinuation(
 
     private readonly string _instance = "pending-" + Guid.NewGuid().ToString("N")[..12];
 
+    /// <summary>
+    /// (user, provider) pairs being continued in this instance. WhiteBIT allows one key per user and partner, so two pending
+    /// links of one user see the same key; one at a time, the second finds it linked (ExistingAccountIds) instead of taking
+    /// a 409 on its secret for "created by this flow". Entries leave when done: nothing accumulates.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
+
     public async Task<RefreshOutcome> ContinueAsync(AccountLink link, CT ct)
+    {
+        var pair = link.UserId + "\n" + link.ProviderId;
+        if (!_running.TryAdd(pair, 0))
+        {
+            // Looked at again by the next run (its due entry stays).
+            return RefreshOutcome.Busy;
+        }
+
+        try
+        {
+            return await ContinueOneAsync(link, ct);
+        }
+        finally
+        {
+            _running.TryRemove(pair, out _);
+        }
+    }
+
+    private async Task<RefreshOutcome> ContinueOneAsync(AccountLink link, CT ct)
     {
         if (leases.HeldByOther(link, _instance))
         {
