@@ -16,7 +16,8 @@ public sealed class ReceiverSnippetTests
         static bool Verify(string secret, string id, string timestamp, byte[] body, string signatures)
         {
             var key = Convert.FromBase64String(secret["whsec_".Length..]);
-            var expected = HMACSHA256.HashData(key, [.. Encoding.UTF8.GetBytes($"{id}.{timestamp}."), .. body]);
+            byte[] signed = [.. Encoding.UTF8.GetBytes($"{id}.{timestamp}."), .. body];
+            var expected = HMACSHA256.HashData(key, signed);
             return signatures.Split(' ').Any(s => s.StartsWith("v1,", StringComparison.Ordinal)
                 && CryptographicOperations.FixedTimeEquals(Convert.FromBase64String(s[3..]), expected));
         }
@@ -25,7 +26,8 @@ public sealed class ReceiverSnippetTests
     private static bool Verify(string secret, string id, string timestamp, byte[] body, string signatures)
     {
         var key = Convert.FromBase64String(secret["whsec_".Length..]);
-        var expected = HMACSHA256.HashData(key, [.. Encoding.UTF8.GetBytes($"{id}.{timestamp}."), .. body]);
+        byte[] signed = [.. Encoding.UTF8.GetBytes($"{id}.{timestamp}."), .. body];
+        var expected = HMACSHA256.HashData(key, signed);
         return signatures.Split(' ').Any(s => s.StartsWith("v1,", StringComparison.Ordinal)
             && CryptographicOperations.FixedTimeEquals(Convert.FromBase64String(s[3..]), expected));
     }

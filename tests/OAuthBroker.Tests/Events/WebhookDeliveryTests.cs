@@ -54,7 +54,8 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
     /// <summary>A new user with one link, once <paramref name="broker"/>'s listing shows its event.</summary>
     private async Task<string> LinkedUserAsync(BrokerInstance broker)
     {
-        var user = await LinkedUserAsync(broker);
+        var user = await LinkAsync();
+        await ListedAsync(broker, user);
         return user;
     }
 
