@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OAuthBroker.Credentials;
 using OAuthBroker.Errors;
 using OAuthBroker.Links;
 
@@ -33,7 +34,12 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
 
         // Taken first, whatever follows: a completion code works once, for whoever presents it first, and a wrong
         // presenter destroys it (fail closed) rather than leaving it for a second guess.
-        var pending = await pendingLinks.TakeAsync(completionCode, providerId, ct);
+        // Note: the take and all that follows it ignore the request's token. A browser that goes away after the take
+        // (or during it, once storage applied it) would leave the record taken and unfinished, which housekeeping
+        // deletes without revoking (a taker may have linked it); so the completion runs to its end, bounded by the
+        // storage and vault clients' own timeouts.
+        ct.ThrowIfCancellationRequested();
+        var pending = await pendingLinks.TakeAsync(completionCode, providerId, CT.None);
         if (pending is null)
         {
             LogRefused(logger, providerId, "unknown_or_used_code");
@@ -70,15 +76,17 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
             return (null, BrokerErrors.CompletionRefusedForBrowser);
         }
 
-        if (await pendingLinks.OpenAsync(pending, ct) is not { } grant)
-        {
-            await pendingLinks.RemoveAsync(pending);
-            return (null, BrokerErrors.InvalidCompletion);
-        }
-
         try
         {
-            var link = await links.SaveAsync(pending.UserId, providerId, grant, ct);
+            // The key ring may still have to load from the vault (a fresh instance): a vault outage here is transient too.
+            if (await pendingLinks.OpenAsync(pending, CT.None) is not { } grant)
+            {
+                await pendingLinks.RemoveAsync(pending);
+                return (null, BrokerErrors.InvalidCompletion);
+            }
+
+            // One grant id for every secret written for this grant, so a retry after a busy relink is the same grant.
+            var link = await links.SaveAsync(pending.UserId, providerId, grant, CT.None, CredentialNames.GrantIdOfPending(pending.CompletionFingerprint));
             await pendingLinks.RemoveAsync(pending);
             LogLinked(logger, providerId);
             return (new CompletedLink(providerId, link.AccountId, link.AccountDisplayName)
@@ -89,22 +97,28 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
         }
         catch (Exception ex) when (ex is VaultUnavailableException or StorageUnavailableException or LinkConcurrencyException)
         {
-            // Nothing was linked. Put the pending link back so the frontend can simply retry the completion; if
-            // storage will not take it back either, the grant is discarded and the user connects again.
-            var error = ex switch
+            return (null, await PutBackAsync(pending, ex switch
             {
                 VaultUnavailableException => BrokerErrors.VaultUnavailable,
                 StorageUnavailableException => BrokerErrors.StorageUnavailable,
                 _ => BrokerErrors.ConcurrentChange,
-            };
-            if (await pendingLinks.RestoreAsync(pending, CT.None))
-            {
-                return (null, error.WithDetail(error.Detail + " The connection is still pending: retry the completion shortly."));
-            }
-
-            await pendingLinks.DiscardAsync(pending, "save_failed");
-            return (null, error.WithDetail("Nothing was linked and the pending connection could not be kept: connect the account again."));
+            }));
         }
+    }
+
+    /// <summary>
+    /// Nothing was linked. Puts the pending link back so the frontend can simply retry the completion; if storage will
+    /// not take it back either, the grant is discarded and the user connects again.
+    /// </summary>
+    private async Task<BrokerError> PutBackAsync(PendingLink pending, BrokerError error)
+    {
+        if (await pendingLinks.RestoreAsync(pending, CT.None))
+        {
+            return error.WithDetail(error.Detail + " The connection is still pending: retry the completion shortly.");
+        }
+
+        await pendingLinks.DiscardAsync(pending, "save_failed");
+        return error.WithDetail("Nothing was linked and the pending connection could not be kept: connect the account again.");
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Completion of a pending link at {ProviderId} refused: {Reason}")]

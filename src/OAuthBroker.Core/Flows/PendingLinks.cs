@@ -17,6 +17,7 @@ public sealed partial class PendingLinks(
     Sealer sealer,
     ProviderCatalog providers,
     IOptions<BrokerOptions> options,
+    IOptions<Links.RevocationScopeOptions> revocationScopes,
     TimeProvider time,
     ILogger<PendingLinks> logger)
 {
@@ -115,12 +116,30 @@ public sealed partial class PendingLinks(
     }
 
     /// <summary>
-    /// Revokes the pending grant at its provider; null when that cannot even be attempted (the provider is no longer
-    /// configured, or the grant cannot be unsealed). Provider failures are values (Unavailable, Refused), never thrown.
+    /// Revokes the pending grant at its provider; null when that is not attempted: the provider is no longer configured,
+    /// the grant cannot be unsealed, or revoking reaches every grant of the user and client
+    /// (<see cref="Links.RevocationScope.UserAndClient"/>) and so would also end the link the same provider account may
+    /// already have here, under this user or another. Provider failures are values (Unavailable, Refused), never thrown.
     /// </summary>
     public async Task<RevocationStatus?> RevokeAsync(PendingLink pending)
     {
-        if (providers.Find(pending.ProviderId) is not { } provider || await OpenAsync(pending, CT.None) is not { } grant)
+        if (!MayRevoke(pending.ProviderId))
+        {
+            return null;
+        }
+
+        ProviderGrant? grant;
+        try
+        {
+            grant = await OpenAsync(pending, CT.None);
+        }
+        catch (Errors.VaultUnavailableException)
+        {
+            // The key ring could not load: the grant is there, but cannot be read now (housekeeping retries).
+            return RevocationStatus.Unavailable;
+        }
+
+        if (grant is null || providers.Find(pending.ProviderId) is not { } provider)
         {
             return null;
         }
@@ -132,9 +151,20 @@ public sealed partial class PendingLinks(
             return (await deferred.AbandonAsync(abandoned, CT.None)).Status;
         }
 
-        // Not a request's token: the revocation should finish even if the caller went away.
-        return (await provider.RevokeAsync(grant.Credential, CT.None)).Status;
+        return await RevokeGrantAsync(pending.ProviderId, grant.Credential);
     }
+
+    /// <summary>
+    /// Revokes a grant no link will hold (a pending one, or one that could not even be held) where that cannot reach
+    /// another: null when not attempted (see <see cref="RevokeAsync"/>).
+    /// </summary>
+    public async Task<RevocationStatus?> RevokeGrantAsync(string providerId, ProviderCredential credential) =>
+        MayRevoke(providerId) && providers.Find(providerId) is { } provider
+            // Not a request's token: the revocation should finish even if the caller went away.
+            ? (await provider.RevokeAsync(credential, CT.None)).Status
+            : null;
+
+    private bool MayRevoke(string providerId) => revocationScopes.Value.For(providerId) != Links.RevocationScope.UserAndClient;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pending link for {ProviderId} discarded ({Reason}); revocation at the provider: {Revocation} (none: not attempted)")]
     private static partial void LogDiscarded(ILogger logger, string providerId, string reason, RevocationStatus? revocation);

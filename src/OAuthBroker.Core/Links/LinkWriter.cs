@@ -25,19 +25,24 @@ public sealed partial class LinkWriter(
     TimeProvider time,
     ILogger<LinkWriter> logger)
 {
+    /// <param name="grantId">
+    /// The grant's id when the caller may save the same grant again after a failure (a pending link's
+    /// <see cref="CredentialNames.GrantIdOfPending"/>): every secret written for it then carries that id. Null: a new one.
+    /// </param>
     /// <param name="alsoAnnouncing">An event type recorded with the link's own in the same write (<see cref="LinkEventTypes.WhiteBitKeyReady"/>).</param>
-    public async Task<AccountLink> SaveAsync(string userId, string providerId, ProviderGrant grant, CT ct, string? alsoAnnouncing = null)
+    public async Task<AccountLink> SaveAsync(string userId, string providerId, ProviderGrant grant, CT ct, string? grantId = null, string? alsoAnnouncing = null)
     {
+        grantId ??= CredentialNames.NewGrantId();
         var existing = await store.GetAsync(userId, providerId, grant.AccountId, ct);
         return existing is null
-            ? await CreateAsync(userId, providerId, grant, ct, alsoAnnouncing)
-            : await RelinkAsync(existing, grant, alsoAnnouncing, ct);
+            ? await CreateAsync(userId, providerId, grant, grantId, ct, alsoAnnouncing)
+            : await RelinkAsync(existing, grant, grantId, alsoAnnouncing, ct);
     }
 
-    private async Task<AccountLink> CreateAsync(string userId, string providerId, ProviderGrant grant, CT ct, string? alsoAnnouncing = null)
+    private async Task<AccountLink> CreateAsync(string userId, string providerId, ProviderGrant grant, string grantId, CT ct, string? alsoAnnouncing = null)
     {
         var now = time.GetUtcNow();
-        var vaulted = Vaulted(userId, providerId, grant, now);
+        var vaulted = Vaulted(userId, providerId, grant, grantId, now);
         var name = CredentialNames.New();
         var version = await vault.WriteAsync(name, vaulted, ct);
 
@@ -91,10 +96,10 @@ public sealed partial class LinkWriter(
     }
 
     /// <summary>The user authorized an account that is already linked.</summary>
-    private async Task<AccountLink> RelinkAsync(AccountLink existing, ProviderGrant grant, string? alsoAnnouncing, CT ct)
+    private async Task<AccountLink> RelinkAsync(AccountLink existing, ProviderGrant grant, string grantId, string? alsoAnnouncing, CT ct)
     {
         var now = time.GetUtcNow();
-        var vaulted = Vaulted(existing.UserId, existing.ProviderId, grant, now);
+        var vaulted = Vaulted(existing.UserId, existing.ProviderId, grant, grantId, now);
         return await ReplaceGrantAsync(existing, grant, null, vaulted, ct, alsoAnnouncing);
     }
 
@@ -116,15 +121,18 @@ public sealed partial class LinkWriter(
         }
         catch (LinkConcurrencyException)
         {
+            // Note: the new grant is left alive. The caller still holds it (a completion puts its pending link back for
+            // a retry, which must link a live grant; housekeeping revokes it if nobody confirms it in time). A secret
+            // already written for it is the janitor's: it carries the grant id the retry's secret will carry, so the
+            // janitor erases it without revoking once the grant is linked, and revokes it only if it never is.
             LogRelinkBusy(logger, existing.ProviderId);
-            await RevokeQuietlyAsync(existing.ProviderId, grant.Credential);
             throw;
         }
 
         if (leased is null)
         {
-            // Unlinked meanwhile: link it afresh.
-            return await CreateAsync(existing.UserId, existing.ProviderId, grant, ct);
+            // Unlinked meanwhile: link it afresh (a secret already written carries the same grant id).
+            return await CreateAsync(existing.UserId, existing.ProviderId, grant, vaulted.GrantId!, ct, alsoAnnouncing);
         }
 
         // What the row describes now (under the lease: no refresher rotates it meanwhile). A provider may hand the same
@@ -223,19 +231,11 @@ public sealed partial class LinkWriter(
     internal static bool SameGrant(ProviderCredential one, ProviderCredential other) =>
         (one.RefreshToken is { } token && token == other.RefreshToken) || one.AccessToken == other.AccessToken;
 
-    private async Task RevokeQuietlyAsync(string providerId, ProviderCredential credential)
-    {
-        if (providers.Find(providerId) is { } provider)
-        {
-            await provider.RevokeAsync(credential, CT.None);
-        }
-    }
-
-    private VaultedCredential Vaulted(string userId, string providerId, ProviderGrant grant, DateTimeOffset now) =>
+    private VaultedCredential Vaulted(string userId, string providerId, ProviderGrant grant, string grantId, DateTimeOffset now) =>
         new(providerId, grant.Credential, now)
         {
             Link = store.ReferenceOf(userId, providerId, grant.AccountId),
-            GrantId = CredentialNames.NewGrantId(),
+            GrantId = grantId,
         };
 
     private static AccountLink Describe(ProviderGrant grant, AccountLink link) => link with
@@ -253,6 +253,6 @@ public sealed partial class LinkWriter(
     [LoggerMessage(Level = LogLevel.Information, Message = "A {ProviderId} link was linked again; the replaced grant's revocation: {Revocation}")]
     private static partial void LogSuperseded(ILogger logger, string providerId, RevocationStatus revocation);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A {ProviderId} link could not be linked again: a refresh held it throughout; the new grant was revoked where possible")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {ProviderId} link could not be linked again yet: a refresh held it throughout; the new grant is kept for a retry")]
     private static partial void LogRelinkBusy(ILogger logger, string providerId);
 }

@@ -158,7 +158,7 @@ public sealed partial class PendingKeyContinuation(
         switch (step)
         {
             case PendingStep.Completed done:
-                var linked = await writer.SaveAsync(leased.UserId, leased.ProviderId, done.Grant, CT.None, LinkEventTypes.WhiteBitKeyReady);
+                var linked = await writer.SaveAsync(leased.UserId, leased.ProviderId, done.Grant, CT.None, alsoAnnouncing: LinkEventTypes.WhiteBitKeyReady);
                 await RemovePendingAsync(leased);
                 LogKeyReady(logger, leased.ProviderId, linked.Status);
                 return RefreshOutcome.Refreshed;
