@@ -50,6 +50,12 @@ public sealed partial class CredentialService(
             Remember(link);
         }
 
+        if (link.Status == LinkStatus.PendingKey)
+        {
+            // Not a credential yet: the provider has not issued what the link needs (WhiteBIT's key); the pending tokens stay in.
+            return (null, BrokerErrors.CredentialUnavailable(providerId).WithDetail("The link waits for the provider to issue its API key (status pending_key); retry once it is active."));
+        }
+
         if (link.Status == LinkStatus.ReauthRequired)
         {
             return (null, BrokerErrors.ReauthRequired(providerId));

@@ -17,6 +17,7 @@ public sealed partial class AuthorizationFlowService(
     IUsedStateStore usedStates,
     PendingLinks pendingLinks,
     ReturnUrlPolicy returnUrls,
+    DeferredProviderLeg deferredLeg,
     IOptions<BrokerOptions> options,
     TimeProvider time,
     ILogger<AuthorizationFlowService> logger)
@@ -149,7 +150,11 @@ public sealed partial class AuthorizationFlowService(
             return Failed(flow, provider.Descriptor.CodelessCallbackMeansDenied ? FlowErrorCodes.AccessDenied : FlowErrorCodes.InvalidCallback);
         }
 
-        var grant = await provider.CompleteAuthorizationAsync(new AuthorizationCompletion(callback.Code, flow.RedirectUri, flow.CodeVerifier, flow.Nonce, response), ct);
+        var completion = new AuthorizationCompletion(callback.Code, flow.RedirectUri, flow.CodeVerifier, flow.Nonce, response);
+        // A provider whose authorization finishes later (WhiteBIT's key) is not waited for here: one look, then a pending grant.
+        var grant = provider is IDeferredAuthorization deferred
+            ? await deferredLeg.RunAsync(provider, deferred, flow.UserId, completion, ct)
+            : await provider.CompleteAuthorizationAsync(completion, ct);
         if (!grant.Succeeded)
         {
             LogExchangeFailed(logger, providerId, grant.Failure.Kind, grant.Failure.ProviderCode);

@@ -40,6 +40,13 @@ public sealed class BrokerOptions
     /// </summary>
     public TimeSpan PendingLinkLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long a confirmed link may wait for its provider (<see cref="Links.LinkStatus.PendingKey"/>: WhiteBIT's key and
+    /// its 423 lock) before scheduled work gives up, removes what the flow created there and asks the user to connect
+    /// again. Default 20 minutes: WhiteBIT's key wait (10 min) and 423 budget (5 min) with room for the schedule.
+    /// </summary>
+    public TimeSpan PendingKeyLifetime { get; set; } = TimeSpan.FromMinutes(20);
+
     /// <summary>Requests per minute one client address may send to the anonymous endpoints (authorize, callback, providers). Default 120.</summary>
     public int AnonymousRequestsPerMinute { get; set; } = 120;
 
@@ -103,6 +110,11 @@ public sealed class BrokerOptions
             if (options.PendingLinkLifetime < TimeSpan.FromSeconds(30) || options.PendingLinkLifetime > TimeSpan.FromMinutes(15))
             {
                 errors.Add($"{SectionName}:PendingLinkLifetime must be between 30 seconds and 15 minutes.");
+            }
+
+            if (options.PendingKeyLifetime < TimeSpan.FromMinutes(1) || options.PendingKeyLifetime > TimeSpan.FromHours(2))
+            {
+                errors.Add($"{SectionName}:PendingKeyLifetime must be between 1 minute and 2 hours.");
             }
 
             if (options.AnonymousRequestsPerMinute < 1)

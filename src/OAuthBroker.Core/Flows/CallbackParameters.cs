@@ -25,6 +25,8 @@ public static class ReturnParameters
     public const string Result = "oauth_result";
     public const string Error = "oauth_error";
     public const string Linked = "linked";
+    /// <summary>The completion's answer when the link exists but waits for the provider (WhiteBIT's API key); see docs/link-states.md.</summary>
+    public const string PendingKey = "pending_key";
     /// <summary>The provider leg is done; the frontend must confirm it (the completion step) before a link exists.</summary>
     public const string Pending = "pending";
     public const string Failed = "error";

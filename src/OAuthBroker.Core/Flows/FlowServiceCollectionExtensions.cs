@@ -26,6 +26,7 @@ public static class FlowServiceCollectionExtensions
         services.TryAddSingleton<SealedFlows>();
 
         services.TryAddSingleton<PendingLinks>();
+        services.TryAddSingleton<DeferredProviderLeg>();
         services.TryAddSingleton<LinkCompletionService>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHousekeepingTask, ExpiredFlowStateTask>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHousekeepingTask, UnconfirmedLinksTask>());

@@ -89,7 +89,11 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
             var link = await links.SaveAsync(pending.UserId, providerId, grant, CT.None, CredentialNames.GrantIdOfPending(pending.CompletionFingerprint));
             await pendingLinks.RemoveAsync(pending);
             LogLinked(logger, providerId);
-            return (new CompletedLink(providerId, link.AccountId, link.AccountDisplayName), null);
+            return (new CompletedLink(providerId, link.AccountId, link.AccountDisplayName)
+            {
+                Result = link.Status == LinkStatus.PendingKey ? ReturnParameters.PendingKey : ReturnParameters.Linked,
+                WaitingFor = link.WaitingFor,
+            }, null);
         }
         catch (Exception ex) when (ex is VaultUnavailableException or StorageUnavailableException or LinkConcurrencyException)
         {
@@ -124,8 +128,13 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
     private static partial void LogLinked(ILogger logger, string providerId);
 }
 
-/// <summary>What the completion step answers: the link now exists.</summary>
+/// <summary>
+/// What the completion step answers: the link now exists (<c>linked</c>), or exists and waits for the provider
+/// (<c>pending_key</c>: WhiteBIT's key; <see cref="WaitingFor"/> says what, and <c>GET /api/links</c> follows it).
+/// </summary>
 public sealed record CompletedLink(string Provider, string AccountId, string? DisplayName)
 {
-    public string Result { get; } = ReturnParameters.Linked;
+    public string Result { get; init; } = ReturnParameters.Linked;
+
+    public string? WaitingFor { get; init; }
 }

@@ -74,6 +74,15 @@ public sealed record AccountLink
     public DateTimeOffset? SpendStartedAt { get; init; }
 
     /// <summary>
+    /// <see cref="LinkStatus.PendingKey"/>: the provider's progress of the pending authorization
+    /// (<see cref="Providers.PendingAuthorization.Progress"/>; not secret — the tokens are in the vault).
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? PendingProgress { get; init; }
+
+    /// <summary><see cref="LinkStatus.PendingKey"/>: what it waits for (<c>key_not_created</c>, <c>key_locked</c>, <c>provider_unavailable</c>).</summary>
+    public string? WaitingFor { get; init; }
+
+    /// <summary>
     /// Events of this row's state changes not yet copied to the event log: written in the same conditional write as the
     /// change (the row is its own outbox), emptied by the store once the log holds them. See docs/events.md.
     /// </summary>

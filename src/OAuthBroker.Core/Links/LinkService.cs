@@ -196,6 +196,15 @@ public sealed partial class LinkService(
             return new RevocationResult(RevocationStatus.NoLongerPossible, "The credential was already erased; nothing was left to revoke with.");
         }
 
+        if (link.Status == LinkStatus.PendingKey && provider is IDeferredAuthorization deferred)
+        {
+            // Unlinked while waiting for the key: remove the key this flow created, if one appeared; never one of the
+            // user's other links. What is still to come (a key the user creates later) is the user's to delete.
+            var existing = await Flows.DeferredProviderLeg.ExistingAccountIdsAsync(store, link.UserId, link.ProviderId, ct);
+            var pending = new PendingAuthorization(credential.Credential, link.Scopes, link.PendingProgress ?? new Dictionary<string, string>(), time.GetUtcNow()) { ExistingAccountIds = existing };
+            return await deferred.AbandonAsync(pending, ct);
+        }
+
         if (link.SpendInDoubt && credential.RefreshedFrom != link.SpendingVersion)
         {
             // The newest refresh token may have been rotated by a refresh whose answer was lost: revoking with the old one

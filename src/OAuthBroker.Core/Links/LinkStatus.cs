@@ -17,4 +17,12 @@ public enum LinkStatus
     Expired,
     /// <summary>An unlink got a definite revocation outcome and started erasing, but did not finish: unlink again to finish.</summary>
     Unlinking,
+    /// <summary>
+    /// The user confirmed the link, but what it needs does not exist at the provider yet (WhiteBIT Fast API Key: the
+    /// user's key, created after the code exchange, or its secret locked by a 423). Scheduled work continues it at
+    /// <see cref="AccountLink.NextRefreshAt"/>; it becomes a link for the key's account, or ends
+    /// <see cref="ReauthRequired"/> with the reason in <see cref="AccountLink.LastFailure"/>. Its account id is a
+    /// placeholder (<c>pending-…</c>) until then. Nothing to do but wait (or unlink to give up).
+    /// </summary>
+    PendingKey,
 }

@@ -29,16 +29,17 @@ public sealed partial class LinkWriter(
     /// The grant's id when the caller may save the same grant again after a failure (a pending link's
     /// <see cref="CredentialNames.GrantIdOfPending"/>): every secret written for it then carries that id. Null: a new one.
     /// </param>
-    public async Task<AccountLink> SaveAsync(string userId, string providerId, ProviderGrant grant, CT ct, string? grantId = null)
+    /// <param name="alsoAnnouncing">An event type recorded with the link's own in the same write (<see cref="LinkEventTypes.WhiteBitKeyReady"/>).</param>
+    public async Task<AccountLink> SaveAsync(string userId, string providerId, ProviderGrant grant, CT ct, string? grantId = null, string? alsoAnnouncing = null)
     {
         grantId ??= CredentialNames.NewGrantId();
         var existing = await store.GetAsync(userId, providerId, grant.AccountId, ct);
         return existing is null
-            ? await CreateAsync(userId, providerId, grant, grantId, ct)
-            : await RelinkAsync(existing, grant, grantId, ct);
+            ? await CreateAsync(userId, providerId, grant, grantId, ct, alsoAnnouncing)
+            : await RelinkAsync(existing, grant, grantId, alsoAnnouncing, ct);
     }
 
-    private async Task<AccountLink> CreateAsync(string userId, string providerId, ProviderGrant grant, string grantId, CT ct)
+    private async Task<AccountLink> CreateAsync(string userId, string providerId, ProviderGrant grant, string grantId, CT ct, string? alsoAnnouncing = null)
     {
         var now = time.GetUtcNow();
         var vaulted = Vaulted(userId, providerId, grant, grantId, now);
@@ -65,9 +66,13 @@ public sealed partial class LinkWriter(
 
         // Note: from here on not the request's token. The grant is vaulted; a browser that goes away must not leave it
         // behind without its row.
-        link = link with { NextRefreshAt = policy.NextDue(link, now) };
+        link = grant.IsPending
+            // Not a link yet (no account): continued at its next attempt, announced once it is one (or failed).
+            ? link with { Status = LinkStatus.PendingKey, PendingProgress = grant.PendingProgress, WaitingFor = grant.WaitingFor, NextRefreshAt = grant.NextAttemptAt ?? now }
+            : link with { NextRefreshAt = policy.NextDue(link, now) };
         var dueKey = link.NextRefreshAt is { } due ? await recorder.AddEntryAsync(link, due, CT.None) : null;
-        var inserted = await store.TryInsertAsync((link with { DueKey = dueKey }).Announcing(LinkEventTypes.Created, now), CT.None);
+        var announced = grant.IsPending ? link with { DueKey = dueKey } : Announce((link with { DueKey = dueKey }).Announcing(LinkEventTypes.Created, now), alsoAnnouncing, now);
+        var inserted = await store.TryInsertAsync(announced, CT.None);
         if (inserted is not null)
         {
             return inserted;
@@ -91,12 +96,14 @@ public sealed partial class LinkWriter(
     }
 
     /// <summary>The user authorized an account that is already linked.</summary>
-    private async Task<AccountLink> RelinkAsync(AccountLink existing, ProviderGrant grant, string grantId, CT ct)
+    private async Task<AccountLink> RelinkAsync(AccountLink existing, ProviderGrant grant, string grantId, string? alsoAnnouncing, CT ct)
     {
         var now = time.GetUtcNow();
         var vaulted = Vaulted(existing.UserId, existing.ProviderId, grant, grantId, now);
-        return await ReplaceGrantAsync(existing, grant, null, vaulted, ct);
+        return await ReplaceGrantAsync(existing, grant, null, vaulted, ct, alsoAnnouncing);
     }
+
+    private static AccountLink Announce(AccountLink link, string? type, DateTimeOffset now) => type is null ? link : link.Announcing(type, now);
 
     /// <summary>
     /// Replaces a link's grant: waits for a refresh in flight and takes the lease (so nothing writes over it, and no
@@ -104,7 +111,7 @@ public sealed partial class LinkWriter(
     /// name can never block it), points the row at it, then revokes the replaced grant where the provider allows and
     /// erases its secret. Whatever the last step cannot do, the janitor finishes.
     /// </summary>
-    private async Task<AccountLink> ReplaceGrantAsync(AccountLink existing, ProviderGrant grant, (string Name, string Version)? written, VaultedCredential vaulted, CT ct)
+    private async Task<AccountLink> ReplaceGrantAsync(AccountLink existing, ProviderGrant grant, (string Name, string Version)? written, VaultedCredential vaulted, CT ct, string? alsoAnnouncing = null)
     {
         var owner = "link-" + Guid.NewGuid().ToString("N")[..12];
         AccountLink? leased;
@@ -125,7 +132,7 @@ public sealed partial class LinkWriter(
         if (leased is null)
         {
             // Unlinked meanwhile: link it afresh (a secret already written carries the same grant id).
-            return await CreateAsync(existing.UserId, existing.ProviderId, grant, vaulted.GrantId!, ct);
+            return await CreateAsync(existing.UserId, existing.ProviderId, grant, vaulted.GrantId!, ct, alsoAnnouncing);
         }
 
         // What the row describes now (under the lease: no refresher rotates it meanwhile). A provider may hand the same
@@ -172,7 +179,7 @@ public sealed partial class LinkWriter(
         });
 
         // Note: not the request's token from here on; the new grant is vaulted and must end up pointed at.
-        var saved = await recorder.ReplaceWithScheduleAsync(leased, (relinked with { NextRefreshAt = policy.NextDue(relinked, now) }).Announcing(LinkEventTypes.Relinked, now), CT.None);
+        var saved = await recorder.ReplaceWithScheduleAsync(leased, Announce((relinked with { NextRefreshAt = policy.NextDue(relinked, now) }).Announcing(LinkEventTypes.Relinked, now), alsoAnnouncing, now), CT.None);
         cache.Forget(leased.CredentialName);
         await SupersedeAsync(leased, old, grant.Credential);
         return saved;

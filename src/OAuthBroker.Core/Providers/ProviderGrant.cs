@@ -11,6 +11,20 @@ public sealed record ProviderGrant(
     ProviderCredential Credential,
     IReadOnlyList<string> Scopes)
 {
+    /// <summary>
+    /// Set when the authorization is not finished (<see cref="IDeferredAuthorization"/>): the provider's progress, continued
+    /// by scheduled work at <see cref="NextAttemptAt"/>; <see cref="AccountId"/> is then a placeholder.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? PendingProgress { get; init; }
+
+    /// <summary>With <see cref="PendingProgress"/>: when to continue.</summary>
+    public DateTimeOffset? NextAttemptAt { get; init; }
+
+    /// <summary>With <see cref="PendingProgress"/>: what it waits for (see <see cref="Links.AccountLink.WaitingFor"/>).</summary>
+    public string? WaitingFor { get; init; }
+
+    public bool IsPending => PendingProgress is not null;
+
     public override string ToString() => $"ProviderGrant {{ AccountId = {AccountId}, Credential = (redacted) }}";
 }
 

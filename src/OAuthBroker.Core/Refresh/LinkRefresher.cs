@@ -37,6 +37,7 @@ public sealed partial class LinkRefresher(
     VaultWriteGate gate,
     VaultWritePacer pacer,
     LinkLeases leases,
+    PendingKeyContinuation pendingKeys,
     IVaultWriteBudget vaultBudget,
     IOptions<RefreshOptions> options,
     TimeProvider time,
@@ -86,7 +87,10 @@ public sealed partial class LinkRefresher(
             return RefreshOutcome.Gone;
         }
 
-        return await RefreshAsync(entry.UserId, entry.ProviderId, entry.AccountId, Mode.Due, ct);
+        // A link waiting for its provider (WhiteBIT's key) is continued, not refreshed: same index, same lease rule.
+        return link.Status == LinkStatus.PendingKey
+            ? await pendingKeys.ContinueAsync(link, ct)
+            : await RefreshAsync(entry.UserId, entry.ProviderId, entry.AccountId, Mode.Due, ct);
     }
 
     /// <summary>

@@ -69,10 +69,13 @@ public sealed record LinkView(
     DateTimeOffset? LastRefreshAt = null,
     DateTimeOffset? NextRefreshAt = null,
     bool Refreshing = false,
-    string? LastFailure = null)
+    string? LastFailure = null,
+    string? WaitingFor = null)
 {
+    /// <summary>A <see cref="LinkStatus.PendingKey"/> link shows what it waits for and when it looks again (<see cref="NextRefreshAt"/>).</summary>
     public static LinkView From(AccountLink link, DateTimeOffset now) => new(
         link.ProviderId, link.AccountId, link.AccountDisplayName, link.Status, link.Scopes, link.HasApiKey,
         link.HasRefreshToken, link.AccessTokenExpiresAt, link.RefreshTokenExpiresAt, link.CreatedAt, link.UpdatedAt,
-        link.LastRefreshAt, link.NextRefreshAt, link.IsLeased(now), link.LastFailure);
+        link.LastRefreshAt, link.NextRefreshAt, link.IsLeased(now), link.LastFailure,
+        link.Status == LinkStatus.PendingKey ? link.WaitingFor : null);
 }

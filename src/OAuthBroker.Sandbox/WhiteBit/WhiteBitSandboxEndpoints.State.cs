@@ -19,6 +19,28 @@ public static partial class WhiteBitSandboxEndpoints
         /// <summary>The newest-reading key creation: when the user of a grant finishes creating the key (step 0.6).</summary>
         public ConcurrentDictionary<StandardGrants.Grant, DateTimeOffset> KeyDueAt { get; } = new();
 
+        /// <summary>
+        /// Grants whose user has not finished creating the key (<see cref="WhiteBitSandboxOptions.KeyCreatedAfter"/> is
+        /// <see cref="TimeSpan.MaxValue"/>): fast-api-key-integration step 0.6 happens when the test says so.
+        /// </summary>
+        public ConcurrentDictionary<StandardGrants.Grant, byte> KeyCreationStarted { get; } = new();
+
+        /// <summary>
+        /// The user of <paramref name="account"/> finishes step 0.6 now ("Select key permissions, confirm with 2FA ... Create
+        /// the partner key"): the key exists from the next <c>/info</c> on. Returns how many grants it applied to.
+        /// </summary>
+        public int FinishKeyCreation(string account, DateTimeOffset now)
+        {
+            var started = KeyCreationStarted.Keys.Where(g => g.Account == account).ToArray();
+            foreach (var grant in started)
+            {
+                KeyCreationStarted.TryRemove(grant, out _);
+                KeyDueAt[grant] = now;
+            }
+
+            return started.Length;
+        }
+
         /// <summary>The refresh endpoint's 1 request/s, per client address (the App Builders FAQ: "REST rate limits are enforced per IP address").</summary>
         public ConcurrentDictionary<string, DateTimeOffset> LastRefreshByAddress { get; } = new(StringComparer.Ordinal);
 

@@ -149,10 +149,17 @@ public static partial class WhiteBitSandboxEndpoints
         var fast = code!.Challenge is not null;
         var fourHours = fast && settings.FastTokens == FastTokenReading.FourHoursNoRefresh;
         var (grant, access, refresh) = grants.NewGrant(code, "wb_", fourHours ? settings.FastAccessTokenLifetime : settings.ClassicAccessTokenLifetime, Rules(settings));
-        if (fast && settings.KeyCreation == KeyCreationReading.AfterExchange && settings.KeyCreatedAfter != TimeSpan.MaxValue)
+        if (fast && settings.KeyCreation == KeyCreationReading.AfterExchange)
         {
             // fast-api-key-integration 0.6: "The user creates the key on WhiteBIT" after the exchange.
-            state.KeyDueAt[grant] = time.GetUtcNow() + settings.KeyCreatedAfter;
+            if (settings.KeyCreatedAfter == TimeSpan.MaxValue)
+            {
+                state.KeyCreationStarted[grant] = 0;
+            }
+            else
+            {
+                state.KeyDueAt[grant] = time.GetUtcNow() + settings.KeyCreatedAfter;
+            }
         }
 
         return fourHours ? FourHourTokens(access, settings) : Tokens(access, refresh, fast ? FastScopes : ClassicScopes, settings);

@@ -223,6 +223,8 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
             ["SpendingVersion"] = link.SpendingVersion,
             ["SpendStartedAt"] = link.SpendStartedAt,
             ["Outbox"] = LinkEventJson.SerializeList(link.PendingEvents),
+            ["PendingProgress"] = link.PendingProgress is { } progress ? System.Text.Json.JsonSerializer.Serialize(progress) : null,
+            ["WaitingFor"] = link.WaitingFor,
         };
         return entity;
     }
@@ -265,6 +267,8 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
         SpendingVersion = SpendingVersionOf(entity),
         SpendStartedAt = entity.GetDateTimeOffset("SpendStartedAt"),
         PendingEvents = LinkEventJson.ReadList(entity.GetString("Outbox")),
+        PendingProgress = entity.GetString("PendingProgress") is { Length: > 0 } progress ? System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(progress) : null,
+        WaitingFor = entity.GetString("WaitingFor"),
         ETag = entity.ETag,
     };
 }

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Web;
+using OAuthBroker.Links;
 using OAuthBroker.Sandbox;
 using OAuthBroker.Sandbox.Faults;
 using OAuthBroker.Sandbox.WhiteBit;
+using OAuthBroker.Scheduling;
 using OAuthBroker.Tests.Sandbox;
 using OAuthBroker.Tests.Support;
 
@@ -149,14 +151,25 @@ public class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_secret_already_retrieved_409_deletes_the_key_this_flow_created_and_asks_to_start_over()
     {
+        // The key "appears shortly after" (fast-api-key-via-oauth): absent at the callback's look, so it is provably this flow's.
         using var reading = SandboxSwitch.Set(WhiteBit, o => { o.KeyCreation = KeyCreationReading.DuringConsent; o.KeyReadyAfterPolls = 2; });
         using var browser = fixture.NewBrowser();
-        var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"), uid: 409001);
+        (await browser.LinkAsync(uid: 409001, provider: "whitebit")).Query.ShouldContain("oauth_result=linked");
+        (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.PendingKey);
         fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/api-key/", 409, """{"data":{"message":["Secret already retrieved."]}}""", "application/json") { PathSuffix = "/secret" });
-        using var response = await browser.GetAsync(callback);
+        try
+        {
+            using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromSeconds(3));
+            await fixture.Broker<ScheduledRun>().RunAsync(default);
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
 
-        ProviderFlowSteps.ErrorOf(response.Headers.Location!).ShouldBe("restart_required");
-        (await browser.LinksAsync()).ShouldBeEmpty();
+        var failed = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        failed.Status.ShouldBe(LinkStatus.ReauthRequired);
+        failed.LastFailure.ShouldBe("409");
         Keys.KeysById.Values.Where(k => k.Account == "409001").ShouldHaveSingleItem().Deleted.ShouldBeTrue("api-key-secret 409: delete the key and restart");
     }
 
@@ -197,36 +210,6 @@ public class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
-    public async Task A_423_lock_on_the_secret_is_waited_out_with_backoff()
-    {
-        // api-key-secret 423: "A concurrent secret-retrieval attempt holds the lock. Retry after a short delay."
-        using var reading = SandboxSwitch.Set(WhiteBit, o => o.SecretLockedFor = TimeSpan.FromSeconds(1));
-        using var browser = fixture.NewBrowser();
-
-        var returned = await browser.LinkAsync(provider: "whitebit");
-
-        returned.Query.ShouldContain("oauth_result=linked");
-    }
-
-    [Fact]
-    public async Task A_lock_that_outlasts_the_request_budget_writes_nothing_and_removes_the_key_it_left()
-    {
-        using var reading = SandboxSwitch.Set(WhiteBit, o =>
-        {
-            o.SecretLockedFor = TimeSpan.FromMinutes(10);
-            o.KeyCreation = KeyCreationReading.DuringConsent;
-            o.KeyReadyAfterPolls = 2;
-        });
-        using var browser = fixture.NewBrowser();
-
-        var returned = await browser.LinkAsync(uid: 423423, provider: "whitebit");
-
-        ProviderFlowSteps.ErrorOf(returned).ShouldBe("provider_unavailable");
-        (await browser.LinksAsync()).ShouldBeEmpty();
-        Keys.KeysById.Values.Where(k => k.Account == "423423").ShouldHaveSingleItem().Deleted.ShouldBeTrue("a key nobody holds would block the next attempt");
-    }
-
-    [Fact]
     public async Task A_disabled_key_for_this_platform_is_account_not_eligible()
     {
         using var browser = fixture.NewBrowser();
@@ -238,15 +221,24 @@ public class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
-    public async Task A_key_the_user_never_creates_is_provider_rejected_within_the_request()
+    public async Task A_key_the_user_never_creates_ends_the_pending_link_with_no_key_created_after_the_key_wait()
     {
+        // The wait after the exchange is the pending link's (Providers:whitebit:PendingKeyWaitTimeout, 10 min), not the request's.
         using var reading = SandboxSwitch.Set(WhiteBit, o => { o.KeyCreation = KeyCreationReading.AfterExchange; o.KeyCreatedAfter = TimeSpan.MaxValue; });
         using var browser = fixture.NewBrowser();
 
         var returned = await browser.LinkAsync(provider: "whitebit");
 
-        ProviderFlowSteps.ErrorOf(returned).ShouldBe("provider_rejected");
-        (await browser.LinksAsync()).ShouldBeEmpty();
+        returned.Query.ShouldContain("oauth_result=linked");
+        (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.PendingKey);
+        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(11)))
+        {
+            await fixture.Broker<ScheduledRun>().RunAsync(default);
+        }
+
+        var failed = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        failed.Status.ShouldBe(LinkStatus.ReauthRequired);
+        failed.LastFailure.ShouldBe("no_key_created");
     }
 
     [Theory]

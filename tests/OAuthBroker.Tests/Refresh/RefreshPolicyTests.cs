@@ -38,6 +38,16 @@ public sealed class RefreshPolicyTests
     }
 
     [Fact]
+    public void WhiteBITs_300_s_tokens_with_the_suggested_60_s_margin_are_renewed_after_four_minutes_not_at_half_life()
+    {
+        // The newest WhiteBIT reading: 300 s access token, 600 s refresh token (refresh-token page). The default margin (5 min)
+        // is capped at half the token's life; Providers:whitebit:RefreshMargin = 00:01:00 uses four of its five minutes.
+        var issued = Link(TimeSpan.FromSeconds(300), refreshLeft: TimeSpan.FromSeconds(600)) with { LastRefreshAt = Now };
+        Policy().NextDue(issued, Now)!.Value.ShouldBeInRange(Now + TimeSpan.FromSeconds(135), Now + TimeSpan.FromSeconds(150));
+        Policy(TimeSpan.FromSeconds(60)).NextDue(issued, Now)!.Value.ShouldBeInRange(Now + TimeSpan.FromSeconds(234), Now + TimeSpan.FromSeconds(240));
+    }
+
+    [Fact]
     public void A_providers_own_margin_wins_over_the_default()
     {
         var due = Policy(TimeSpan.FromMinutes(30)).NextDue(Link(TimeSpan.FromHours(1)), Now)!.Value;
