@@ -13,7 +13,7 @@ if (builder.Configuration["FUNCTIONS_CUSTOMHANDLER_PORT"] is { Length: > 0 } por
 
 var app = builder.Build();
 var authorizeUrl = app.Configuration["AuthorizeUrl"] ?? "http://127.0.0.1/authorize";
-app.MapGet("/api/health", () => TypedResults.Ok(new { status = "ok" }));
+app.MapGet("/api/health", () => TypedResults.Ok(new Health("ok")));
 app.MapGet("/api/oauth/{provider}/authorize", (string provider, HttpContext context) =>
 {
     static string Random32() => Base64Url(RandomNumberGenerator.GetBytes(32));
@@ -26,3 +26,6 @@ app.MapGet("/api/oauth/{provider}/authorize", (string provider, HttpContext cont
 await app.RunAsync();
 
 static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+/// <summary>The health answer, named: the request delegate generator cannot emit anonymous types.</summary>
+internal sealed record Health(string Status);
