@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Serialization;
 
 // The baseline: a bare minimal API built and published exactly like the broker's host (slim builder, same
 // Directory.Build.props, same publish form), answering /api/health, and the smallest correct authorize answer: a 302
@@ -10,6 +11,9 @@ if (builder.Configuration["FUNCTIONS_CUSTOMHANDLER_PORT"] is { Length: > 0 } por
 {
     builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
 }
+
+// Like the broker (its EndpointJsonContext), the answer's JSON code is generated at compile time, not built by reflection.
+builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, BareJsonContext.Default));
 
 var app = builder.Build();
 var authorizeUrl = app.Configuration["AuthorizeUrl"] ?? "http://127.0.0.1/authorize";
@@ -29,3 +33,7 @@ static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('
 
 /// <summary>The health answer, named: the request delegate generator cannot emit anonymous types.</summary>
 internal sealed record Health(string Status);
+
+/// <summary>The answers' JSON code, generated at compile time.</summary>
+[JsonSerializable(typeof(Health))]
+internal sealed partial class BareJsonContext : JsonSerializerContext;
