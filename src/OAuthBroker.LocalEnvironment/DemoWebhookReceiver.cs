@@ -19,9 +19,11 @@ public sealed class DemoWebhookReceiver : IAsyncDisposable
     public const int Capacity = 50;
 
     /// <summary>
-    /// How far a <c>webhook-timestamp</c> may be from this receiver's clock. Standard Webhooks
-    /// (standard-webhooks/standard-webhooks <c>spec/standard-webhooks.md</c>, "Verifying signatures") asks receivers to
-    /// reject timestamps outside a tolerance against replay; five minutes is the value its reference libraries use.
+    /// How far a <c>webhook-timestamp</c> may be from this receiver's clock, either way. Standard Webhooks
+    /// (standard-webhooks/standard-webhooks <c>spec/standard-webhooks.md</c> @03f5f8c, "Verifying signatures") asks
+    /// receivers to reject timestamps outside "some allowable tolerance" against replay and leaves the value open; five
+    /// minutes either way, bounds accepted, is its C# reference library's (same repository,
+    /// <c>libraries/csharp/StandardWebhooks/Webhook.cs</c> @1e88c9c, lines 17 and 74-97).
     /// </summary>
     public static readonly TimeSpan TimestampTolerance = TimeSpan.FromMinutes(5);
 
@@ -88,11 +90,16 @@ public sealed class DemoWebhookReceiver : IAsyncDisposable
         var headers = context.Request.Headers;
         var verified = Record(headers[WebhookSigner.IdHeader].ToString(), headers[WebhookSigner.TimestampHeader].ToString(),
             headers[WebhookSigner.SignatureHeader].ToString(), buffer.ToArray());
-        // A receiver answers 2xx only for what it accepted; anything else the sender retries (docs/events.md).
+        // A receiver answers 2xx only for what it accepted; anything else the sender retries (spec, "Delivery success
+        // and failure"; docs/events.md).
         return verified ? Results.NoContent() : Results.Unauthorized();
     }
 
-    /// <summary>Verifies and keeps one delivery; true when its signature and timestamp verified.</summary>
+    /// <summary>
+    /// Verifies and keeps one delivery; true when its signature and timestamp verified. A delivery without an id fails,
+    /// as one missing any of the three headers does in the reference library (<c>Webhook.cs</c> @1e88c9c, lines 35-43);
+    /// the signature check is <see cref="WebhookSigner.Verify"/>'s, one secret at a time ("Verifying signatures").
+    /// </summary>
     private bool Record(string id, string timestamp, string signature, byte[] body)
     {
         var now = _time.GetUtcNow();
@@ -106,8 +113,9 @@ public sealed class DemoWebhookReceiver : IAsyncDisposable
                 seen = seen.Next;
             }
 
-            // Deduplicated by webhook-id, but only a verified delivery may stand for an id: an unverified one never
-            // hides, or replaces, the real event.
+            // Deduplicated by webhook-id, the idempotency key ("Verifying signatures": "use the webhook-id header as an
+            // idempotency key"), but only a verified delivery may stand for an id: an unverified one never hides, or
+            // replaces, the real event.
             if (seen is not null && (seen.Value.Verified || !verified))
             {
                 if (seen.Value.Verified == verified)

@@ -17,6 +17,9 @@ internal static class RefreshStage
 {
     private const string Provider = "bybit";
 
+    /// <summary>The host version the timer call claims to come from (the one the host emulation follows).</summary>
+    private const string HostVersion = "4.1037.0.0";
+
     /// <summary>The tables one refresh reads and writes (<c>StorageOptions</c> defaults).</summary>
     private static readonly string[] RefreshTables = ["AccountLinks", "RefreshSchedule"];
 
@@ -109,18 +112,24 @@ internal static class RefreshStage
         }
     }
 
-    /// <summary>What the Functions host sends to a custom handler for a timer trigger, and the sweep's report back.</summary>
+    /// <summary>
+    /// What the Functions host sends to a custom handler for a timer trigger, and the sweep's report back. The shape is
+    /// the host's, which RefreshTokensFunction alone answers (azure-functions-host 4.1037,
+    /// src/WebJobs.Script/Workers/Http/DefaultHttpWorkerService.cs:161-166: host version, invocation id and user agent
+    /// headers; Workers/MessageExtensions/HttpScriptInvocationContextExtensions.cs:13-22: an <c>ObjectContent</c> body,
+    /// sent chunked; ScriptInvocationContextExtensions.cs: the function's name in <c>Metadata.sys.MethodName</c>).
+    /// </summary>
     private static async Task<SweepRun> TimerCallAsync(HttpClient http, CancellationToken ct)
     {
+        // A new schedule occurrence for this call (the broker's schedule here fires every second).
         await Task.Delay(TimeSpan.FromSeconds(1.1), ct);
-        // The host's shape (RefreshTokensFunction only answers it): the function's name in Metadata.sys, a chunked body.
-        // (azure-functions-host DefaultHttpWorkerService: an invocation id and the host version on every invocation).
         using var request = new HttpRequestMessage(HttpMethod.Post, "RefreshTokens")
         {
             Content = new ChunkedBody(JsonSerializer.SerializeToUtf8Bytes(new { Data = new { timer = new { IsPastDue = false } }, Metadata = new { sys = new { MethodName = "RefreshTokens" } } })),
         };
         request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
-        request.Headers.Add("X-Azure-Functions-HostVersion", "4.1037.0.0");
+        request.Headers.Add("X-Azure-Functions-HostVersion", HostVersion);
+        request.Headers.UserAgent.ParseAdd($"Azure-Functions-Host/{HostVersion}");
         using var response = await http.SendAsync(request, ct);
         var answers = new StatusTally(0);
         if (!response.IsSuccessStatusCode)

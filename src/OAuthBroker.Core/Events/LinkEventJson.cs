@@ -77,7 +77,7 @@ public static class LinkEventJson
         return Read(document.RootElement);
     }
 
-    /// <summary>A row's outbox: a JSON array of events (empty string when there is none).</summary>
+    /// <summary>A row's outbox: a JSON array of events (null when there is none).</summary>
     public static string? SerializeList(IReadOnlyList<LinkEvent> events)
     {
         if (events.Count == 0)

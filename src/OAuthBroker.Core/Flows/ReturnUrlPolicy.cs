@@ -110,31 +110,31 @@ public sealed class ReturnUrlPolicy(IOptions<BrokerOptions> options)
             return false;
         }
 
-        var origin = uri.GetLeftPart(UriPartial.Authority);
-        var publicBase = Uri.TryCreate(broker.PublicBaseUrl, UriKind.Absolute, out var b) ? b.GetLeftPart(UriPartial.Authority) : null;
-        return string.Equals(origin, publicBase, StringComparison.OrdinalIgnoreCase)
-            || broker.AllowedReturnOrigins.Any(o => TryParseOrigin(o, out var parsed) && string.Equals(parsed, origin, StringComparison.OrdinalIgnoreCase));
+        return IsOnOneOf(uri, FrontendOriginsOf(broker));
     }
 
     /// <summary>True when the URL is on the broker's own origin or one of <c>Broker:AllowedReturnOrigins</c> (exact match).</summary>
-    public bool IsFrontendOrigin(Uri url)
-    {
-        if (!url.IsAbsoluteUri)
-        {
-            return false;
-        }
-
-        var origin = url.GetLeftPart(UriPartial.Authority);
-        return FrontendOrigins.Any(o => string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
-    }
+    public bool IsFrontendOrigin(Uri url) => url.IsAbsoluteUri && IsOnOneOf(url, FrontendOrigins);
 
     /// <summary>The configured origins, parsed once (options are read once at start-up).</summary>
-    private string[] FrontendOrigins => _frontendOrigins ??= [.. options.Value.AllowedReturnOrigins
-        .Select(o => TryParseOrigin(o, out var parsed) ? parsed : null)
-        .OfType<string>()
-        .Append(options.Value.PublicBase.GetLeftPart(UriPartial.Authority))];
+    private string[] FrontendOrigins => _frontendOrigins ??= FrontendOriginsOf(options.Value);
 
     private string[]? _frontendOrigins;
+
+    /// <summary>
+    /// The broker's own origin and each of <c>Broker:AllowedReturnOrigins</c>, as <c>scheme://host[:port]</c>. Also used
+    /// by the start-up validator, so a setting that does not parse (refused there) contributes nothing rather than throwing.
+    /// </summary>
+    private static string[] FrontendOriginsOf(BrokerOptions broker) => [.. broker.AllowedReturnOrigins
+        .Select(o => TryParseOrigin(o, out var parsed) ? parsed : null)
+        .Append(Uri.TryCreate(broker.PublicBaseUrl, UriKind.Absolute, out var publicBase) ? publicBase.GetLeftPart(UriPartial.Authority) : null)
+        .OfType<string>()];
+
+    private static bool IsOnOneOf(Uri url, string[] origins)
+    {
+        var origin = url.GetLeftPart(UriPartial.Authority);
+        return origins.Any(o => string.Equals(o, origin, StringComparison.OrdinalIgnoreCase));
+    }
 
     /// <summary>Normalises a configured origin to <c>scheme://host[:port]</c>.</summary>
     public static bool TryParseOrigin(string value, out string? origin)

@@ -135,9 +135,3 @@ public sealed partial class VaultWriteGate(
         }
     }
 }
-
-/// <param name="MaySpend">False while the shared breaker is open.</param>
-/// <param name="NeedsProof">The refresh must first rewrite its credential to show the vault takes writes.</param>
-/// <param name="BlockedUntil">When the breaker closes (lease clock), if it is open.</param>
-/// <param name="Reason">Why it opened.</param>
-public sealed record GateCheck(bool MaySpend, bool NeedsProof, DateTimeOffset? BlockedUntil, string? Reason);

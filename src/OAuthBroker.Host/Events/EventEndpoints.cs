@@ -65,15 +65,8 @@ public static partial class EventEndpoints
             }
 
             writer.WriteEndArray();
-            if (next is null)
-            {
-                writer.WriteNull("next");
-            }
-            else
-            {
-                writer.WriteString("next", next);
-            }
-
+            // A null string is written as JSON null.
+            writer.WriteString("next", next);
             writer.WriteEndObject();
         }
 

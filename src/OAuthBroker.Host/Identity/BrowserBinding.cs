@@ -10,8 +10,8 @@ namespace OAuthBroker.Host.Identity;
 /// fingerprint; a callback or a cookie-bound completion without that cookie is refused. Each one the broker issues has
 /// a name of its own (<c>oauth-browser-{id}</c>), so two flows started at once in a browser that had none (two tabs,
 /// a pop-up and a tab) each keep theirs, instead of the last <c>Set-Cookie</c> replacing the other's.</item>
-/// <item>One flow cookie per started flow, holding the flow sealed (<see cref="SealedFlows"/>): named by a short id from
-/// the state's fingerprint, so several flows in one browser (tabs, pop-ups) each find their own, scoped to the
+/// <item>One flow cookie per started flow, holding the flow sealed (<see cref="SealedFlows"/>): named by the state's
+/// fingerprint, so several flows in one browser (tabs, pop-ups) each find their own, scoped to the
 /// provider's <c>/api/oauth/{provider}/</c> path, so it travels only to that provider's authorize and callback and
 /// never with the browser's other requests; at most <see cref="MaxFlowsPerProvider"/> of this browser's own flows per
 /// provider, so the Cookie header stays small.</item>
@@ -29,6 +29,12 @@ public sealed class BrowserBinding(IOptions<BrokerOptions> options, SealedFlows 
 
     /// <summary>Flow cookies examined when a flow starts; planted ones beyond this are not even opened.</summary>
     private const int MaxFlowCookiesExamined = 16;
+
+    /// <summary>
+    /// Longest flow cookie value read: browsers need keep no more than 4096 bytes per cookie (RFC 6265 §6.1), and the
+    /// broker's own are shorter (<c>FlowCookieTests</c>); anything longer was not set by the broker.
+    /// </summary>
+    private const int MaxFlowCookieLength = 4096;
 
     /// <summary>Characters of the binding value's fingerprint that name its cookie.</summary>
     private const int BindingIdLength = 8;
@@ -99,7 +105,7 @@ public sealed class BrowserBinding(IOptions<BrokerOptions> options, SealedFlows 
     {
         var prefix = FlowCookiePrefix;
         var candidates = context.Request.Cookies
-            .Where(c => c.Key.Length == prefix.Length + SealedFlows.CookieIdLength && c.Key.StartsWith(prefix, StringComparison.Ordinal) && c.Value.Length <= 4096)
+            .Where(c => c.Key.Length == prefix.Length + SealedFlows.CookieIdLength && c.Key.StartsWith(prefix, StringComparison.Ordinal) && c.Value.Length <= MaxFlowCookieLength)
             .Take(MaxFlowCookiesExamined)
             .ToList();
         var held = new List<(string Name, DateTimeOffset ExpiresAt)>();
@@ -123,7 +129,7 @@ public sealed class BrowserBinding(IOptions<BrokerOptions> options, SealedFlows 
 
     /// <summary>The sealed flow this browser holds for <paramref name="state"/>, or null.</summary>
     public string? ReadFlow(HttpContext context, string state) =>
-        context.Request.Cookies[FlowCookiePrefix + AuthorizationFlowService.CookieIdFor(state)] is { Length: > 0 and <= 4096 } value ? value : null;
+        context.Request.Cookies[FlowCookiePrefix + AuthorizationFlowService.CookieIdFor(state)] is { Length: > 0 and <= MaxFlowCookieLength } value ? value : null;
 
     /// <summary>Expires the flow cookie of <paramref name="state"/>: a callback uses its flow once, whatever the outcome.</summary>
     public void ForgetFlow(HttpContext context, string providerId, string state) =>

@@ -160,26 +160,16 @@ public static class BrokerOpenApi
         },
     };
 
+    /// <summary>The route's security schemes, any one of which suffices (one requirement per scheme).</summary>
     private static void Secure(OpenApiOperation operation, OpenApiDocument? document, string relativePath)
     {
-        string[][] alternatives = BackendRoutes.Contains(relativePath, StringComparer.Ordinal) ? [[BackendKey], [AppRoleToken]]
-            : UserRoutes.Contains(relativePath, StringComparer.Ordinal) ? [[UserBearer]]
+        string[] alternatives = BackendRoutes.Contains(relativePath, StringComparer.Ordinal) ? [BackendKey, AppRoleToken]
+            : UserRoutes.Contains(relativePath, StringComparer.Ordinal) ? [UserBearer]
             : [];
-        if (alternatives.Length == 0)
+        foreach (var scheme in alternatives)
         {
-            return;
-        }
-
-        operation.Security ??= [];
-        foreach (var schemes in alternatives)
-        {
-            var requirement = new OpenApiSecurityRequirement();
-            foreach (var scheme in schemes)
-            {
-                requirement[new OpenApiSecuritySchemeReference(scheme, document)] = [];
-            }
-
-            operation.Security.Add(requirement);
+            operation.Security ??= [];
+            operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(scheme, document)] = [] });
         }
     }
 }

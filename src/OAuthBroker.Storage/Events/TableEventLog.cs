@@ -33,11 +33,10 @@ public sealed class TableEventLog(TableHandle table, ILeaseClock clock, IOptions
         {
             // Note: only what is older than the listing delay, so no append still in flight can land before a cursor
             // this listing returns.
-            var limit = EventTableKeys.CursorLimit(clock.UtcNow - options.Value.ListingDelay);
             var filter = TableFilter.And(
                 TableFilter.Equal("PartitionKey", EventTableKeys.Log),
                 TableFilter.GreaterThan("RowKey", after ?? ""),
-                TableFilter.LessThan("RowKey", limit));
+                TableFilter.LessThan("RowKey", CurrentCursor()));
             var events = new List<LoggedEvent>();
             await foreach (var entity in client.QueryAsync(filter, Math.Min(max, 1000), ct))
             {

@@ -15,9 +15,7 @@ public sealed class TablePendingLinkStore(TableHandle table) : IPendingLinkStore
         table.RunAsync(client => client.AddEntityAsync(ToEntity(pending), ct), ct);
 
     public Task<PendingLink?> FindAsync(string completionFingerprint, CT ct) =>
-        table.RunAsync(async client => await client.GetEntityAsync(FlowTableKeys.PendingLinkPartition(completionFingerprint), completionFingerprint, ct) is { } entity
-            ? FromEntity(entity)
-            : null, ct);
+        table.RunAsync(async client => await ReadAsync(client, completionFingerprint, ct) is { } entity ? FromEntity(entity) : null, ct);
 
     public Task<PendingLink?> TryTakeAsync(PendingLink pending, string takeId, CT ct) =>
         table.RunAsync(async client =>
@@ -27,15 +25,16 @@ public sealed class TablePendingLinkStore(TableHandle table) : IPendingLinkStore
             {
                 // Conditional update: of concurrent takers (completions, housekeeping) exactly one wins. The row stays,
                 // so the sealed grant is kept until its taker has linked or revoked it.
-                var etag = await client.UpdateEntityAsync(ToEntity(taken), pending.ETag ?? throw new ArgumentException("The pending link has no ETag.", nameof(pending)), TableUpdateMode.Replace, ct);
+                var etag = await client.UpdateEntityAsync(ToEntity(taken), ETagOf(pending), TableUpdateMode.Replace, ct);
                 return taken with { ETag = etag };
             }
             catch (RequestFailedException ex) when (ex.Status is 404 or 412)
             {
-                // The client retries a request whose answer was lost (TableClientOptions: the SDK retry policy), and the
-                // service had already applied the first attempt, which it received in full: the retry then meets that
-                // attempt's own change (412). The take is ours if the row carries our take id.
-                var now = await client.GetEntityAsync(FlowTableKeys.PendingLinkPartition(pending.CompletionFingerprint), pending.CompletionFingerprint, ct);
+                // The client retries a request whose answer was lost (TableClientOptions' retry policy; Azure.Core's
+                // ResponseClassifier.IsRetriableException retries an IOException), and the service had already applied
+                // the first attempt, which it received in full: the retry then meets that attempt's own change (412).
+                // The take is ours if the row carries our take id.
+                var now = await ReadAsync(client, pending.CompletionFingerprint, ct);
                 return now is not null && now.GetString("TakenBy") == takeId ? FromEntity(now) : null;
             }
         }, ct);
@@ -45,13 +44,13 @@ public sealed class TablePendingLinkStore(TableHandle table) : IPendingLinkStore
         {
             try
             {
-                await client.UpdateEntityAsync(ToEntity(taken with { TakenBy = null }), taken.ETag ?? throw new ArgumentException("The pending link has no ETag.", nameof(taken)), TableUpdateMode.Replace, ct);
+                await client.UpdateEntityAsync(ToEntity(taken with { TakenBy = null }), ETagOf(taken), TableUpdateMode.Replace, ct);
                 return true;
             }
             catch (RequestFailedException ex) when (ex.Status is 404 or 412)
             {
                 // As for the take: a retried release meets its own first attempt.
-                var now = await client.GetEntityAsync(FlowTableKeys.PendingLinkPartition(taken.CompletionFingerprint), taken.CompletionFingerprint, ct);
+                var now = await ReadAsync(client, taken.CompletionFingerprint, ct);
                 return now is not null && now.GetString("TakenBy") is null;
             }
         }, ct);
@@ -68,7 +67,7 @@ public sealed class TablePendingLinkStore(TableHandle table) : IPendingLinkStore
                 // Already gone (a retried delete whose first attempt went through, or housekeeping).
             }
 
-            return true;
+            return true; // RunAsync wants a result.
         }, ct);
 
     public async IAsyncEnumerable<PendingLink> ListExpiredAsync(DateTimeOffset before, [EnumeratorCancellation] CT ct)
@@ -78,6 +77,13 @@ public sealed class TablePendingLinkStore(TableHandle table) : IPendingLinkStore
             yield return FromEntity(entity);
         }
     }
+
+    private static Task<TableEntity?> ReadAsync(TableClient client, string completionFingerprint, CT ct) =>
+        client.GetEntityAsync(FlowTableKeys.PendingLinkPartition(completionFingerprint), completionFingerprint, ct);
+
+    /// <summary>The version a conditional write is made against: only a record read from storage has one.</summary>
+    private static string ETagOf(PendingLink pending) =>
+        pending.ETag ?? throw new ArgumentException("The pending link has no ETag: only a record read from storage can be taken or released.", nameof(pending));
 
     private static TableEntity ToEntity(PendingLink pending)
     {

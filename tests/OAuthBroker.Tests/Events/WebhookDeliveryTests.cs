@@ -16,6 +16,14 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
 {
     private static string NewSecret() => WebhookSecret.Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>A new secret the fixture's log and payload scans look for.</summary>
+    private string SeenSecret()
+    {
+        var secret = NewSecret();
+        fixture.SeenSecrets.Add(secret);
+        return secret;
+    }
+
     /// <summary>A broker instance delivering to <paramref name="receivers"/>, one endpoint each, whose cursors start now.</summary>
     private async Task<(BrokerInstance Broker, string[] Endpoints)> StartDeliveringAsync(string secretValue, WebhookReceiver[] receivers, params string[] extra)
     {
@@ -43,6 +51,14 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
         return browser.User;
     }
 
+    /// <summary>A new user with one link, once <paramref name="broker"/>'s listing shows its event.</summary>
+    private async Task<string> LinkedUserAsync(BrokerInstance broker)
+    {
+        var user = await LinkAsync();
+        await ListedAsync(broker, user);
+        return user;
+    }
+
     /// <summary>
     /// Waits until <paramref name="broker"/>'s listing shows the user's event: each instance reads the storage service's
     /// clock from one-second <c>Date</c> headers, so one instance may see another's fresh append a moment later.
@@ -65,15 +81,12 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task An_event_arrives_signed_with_every_secret_in_the_vault_value_and_verifies_with_each()
     {
-        var (current, previous) = (NewSecret(), NewSecret());
-        fixture.SeenSecrets.Add(current);
-        fixture.SeenSecrets.Add(previous);
+        var (current, previous) = (SeenSecret(), SeenSecret());
         await using var receiver = await WebhookReceiver.StartAsync();
         var (broker, _) = await StartDeliveringAsync(current + " " + previous, [receiver]);
         await using var _ = broker;
 
-        var user = await LinkAsync();
-        await ListedAsync(broker, user);
+        var user = await LinkedUserAsync(broker);
         await RunAsync(broker);
 
         var received = Of(receiver, user).ShouldHaveSingleItem();
@@ -99,13 +112,11 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_5xx_answer_is_retried_after_a_backoff_with_the_same_id_and_then_delivered()
     {
-        var secret = NewSecret();
-        fixture.SeenSecrets.Add(secret);
+        var secret = SeenSecret();
         await using var receiver = await WebhookReceiver.StartAsync();
         var (broker, _) = await StartDeliveringAsync(secret, [receiver]);
         await using var _ = broker;
-        var user = await LinkAsync();
-        await ListedAsync(broker, user);
+        var user = await LinkedUserAsync(broker);
         receiver.Respond = r => Task.FromResult(EventOf(r).UserId == user && Of(receiver, user).Length == 1 ? 503 : 204);
 
         await RunAsync(broker);
@@ -128,13 +139,11 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task An_attempt_that_times_out_is_retried_and_the_receiver_deduplicates_by_webhook_id()
     {
-        var secret = NewSecret();
-        fixture.SeenSecrets.Add(secret);
+        var secret = SeenSecret();
         await using var receiver = await WebhookReceiver.StartAsync();
         var (broker, _) = await StartDeliveringAsync(secret, [receiver]);
         await using var _ = broker;
-        var user = await LinkAsync();
-        await ListedAsync(broker, user);
+        var user = await LinkedUserAsync(broker);
         receiver.Respond = async r =>
         {
             if (EventOf(r).UserId == user && Of(receiver, user).Length == 1)
@@ -158,8 +167,7 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_receiver_down_for_a_while_gets_every_event_once_it_is_back()
     {
-        var secret = NewSecret();
-        fixture.SeenSecrets.Add(secret);
+        var secret = SeenSecret();
         await using var receiver = await WebhookReceiver.StartAsync();
         var (broker, _) = await StartDeliveringAsync(secret, [receiver]);
         await using var _ = broker;
@@ -182,14 +190,12 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task An_event_undeliverable_for_more_than_a_day_is_dead_lettered_and_no_longer_sent()
     {
-        var secret = NewSecret();
-        fixture.SeenSecrets.Add(secret);
+        var secret = SeenSecret();
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Respond = _ => Task.FromResult(500);
         var (broker, endpoints) = await StartDeliveringAsync(secret, [receiver]);
         await using var _ = broker;
-        var user = await LinkAsync();
-        await ListedAsync(broker, user);
+        var user = await LinkedUserAsync(broker);
 
         await RunAsync(broker);
         broker.Clock.Advance(TimeSpan.FromHours(23));
@@ -209,16 +215,14 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_receiver_that_never_answers_does_not_hold_up_another_endpoint()
     {
-        var secret = NewSecret();
-        fixture.SeenSecrets.Add(secret);
+        var secret = SeenSecret();
         await using var slow = await WebhookReceiver.StartAsync();
         await using var fast = await WebhookReceiver.StartAsync(slow);
         var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         slow.Respond = _ => release.Task;
         var (broker, _) = await StartDeliveringAsync(secret, [slow, fast], "--Events:AttemptTimeout=00:01:00");
         await using var _ = broker;
-        var user = await LinkAsync();
-        await ListedAsync(broker, user);
+        var user = await LinkedUserAsync(broker);
 
         var run = RunAsync(broker);
         for (var i = 0; i < 600 && Of(fast, user).Length == 0; i++)
@@ -236,8 +240,7 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_broker_process_killed_after_the_state_change_and_before_any_delivery_still_gets_its_event_delivered()
     {
-        var secret = NewSecret();
-        fixture.SeenSecrets.Add(secret);
+        var secret = SeenSecret();
         await using var receiver = await WebhookReceiver.StartAsync();
         var (broker, _) = await StartDeliveringAsync(secret, [receiver]);
         await using var _ = broker;
@@ -263,14 +266,12 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_410_answer_dead_letters_the_event_at_once()
     {
-        var secret = NewSecret();
-        fixture.SeenSecrets.Add(secret);
+        var secret = SeenSecret();
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Respond = _ => Task.FromResult(410);
         var (broker, endpoints) = await StartDeliveringAsync(secret, [receiver]);
         await using var _ = broker;
-        var user = await LinkAsync();
-        await ListedAsync(broker, user);
+        var user = await LinkedUserAsync(broker);
 
         await RunAsync(broker);
         broker.Clock.Advance(TimeSpan.FromHours(1));
@@ -284,13 +285,11 @@ public sealed class WebhookDeliveryTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task The_scheduled_run_delivers_events_after_the_refresh_sweep()
     {
-        var secret = NewSecret();
-        fixture.SeenSecrets.Add(secret);
+        var secret = SeenSecret();
         await using var receiver = await WebhookReceiver.StartAsync();
         var (broker, _) = await StartDeliveringAsync(secret, [receiver]);
         await using var _ = broker;
-        var user = await LinkAsync();
-        await ListedAsync(broker, user);
+        var user = await LinkedUserAsync(broker);
 
         var report = await broker.Get<ScheduledRun>().RunAsync(default);
 

@@ -36,6 +36,22 @@ public sealed class KeyVaultSealingKeyRingTests(BrokerEnvironmentFixture fixture
         return (await fixture.SecretClient.SetSecretAsync(secretName, NewKey())).Value.Properties.Version;
     }
 
+    /// <summary>
+    /// A ring loaded from a fresh secret of one version, a value it sealed, and the clock moved on to its next refresh:
+    /// the start of the tests where the vault then fails.
+    /// </summary>
+    private async Task<(KeyVaultSealingKeyRing Ring, Sealer Sealer, ManualClock Clock, string SealedBefore)> LoadedRingDueForRefreshAsync()
+    {
+        var name = "sealing-test-" + Guid.NewGuid().ToString("N")[..12];
+        var clock = new ManualClock();
+        await AddVersionAsync(name);
+        var ring = Ring(name, clock);
+        var sealer = new Sealer(ring);
+        var sealedBefore = await sealer.SealAsync("flow", Plaintext, "c", default);
+        clock.Advance(SealingKeySchedule.RefreshInterval);
+        return (ring, sealer, clock, sealedBefore);
+    }
+
     [Fact]
     public async Task A_new_version_rotates_in_without_a_restart_and_the_old_one_opens_what_it_sealed_until_it_retires()
     {
@@ -121,14 +137,7 @@ public sealed class KeyVaultSealingKeyRingTests(BrokerEnvironmentFixture fixture
     [Fact]
     public async Task After_a_failed_refresh_made_up_key_ids_still_cause_no_vault_traffic_until_the_spacing_has_passed()
     {
-        var name = "sealing-test-" + Guid.NewGuid().ToString("N")[..12];
-        var clock = new ManualClock();
-        await AddVersionAsync(name);
-        var ring = Ring(name, clock);
-        var sealer = new Sealer(ring);
-        var sealedBefore = await sealer.SealAsync("flow", Plaintext, "c", default);
-
-        clock.Advance(SealingKeySchedule.RefreshInterval);
+        var (ring, sealer, clock, sealedBefore) = await LoadedRingDueForRefreshAsync();
         fixture.Environment.KeyVault.FailNextRequests(1000);
         try
         {
@@ -172,14 +181,7 @@ public sealed class KeyVaultSealingKeyRingTests(BrokerEnvironmentFixture fixture
     [Fact]
     public async Task A_vault_outage_after_the_first_load_keeps_the_loaded_ring()
     {
-        var name = "sealing-test-" + Guid.NewGuid().ToString("N")[..12];
-        var clock = new ManualClock();
-        await AddVersionAsync(name);
-        var ring = Ring(name, clock);
-        var sealer = new Sealer(ring);
-        var sealedBefore = await sealer.SealAsync("flow", Plaintext, "c", default);
-
-        clock.Advance(SealingKeySchedule.RefreshInterval);
+        var (ring, sealer, _, sealedBefore) = await LoadedRingDueForRefreshAsync();
         fixture.Environment.KeyVault.FailNextRequests(100);
         try
         {

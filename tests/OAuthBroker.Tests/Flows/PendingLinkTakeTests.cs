@@ -26,6 +26,10 @@ public sealed class PendingLinkTakeTests(BrokerEnvironmentFixture fixture)
     /// <summary>
     /// The network losing the answer of the first conditional write (If-Match on a version, not <c>*</c>) after Azurite
     /// applied it, as a connection reset after the server finished would: the client's retry policy sends it again.
+    /// The retry is the SDK's own: the storage <c>TableClient</c> classifies with Azure.Core's default
+    /// <c>ResponseClassifier</c>, whose <c>IsRetriableException</c> retries an <see cref="IOException"/>
+    /// (Azure/azure-sdk-for-net, sdk/core/Azure.Core/src/ResponseClassifier.cs); the policy sits per retry, below the
+    /// retry policy, as the transport does.
     /// </summary>
     private sealed class LoseFirstConditionalWriteAnswer : HttpPipelinePolicy
     {

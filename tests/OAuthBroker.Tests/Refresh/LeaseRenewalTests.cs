@@ -28,6 +28,25 @@ public sealed class LeaseRenewalTests(BrokerEnvironmentFixture fixture)
             [$"--Storage:ConnectionString={proxy.ConnectionStringFor(azurite.ConnectionString, azurite.Port)}", .. BrokerInstance.ShortBudget, .. settings]);
     }
 
+    private static Task<RefreshOutcome> ForceAsync(LinkRefresher refresher, BrowserSession browser, string accountId) =>
+        refresher.RefreshAsync(browser.User, "bybit", accountId, LinkRefresher.Mode.Force, default);
+
+    private async Task<AccountLink> RowAsync(BrowserSession browser, string accountId) =>
+        (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", accountId, default))!;
+
+    /// <summary>
+    /// Holder A (behind <paramref name="proxy"/>) renews its lease and sets the spend marker; the renewal commits, and A
+    /// does not run on until the test releases the held answer.
+    /// </summary>
+    private static async Task<(StorageAnswerProxy.HeldAnswer Renewal, Task<RefreshOutcome> HolderA)> StallAfterRenewalAsync(
+        StorageAnswerProxy proxy, BrokerInstance stalled, BrowserSession browser, string accountId)
+    {
+        var renewal = proxy.ArmHold("PUT", SpendMarker);
+        var holderA = ForceAsync(stalled.Get<LinkRefresher>(), browser, accountId);
+        await renewal.Committed.WaitAsync(TimeSpan.FromMinutes(1));
+        return (renewal, holderA);
+    }
+
     [Fact]
     public async Task A_renewal_that_committed_but_lost_its_answer_is_recognised_and_the_spend_goes_ahead()
     {
@@ -39,14 +58,14 @@ public sealed class LeaseRenewalTests(BrokerEnvironmentFixture fixture)
 
         // Azurite commits the renewal; its answer is cut off; the Table client retries and gets 412 (its own change).
         proxy.Arm("PUT", SpendMarker, delay: null);
-        (await instance.Get<LinkRefresher>().RefreshAsync(browser.User, "bybit", "939393001", LinkRefresher.Mode.Force, default))
+        (await ForceAsync(instance.Get<LinkRefresher>(), browser, "939393001"))
             .ShouldBe(RefreshOutcome.Refreshed);
 
         proxy.Triggered.ShouldBe(1, "the renewal's answer was lost");
         var grant = GrantOf(before.RefreshToken!);
         grant.RefreshCount.ShouldBe(1);
         grant.Revoked.ShouldBeFalse();
-        var row = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393001", default))!;
+        var row = await RowAsync(browser, "939393001");
         row.SpendingVersion.ShouldBeNull();
         row.LeaseOwner.ShouldBeNull();
         (await fixture.CredentialOfAsync(browser.User, "bybit", "939393001")).RefreshToken.ShouldBe(grant.CurrentRefreshToken);
@@ -63,12 +82,12 @@ public sealed class LeaseRenewalTests(BrokerEnvironmentFixture fixture)
 
         // The renewal's answer comes after 7 s of a 10 s lease: less is left than a spend (4 s) and its write (2 s) may take.
         proxy.Arm("PUT", SpendMarker, TimeSpan.FromSeconds(7));
-        (await instance.Get<LinkRefresher>().RefreshAsync(browser.User, "bybit", "939393002", LinkRefresher.Mode.Force, default))
+        (await ForceAsync(instance.Get<LinkRefresher>(), browser, "939393002"))
             .ShouldBe(RefreshOutcome.Deferred);
 
         proxy.Triggered.ShouldBe(1);
         GrantOf(before.RefreshToken!).RefreshCount.ShouldBe(0, "nothing was sent");
-        var row = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393002", default))!;
+        var row = await RowAsync(browser, "939393002");
         row.SpendingVersion.ShouldBeNull("nothing is in doubt");
         row.LeaseOwner.ShouldBeNull();
         row.LastFailure.ShouldBe("refresh_lease_too_short");
@@ -84,23 +103,20 @@ public sealed class LeaseRenewalTests(BrokerEnvironmentFixture fixture)
         await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
         await using var stalled = await BehindAsync(proxy);
 
-        // Holder A's renewal (lease + spend marker) commits; A does not run on until the test lets it (its answer is held).
-        var renewal = proxy.ArmHold("PUT", SpendMarker);
-        var holderA = stalled.Get<LinkRefresher>().RefreshAsync(browser.User, "bybit", "939393004", LinkRefresher.Mode.Force, default);
-        await renewal.Committed.WaitAsync(TimeSpan.FromMinutes(1));
-        var marked = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393004", default))!;
+        var (renewal, holderA) = await StallAfterRenewalAsync(proxy, stalled, browser, "939393004");
+        var marked = await RowAsync(browser, "939393004");
         marked.SpendingVersion.ShouldNotBeNull("A's marker is on the row");
 
         // Instance B finds the lease lapsed with the marker in place: the outcome is unknown to it.
         var other = fixture.Broker<LinkRefresher>();
         RefreshOutcome seen;
-        while ((seen = await other.RefreshAsync(browser.User, "bybit", "939393004", LinkRefresher.Mode.Force, default)) == RefreshOutcome.Busy)
+        while ((seen = await ForceAsync(other, browser, "939393004")) == RefreshOutcome.Busy)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(250));
         }
 
         seen.ShouldBe(RefreshOutcome.OutcomeUnknown);
-        var unknown = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393004", default))!;
+        var unknown = await RowAsync(browser, "939393004");
         unknown.LastFailure.ShouldBe(LinkRefresher.OutcomeUnknownCode);
         unknown.SpendingVersion.ShouldBe(marked.SpendingVersion);
 
@@ -108,14 +124,14 @@ public sealed class LeaseRenewalTests(BrokerEnvironmentFixture fixture)
         renewal.Release();
         (await holderA).ShouldBe(RefreshOutcome.Deferred);
         GrantOf(before.RefreshToken!).RefreshCount.ShouldBe(0, "nothing was sent");
-        var row = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393004", default))!;
+        var row = await RowAsync(browser, "939393004");
         row.SpendingVersion.ShouldBeNull("the token was never sent");
         row.Status.ShouldBe(LinkStatus.Active);
         row.LastFailure.ShouldBe("refresh_lease_too_short");
         row.LeaseOwner.ShouldBeNull();
 
         // The unspent token refreshes the link.
-        (await other.RefreshAsync(browser.User, "bybit", "939393004", LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        (await ForceAsync(other, browser, "939393004")).ShouldBe(RefreshOutcome.Refreshed);
         var grant = GrantOf(before.RefreshToken!);
         grant.RefreshCount.ShouldBe(1);
         grant.Revoked.ShouldBeFalse();
@@ -130,9 +146,7 @@ public sealed class LeaseRenewalTests(BrokerEnvironmentFixture fixture)
         await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
         await using var stalled = await BehindAsync(proxy);
 
-        var renewal = proxy.ArmHold("PUT", SpendMarker);
-        var holderA = stalled.Get<LinkRefresher>().RefreshAsync(browser.User, "bybit", "939393005", LinkRefresher.Mode.Force, default);
-        await renewal.Committed.WaitAsync(TimeSpan.FromMinutes(1));
+        var (renewal, holderA) = await StallAfterRenewalAsync(proxy, stalled, browser, "939393005");
         var store = fixture.Broker<IAccountLinkStore>();
         var marked = (await store.GetAsync(browser.User, "bybit", "939393005", default))!;
 
@@ -164,22 +178,22 @@ public sealed class LeaseRenewalTests(BrokerEnvironmentFixture fixture)
         await using var instance = await BrokerInstance.StartAsync(fixture, null,
             ["--Refresh:LeaseDuration=00:00:50", "--Refresh:RefreshCallTimeout=00:00:02", "--Refresh:PacingMaxWait=00:00:01", "--Refresh:ClockAllowance=00:00:02", "--Refresh:MaxCredentialVersions=3"]);
         var refresher = instance.Get<LinkRefresher>();
-        (await refresher.RefreshAsync(browser.User, "bybit", "939393003", LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
-        var old = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393003", default))!;
+        (await ForceAsync(refresher, browser, "939393003")).ShouldBe(RefreshOutcome.Refreshed);
+        var old = await RowAsync(browser, "939393003");
 
         // The next refresh moves the credential to a fresh secret; deleting and purging the old one take 8 s each, more
         // than the lease has to spare once the spend's budget (4 s) and its write's (38 s) are set aside.
         fixture.Environment.KeyVault.SlowWrites(new SlowWrite(TimeSpan.FromSeconds(8), CommitLate: true, Method: "DELETE"));
         try
         {
-            (await refresher.RefreshAsync(browser.User, "bybit", "939393003", LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+            (await ForceAsync(refresher, browser, "939393003")).ShouldBe(RefreshOutcome.Refreshed);
         }
         finally
         {
             fixture.Environment.KeyVault.SlowWrites(null);
         }
 
-        var row = (await fixture.Broker<IAccountLinkStore>().GetAsync(browser.User, "bybit", "939393003", default))!;
+        var row = await RowAsync(browser, "939393003");
         row.CredentialName.ShouldNotBe(old.CredentialName);
         row.SpendingVersion.ShouldBeNull();
         (await fixture.Broker<OAuthBroker.Credentials.ICredentialVault>().ReadAsync(old.CredentialName, default)).ShouldBeNull("the old secret is erased after the spend");

@@ -17,11 +17,25 @@ namespace OAuthBroker.Tests.Refresh;
 /// says what happened.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class UnlinkRefreshFirstTests(BrokerEnvironmentFixture fixture)
+public sealed class UnlinkRefreshFirstTests(BrokerEnvironmentFixture fixture) : IDisposable
 {
     private const string RefreshPath = "/whitebit/oauth2/refresh_token";
 
+    /// <summary>Every test here runs in that reading; xUnit disposes the class after each test.</summary>
+    private readonly IDisposable _reading = SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.FastTokens = FastTokenReading.ShortLivedWithRefresh);
+
     private WhiteBitSandboxEndpoints.State Keys => fixture.Sandbox<WhiteBitSandboxEndpoints.State>();
+
+    public void Dispose() => _reading.Dispose();
+
+    /// <summary>6 minutes on: the access token (300 s) has expired, the refresh token (600 s) has not.</summary>
+    private IDisposable AfterTheAccessTokenExpired() => fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(6));
+
+    private Task<(HttpStatusCode Status, string Outcome, string Detail)> UnlinkWithAsync(Fault fault, BrowserSession browser, string accountId)
+    {
+        fixture.SandboxFaults.Add(fault);
+        return ProviderFlowSteps.UnlinkAsync(browser, "whitebit", accountId);
+    }
 
     private async Task<(BrowserSession Browser, string AccountId)> LinkWhiteBitAsync()
     {
@@ -34,13 +48,11 @@ public sealed class UnlinkRefreshFirstTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task The_access_token_is_renewed_under_the_lease_and_the_key_deleted_in_one_unlink()
     {
-        using var reading = SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.FastTokens = FastTokenReading.ShortLivedWithRefresh);
         var (browser, accountId) = await LinkWhiteBitAsync();
         using var _ = browser;
         var before = await fixture.CredentialOfAsync(browser.User, "whitebit", accountId);
 
-        // 6 minutes on: the access token (300 s) has expired, the refresh token (600 s) has not.
-        using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(6));
+        using var later = AfterTheAccessTokenExpired();
         var (status, outcome, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", accountId);
 
         status.ShouldBe(HttpStatusCode.OK);
@@ -54,15 +66,13 @@ public sealed class UnlinkRefreshFirstTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_refresh_token_WhiteBIT_rejects_leaves_nothing_to_delete_with_and_says_so()
     {
-        using var reading = SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.FastTokens = FastTokenReading.ShortLivedWithRefresh);
         var (browser, accountId) = await LinkWhiteBitAsync();
         using var _ = browser;
 
-        using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(6));
+        using var later = AfterTheAccessTokenExpired();
         // refresh-token's documented refusal of a token it does not know (400, {"data":{"token":["Invalid token."]}}).
         var fault = new Fault(RefreshPath, 400, """{"data":{"token":["Invalid token."]}}""", "application/json");
-        fixture.SandboxFaults.Add(fault);
-        var (status, outcome, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", accountId);
+        var (status, outcome, detail) = await UnlinkWithAsync(fault, browser, accountId);
 
         fault.Used.ShouldBe(1, "the refresh was tried once");
         status.ShouldBe(HttpStatusCode.OK);
@@ -75,16 +85,14 @@ public sealed class UnlinkRefreshFirstTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_renewal_whose_outcome_is_unknown_never_sends_the_token_again_and_says_the_key_must_be_deleted_at_WhiteBIT()
     {
-        using var reading = SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.FastTokens = FastTokenReading.ShortLivedWithRefresh);
         var (browser, accountId) = await LinkWhiteBitAsync();
         using var _ = browser;
 
-        using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(6));
+        using var later = AfterTheAccessTokenExpired();
         // The sandbox rotates the pair, then the answer is lost behind a gateway (502): the new tokens never arrive, and
         // with the access token expired the link needs the user (docs/link-states.md).
         var fault = new Fault(RefreshPath, 502, "bad gateway") { Phase = FaultPhase.AfterHandler, Delivery = FaultDelivery.Replace };
-        fixture.SandboxFaults.Add(fault);
-        var (status, outcome, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", accountId);
+        var (status, outcome, detail) = await UnlinkWithAsync(fault, browser, accountId);
 
         fault.Used.ShouldBe(1, "the refresh token was sent once");
         status.ShouldBe(HttpStatusCode.OK);
@@ -98,16 +106,14 @@ public sealed class UnlinkRefreshFirstTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_renewal_WhiteBIT_puts_off_erases_nothing_and_leaves_the_token_unspent()
     {
-        using var reading = SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.FastTokens = FastTokenReading.ShortLivedWithRefresh);
         var (browser, accountId) = await LinkWhiteBitAsync();
         using var _ = browser;
         var before = await fixture.CredentialOfAsync(browser.User, "whitebit", accountId);
 
-        using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(6));
+        using var later = AfterTheAccessTokenExpired();
         // refresh-token: "Rate limit: 1 request per second"; the FAQ: REST limits answer 429 (nothing issued).
         var fault = new Fault(RefreshPath, 429, """{"data":{"message":["Too Many Attempts."]}}""", "application/json");
-        fixture.SandboxFaults.Add(fault);
-        var (status, code, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", accountId);
+        var (status, code, detail) = await UnlinkWithAsync(fault, browser, accountId);
 
         fault.Used.ShouldBe(1);
         status.ShouldBe(HttpStatusCode.ServiceUnavailable);
@@ -124,16 +130,14 @@ public sealed class UnlinkRefreshFirstTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_deletion_that_fails_after_the_renewal_is_reported_and_the_renewed_link_kept_for_the_next_unlink()
     {
-        using var reading = SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.FastTokens = FastTokenReading.ShortLivedWithRefresh);
         var (browser, accountId) = await LinkWhiteBitAsync();
         using var _ = browser;
         var before = await fixture.CredentialOfAsync(browser.User, "whitebit", accountId);
 
-        using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(6));
+        using var later = AfterTheAccessTokenExpired();
         // api-key-delete answers 503 once (a transient failure) after the renewal.
         var fault = new Fault("/whitebit/oauth2/api-key/", 503, "unavailable");
-        fixture.SandboxFaults.Add(fault);
-        var (status, code, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", accountId);
+        var (status, code, _) = await UnlinkWithAsync(fault, browser, accountId);
 
         fault.Used.ShouldBe(1, "deletion tried once after the renewal");
         status.ShouldBe(HttpStatusCode.ServiceUnavailable);

@@ -21,14 +21,20 @@ public sealed class CrossSiteCompletionTests(BrokerEnvironmentFixture fixture)
     private const string App = "http://localhost:5173";
 
     /// <summary>The app's side of the start: a fresh verifier and a ticket carrying its challenge.</summary>
+    /// <summary>The app asks for a start ticket with a completion challenge for <paramref name="verifier"/>.</summary>
+    private async Task<HttpResponseMessage> RequestChallengeTicketAsync(string token, string returnUrl, string verifier, string provider = "bybit")
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.BrokerUri,
+            $"api/oauth/{provider}/start?returnUrl={Uri.EscapeDataString(returnUrl)}&completionChallenge={Pkce.S256Challenge(verifier)}"));
+        request.Headers.Authorization = new("Bearer", token);
+        return await http.SendAsync(request);
+    }
+
     private async Task<(string Verifier, Uri AuthorizeUrl)> StartAsync(string token, string provider = "bybit")
     {
         var verifier = Pkce.NewVerifier();
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.BrokerUri,
-            $"api/oauth/{provider}/start?returnUrl={Uri.EscapeDataString(App + "/connected")}&completionChallenge={Pkce.S256Challenge(verifier)}"));
-        request.Headers.Authorization = new("Bearer", token);
-        using var response = await http.SendAsync(request);
+        using var response = await RequestChallengeTicketAsync(token, App + "/connected", verifier, provider);
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         fixture.SeenSecrets.Add(body.GetProperty("ticket").GetString());
@@ -225,7 +231,6 @@ public sealed class CrossSiteCompletionTests(BrokerEnvironmentFixture fixture)
     public async Task A_challenge_ticket_returns_only_to_a_registered_completion_page_so_an_attacker_cannot_pick_where_the_code_lands()
     {
         var attacker = await SandboxIdentity.SignInAsync(fixture, "cross-site-attacker-" + Guid.NewGuid().ToString("N")[..6]);
-        using var http = new HttpClient();
         var elsewhere = new[]
         {
             App + "/any/page?x=1",
@@ -239,10 +244,7 @@ public sealed class CrossSiteCompletionTests(BrokerEnvironmentFixture fixture)
         };
         foreach (var returnUrl in elsewhere)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.BrokerUri,
-                $"api/oauth/bybit/start?returnUrl={Uri.EscapeDataString(returnUrl)}&completionChallenge={Pkce.S256Challenge(Pkce.NewVerifier())}"));
-            request.Headers.Authorization = new("Bearer", attacker);
-            using var response = await http.SendAsync(request);
+            using var response = await RequestChallengeTicketAsync(attacker, returnUrl, Pkce.NewVerifier());
             response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, $"return page '{returnUrl}'");
             (await CodeOf(response)).ShouldBe("invalid_return_url");
         }
@@ -250,10 +252,7 @@ public sealed class CrossSiteCompletionTests(BrokerEnvironmentFixture fixture)
         // The registered pages, as configured (App/connected) and the broker's own demo page given as a path, still start.
         foreach (var returnUrl in new[] { App + "/connected", "/demo/callback.html" })
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.BrokerUri,
-                $"api/oauth/bybit/start?returnUrl={Uri.EscapeDataString(returnUrl)}&completionChallenge={Pkce.S256Challenge(Pkce.NewVerifier())}"));
-            request.Headers.Authorization = new("Bearer", attacker);
-            using var response = await http.SendAsync(request);
+            using var response = await RequestChallengeTicketAsync(attacker, returnUrl, Pkce.NewVerifier());
             response.StatusCode.ShouldBe(HttpStatusCode.OK, $"return page '{returnUrl}'");
             fixture.SeenSecrets.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ticket").GetString());
         }

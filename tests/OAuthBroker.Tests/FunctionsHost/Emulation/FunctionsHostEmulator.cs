@@ -197,11 +197,16 @@ public sealed class FunctionsHostEmulator : IAsyncDisposable
     {
         var timer = Timers[function];
         using var request = timer.InvocationRequest(HandlerPort, HostVersion, isPastDue, DateTime.UtcNow);
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(31) };
+        using var http = new HttpClient { Timeout = RequestForwarder.InvocationTimeout };
         using var answer = await http.SendAsync(request);
         return await timer.ReadResultAsync(answer, Log);
     }
 
+    /// <summary>
+    /// <c>FunctionInvocationMiddleware.GetResultAsync</c> (<c>src/WebJobs.Script.WebHost/Middleware/FunctionInvocationMiddleware.cs:99-121</c>):
+    /// no matched function is a bare 404, a failed key check a bare 401. The "Executing" line is the one the host's own
+    /// end-to-end test expects for an HTTP invocation (<c>test/WebJobs.Script.Tests.Integration/ApplicationInsights/ApplicationInsightsEndToEndTestsBase.cs:168</c>).
+    /// </summary>
     private async Task InvokeFunctionAsync(HttpContext context, FunctionRouter router)
     {
         if (await router.MatchAsync(context) is not { } match)
@@ -227,7 +232,8 @@ public sealed class FunctionsHostEmulator : IAsyncDisposable
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            // ExceptionMiddleware: a failed invocation is a bare 500.
+            // A failed invocation is a bare 500, unless the answer has started (ExceptionMiddleware.cs:23-51; there the
+            // host rethrows and the connection is aborted).
             Log.Add(LogLevel.Error, $"Function.{match.Function.Name}", $"Executed 'Functions.{match.Function.Name}' (Failed, Id={invocationId}): {e.GetType().Name}");
             if (!context.Response.HasStarted)
             {

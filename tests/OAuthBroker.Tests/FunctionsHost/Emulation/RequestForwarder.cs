@@ -30,11 +30,10 @@ namespace OAuthBroker.Tests.FunctionsHost.Emulation;
 /// </summary>
 public sealed class RequestForwarder(int handlerPort, string hostVersion) : IDisposable
 {
-    private readonly HttpClient _http = new(new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false })
-    {
-        // FunctionTimeout (30 min on Flex, Config/ScriptJobHostOptionsSetup.cs) plus a minute (DefaultHttpWorkerService.cs:45-49).
-        Timeout = TimeSpan.FromMinutes(31),
-    };
+    /// <summary>The host's client timeout for any invocation: FunctionTimeout (30 min on Flex, <c>Config/ScriptJobHostOptionsSetup.cs</c>) plus a minute (<c>DefaultHttpWorkerService.cs:45-49</c>).</summary>
+    public static readonly TimeSpan InvocationTimeout = TimeSpan.FromMinutes(31);
+
+    private readonly HttpClient _http = new(new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false }) { Timeout = InvocationTimeout };
 
     public int HandlerPort => handlerPort;
 

@@ -1,14 +1,10 @@
-using System.Buffers.Text;
 using System.Net;
 using System.Text;
-using System.Text.Json;
 using System.Web;
-using Microsoft.Extensions.Logging.Abstractions;
 using OAuthBroker.Providers;
 using OAuthBroker.Providers.Generic;
-using OAuthBroker.Providers.Http;
 using OAuthBroker.Providers.OAuth2;
-using OAuthBroker.Tests.Support;
+using static OAuthBroker.Tests.Providers.Generic.GenericProviderSamples;
 
 namespace OAuthBroker.Tests.Providers.Generic;
 
@@ -19,55 +15,12 @@ namespace OAuthBroker.Tests.Providers.Generic;
 /// </summary>
 public sealed class GenericOAuthProviderTests
 {
-    private const string Issuer = "https://id.example.com/tenant";
-    private const string OidcDiscovery = Issuer + "/.well-known/openid-configuration";
     private const string Rfc8414Discovery = "https://id.example.com/.well-known/oauth-authorization-server/tenant";
-    private const string TokenUrl = "https://id.example.com/tenant/token";
-    private const string UserinfoUrl = "https://id.example.com/tenant/userinfo";
-    private const string RevokeUrl = "https://id.example.com/tenant/revoke";
-    private static readonly Uri Callback = new("https://broker.example.com/api/oauth/acme/callback");
     private readonly StubHttp _http = new();
 
-    private static string Metadata(bool iss = true, string issuer = Issuer) => JsonSerializer.Serialize(new Dictionary<string, object>
-    {
-        ["issuer"] = issuer,
-        ["authorization_endpoint"] = Issuer + "/authorize",
-        ["token_endpoint"] = TokenUrl,
-        ["userinfo_endpoint"] = UserinfoUrl,
-        ["revocation_endpoint"] = RevokeUrl,
-        ["authorization_response_iss_parameter_supported"] = iss,
-    });
+    private static string Metadata(bool iss = true, string issuer = Issuer) => GenericProviderSamples.Metadata(issuer, issParameterSupported: iss);
 
-    private GenericOAuthProvider Provider(Action<GenericOAuthOptions>? configure = null)
-    {
-        var options = new GenericOAuthOptions { Issuer = Issuer, ClientId = "client id", ClientSecret = "p@ss word/+", Scopes = ["openid", "profile"] };
-        configure?.Invoke(options);
-        options.Validate("Providers:acme").ShouldBeEmpty();
-        return new GenericOAuthProvider("acme", options, new ProviderHttpClient(_http, NullLogger<ProviderHttpClient>.Instance), new ManualClock(), NullLogger<GenericOAuthProvider>.Instance);
-    }
-
-    private static string IdToken(string nonce = "n0nce", string aud = "client id", string iss = Issuer, long? exp = null) =>
-        "eyJhbGciOiJSUzI1NiJ9." + Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
-        {
-            ["iss"] = iss,
-            ["sub"] = "248289761001",
-            ["aud"] = aud,
-            ["exp"] = exp ?? DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds(),
-            ["nonce"] = nonce,
-            ["name"] = "Jane Doe",
-        })) + ".c2ln";
-
-    private static string TokenResponse(string? idToken) => JsonSerializer.Serialize(new Dictionary<string, object?>
-    {
-        ["access_token"] = "SlAV32hkKG",
-        ["token_type"] = "Bearer",
-        ["refresh_token"] = "8xLOxBtZp8",
-        ["expires_in"] = 3600,
-        ["id_token"] = idToken,
-    });
-
-    private static AuthorizationCompletion Completion(string verifier = "v3rifier") =>
-        new("SplxlOBeZQQYbYS6WxSbIA", Callback, verifier, "n0nce", new AuthorizationResponse(Issuer, new Dictionary<string, string>()));
+    private GenericOAuthProvider Provider(Action<GenericOAuthOptions>? configure = null) => GenericProviderSamples.Provider(_http, "p@ss word/+", configure);
 
     [Fact]
     public async Task Discovery_reads_OpenID_metadata_and_falls_back_to_RFC_8414()
@@ -110,7 +63,7 @@ public sealed class GenericOAuthProviderTests
     [Fact]
     public async Task Client_secret_basic_form_encodes_before_base64_as_RFC_6749_says()
     {
-        _http.Expect(HttpMethod.Get, OidcDiscovery, HttpStatusCode.OK, Metadata()).Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(IdToken()));
+        _http.Expect(HttpMethod.Get, OidcDiscovery, HttpStatusCode.OK, Metadata()).Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, Tokens(IdToken()));
 
         var grant = (await Provider().CompleteAuthorizationAsync(Completion(), default)).Value!;
 
@@ -129,7 +82,7 @@ public sealed class GenericOAuthProviderTests
     [Fact]
     public async Task Client_secret_post_puts_the_credentials_in_the_body()
     {
-        _http.Expect(HttpMethod.Get, OidcDiscovery, HttpStatusCode.OK, Metadata()).Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(IdToken()));
+        _http.Expect(HttpMethod.Get, OidcDiscovery, HttpStatusCode.OK, Metadata()).Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, Tokens(IdToken()));
 
         await Provider(o => o.ClientAuthentication = ClientAuthenticationMethod.ClientSecretPost).CompleteAuthorizationAsync(Completion(), default);
 
@@ -143,7 +96,7 @@ public sealed class GenericOAuthProviderTests
     [InlineData("n0nce", "client id", "https://evil.example.com")]
     public async Task An_ID_token_for_another_flow_client_or_issuer_is_refused(string nonce, string aud, string iss)
     {
-        _http.Expect(HttpMethod.Get, OidcDiscovery, HttpStatusCode.OK, Metadata()).Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(IdToken(nonce, aud, iss)));
+        _http.Expect(HttpMethod.Get, OidcDiscovery, HttpStatusCode.OK, Metadata()).Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, Tokens(IdToken(new() { ["nonce"] = nonce, ["aud"] = aud, ["iss"] = iss })));
 
         var result = await Provider().CompleteAuthorizationAsync(Completion(), default);
 
@@ -154,7 +107,7 @@ public sealed class GenericOAuthProviderTests
     public async Task An_expired_ID_token_is_refused()
     {
         _http.Expect(HttpMethod.Get, OidcDiscovery, HttpStatusCode.OK, Metadata())
-             .Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(IdToken(exp: DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds())));
+             .Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, Tokens(IdToken(new() { ["exp"] = DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds() })));
 
         (await Provider().CompleteAuthorizationAsync(Completion(), default)).Failure!.ProviderCode.ShouldBe("invalid_id_token");
     }
@@ -162,7 +115,7 @@ public sealed class GenericOAuthProviderTests
     [Fact]
     public async Task Without_an_ID_token_the_account_comes_from_a_userinfo_field()
     {
-        _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, TokenResponse(null))
+        _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, Tokens(null))
              .Expect(HttpMethod.Get, UserinfoUrl, HttpStatusCode.OK, """{"data":{"user":{"id":42,"login":"octo"}}}""");
 
         var grant = (await Provider(o =>

@@ -1,11 +1,8 @@
-using System.Buffers.Text;
 using System.Net;
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
 using OAuthBroker.Providers;
 using OAuthBroker.Providers.Generic;
-using OAuthBroker.Providers.Http;
-using OAuthBroker.Tests.Support;
+using static OAuthBroker.Tests.Providers.Generic.GenericProviderSamples;
 
 namespace OAuthBroker.Tests.Providers.Generic;
 
@@ -16,65 +13,9 @@ namespace OAuthBroker.Tests.Providers.Generic;
 /// </summary>
 public sealed class GenericProviderDocumentTests
 {
-    private const string Issuer = "https://id.example.com/tenant";
-    private const string OidcDiscovery = Issuer + "/.well-known/openid-configuration";
-    private const string TokenUrl = "https://id.example.com/tenant/token";
-    private const string UserinfoUrl = "https://id.example.com/tenant/userinfo";
-    private const string RevokeUrl = "https://id.example.com/tenant/revoke";
-    private static readonly Uri Callback = new("https://broker.example.com/api/oauth/acme/callback");
     private readonly StubHttp _http = new();
 
-    private GenericOAuthProvider Provider(Action<GenericOAuthOptions>? configure = null)
-    {
-        var options = new GenericOAuthOptions { Issuer = Issuer, ClientId = "client id", ClientSecret = "s", Scopes = ["openid", "profile"] };
-        configure?.Invoke(options);
-        options.Validate("Providers:acme").ShouldBeEmpty();
-        return new GenericOAuthProvider("acme", options, new ProviderHttpClient(_http, NullLogger<ProviderHttpClient>.Instance), new ManualClock(), NullLogger<GenericOAuthProvider>.Instance);
-    }
-
-    private static string Metadata(string issuer = Issuer, string token = TokenUrl, string userinfo = UserinfoUrl, string revoke = RevokeUrl) => JsonSerializer.Serialize(new Dictionary<string, object>
-    {
-        ["issuer"] = issuer,
-        ["authorization_endpoint"] = Issuer + "/authorize",
-        ["token_endpoint"] = token,
-        ["userinfo_endpoint"] = userinfo,
-        ["revocation_endpoint"] = revoke,
-    });
-
-    private static string IdToken(Dictionary<string, object>? overrides = null, bool withName = true)
-    {
-        var claims = new Dictionary<string, object>
-        {
-            ["iss"] = Issuer,
-            ["sub"] = "248289761001",
-            ["aud"] = "client id",
-            ["exp"] = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds(),
-            ["nonce"] = "n0nce",
-        };
-        if (withName)
-        {
-            claims["name"] = "Jane Doe";
-        }
-
-        foreach (var (name, value) in overrides ?? [])
-        {
-            claims[name] = value;
-        }
-
-        return "eyJhbGciOiJSUzI1NiJ9." + Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(claims)) + ".c2ln";
-    }
-
-    private static string Tokens(string? idToken, object? expiresIn = null) => JsonSerializer.Serialize(new Dictionary<string, object?>
-    {
-        ["access_token"] = "SlAV32hkKG",
-        ["token_type"] = "Bearer",
-        ["refresh_token"] = "8xLOxBtZp8",
-        ["expires_in"] = expiresIn ?? 3600,
-        ["id_token"] = idToken,
-    });
-
-    private static AuthorizationCompletion Completion() =>
-        new("SplxlOBeZQQYbYS6WxSbIA", Callback, "v3rifier", "n0nce", new AuthorizationResponse(Issuer, new Dictionary<string, string>()));
+    private GenericOAuthProvider Provider(Action<GenericOAuthOptions>? configure = null) => GenericProviderSamples.Provider(_http, "s", configure);
 
     private StubHttp WithMetadata(string? metadata = null) => _http.Expect(HttpMethod.Get, OidcDiscovery, HttpStatusCode.OK, metadata ?? Metadata());
 
