@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Serialization;
 
 // The baseline: a bare minimal API built and published exactly like the broker's host (slim builder, same
 // Directory.Build.props, same publish form), answering /api/health, and the smallest correct authorize answer: a 302
@@ -11,9 +12,12 @@ if (builder.Configuration["FUNCTIONS_CUSTOMHANDLER_PORT"] is { Length: > 0 } por
     builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
 }
 
+// Like the broker (its EndpointJsonContext), the answer's JSON code is generated at compile time, not built by reflection.
+builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, BareJsonContext.Default));
+
 var app = builder.Build();
 var authorizeUrl = app.Configuration["AuthorizeUrl"] ?? "http://127.0.0.1/authorize";
-app.MapGet("/api/health", () => TypedResults.Ok(new { status = "ok" }));
+app.MapGet("/api/health", () => TypedResults.Ok(new Health("ok")));
 app.MapGet("/api/oauth/{provider}/authorize", (string provider, HttpContext context) =>
 {
     static string Random32() => Base64Url(RandomNumberGenerator.GetBytes(32));
@@ -26,3 +30,10 @@ app.MapGet("/api/oauth/{provider}/authorize", (string provider, HttpContext cont
 await app.RunAsync();
 
 static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+/// <summary>The health answer, named: the request delegate generator cannot emit anonymous types.</summary>
+internal sealed record Health(string Status);
+
+/// <summary>The answers' JSON code, generated at compile time.</summary>
+[JsonSerializable(typeof(Health))]
+internal sealed partial class BareJsonContext : JsonSerializerContext;

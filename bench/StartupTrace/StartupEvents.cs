@@ -5,7 +5,7 @@ namespace OAuthBroker.Bench.StartupTrace;
 /// <summary>
 /// What one traced start-up did, from the runtime's loader and JIT events and ASP.NET Core's hosting events:
 /// jitted methods with their JIT time, loaded assemblies with their load time, and the moments that divide the
-/// start-up into phases (Main entered, broker methods first jitted, Kestrel ready, first request). Times are in ms
+/// start-up into phases (Main entered, broker methods first jitted, Kestrel ready, first request, its answer). Times are in ms
 /// from the EventPipe session's start, which is the runtime's start.
 /// </summary>
 internal sealed class StartupEvents
@@ -24,6 +24,9 @@ internal sealed class StartupEvents
     public List<(double At, double Ms, string Namespace, string Name)> Jitted { get; } = [];
     public List<(double At, double Ms, string Name)> Assemblies { get; } = [];
     public double FirstRequest { get; private set; } = double.NaN;
+
+    /// <summary>When the first request's answer was complete (Hosting's Request/Stop): what the benchmark's start-up row ends at.</summary>
+    public double FirstAnswer { get; private set; } = double.NaN;
 
     public static StartupEvents Read(string file)
     {
@@ -78,6 +81,10 @@ internal sealed class StartupEvents
             else if (e.EventName == "Request/Start" && double.IsNaN(events.FirstRequest))
             {
                 events.FirstRequest = e.TimeStampRelativeMSec;
+            }
+            else if (e.EventName == "Request/Stop" && double.IsNaN(events.FirstAnswer))
+            {
+                events.FirstAnswer = e.TimeStampRelativeMSec;
             }
         };
         source.Process();

@@ -56,6 +56,7 @@ public static class BrokerApp
         builder.Services.AddExceptionHandler<BrokerExceptionHandler>();
         builder.Services.Configure<JsonOptions>(json =>
         {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, EndpointJsonContext.Default);
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower));
             json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });

@@ -45,7 +45,7 @@ public sealed class StorageOptions
 
             foreach (var (key, table) in new[] { ("LinksTable", options.LinksTable), ("FlowsTable", options.FlowsTable), ("ScheduleTable", options.ScheduleTable), ("EventsTable", options.EventsTable) })
             {
-                if (!System.Text.RegularExpressions.Regex.IsMatch(table ?? "", "^[A-Za-z][A-Za-z0-9]{2,62}$"))
+                if (!Tables.TableNames.IsValid(table))
                 {
                     errors.Add($"{SectionName}:{key} must be 3–63 letters and digits, starting with a letter.");
                 }

@@ -51,7 +51,7 @@ public class TableClient
 
     private TableClient(Uri serviceEndpoint, string tableName, HttpPipelinePolicy authentication, TableClientOptions options)
     {
-        if (!System.Text.RegularExpressions.Regex.IsMatch(tableName, "^[A-Za-z][A-Za-z0-9]{2,62}$"))
+        if (!TableNames.IsValid(tableName))
         {
             throw new ArgumentException("Table names are 3–63 letters and digits, starting with a letter.", nameof(tableName));
         }
