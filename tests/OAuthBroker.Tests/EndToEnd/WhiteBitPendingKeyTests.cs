@@ -199,14 +199,14 @@ public sealed class WhiteBitPendingKeyTests(BrokerEnvironmentFixture fixture) : 
         using var reading = SandboxSwitch.Set(WhiteBit, o => o.KeyCreatedAfter = TimeSpan.MaxValue);
         using var browser = fixture.NewBrowser();
         // Flow A: the callback finds no key yet, and its return page never completes (the user closed the tab).
-        using (var abandoned = await browser.GetRawAsync(await browser.ConsentAsync(await browser.StartAsync("whitebit"), 670001)))
+        using (var abandoned = await browser.GetRawAsync(await browser.ConsentAsync(await browser.StartAsync("whitebit"), 671001)))
         {
             browser.PendingReturn(abandoned).ShouldNotBeNull();
         }
 
         // Flow B: the user tries again, completes, creates the key, and the scheduled run links it.
-        await PendingKeyAsync(browser, 670001);
-        Keys.FinishKeyCreation("670001", DateTimeOffset.UtcNow).ShouldBeGreaterThanOrEqualTo(1);
+        await PendingKeyAsync(browser, 671001);
+        Keys.FinishKeyCreation("671001", DateTimeOffset.UtcNow).ShouldBeGreaterThanOrEqualTo(1);
         await RunScheduledAsync(TimeSpan.FromSeconds(4));
         var linked = (await browser.LinksAsync()).ShouldHaveSingleItem();
         linked.Status.ShouldBe(LinkStatus.Active);
