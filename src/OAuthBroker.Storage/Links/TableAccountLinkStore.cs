@@ -23,6 +23,9 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
 {
     private const int SchemaVersion = 3;
 
+    /// <summary>Written only by the merge that empties the outbox; see <see cref="ClearOutboxAsync"/>.</summary>
+    private const string OutboxClearedBy = "OutboxClearedBy";
+
     public static string PartitionKeyOf(string userId) => KeyFingerprint.Of("user", userId);
 
     public static string RowKeyOf(string providerId, string accountId) => providerId + "." + KeyFingerprint.Of("account", accountId);
@@ -97,11 +100,13 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
                 await outbox.Log.AppendAsync(pending, ct);
             }
 
-            var etag = await table.RunAsync(async client =>
+            if (await ClearOutboxAsync(link, ct) is not { } etag)
             {
-                var clear = new TableEntity(PartitionKeyOf(link.UserId), RowKeyOf(link.ProviderId, link.AccountId)) { ["Outbox"] = "" };
-                return await client.UpdateEntityAsync(clear, link.ETag!, TableUpdateMode.Merge, ct);
-            }, ct);
+                // Note: the row changed (or went) after our write. The log already holds the events; a writer that read the
+                // row before the outbox was emptied carries them and records them again (receivers deduplicate by id).
+                return link with { PendingEvents = [] };
+            }
+
             if (hintETag is not null)
             {
                 await outbox.RemoveHintAsync(ReferenceOf(link.UserId, link.ProviderId, link.AccountId), hintETag, ct);
@@ -109,16 +114,40 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
 
             return link with { PendingEvents = [], ETag = etag };
         }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-        {
-            // Note: the row changed (or went) after our write. The log already holds the events; a writer that read the
-            // row before the outbox was emptied carries them and records them again (receivers deduplicate by id).
-            return link with { PendingEvents = [] };
-        }
         catch (StorageUnavailableException)
         {
             return link;
         }
+    }
+
+    /// <summary>
+    /// Empties the row's outbox if the row is still the one <paramref name="link"/> wrote; returns the row's new ETag, or
+    /// null when it changed or went since. The merge also writes a token of its own (<c>OutboxClearedBy</c>; every full
+    /// write of the row drops it): when the merge commits and its answer is lost, the storage client's retry gets 412
+    /// against our own change, and the row still carrying our token shows the change is ours and nothing came after it,
+    /// so its ETag is ours to go on with (as a committed lease renewal is recognised, LinkRefresher.StartSpendAsync).
+    /// </summary>
+    private Task<string?> ClearOutboxAsync(AccountLink link, CT ct)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        var (partitionKey, rowKey) = (PartitionKeyOf(link.UserId), RowKeyOf(link.ProviderId, link.AccountId));
+        return table.RunAsync<string?>(async client =>
+        {
+            try
+            {
+                var clear = new TableEntity(partitionKey, rowKey) { ["Outbox"] = "", [OutboxClearedBy] = token };
+                return await client.UpdateEntityAsync(clear, link.ETag!, TableUpdateMode.Merge, ct);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 412)
+            {
+                var row = await client.GetEntityAsync(partitionKey, rowKey, ct);
+                return row is not null && row.GetString(OutboxClearedBy) == token ? row.ETag : null;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                return null;
+            }
+        }, ct);
     }
 
     public Task<AccountLink> PublishAsync(AccountLink link, CT ct) => PublishAsync(link, null, ct);

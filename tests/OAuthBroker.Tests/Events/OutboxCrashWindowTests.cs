@@ -1,11 +1,6 @@
-using System.Globalization;
-using Microsoft.Extensions.Options;
 using OAuthBroker.Errors;
 using OAuthBroker.Events;
 using OAuthBroker.Links;
-using OAuthBroker.LocalEnvironment;
-using OAuthBroker.Refresh;
-using OAuthBroker.Storage;
 using OAuthBroker.Storage.Events;
 using OAuthBroker.Storage.Links;
 using OAuthBroker.Storage.Tables;
@@ -15,7 +10,7 @@ namespace OAuthBroker.Tests.Events;
 
 /// <summary>
 /// The windows docs/events.md lists, each made real: the link table and the event hints on Azurite, and an event log
-/// whose storage refuses connections (a closed loopback port), so the writer stops exactly where a crash would stop it.
+/// nobody can reach (<see cref="UnreachableEventLog"/>), so the writer stops exactly where a crash would stop it.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
@@ -23,19 +18,7 @@ public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
     private IAccountLinkStore Links => fixture.Broker<IAccountLinkStore>();
     private IEventLog Log => fixture.Broker<IEventLog>();
 
-    /// <summary>The broker's link table and event hints, with a log nobody can reach.</summary>
-    private TableAccountLinkStore StoreWithUnreachableLog()
-    {
-        var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
-        var connection = TableConnectionString.Parse(storage.ConnectionString!);
-        var links = new TableHandle(new TableClient(connection.TableEndpoint, storage.LinksTable, connection.Credential));
-        var options = new TableClientOptions();
-        options.Retry.MaxRetries = 0;
-        var closed = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort.Next()}/devstoreaccount1"));
-        var unreachableLog = new TableEventLog(new TableHandle(new TableClient(closed, storage.EventsTable, connection.Credential, options)),
-            fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>());
-        return new TableAccountLinkStore(links, new LinkOutbox(fixture.Broker<EventsTable>().Handle, unreachableLog, TimeProvider.System));
-    }
+    private TableAccountLinkStore StoreWithUnreachableLog() => UnreachableEventLog.Store(fixture);
 
     private async Task<(BrowserSession Browser, AccountLink Link)> LinkAsync()
     {

@@ -1,0 +1,32 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using OAuthBroker.Events;
+using OAuthBroker.LocalEnvironment;
+using OAuthBroker.Refresh;
+using OAuthBroker.Storage;
+using OAuthBroker.Storage.Events;
+using OAuthBroker.Storage.Links;
+using OAuthBroker.Storage.Tables;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.Events;
+
+/// <summary>
+/// The broker's link table and event hints on Azurite, with an event log whose storage refuses connections (a closed
+/// loopback port): a writer using it stops exactly where a crash after its row write would stop it, the events left in the row.
+/// </summary>
+internal static class UnreachableEventLog
+{
+    public static TableAccountLinkStore Store(BrokerEnvironmentFixture fixture)
+    {
+        var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
+        var connection = TableConnectionString.Parse(storage.ConnectionString!);
+        var links = new TableHandle(new TableClient(connection.TableEndpoint, storage.LinksTable, connection.Credential));
+        var options = new TableClientOptions();
+        options.Retry.MaxRetries = 0;
+        var closed = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort.Next()}/devstoreaccount1"));
+        var unreachableLog = new TableEventLog(new TableHandle(new TableClient(closed, storage.EventsTable, connection.Credential, options)),
+            fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>());
+        return new TableAccountLinkStore(links, new LinkOutbox(fixture.Broker<EventsTable>().Handle, unreachableLog, TimeProvider.System));
+    }
+}
