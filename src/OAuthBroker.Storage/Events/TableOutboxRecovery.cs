@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using OAuthBroker.Events;
+using OAuthBroker.Links;
 using OAuthBroker.Storage.Links;
 
 namespace OAuthBroker.Storage.Events;
@@ -7,9 +8,16 @@ namespace OAuthBroker.Storage.Events;
 /// <summary>
 /// Finishes what a writer that stopped between a row's write and its outbox's copy to the log left: follows each stale
 /// hint to its row and has the store publish the row's events. A row without events (the write never happened, or was
-/// published meanwhile) only loses its hint.
+/// published meanwhile) only loses its hint. A row under a live lease is left to its holder: the holder's next write
+/// publishes its events, and a merge of ours would change the row's ETag under it (its next compare-and-swap would
+/// fail, a spend it started included). Its hint stays, so a holder that died is followed up once its lease has run out.
 /// </summary>
-public sealed partial class TableOutboxRecovery(TableAccountLinkStore links, LinkOutbox outbox, TimeProvider time, ILogger<TableOutboxRecovery> logger) : IEventOutbox
+public sealed partial class TableOutboxRecovery(
+    TableAccountLinkStore links,
+    LinkOutbox outbox,
+    LinkLeases leases,
+    TimeProvider time,
+    ILogger<TableOutboxRecovery> logger) : IEventOutbox
 {
     public async Task<int> RecoverAsync(DateTimeOffset olderThan, DateTimeOffset deadline, CT ct)
     {
@@ -22,6 +30,11 @@ public sealed partial class TableOutboxRecovery(TableAccountLinkStore links, Lin
             }
 
             var link = await links.GetByReferenceAsync(reference, ct);
+            if (link is not null && link.IsLeased(leases.Now, leases.Longest))
+            {
+                continue;
+            }
+
             if (link is { PendingEvents.Count: > 0 })
             {
                 var published = await links.PublishAsync(link, ct);

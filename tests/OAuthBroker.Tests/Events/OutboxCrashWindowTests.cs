@@ -95,4 +95,42 @@ public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
         await RecoverAllAsync();
         (await EventLogReading.OfUserAsync(Log, link.UserId)).Select(e => e.Type).ShouldBe([LinkEventTypes.Created, LinkEventTypes.Deleted]);
     }
+
+    [Fact]
+    public async Task Recovery_leaves_a_row_under_a_live_lease_to_its_holder_whose_next_write_still_succeeds()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var leases = fixture.Broker<LinkLeases>();
+
+        // A holder takes the lease with a write that carries an event, and its publish fails: the event stays in the row.
+        var held = await StoreWithUnreachableLog().ReplaceAsync(
+            leases.WithLease(link, "refresh-holder").Announcing(LinkEventTypes.Relinked, DateTimeOffset.UtcNow), default);
+        held.PendingEvents.ShouldHaveSingleItem();
+
+        await RecoverAllAsync();
+
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.ETag.ShouldBe(held.ETag, "recovery must not write under a live lease");
+        var released = await Links.ReplaceAsync(held with { LeaseOwner = null, LeaseUntil = null }, default);
+        released.PendingEvents.ShouldBeEmpty("the holder's own next write publishes the event");
+        var events = await EventLogReading.OfUserAsync(Log, link.UserId);
+        events.Select(e => e.Type).ShouldBe([LinkEventTypes.Created, LinkEventTypes.Relinked]);
+        events[1].Id.ShouldBe(held.PendingEvents[0].Id);
+    }
+
+    [Fact]
+    public async Task Recovery_records_the_events_of_a_holder_that_died_once_its_lease_has_run_out()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var leases = fixture.Broker<LinkLeases>();
+        var lapsed = link with { LeaseOwner = "refresh-dead", LeaseUntil = leases.Now - TimeSpan.FromSeconds(1) };
+
+        var held = await StoreWithUnreachableLog().ReplaceAsync(lapsed.Announcing(LinkEventTypes.Relinked, DateTimeOffset.UtcNow), default);
+        await RecoverAllAsync();
+
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.PendingEvents.ShouldBeEmpty();
+        (await EventLogReading.OfUserAsync(Log, link.UserId)).Select(e => e.Type).ShouldBe([LinkEventTypes.Created, LinkEventTypes.Relinked]);
+        (await EventLogReading.OfUserAsync(Log, link.UserId))[1].Id.ShouldBe(held.PendingEvents[0].Id);
+    }
 }
