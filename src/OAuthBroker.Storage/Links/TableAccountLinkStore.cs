@@ -14,9 +14,10 @@ namespace OAuthBroker.Storage.Links;
 /// Each row is the outbox of its own events (<see cref="AccountLink.PendingEvents"/>, property <c>Outbox</c>): they are
 /// written by the same conditional single-entity write as the state change, so they exist exactly when it does, on
 /// Azure and on Azurite alike (an entity group transaction would do the same, but Azurite ignores If-Match inside one,
-/// Azure/Azurite#1233). Around that write: a hint first (<see cref="LinkOutbox"/>), then, once the write is in, the
-/// events are appended to the log and the row's outbox is emptied. A crash anywhere leaves the events in the row and a
-/// hint pointing at it, which <see cref="TableOutboxRecovery"/> follows. See docs/events.md for every crash window.
+/// Azure/Azurite#1233). Around that write: a hint first (<see cref="LinkOutbox"/>, best effort), then, once the write is
+/// in, the events are appended to the log and the row's outbox is emptied. A crash anywhere leaves the events in the row
+/// and, unless the hint could not be written, a hint pointing at it, which <see cref="TableOutboxRecovery"/> follows; it
+/// also scans for rows holding events now and then. See docs/events.md for every crash window.
 /// </para>
 /// </summary>
 public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox = null) : IAccountLinkStore
@@ -152,10 +153,49 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
 
     public Task<AccountLink> PublishAsync(AccountLink link, CT ct) => PublishAsync(link, null, ct);
 
-    private async Task<string?> HintAsync(AccountLink link, CT ct) =>
-        outbox is not null && link.PendingEvents.Count > 0
-            ? await outbox.HintAsync(ReferenceOf(link.UserId, link.ProviderId, link.AccountId), ct)
-            : null;
+    /// <summary>
+    /// The hint before a write that carries events; best effort, so the events table never stands between a link and its
+    /// state change. Without a hint, events a writer could not publish are found by recovery's scan of the link table
+    /// (<see cref="WithPendingEventsAsync"/>) instead.
+    /// </summary>
+    private async Task<string?> HintAsync(AccountLink link, CT ct)
+    {
+        if (outbox is null || link.PendingEvents.Count == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await outbox.HintAsync(ReferenceOf(link.UserId, link.ProviderId, link.AccountId), ct);
+        }
+        catch (StorageUnavailableException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Up to <paramref name="max"/> rows whose outbox holds events and which were last written at or before
+    /// <paramref name="writtenBefore"/> (the storage service's timestamp). A filtered query over the whole table: the
+    /// service reads every row, so recovery runs it seldom (<see cref="EventsOptions.OutboxScanInterval"/>).
+    /// </summary>
+    public Task<IReadOnlyList<AccountLink>> WithPendingEventsAsync(DateTimeOffset writtenBefore, int max, CT ct) =>
+        table.RunAsync<IReadOnlyList<AccountLink>>(async client =>
+        {
+            var links = new List<AccountLink>();
+            var filter = TableFilter.And(TableFilter.GreaterThan("Outbox", ""), TableFilter.LessThanOrEqual("Timestamp", writtenBefore));
+            await foreach (var entity in client.QueryAsync(filter, ct: ct))
+            {
+                links.Add(FromEntity(entity));
+                if (links.Count >= max)
+                {
+                    break;
+                }
+            }
+
+            return links;
+        }, ct);
 
     private Task<AccountLink?> InsertRowAsync(AccountLink link, CT ct) =>
         table.RunAsync(async client =>

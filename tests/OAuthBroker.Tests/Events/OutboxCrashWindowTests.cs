@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using OAuthBroker.Errors;
 using OAuthBroker.Events;
 using OAuthBroker.Links;
@@ -67,17 +68,7 @@ public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
 
         await RecoverAllAsync();
         (await EventLogReading.OfUserAsync(Log, link.UserId)).Select(e => e.Type).ShouldBe([LinkEventTypes.Created]);
-        var hints = await fixture.Broker<EventsTable>().Handle.RunAsync(async client =>
-        {
-            var keys = new List<string>();
-            await foreach (var hint in client.QueryAsync(TableFilter.Equal("PartitionKey", "outbox"), ct: default))
-            {
-                keys.Add(hint.GetString("Reference")!);
-            }
-
-            return keys;
-        }, default);
-        hints.ShouldNotContain(Links.ReferenceOf(link.UserId, "bybit", link.AccountId));
+        (await HintsAsync()).ShouldNotContain(Links.ReferenceOf(link.UserId, "bybit", link.AccountId));
     }
 
     [Fact]
@@ -133,4 +124,41 @@ public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
         (await EventLogReading.OfUserAsync(Log, link.UserId)).Select(e => e.Type).ShouldBe([LinkEventTypes.Created, LinkEventTypes.Relinked]);
         (await EventLogReading.OfUserAsync(Log, link.UserId))[1].Id.ShouldBe(held.PendingEvents[0].Id);
     }
+
+    [Fact]
+    public async Task A_state_change_whose_hint_cannot_be_written_still_happens_and_the_recovery_scan_records_its_event()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var now = DateTimeOffset.UtcNow;
+
+        // The events table is down: neither the hint nor the log can be written. The link table is up.
+        var written = await UnreachableEventLog.StoreWithoutEventsTable(fixture).ReplaceAsync(
+            (link with { Status = LinkStatus.ReauthRequired, LastFailure = "invalid_grant" }).AnnouncingStatus(now), default);
+
+        written.PendingEvents.ShouldHaveSingleItem("the state change stands; its event waits in the row");
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.Status.ShouldBe(LinkStatus.ReauthRequired);
+        (await HintsAsync()).ShouldNotContain(Links.ReferenceOf(link.UserId, "bybit", link.AccountId), "no hint leads to the row");
+
+        // A delivery run's first recovery on an instance scans the link table.
+        var recovery = ActivatorUtilities.CreateInstance<TableOutboxRecovery>(fixture.Environment.Broker.Services);
+        (await recovery.RecoverAsync(now.AddMinutes(1), now.AddMinutes(1), default)).ShouldBeGreaterThanOrEqualTo(1);
+
+        var events = await EventLogReading.OfUserAsync(Log, link.UserId);
+        events.Select(e => e.Type).ShouldBe([LinkEventTypes.Created, LinkEventTypes.ReauthRequired]);
+        events[1].Id.ShouldBe(written.PendingEvents[0].Id);
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.PendingEvents.ShouldBeEmpty();
+    }
+
+    private Task<List<string>> HintsAsync() =>
+        fixture.Broker<EventsTable>().Handle.RunAsync(async client =>
+        {
+            var keys = new List<string>();
+            await foreach (var hint in client.QueryAsync(TableFilter.Equal("PartitionKey", "outbox"), ct: default))
+            {
+                keys.Add(hint.GetString("Reference")!);
+            }
+
+            return keys;
+        }, default);
 }

@@ -17,16 +17,31 @@ namespace OAuthBroker.Tests.Events;
 /// </summary>
 internal static class UnreachableEventLog
 {
-    public static TableAccountLinkStore Store(BrokerEnvironmentFixture fixture)
+    public static TableAccountLinkStore Store(BrokerEnvironmentFixture fixture) =>
+        new(LinksTable(fixture), new LinkOutbox(fixture.Broker<EventsTable>().Handle, Log(fixture), TimeProvider.System));
+
+    /// <summary>The link table on Azurite; hints and log both unreachable: the events table is down, the link table is not.</summary>
+    public static TableAccountLinkStore StoreWithoutEventsTable(BrokerEnvironmentFixture fixture) =>
+        new(LinksTable(fixture), new LinkOutbox(Unreachable(fixture), Log(fixture), TimeProvider.System));
+
+    private static TableHandle LinksTable(BrokerEnvironmentFixture fixture)
     {
         var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
         var connection = TableConnectionString.Parse(storage.ConnectionString!);
-        var links = new TableHandle(new TableClient(connection.TableEndpoint, storage.LinksTable, connection.Credential));
+        return new TableHandle(new TableClient(connection.TableEndpoint, storage.LinksTable, connection.Credential));
+    }
+
+    private static TableEventLog Log(BrokerEnvironmentFixture fixture) =>
+        new(Unreachable(fixture), fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>());
+
+    /// <summary>The events table at a closed loopback port, without retries: every call fails at once.</summary>
+    private static TableHandle Unreachable(BrokerEnvironmentFixture fixture)
+    {
+        var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
+        var connection = TableConnectionString.Parse(storage.ConnectionString!);
         var options = new TableClientOptions();
         options.Retry.MaxRetries = 0;
         var closed = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort.Next()}/devstoreaccount1"));
-        var unreachableLog = new TableEventLog(new TableHandle(new TableClient(closed, storage.EventsTable, connection.Credential, options)),
-            fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>());
-        return new TableAccountLinkStore(links, new LinkOutbox(fixture.Broker<EventsTable>().Handle, unreachableLog, TimeProvider.System));
+        return new TableHandle(new TableClient(closed, storage.EventsTable, connection.Credential, options));
     }
 }
