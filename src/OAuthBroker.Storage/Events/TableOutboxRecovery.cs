@@ -15,13 +15,15 @@ namespace OAuthBroker.Storage.Events;
 /// <para>
 /// The hint is best effort (the events table must not stand between a link and its state change), so every
 /// <see cref="EventsOptions.OutboxScanInterval"/> an instance also scans the link table for rows still holding events,
-/// in at most half the time left to the run (deliveries come after it).
+/// in at most half the time left to the run (deliveries come after it). It also appends the providers' credentials
+/// transitions whose writer stopped before logging them (<see cref="TableProviderCredentialsState"/>).
 /// </para>
 /// </summary>
 public sealed partial class TableOutboxRecovery(
     TableAccountLinkStore links,
     LinkOutbox outbox,
     LinkLeases leases,
+    TableProviderCredentialsState providers,
     IOptions<EventsOptions> options,
     TimeProvider time,
     ILogger<TableOutboxRecovery> logger) : IEventOutbox
@@ -59,6 +61,7 @@ public sealed partial class TableOutboxRecovery(
             await outbox.RemoveHintAsync(reference, etag, ct);
         }
 
+        recovered += await providers.RecoverAsync(olderThan, ct);
         return recovered + await ScanAsync(olderThan, deadline, ct);
     }
 

@@ -150,6 +150,23 @@ public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
         (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.PendingEvents.ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task A_provider_transition_recorded_but_not_logged_is_appended_by_recovery()
+    {
+        var provider = "stopped-" + Guid.NewGuid().ToString("N")[..8];
+        var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
+
+        // The writer records the transition, then cannot reach the log (as if it stopped there).
+        var writer = new TableProviderCredentialsState(fixture.Broker<EventsTable>().Handle, UnreachableEventLog.Log(fixture));
+        (await writer.TransitionAsync(rejected, default)).ShouldBeTrue();
+        (await EventLogReading.AllAsync(Log)).ShouldNotContain(l => l.Event.Id == rejected.Id);
+
+        await fixture.Broker<TableProviderCredentialsState>().RecoverAsync(DateTimeOffset.UtcNow.AddMinutes(1), default);
+
+        (await EventLogReading.AllAsync(Log)).Where(l => l.Event.ProviderId == provider).Select(l => l.Event.Id).ShouldBe([rejected.Id]);
+        (await writer.TransitionAsync(rejected with { Id = LinkEvents.NewId() }, default)).ShouldBeFalse("the provider already stands rejected");
+    }
+
     private Task<List<string>> HintsAsync() =>
         fixture.Broker<EventsTable>().Handle.RunAsync(async client =>
         {

@@ -31,7 +31,8 @@ internal static class UnreachableEventLog
         return new TableHandle(new TableClient(connection.TableEndpoint, storage.LinksTable, connection.Credential));
     }
 
-    private static TableEventLog Log(BrokerEnvironmentFixture fixture) =>
+    /// <summary>The event log alone, unreachable.</summary>
+    public static TableEventLog Log(BrokerEnvironmentFixture fixture) =>
         new(Unreachable(fixture), fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>());
 
     /// <summary>The events table at a closed loopback port, without retries: every call fails at once.</summary>
