@@ -33,7 +33,12 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
 
         // Taken first, whatever follows: a completion code works once, for whoever presents it first, and a wrong
         // presenter destroys it (fail closed) rather than leaving it for a second guess.
-        var pending = await pendingLinks.TakeAsync(completionCode, providerId, ct);
+        // Note: the take and all that follows it ignore the request's token. A browser that goes away after the take
+        // (or during it, once storage applied it) would leave the record taken and unfinished, which housekeeping
+        // deletes without revoking (a taker may have linked it); so the completion runs to its end, bounded by the
+        // storage and vault clients' own timeouts.
+        ct.ThrowIfCancellationRequested();
+        var pending = await pendingLinks.TakeAsync(completionCode, providerId, CT.None);
         if (pending is null)
         {
             LogRefused(logger, providerId, "unknown_or_used_code");
@@ -70,7 +75,7 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
             return (null, BrokerErrors.CompletionRefusedForBrowser);
         }
 
-        if (await pendingLinks.OpenAsync(pending, ct) is not { } grant)
+        if (await pendingLinks.OpenAsync(pending, CT.None) is not { } grant)
         {
             await pendingLinks.RemoveAsync(pending);
             return (null, BrokerErrors.InvalidCompletion);
@@ -78,7 +83,7 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
 
         try
         {
-            var link = await links.SaveAsync(pending.UserId, providerId, grant, ct);
+            var link = await links.SaveAsync(pending.UserId, providerId, grant, CT.None);
             await pendingLinks.RemoveAsync(pending);
             LogLinked(logger, providerId);
             return (new CompletedLink(providerId, link.AccountId, link.AccountDisplayName), null);

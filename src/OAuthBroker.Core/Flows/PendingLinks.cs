@@ -17,6 +17,7 @@ public sealed partial class PendingLinks(
     Sealer sealer,
     ProviderCatalog providers,
     IOptions<BrokerOptions> options,
+    IOptions<Links.RevocationScopeOptions> revocationScopes,
     TimeProvider time,
     ILogger<PendingLinks> logger)
 {
@@ -115,12 +116,15 @@ public sealed partial class PendingLinks(
     }
 
     /// <summary>
-    /// Revokes the pending grant at its provider; null when that cannot even be attempted (the provider is no longer
-    /// configured, or the grant cannot be unsealed). Provider failures are values (Unavailable, Refused), never thrown.
+    /// Revokes the pending grant at its provider; null when that is not attempted: the provider is no longer configured,
+    /// the grant cannot be unsealed, or revoking reaches every grant of the user and client
+    /// (<see cref="Links.RevocationScope.UserAndClient"/>) and so would also end the link the same provider account may
+    /// already have here, under this user or another. Provider failures are values (Unavailable, Refused), never thrown.
     /// </summary>
     public async Task<RevocationStatus?> RevokeAsync(PendingLink pending)
     {
-        if (providers.Find(pending.ProviderId) is not { } provider || await OpenAsync(pending, CT.None) is not { } grant)
+        if (revocationScopes.Value.For(pending.ProviderId) == Links.RevocationScope.UserAndClient
+            || providers.Find(pending.ProviderId) is not { } provider || await OpenAsync(pending, CT.None) is not { } grant)
         {
             return null;
         }

@@ -109,8 +109,10 @@ public sealed partial class LinkWriter(
         }
         catch (LinkConcurrencyException)
         {
+            // Note: the new grant is left alive. The caller still holds it (a completion puts its pending link back for
+            // a retry, which must link a live grant; housekeeping revokes it if nobody confirms it in time), and a
+            // secret already written for it is the janitor's, which never revokes the grant a link holds.
             LogRelinkBusy(logger, existing.ProviderId);
-            await RevokeQuietlyAsync(existing.ProviderId, grant.Credential);
             throw;
         }
 
@@ -216,14 +218,6 @@ public sealed partial class LinkWriter(
     internal static bool SameGrant(ProviderCredential one, ProviderCredential other) =>
         (one.RefreshToken is { } token && token == other.RefreshToken) || one.AccessToken == other.AccessToken;
 
-    private async Task RevokeQuietlyAsync(string providerId, ProviderCredential credential)
-    {
-        if (providers.Find(providerId) is { } provider)
-        {
-            await provider.RevokeAsync(credential, CT.None);
-        }
-    }
-
     private VaultedCredential Vaulted(string userId, string providerId, ProviderGrant grant, DateTimeOffset now) =>
         new(providerId, grant.Credential, now)
         {
@@ -246,6 +240,6 @@ public sealed partial class LinkWriter(
     [LoggerMessage(Level = LogLevel.Information, Message = "A {ProviderId} link was linked again; the replaced grant's revocation: {Revocation}")]
     private static partial void LogSuperseded(ILogger logger, string providerId, RevocationStatus revocation);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A {ProviderId} link could not be linked again: a refresh held it throughout; the new grant was revoked where possible")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {ProviderId} link could not be linked again yet: a refresh held it throughout; the new grant is kept for a retry")]
     private static partial void LogRelinkBusy(ILogger logger, string providerId);
 }

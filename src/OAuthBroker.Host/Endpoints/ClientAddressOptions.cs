@@ -55,10 +55,19 @@ public sealed class ClientAddressOptions
 
     internal sealed class Validator : IValidateOptions<ClientAddressOptions>
     {
-        public ValidateOptionsResult Validate(string? name, ClientAddressOptions options) =>
-            string.Equals(options.ClientAddressHeader, FrontDoorHeader, StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(options.FrontDoorId)
-                ? ValidateOptionsResult.Fail($"{SectionName}:{nameof(ClientAddressHeader)} is {FrontDoorHeader}, which anyone reaching the app directly can write: set {SectionName}:{nameof(FrontDoorId)} to the Front Door profile's id so only requests carrying it in {FrontDoorIdHeader} are believed.")
-                : ValidateOptionsResult.Success;
+        public ValidateOptionsResult Validate(string? name, ClientAddressOptions options)
+        {
+            var frontDoorHeader = string.Equals(options.ClientAddressHeader, FrontDoorHeader, StringComparison.OrdinalIgnoreCase);
+            var frontDoorId = !string.IsNullOrWhiteSpace(options.FrontDoorId);
+            return (frontDoorHeader, frontDoorId) switch
+            {
+                (true, false) => ValidateOptionsResult.Fail($"{SectionName}:{nameof(ClientAddressHeader)} is {FrontDoorHeader}, which anyone reaching the app directly can write: set {SectionName}:{nameof(FrontDoorId)} to the Front Door profile's id so only requests carrying it in {FrontDoorIdHeader} are believed."),
+                // Behind Front Door the platform's Client-IP (or the peer) is Front Door's own edge: every client would
+                // share a handful of buckets.
+                (false, true) => ValidateOptionsResult.Fail($"{SectionName}:{nameof(FrontDoorId)} is set, so requests come through Front Door, but {SectionName}:{nameof(ClientAddressHeader)} is not {FrontDoorHeader}: the address read would be Front Door's own. Set {SectionName}:{nameof(ClientAddressHeader)} to {FrontDoorHeader}."),
+                _ => ValidateOptionsResult.Success,
+            };
+        }
     }
 }
 

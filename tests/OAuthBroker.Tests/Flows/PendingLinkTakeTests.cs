@@ -52,7 +52,48 @@ public sealed class PendingLinkTakeTests(BrokerEnvironmentFixture fixture)
     }
 
     private PendingLinks PendingLinksOver(IPendingLinkStore store) => new(store, fixture.Broker<Sealer>(), fixture.Broker<ProviderCatalog>(),
-        fixture.Broker<IOptions<BrokerOptions>>(), fixture.BrokerClock, NullLogger<PendingLinks>.Instance);
+        fixture.Broker<IOptions<BrokerOptions>>(), fixture.Broker<IOptions<OAuthBroker.Links.RevocationScopeOptions>>(), fixture.BrokerClock, NullLogger<PendingLinks>.Instance);
+
+    /// <summary>The broker's pending-link store, with the browser going away (its request aborted) right after a take.</summary>
+    private sealed class LeavesAfterTake(IPendingLinkStore inner, CancellationTokenSource browser) : IPendingLinkStore
+    {
+        public Task CreateAsync(PendingLink pending, CancellationToken ct) => inner.CreateAsync(pending, ct);
+
+        public Task<PendingLink?> FindAsync(string completionFingerprint, CancellationToken ct) => inner.FindAsync(completionFingerprint, ct);
+
+        public async Task<PendingLink?> TryTakeAsync(PendingLink pending, string takeId, CancellationToken ct)
+        {
+            var taken = await inner.TryTakeAsync(pending, takeId, ct);
+            await browser.CancelAsync();
+            return taken;
+        }
+
+        public Task<bool> TryReleaseAsync(PendingLink taken, CancellationToken ct) => inner.TryReleaseAsync(taken, ct);
+
+        public Task RemoveAsync(PendingLink taken, CancellationToken ct) => inner.RemoveAsync(taken, ct);
+
+        public IAsyncEnumerable<PendingLink> ListExpiredAsync(DateTimeOffset before, CancellationToken ct) => inner.ListExpiredAsync(before, ct);
+    }
+
+    [Fact]
+    public async Task A_completion_whose_browser_goes_away_right_after_the_take_still_links_rather_than_leaving_the_record_taken()
+    {
+        using var browser = fixture.NewBrowser();
+        using var landed = await browser.GetRawAsync(await browser.ConsentAsync(await browser.StartAsync(), uid: 595959101));
+        var code = browser.PendingReturn(landed).ShouldNotBeNull().Code;
+        var bindings = browser.Cookies.GetAllCookies().Where(c => c.Name.StartsWith("oauth-browser-", StringComparison.Ordinal)).Select(c => c.Value).ToList();
+        bindings.ShouldNotBeEmpty();
+        using var request = new CancellationTokenSource();
+        var completion = new LinkCompletionService(PendingLinksOver(new LeavesAfterTake(fixture.Broker<IPendingLinkStore>(), request)),
+            fixture.Broker<OAuthBroker.Links.LinkWriter>(), NullLogger<LinkCompletionService>.Instance);
+
+        var (linked, error) = await completion.CompleteAsync("bybit", code, browser.User, bindings, null, request.Token);
+
+        request.IsCancellationRequested.ShouldBeTrue("the request was aborted after the take");
+        error.ShouldBeNull();
+        linked.ShouldNotBeNull().AccountId.ShouldBe("595959101");
+        (await browser.LinksAsync()).ShouldContain(l => l.AccountId == "595959101");
+    }
 
     [Fact]
     public async Task A_take_whose_answer_is_lost_and_retried_still_holds_the_grant()

@@ -15,21 +15,10 @@ namespace OAuthBroker.Tests.Refresh;
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class SupersededGrantTests(BrokerEnvironmentFixture fixture)
 {
-    private const string Realm = "oidc:alpha";
-    private const string ClientId = "sandbox-acme-client";
+    private const string Realm = AcmeGrants.Realm;
 
     private IAccountLinkStore Links => fixture.Broker<IAccountLinkStore>();
     private StandardGrants Grants => fixture.Sandbox<StandardGrants>();
-
-    /// <summary>A fresh grant for <paramref name="account"/>, as the provider issues it to a second authorization.</summary>
-    private ProviderGrant NewGrantAtTheProvider(string account)
-    {
-        var code = Grants.IssueCode(Realm, ClientId, "http://127.0.0.1/cb", "openid profile", account, null, null, TimeSpan.FromMinutes(1));
-        var (_, redeemed) = Grants.Redeem(Realm, ClientId, code, null, null, requireRedirectUri: false);
-        var (_, access, refresh) = Grants.NewGrant(redeemed!, "oidc_", TimeSpan.FromHours(1));
-        fixture.SeenSecrets.Add(code);
-        return new ProviderGrant(account, null, new ProviderCredential { AccessToken = access, RefreshToken = refresh, AccessTokenExpiresAt = DateTimeOffset.UtcNow.AddHours(1) }, ["openid", "profile"]);
-    }
 
     public static TheoryData<string> Scopes => ["Grant", "UserAndClient"];
 
@@ -44,7 +33,7 @@ public sealed class SupersededGrantTests(BrokerEnvironmentFixture fixture)
         var oldGrant = Grants.Authenticate(Realm, (await fixture.CredentialOfAsync(browser.User, "acme", account)).AccessToken).ShouldNotBeNull();
         await using var instance = await BrokerInstance.StartAsync(fixture, null, [.. BrokerInstance.ShortBudget, $"--Providers:acme:RevocationScope={scope}"]);
 
-        var relinked = await instance.Get<LinkWriter>().SaveAsync(browser.User, "acme", NewGrantAtTheProvider(account), default);
+        var relinked = await instance.Get<LinkWriter>().SaveAsync(browser.User, "acme", AcmeGrants.Issue(fixture, account), default);
 
         relinked.CredentialName.ShouldNotBe(first.CredentialName);
         relinked.GrantId.ShouldNotBe(first.GrantId);

@@ -111,7 +111,11 @@ public sealed class EdgePolicyTests(BrokerEnvironmentFixture fixture)
         var failure = await Should.ThrowAsync<Exception>(() => fixture.Environment.StartBrokerInstanceAsync(port, "--RateLimit:ClientAddressHeader=X-Azure-ClientIP"));
         failure.ToString().ShouldContain("RateLimit:FrontDoorId");
 
+        // The id alone would keep reading the platform's Client-IP, which behind Front Door is Front Door's own address.
         const string profile = "0b1ddead-2f6e-4c1e-9b8a-5d3c2a1f0e9d";
+        var idOnly = await Should.ThrowAsync<Exception>(() => fixture.Environment.StartBrokerInstanceAsync(FreePort.Next(), "--RateLimit:FrontDoorId=" + profile));
+        idOnly.ToString().ShouldContain("RateLimit:ClientAddressHeader");
+
         port = FreePort.Next();
         var instance = await fixture.Environment.StartBrokerInstanceAsync(port, "--RateLimit:ClientAddressHeader=X-Azure-ClientIP", "--RateLimit:FrontDoorId=" + profile);
         try
