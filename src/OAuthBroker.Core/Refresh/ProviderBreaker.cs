@@ -16,8 +16,14 @@ public sealed partial class ProviderBreaker(TimeProvider time, IProviderCredenti
 {
     private readonly ConcurrentDictionary<string, DateTimeOffset> _openUntil = new(StringComparer.Ordinal);
 
-    /// <summary>Providers whose acceptance this instance has settled since it started or last saw a rejection.</summary>
-    private readonly ConcurrentDictionary<string, bool> _confirmed = new(StringComparer.Ordinal);
+    /// <summary>
+    /// How long this instance trusts that the shared state says "accepted" after it checked: another instance may record
+    /// a rejection meanwhile (a configuration change that reached it first), and a success here should then close it.
+    /// </summary>
+    private static readonly TimeSpan RecheckAfter = TimeSpan.FromMinutes(1);
+
+    /// <summary>When this instance last settled each provider's acceptance (a timestamp); none since it started or saw a rejection.</summary>
+    private readonly ConcurrentDictionary<string, long> _confirmed = new(StringComparer.Ordinal);
 
     public bool IsOpen(string providerId) => _openUntil.TryGetValue(providerId, out var until) && until > time.GetUtcNow();
 
@@ -56,19 +62,21 @@ public sealed partial class ProviderBreaker(TimeProvider time, IProviderCredenti
     }
 
     /// <summary>
-    /// A refresh at the provider succeeded. The first time since this instance started or saw a rejection, a
-    /// <see cref="LinkEventTypes.ProviderCredentialsAccepted"/> event if the shared state says rejected (one storage read).
+    /// A refresh at the provider succeeded. The first time since this instance started, saw a rejection or last checked
+    /// (<see cref="RecheckAfter"/>), a <see cref="LinkEventTypes.ProviderCredentialsAccepted"/> event if the shared state
+    /// says rejected (one storage read).
     /// </summary>
     public async Task ConfirmAsync(string providerId, CT ct)
     {
-        if (_confirmed.ContainsKey(providerId))
+        if (_confirmed.TryGetValue(providerId, out var checkedAt) && time.GetElapsedTime(checkedAt) < RecheckAfter)
         {
             return;
         }
 
+        var now = time.GetTimestamp();
         if (await RecordAsync(LinkEvents.ProviderWide(providerId, LinkEventTypes.ProviderCredentialsAccepted, time.GetUtcNow()), ct))
         {
-            _confirmed[providerId] = true;
+            _confirmed[providerId] = now;
         }
     }
 

@@ -75,7 +75,8 @@ public sealed class LinkEventRecordingTests(BrokerEnvironmentFixture fixture)
     {
         var (browser, link) = await LinkAsync();
         using var _ = browser;
-        var before = (await EventLogReading.AllAsync(Log)).Count;
+        await AcceptedToStartWithAsync();
+        var before = await ProviderWideIdsAsync();
         fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10003,"retMsg":"invalid client"}""", "application/json", Times: 2));
         try
         {
@@ -89,7 +90,7 @@ public sealed class LinkEventRecordingTests(BrokerEnvironmentFixture fixture)
 
         (await fixture.Broker<LinkRefresher>().RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
 
-        var providerWide = (await EventLogReading.AllAsync(Log)).Skip(before).Select(l => l.Event).Where(e => e.UserId is null && e.ProviderId == "bybit").ToArray();
+        var providerWide = await ProviderWideSinceAsync(before);
         providerWide.Select(e => e.Type).ShouldBe([LinkEventTypes.ProviderCredentialsRejected, LinkEventTypes.ProviderCredentialsAccepted]);
         providerWide[0].Reason.ShouldBe("10003");
         providerWide[0].RetryAt.ShouldNotBeNull();
@@ -108,8 +109,7 @@ public sealed class LinkEventRecordingTests(BrokerEnvironmentFixture fixture)
         Task<RefreshOutcome> RefreshAsync(LinkRefresher refresher, AccountLink link) =>
             refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default);
 
-        // Whatever an earlier test left, the shared state starts as "accepted".
-        (await RefreshAsync(b, linkB)).ShouldBe(RefreshOutcome.Refreshed);
+        await AcceptedToStartWithAsync();
         var before = await ProviderWideIdsAsync();
 
         fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10003,"retMsg":"invalid client"}""", "application/json", Times: 2));
@@ -138,6 +138,7 @@ public sealed class LinkEventRecordingTests(BrokerEnvironmentFixture fixture)
     {
         var (browser, link) = await LinkAsync();
         using var _ = browser;
+        await AcceptedToStartWithAsync();
         fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10003,"retMsg":"invalid client"}""", "application/json", Times: 2));
         try
         {
@@ -162,6 +163,10 @@ public sealed class LinkEventRecordingTests(BrokerEnvironmentFixture fixture)
 
         (await ProviderWideSinceAsync(before)).Select(e => e.Type).ShouldBe([LinkEventTypes.ProviderCredentialsAccepted]);
     }
+
+    /// <summary>Whatever an earlier test left (a breaker tripped by another instance), the shared state starts as "accepted".</summary>
+    private Task AcceptedToStartWithAsync() =>
+        fixture.Broker<IProviderCredentialsState>().TransitionAsync(LinkEvents.ProviderWide("bybit", LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow), default);
 
     /// <summary>By id, not by position: two instances' clocks order the log only to about a second.</summary>
     private async Task<HashSet<string>> ProviderWideIdsAsync() => [.. (await ProviderWideSinceAsync([])).Select(e => e.Id)];
