@@ -24,6 +24,15 @@ public static class CredentialNames
     public static string NewGrantId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
 
     /// <summary>
+    /// The grant id of the grant a pending link holds (<paramref name="completionFingerprint"/>: the pending link's key).
+    /// Every secret written for that grant has it, whichever attempt wrote it: a busy re-link leaves a secret behind and
+    /// its retry links the same grant under another name, and the janitor must see that secret as the link's own grant
+    /// (after a refresh, no token tells them apart) and never revoke it.
+    /// </summary>
+    public static string GrantIdOfPending(string completionFingerprint) =>
+        "p" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("pending-grant\n" + completionFingerprint)))[..15];
+
+    /// <summary>
     /// The grant id of a credential written before grants had ids, derived from the secret it was first found under:
     /// every refresher of that link derives the same one, so a copy one of them made (and then lost the lease before the
     /// row could say so) carries the link's grant, and the janitor never takes it for another grant and revokes it.

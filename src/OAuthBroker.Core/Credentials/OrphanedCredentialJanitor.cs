@@ -104,15 +104,17 @@ public sealed partial class OrphanedCredentialJanitor(
     /// <summary>Whether revoking the orphan's grant cannot end the link's live one.</summary>
     private async Task<bool> MayRevokeAsync(VaultEntry entry, VaultedCredential orphan, Links.AccountLink? link, CT ct)
     {
-        if (link is null)
+        if (revocationScopes.Value.For(entry.ProviderId ?? orphan.ProviderId) == RevocationScope.UserAndClient)
         {
-            // No link for that account: nothing live to protect.
-            return true;
+            // Revoking reaches every grant of the provider account with this client: a live link of the same account,
+            // under this user or another, would end too.
+            return false;
         }
 
-        if (revocationScopes.Value.For(link.ProviderId) == RevocationScope.UserAndClient)
+        if (link is null)
         {
-            return false;
+            // No link for that account here, and revoking reaches only this grant.
+            return true;
         }
 
         var grant = entry.GrantId ?? orphan.GrantId;

@@ -164,7 +164,7 @@ public sealed partial class AuthorizationFlowService(
         catch (StorageUnavailableException)
         {
             // Nobody will ever confirm this grant: give it back to the provider where it allows.
-            await provider.RevokeAsync(grant.Value.Credential, CT.None);
+            await pendingLinks.RevokeGrantAsync(providerId, grant.Value.Credential);
             return Failed(flow, FlowErrorCodes.StorageUnavailable);
         }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OAuthBroker.Credentials;
 using OAuthBroker.Errors;
 using OAuthBroker.Links;
 
@@ -75,37 +76,45 @@ public sealed partial class LinkCompletionService(PendingLinks pendingLinks, Lin
             return (null, BrokerErrors.CompletionRefusedForBrowser);
         }
 
-        if (await pendingLinks.OpenAsync(pending, CT.None) is not { } grant)
-        {
-            await pendingLinks.RemoveAsync(pending);
-            return (null, BrokerErrors.InvalidCompletion);
-        }
-
         try
         {
-            var link = await links.SaveAsync(pending.UserId, providerId, grant, CT.None);
+            // The key ring may still have to load from the vault (a fresh instance): a vault outage here is transient too.
+            if (await pendingLinks.OpenAsync(pending, CT.None) is not { } grant)
+            {
+                await pendingLinks.RemoveAsync(pending);
+                return (null, BrokerErrors.InvalidCompletion);
+            }
+
+            // One grant id for every secret written for this grant, so a retry after a busy relink is the same grant.
+            var link = await links.SaveAsync(pending.UserId, providerId, grant, CT.None, CredentialNames.GrantIdOfPending(pending.CompletionFingerprint));
             await pendingLinks.RemoveAsync(pending);
             LogLinked(logger, providerId);
             return (new CompletedLink(providerId, link.AccountId, link.AccountDisplayName), null);
         }
         catch (Exception ex) when (ex is VaultUnavailableException or StorageUnavailableException or LinkConcurrencyException)
         {
-            // Nothing was linked. Put the pending link back so the frontend can simply retry the completion; if
-            // storage will not take it back either, the grant is discarded and the user connects again.
-            var error = ex switch
+            return (null, await PutBackAsync(pending, ex switch
             {
                 VaultUnavailableException => BrokerErrors.VaultUnavailable,
                 StorageUnavailableException => BrokerErrors.StorageUnavailable,
                 _ => BrokerErrors.ConcurrentChange,
-            };
-            if (await pendingLinks.RestoreAsync(pending, CT.None))
-            {
-                return (null, error.WithDetail(error.Detail + " The connection is still pending: retry the completion shortly."));
-            }
-
-            await pendingLinks.DiscardAsync(pending, "save_failed");
-            return (null, error.WithDetail("Nothing was linked and the pending connection could not be kept: connect the account again."));
+            }));
         }
+    }
+
+    /// <summary>
+    /// Nothing was linked. Puts the pending link back so the frontend can simply retry the completion; if storage will
+    /// not take it back either, the grant is discarded and the user connects again.
+    /// </summary>
+    private async Task<BrokerError> PutBackAsync(PendingLink pending, BrokerError error)
+    {
+        if (await pendingLinks.RestoreAsync(pending, CT.None))
+        {
+            return error.WithDetail(error.Detail + " The connection is still pending: retry the completion shortly.");
+        }
+
+        await pendingLinks.DiscardAsync(pending, "save_failed");
+        return error.WithDetail("Nothing was linked and the pending connection could not be kept: connect the account again.");
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Completion of a pending link at {ProviderId} refused: {Reason}")]

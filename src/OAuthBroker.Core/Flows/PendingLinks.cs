@@ -123,15 +123,36 @@ public sealed partial class PendingLinks(
     /// </summary>
     public async Task<RevocationStatus?> RevokeAsync(PendingLink pending)
     {
-        if (revocationScopes.Value.For(pending.ProviderId) == Links.RevocationScope.UserAndClient
-            || providers.Find(pending.ProviderId) is not { } provider || await OpenAsync(pending, CT.None) is not { } grant)
+        if (!MayRevoke(pending.ProviderId))
         {
             return null;
         }
 
-        // Not a request's token: the revocation should finish even if the caller went away.
-        return (await provider.RevokeAsync(grant.Credential, CT.None)).Status;
+        ProviderGrant? grant;
+        try
+        {
+            grant = await OpenAsync(pending, CT.None);
+        }
+        catch (Errors.VaultUnavailableException)
+        {
+            // The key ring could not load: the grant is there, but cannot be read now (housekeeping retries).
+            return RevocationStatus.Unavailable;
+        }
+
+        return grant is null ? null : await RevokeGrantAsync(pending.ProviderId, grant.Credential);
     }
+
+    /// <summary>
+    /// Revokes a grant no link will hold (a pending one, or one that could not even be held) where that cannot reach
+    /// another: null when not attempted (see <see cref="RevokeAsync"/>).
+    /// </summary>
+    public async Task<RevocationStatus?> RevokeGrantAsync(string providerId, ProviderCredential credential) =>
+        MayRevoke(providerId) && providers.Find(providerId) is { } provider
+            // Not a request's token: the revocation should finish even if the caller went away.
+            ? (await provider.RevokeAsync(credential, CT.None)).Status
+            : null;
+
+    private bool MayRevoke(string providerId) => revocationScopes.Value.For(providerId) != Links.RevocationScope.UserAndClient;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pending link for {ProviderId} discarded ({Reason}); revocation at the provider: {Revocation} (none: not attempted)")]
     private static partial void LogDiscarded(ILogger logger, string providerId, string reason, RevocationStatus? revocation);

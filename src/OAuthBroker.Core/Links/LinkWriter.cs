@@ -25,18 +25,23 @@ public sealed partial class LinkWriter(
     TimeProvider time,
     ILogger<LinkWriter> logger)
 {
-    public async Task<AccountLink> SaveAsync(string userId, string providerId, ProviderGrant grant, CT ct)
+    /// <param name="grantId">
+    /// The grant's id when the caller may save the same grant again after a failure (a pending link's
+    /// <see cref="CredentialNames.GrantIdOfPending"/>): every secret written for it then carries that id. Null: a new one.
+    /// </param>
+    public async Task<AccountLink> SaveAsync(string userId, string providerId, ProviderGrant grant, CT ct, string? grantId = null)
     {
+        grantId ??= CredentialNames.NewGrantId();
         var existing = await store.GetAsync(userId, providerId, grant.AccountId, ct);
         return existing is null
-            ? await CreateAsync(userId, providerId, grant, ct)
-            : await RelinkAsync(existing, grant, ct);
+            ? await CreateAsync(userId, providerId, grant, grantId, ct)
+            : await RelinkAsync(existing, grant, grantId, ct);
     }
 
-    private async Task<AccountLink> CreateAsync(string userId, string providerId, ProviderGrant grant, CT ct)
+    private async Task<AccountLink> CreateAsync(string userId, string providerId, ProviderGrant grant, string grantId, CT ct)
     {
         var now = time.GetUtcNow();
-        var vaulted = Vaulted(userId, providerId, grant, now);
+        var vaulted = Vaulted(userId, providerId, grant, grantId, now);
         var name = CredentialNames.New();
         var version = await vault.WriteAsync(name, vaulted, ct);
 
@@ -86,10 +91,10 @@ public sealed partial class LinkWriter(
     }
 
     /// <summary>The user authorized an account that is already linked.</summary>
-    private async Task<AccountLink> RelinkAsync(AccountLink existing, ProviderGrant grant, CT ct)
+    private async Task<AccountLink> RelinkAsync(AccountLink existing, ProviderGrant grant, string grantId, CT ct)
     {
         var now = time.GetUtcNow();
-        var vaulted = Vaulted(existing.UserId, existing.ProviderId, grant, now);
+        var vaulted = Vaulted(existing.UserId, existing.ProviderId, grant, grantId, now);
         return await ReplaceGrantAsync(existing, grant, null, vaulted, ct);
     }
 
@@ -110,16 +115,17 @@ public sealed partial class LinkWriter(
         catch (LinkConcurrencyException)
         {
             // Note: the new grant is left alive. The caller still holds it (a completion puts its pending link back for
-            // a retry, which must link a live grant; housekeeping revokes it if nobody confirms it in time), and a
-            // secret already written for it is the janitor's, which never revokes the grant a link holds.
+            // a retry, which must link a live grant; housekeeping revokes it if nobody confirms it in time). A secret
+            // already written for it is the janitor's: it carries the grant id the retry's secret will carry, so the
+            // janitor erases it without revoking once the grant is linked, and revokes it only if it never is.
             LogRelinkBusy(logger, existing.ProviderId);
             throw;
         }
 
         if (leased is null)
         {
-            // Unlinked meanwhile: link it afresh.
-            return await CreateAsync(existing.UserId, existing.ProviderId, grant, ct);
+            // Unlinked meanwhile: link it afresh (a secret already written carries the same grant id).
+            return await CreateAsync(existing.UserId, existing.ProviderId, grant, vaulted.GrantId!, ct);
         }
 
         // What the row describes now (under the lease: no refresher rotates it meanwhile). A provider may hand the same
@@ -218,11 +224,11 @@ public sealed partial class LinkWriter(
     internal static bool SameGrant(ProviderCredential one, ProviderCredential other) =>
         (one.RefreshToken is { } token && token == other.RefreshToken) || one.AccessToken == other.AccessToken;
 
-    private VaultedCredential Vaulted(string userId, string providerId, ProviderGrant grant, DateTimeOffset now) =>
+    private VaultedCredential Vaulted(string userId, string providerId, ProviderGrant grant, string grantId, DateTimeOffset now) =>
         new(providerId, grant.Credential, now)
         {
             Link = store.ReferenceOf(userId, providerId, grant.AccountId),
-            GrantId = CredentialNames.NewGrantId(),
+            GrantId = grantId,
         };
 
     private static AccountLink Describe(ProviderGrant grant, AccountLink link) => link with

@@ -48,7 +48,7 @@ public sealed partial class ConfigurationDriftTests
         ["Events__LocalCertificatePath"] = "development only (a loopback webhook receiver's certificate)",
         ["Sealing__CurrentKeyId"] = "only with Sealing:Keys; Azure seals with the Key Vault secret's versions",
         ["RateLimit__ClientAddressHeader"] = "Client-IP under the Functions host when unset (the Flex front end overwrites it)",
-        ["RateLimit__FrontDoorId"] = "only behind Azure Front Door (required by start-up with X-Azure-ClientIP)",
+        ["RateLimit__FrontDoorId"] = "only behind Azure Front Door (required by start-up with X-Azure-ClientIP, and only with it)",
         ["Refresh__ProviderConnectTimeout"] = "derived when unset: half of Refresh:RefreshCallTimeout, at most 10 s",
     };
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using OAuthBroker.Credentials;
 using OAuthBroker.Flows;
 using OAuthBroker.Links;
 using OAuthBroker.Providers;
@@ -33,28 +34,38 @@ public sealed class BusyRelinkTests(BrokerEnvironmentFixture fixture)
         var store = instance.Get<IAccountLinkStore>();
         var leases = instance.Get<LinkLeases>();
         var newGrant = AcmeGrants.Issue(fixture, account);
+        var grantId = CredentialNames.GrantIdOfPending("busy-relink-" + account);
         var atTheProvider = Grants.Authenticate(Realm, newGrant.Credential.AccessToken).ShouldNotBeNull();
 
-        // A refresher that keeps renewing its lease for longer than the relink waits.
+        // A refresher that holds the lease, and keeps renewing it for longer than the relink waits.
+        var row = (await store.GetAsync(browser.User, "acme", account, default))!;
+        await store.ReplaceAsync(leases.WithLease(row, "refresher-held"), default);
         using var refreshing = new CancellationTokenSource();
         var holder = Task.Run(async () =>
         {
             while (!refreshing.IsCancellationRequested)
             {
-                var row = (await store.GetAsync(browser.User, "acme", account, default))!;
-                await store.ReplaceAsync(leases.WithLease(row, "refresher-held"), default);
                 await Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None);
+                var held = (await store.GetAsync(browser.User, "acme", account, default))!;
+                await store.ReplaceAsync(leases.WithLease(held, "refresher-held"), default);
             }
         });
 
-        await Should.ThrowAsync<LinkConcurrencyException>(instance.Get<LinkWriter>().SaveAsync(browser.User, "acme", newGrant, default));
-        await refreshing.CancelAsync();
-        await holder;
+        try
+        {
+            await Should.ThrowAsync<LinkConcurrencyException>(instance.Get<LinkWriter>().SaveAsync(browser.User, "acme", newGrant, default, grantId));
+        }
+        finally
+        {
+            await refreshing.CancelAsync();
+            await holder;
+        }
+
         atTheProvider.Revoked.ShouldBeFalse("the caller still holds it for a retry");
 
         var held = (await store.GetAsync(browser.User, "acme", account, default))!;
         await store.ReplaceAsync(held with { LeaseOwner = null, LeaseUntil = null }, default);
-        await instance.Get<LinkWriter>().SaveAsync(browser.User, "acme", newGrant, default);
+        (await instance.Get<LinkWriter>().SaveAsync(browser.User, "acme", newGrant, default, grantId)).GrantId.ShouldBe(grantId);
 
         var linked = await fixture.CredentialOfAsync(browser.User, "acme", account);
         linked.AccessToken.ShouldBe(newGrant.Credential.AccessToken, "the retry linked the grant it was given");

@@ -77,6 +77,30 @@ public sealed class OrphanedCredentialJanitorTests(BrokerEnvironmentFixture fixt
     }
 
     [Fact]
+    public async Task The_secret_a_busy_relink_left_is_erased_without_revoking_once_its_retry_linked_the_grant_and_a_refresh_rotated_it()
+    {
+        var (browser, link, _) = await LinkAcmeAsync();
+        using var _ = browser;
+        // The relink of a completion vaulted the new grant, found the link busy and gave up; the pending link was put
+        // back, and its retry linked the same grant under another secret name.
+        var grant = AcmeGrants.Issue(fixture, link.AccountId);
+        var grantId = CredentialNames.GrantIdOfPending("busy-relink-" + link.AccountId);
+        var atTheProvider = Grants.Authenticate(Realm, grant.Credential.AccessToken).ShouldNotBeNull();
+        var left = await OrphanAsync(link, grant.Credential, grantId);
+        await fixture.Broker<LinkWriter>().SaveAsync(link.UserId, "acme", grant, default, grantId);
+        // A refresh rotates the grant: no token of the secret left behind is the link's any more.
+        (await fixture.Broker<LinkRefresher>().RefreshAsync(link.UserId, "acme", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        await using var instance = await BrokerInstance.StartAsync(fixture, null, ShortGrace);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        await CollectAsync(instance);
+
+        (await Vault.ReadAsync(left, default)).ShouldBeNull("the secret left behind is erased");
+        atTheProvider.Revoked.ShouldBeFalse("it holds the link's own grant: revoking its old refresh token would end it");
+        (await fixture.Broker<LinkRefresher>().RefreshAsync(link.UserId, "acme", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+    }
+
+    [Fact]
     public async Task A_young_orphan_is_kept_even_where_the_instance_clock_runs_ahead()
     {
         var (browser, row, grant) = await LinkAcmeAsync();
