@@ -3,7 +3,7 @@ metadata description = 'The OAuth broker on Azure Functions Flex Consumption (cu
 
 targetScope = 'subscription'
 
-import { providerType, backendType } from 'types.bicep'
+import { providerType, backendType, webhookEndpointType } from 'types.bicep'
 
 // ------------------------------------------------------------------------------------------------
 // Parameters
@@ -54,6 +54,9 @@ param providers providerType[] = []
 @description('Optional. Backends that may read credentials. Each: { name, keySecretName, providers? }. The key is a Key Vault secret of that name.')
 param backends backendType[] = []
 
+@description('Optional. Webhook endpoints receiving signed link events. Each: { name, url, secretName, eventTypes?, providers? }. The signing secrets are a Key Vault secret of that name (one or more whsec_ values, space separated), read at delivery time; never a parameter.')
+param webhookEndpoints webhookEndpointType[] = []
+
 // ------------------------------------------------------------------------------------------------
 // Resources
 // ------------------------------------------------------------------------------------------------
@@ -85,6 +88,7 @@ module resources 'app/resources.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     providers: providers
     backends: backends
+    webhookEndpoints: webhookEndpoints
   }
 }
 

@@ -26,3 +26,22 @@ type backendType = {
   @description('Optional. Providers this backend may read; all when absent.')
   providers: string[]?
 }
+
+@export()
+@description('A platform endpoint receiving signed link events (app settings Events__Endpoints__<name>__*).')
+type webhookEndpointType = {
+  @description('Required. Endpoint name (1–32 of a-z, 0-9 and -).')
+  name: string
+
+  @description('Required. The receiver\'s HTTPS URL (redirects are not followed).')
+  url: string
+
+  @description('Required. Name of the Key Vault secret holding the endpoint\'s whsec_ signing secrets, space separated (read at delivery time).')
+  secretName: string
+
+  @description('Optional. Only these event types (e.g. link.reauth_required); all when absent.')
+  eventTypes: string[]?
+
+  @description('Optional. Only these providers\' events; all when absent.')
+  providers: string[]?
+}

@@ -1,7 +1,7 @@
 metadata name = 'OAuth broker resources'
 metadata description = 'Function app (Flex Consumption, custom handler), identity, storage, Key Vault, monitoring and role assignments.'
 
-import { providerType, backendType } from '../types.bicep'
+import { providerType, backendType, webhookEndpointType } from '../types.bicep'
 
 // ------------------------------------------------------------------------------------------------
 // Parameters
@@ -48,6 +48,9 @@ param providers providerType[]
 
 @description('Required. Backends that may read credentials.')
 param backends backendType[]
+
+@description('Required. Webhook endpoints receiving link events.')
+param webhookEndpoints webhookEndpointType[]
 
 // ------------------------------------------------------------------------------------------------
 // Variables
@@ -111,6 +114,19 @@ var providerSettings = flatten(map(providers, p => concat(
 var backendSettings = flatten(map(backends, b => concat(
   [{ name: 'Backends__${b.name}__Key', value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${b.keySecretName})' }],
   reduce(b.?providers ?? [], { prefix: 'Backends__${b.name}__Providers__', settings: [] }, (acc, provider, i) => {
+    prefix: acc.prefix
+    settings: concat(acc.settings, [{ name: '${acc.prefix}${i}', value: provider }])
+  }).settings
+)))
+
+var webhookSettings = flatten(map(webhookEndpoints, w => concat(
+  [{ name: 'Events__Endpoints__${w.name}__Url', value: w.url }],
+  [{ name: 'Events__Endpoints__${w.name}__SecretName', value: w.secretName }],
+  reduce(w.?eventTypes ?? [], { prefix: 'Events__Endpoints__${w.name}__EventTypes__', settings: [] }, (acc, eventType, i) => {
+    prefix: acc.prefix
+    settings: concat(acc.settings, [{ name: '${acc.prefix}${i}', value: eventType }])
+  }).settings,
+  reduce(w.?providers ?? [], { prefix: 'Events__Endpoints__${w.name}__Providers__', settings: [] }, (acc, provider, i) => {
     prefix: acc.prefix
     settings: concat(acc.settings, [{ name: '${acc.prefix}${i}', value: provider }])
   }).settings
@@ -242,7 +258,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         allowedOrigins: allowedReturnOrigins
         supportCredentials: !empty(allowedReturnOrigins)
       }
-      appSettings: concat(baseSettings, userTokenSettings, originSettings, completionPageSettings, providerSettings, backendSettings)
+      appSettings: concat(baseSettings, userTokenSettings, originSettings, completionPageSettings, providerSettings, backendSettings, webhookSettings)
     }
     functionAppConfig: {
       deployment: {

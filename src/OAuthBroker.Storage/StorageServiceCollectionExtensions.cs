@@ -67,12 +67,14 @@ public static class StorageServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The event log, the link rows' outbox hints and the webhook queues: one table, one handle.</summary>
+    /// <summary>The event log, the link rows' outbox hints, the providers' credentials states and the webhook queues: one table, one handle.</summary>
     private static void AddEventStorage(IServiceCollection services)
     {
         services.TryAddSingleton(sp => new EventsTable(new TableHandle(CreateTableClient(sp, sp.GetRequiredService<IOptions<StorageOptions>>().Value.EventsTable))));
         services.TryAddSingleton<IEventLog>(sp => new TableEventLog(sp.GetRequiredService<EventsTable>().Handle, sp.GetRequiredService<ILeaseClock>(), sp.GetRequiredService<IOptions<EventsOptions>>()));
         services.TryAddSingleton(sp => new LinkOutbox(sp.GetRequiredService<EventsTable>().Handle, sp.GetRequiredService<IEventLog>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new TableProviderCredentialsState(sp.GetRequiredService<EventsTable>().Handle, sp.GetRequiredService<IEventLog>()));
+        services.TryAddSingleton<IProviderCredentialsState>(sp => sp.GetRequiredService<TableProviderCredentialsState>());
         services.TryAddSingleton<IEventOutbox, TableOutboxRecovery>();
         services.TryAddSingleton<IDeliveryStore>(sp => new TableDeliveryStore(sp.GetRequiredService<EventsTable>().Handle));
         services.TryAddSingleton<IWebhookSecretSource, KeyVaultWebhookSecrets>();

@@ -20,6 +20,13 @@ public sealed partial class EventsOptions
     /// <summary>How long an outbox hint may stand before the delivery run takes its events over (the writer died). Default 2 minutes.</summary>
     public TimeSpan OutboxRecoveryAfter { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How often an instance's delivery run scans the link table for rows holding events without a hint (the hint is
+    /// best effort: its write failed and the writer stopped before publishing). A scan reads the whole table on the
+    /// service's side, so seldom. Default 1 hour.
+    /// </summary>
+    public TimeSpan OutboxScanInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>One delivery attempt's time limit. Default 10 seconds.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -99,9 +106,9 @@ public sealed partial class EventsOptions
                 errors.Add($"{SectionName}: AttemptTimeout must be positive, ConcurrencyPerEndpoint 1–64, BatchSize 1–1000.");
             }
 
-            if (options.ListingDelay < TimeSpan.Zero || options.OutboxRecoveryAfter <= TimeSpan.Zero)
+            if (options.ListingDelay < TimeSpan.Zero || options.OutboxRecoveryAfter <= TimeSpan.Zero || options.OutboxScanInterval <= TimeSpan.Zero)
             {
-                errors.Add($"{SectionName}: ListingDelay must not be negative, OutboxRecoveryAfter must be positive.");
+                errors.Add($"{SectionName}: ListingDelay must not be negative, OutboxRecoveryAfter and OutboxScanInterval must be positive.");
             }
 
             return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

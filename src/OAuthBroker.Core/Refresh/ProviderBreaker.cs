@@ -8,13 +8,22 @@ namespace OAuthBroker.Refresh;
 /// <summary>
 /// One provider-wide failure instead of one per link: when a provider rejects the broker's own client credentials
 /// (invalid_client / unauthorized_client), every link of that provider would fail the same way, so the provider is
-/// left alone for a while and the operator gets one log line. The platform hears of it too: an event when the breaker
-/// opens, and one when the provider next accepts a refresh.
+/// left alone for a while and the operator gets one log line. The breaker is this instance's; the platform hears of the
+/// transition once, whichever instances see it (<see cref="IProviderCredentialsState"/>): an event when a provider
+/// first rejects the credentials, and one when it first accepts a refresh again.
 /// </summary>
-public sealed partial class ProviderBreaker(TimeProvider time, IEventLog events, ILogger<ProviderBreaker> logger)
+public sealed partial class ProviderBreaker(TimeProvider time, IProviderCredentialsState shared, ILogger<ProviderBreaker> logger)
 {
     private readonly ConcurrentDictionary<string, DateTimeOffset> _openUntil = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> _unconfirmed = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How long this instance trusts that the shared state says "accepted" after it checked: another instance may record
+    /// a rejection meanwhile (a configuration change that reached it first), and a success here should then close it.
+    /// </summary>
+    private static readonly TimeSpan RecheckAfter = TimeSpan.FromMinutes(1);
+
+    /// <summary>When this instance last settled each provider's acceptance (a timestamp); none since it started or saw a rejection.</summary>
+    private readonly ConcurrentDictionary<string, long> _confirmed = new(StringComparer.Ordinal);
 
     public bool IsOpen(string providerId) => _openUntil.TryGetValue(providerId, out var until) && until > time.GetUtcNow();
 
@@ -35,7 +44,10 @@ public sealed partial class ProviderBreaker(TimeProvider time, IEventLog events,
         return opened;
     }
 
-    /// <summary><see cref="Trip"/>, and when it opened the breaker, a <see cref="LinkEventTypes.ProviderCredentialsRejected"/> event.</summary>
+    /// <summary>
+    /// <see cref="Trip"/>, and when it opened the breaker, a <see cref="LinkEventTypes.ProviderCredentialsRejected"/>
+    /// event unless another instance already recorded the rejection.
+    /// </summary>
     public async Task<bool> TripAsync(string providerId, TimeSpan duration, string reason, CT ct)
     {
         if (!Trip(providerId, duration))
@@ -43,18 +55,28 @@ public sealed partial class ProviderBreaker(TimeProvider time, IEventLog events,
             return false;
         }
 
-        _unconfirmed[providerId] = true;
+        _confirmed.TryRemove(providerId, out _);
         var now = time.GetUtcNow();
-        await AppendAsync(LinkEvents.ProviderWide(providerId, LinkEventTypes.ProviderCredentialsRejected, now, reason, now + duration), ct);
+        await RecordAsync(LinkEvents.ProviderWide(providerId, LinkEventTypes.ProviderCredentialsRejected, now, reason, now + duration), ct);
         return true;
     }
 
-    /// <summary>A refresh at the provider succeeded: after a rejection, a <see cref="LinkEventTypes.ProviderCredentialsAccepted"/> event (once).</summary>
+    /// <summary>
+    /// A refresh at the provider succeeded. The first time since this instance started, saw a rejection or last checked
+    /// (<see cref="RecheckAfter"/>), a <see cref="LinkEventTypes.ProviderCredentialsAccepted"/> event if the shared state
+    /// says rejected (one storage read).
+    /// </summary>
     public async Task ConfirmAsync(string providerId, CT ct)
     {
-        if (_unconfirmed.TryRemove(providerId, out _))
+        if (_confirmed.TryGetValue(providerId, out var checkedAt) && time.GetElapsedTime(checkedAt) < RecheckAfter)
         {
-            await AppendAsync(LinkEvents.ProviderWide(providerId, LinkEventTypes.ProviderCredentialsAccepted, time.GetUtcNow()), ct);
+            return;
+        }
+
+        var now = time.GetTimestamp();
+        if (await RecordAsync(LinkEvents.ProviderWide(providerId, LinkEventTypes.ProviderCredentialsAccepted, time.GetUtcNow()), ct))
+        {
+            _confirmed[providerId] = now;
         }
     }
 
@@ -63,17 +85,20 @@ public sealed partial class ProviderBreaker(TimeProvider time, IEventLog events,
 
     public DateTimeOffset? OpenUntil(string providerId) => _openUntil.TryGetValue(providerId, out var until) && until > time.GetUtcNow() ? until : null;
 
-    private async Task AppendAsync(LinkEvent e, CT ct)
+    /// <summary>False when storage could not be reached to record the transition.</summary>
+    private async Task<bool> RecordAsync(LinkEvent transition, CT ct)
     {
         try
         {
-            await events.AppendAsync(e, ct);
+            await shared.TransitionAsync(transition, ct);
+            return true;
         }
         catch (StorageUnavailableException)
         {
-            // Note: the breaker itself lives in this instance's memory; its event is as durable as it can be, and the
-            // refresh that tripped it must not fail for want of storage. The operator still has the log line.
-            LogEventLost(logger, e.Type, e.ProviderId);
+            // Note: the refresh that tripped (or confirmed) must not fail for want of storage. The operator still has the
+            // breaker's log line; an acceptance is tried again on the next successful refresh.
+            LogEventLost(logger, transition.Type, transition.ProviderId);
+            return false;
         }
     }
 

@@ -1,12 +1,18 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using OAuthBroker.Events;
+using OAuthBroker.Host.Endpoints;
 
 namespace OAuthBroker.Host.OpenApi;
 
 /// <summary>
 /// The OpenAPI 3.1 description of the broker's HTTP API at <see cref="Route"/>, generated from the mapped endpoints
 /// (<c>Microsoft.AspNetCore.OpenApi</c>), with the security schemes the README describes and the link-event webhook.
-/// Frontends and backends generate clients from it, so a test checks that every mapped route is in it.
+/// Each route's answers come from <see cref="RouteContracts"/>: the success body's schema (derived from its CLR type with
+/// the app's JSON options, or <see cref="EventSchemas"/>) and one RFC 9457 problem response per status with its codes.
+/// Frontends and backends generate clients from it, so tests check it against the mapped routes, real bodies, the error
+/// catalogue and the README. Generated when requested (<c>MapOpenApi</c>), so it costs nothing at start-up.
 /// </summary>
 public static class BrokerOpenApi
 {
@@ -32,15 +38,25 @@ public static class BrokerOpenApi
                 Describe(document);
                 return Task.CompletedTask;
             });
-            options.AddOperationTransformer((operation, context, _) =>
+            options.AddSchemaTransformer((schema, _, _) =>
             {
-                Secure(operation, context.Document, context.Description.RelativePath ?? "");
+                OmittedWhenNull(schema);
+                return Task.CompletedTask;
+            });
+            options.AddOperationTransformer(async (operation, context, ct) =>
+            {
+                var route = context.Description.RelativePath ?? "";
+                Secure(operation, context.Document, route);
                 operation.Responses ??= new OpenApiResponses();
+                if (RouteContracts.ByRoute.TryGetValue($"{context.Description.HttpMethod} {route}", out var contract))
+                {
+                    await DescribeAnswersAsync(operation, contract, context, ct);
+                }
+
                 operation.Responses.TryAdd("default", new OpenApiResponse
                 {
                     Description = "An RFC 9457 problem document (application/problem+json) with a machine-readable `code`.",
                 });
-                return Task.CompletedTask;
             });
         });
 
@@ -94,7 +110,14 @@ public static class BrokerOpenApi
                 [HttpMethod.Get] = new()
                 {
                     Summary = "This OpenAPI 3.1 description.",
-                    Responses = new OpenApiResponses { ["200"] = new OpenApiResponse { Description = "The description (application/json)." } },
+                    Responses = new OpenApiResponses
+                    {
+                        ["200"] = new OpenApiResponse
+                        {
+                            Description = "The description.",
+                            Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.Object } } },
+                        },
+                    },
                 },
             },
         };
@@ -116,7 +139,7 @@ public static class BrokerOpenApi
                     RequestBody = new OpenApiRequestBody
                     {
                         Required = true,
-                        Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = EventSchema() } },
+                        Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = EventSchemas.Event() } },
                     },
                     Responses = new OpenApiResponses { ["2XX"] = new OpenApiResponse { Description = "Delivered. Anything else is retried." } },
                 },
@@ -133,30 +156,75 @@ public static class BrokerOpenApi
         Schema = new OpenApiSchema { Type = JsonSchemaType.String },
     };
 
-    private static OpenApiSchema EventSchema() => new()
+    /// <summary>
+    /// The app writes no null members (<c>JsonIgnoreCondition.WhenWritingNull</c>, BrokerApp), so a member that can be null
+    /// may be absent: it is not required, whatever the constructor says.
+    /// </summary>
+    private static void OmittedWhenNull(OpenApiSchema schema)
+    {
+        if (schema.Required is not { Count: > 0 } required || schema.Properties is null)
+        {
+            return;
+        }
+
+        foreach (var name in required.ToArray())
+        {
+            if (schema.Properties.TryGetValue(name, out var property) && property.Type is { } type && type.HasFlag(JsonSchemaType.Null))
+            {
+                required.Remove(name);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The route's success answer with its body's schema, and one problem response per status it can fail with, listing
+    /// the <c>code</c>s (and their <c>type</c> URNs) it can carry.
+    /// </summary>
+    private static async Task DescribeAnswersAsync(OpenApiOperation operation, RouteContract contract, OpenApiOperationTransformerContext context, CT ct)
+    {
+        var responses = operation.Responses!;
+        if (contract.Redirects)
+        {
+            responses["302"] = new OpenApiResponse
+            {
+                Description = contract.Status == 302 ? contract.Description : "To the provider's authorization endpoint (a browser navigation).",
+                Headers = new Dictionary<string, IOpenApiHeader> { ["Location"] = new OpenApiHeader { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri" } } },
+            };
+        }
+
+        if (contract.Body is not null || contract.Schema is not null)
+        {
+            var schema = contract.Schema is { } written ? written() : await context.GetOrCreateSchemaAsync(contract.Body!, null, ct);
+            responses[contract.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new OpenApiResponse
+            {
+                Description = contract.Description,
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+            };
+        }
+
+        foreach (var byStatus in contract.Problems.Distinct(StringComparer.Ordinal).GroupBy(code => ProblemCodes.Status[code]).OrderBy(g => g.Key))
+        {
+            responses[byStatus.Key.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new OpenApiResponse
+            {
+                Description = "A problem: " + string.Join(", ", byStatus) + ".",
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/problem+json"] = new() { Schema = ProblemSchema(byStatus.Key, [.. byStatus]) } },
+            };
+        }
+    }
+
+    /// <summary>RFC 9457 §3.1 members, with the broker's <c>code</c> extension (§3.2) and <c>type</c> URN per code.</summary>
+    private static OpenApiSchema ProblemSchema(int status, string[] codes) => new()
     {
         Type = JsonSchemaType.Object,
-        Required = new HashSet<string> { "id", "type", "timestamp", "data" },
+        Required = new HashSet<string> { "type", "title", "status", "code" },
         Properties = new Dictionary<string, IOpenApiSchema>
         {
-            ["id"] = new OpenApiSchema { Type = JsonSchemaType.String },
-            ["type"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [.. LinkEventTypes.All.Select(t => (System.Text.Json.Nodes.JsonNode)t)] },
-            ["timestamp"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
-            ["data"] = new OpenApiSchema
-            {
-                Type = JsonSchemaType.Object,
-                Required = new HashSet<string> { "provider" },
-                Properties = new Dictionary<string, IOpenApiSchema>
-                {
-                    ["provider"] = new OpenApiSchema { Type = JsonSchemaType.String },
-                    ["account_id"] = new OpenApiSchema { Type = JsonSchemaType.String },
-                    ["user_id"] = new OpenApiSchema { Type = JsonSchemaType.String },
-                    ["status"] = new OpenApiSchema { Type = JsonSchemaType.String },
-                    ["reason"] = new OpenApiSchema { Type = JsonSchemaType.String },
-                    ["revocation"] = new OpenApiSchema { Type = JsonSchemaType.String },
-                    ["retry_at"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
-                },
-            },
+            ["type"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [.. codes.Select(c => (JsonNode)(Problems.TypePrefix + c.Replace('_', '-')))] },
+            ["title"] = new OpenApiSchema { Type = JsonSchemaType.String },
+            ["status"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Enum = [(JsonNode)status] },
+            ["detail"] = new OpenApiSchema { Type = JsonSchemaType.String },
+            ["code"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [.. codes.Select(c => (JsonNode)c)] },
+            ["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String },
         },
     };
 

@@ -6,13 +6,15 @@ namespace OAuthBroker.Storage.Events;
 /// The partitions of the events table. <c>log</c>: every event, RowKey = cursor (the storage clock's UTC ticks when it
 /// was recorded, 19 digits, then the event id), so one range query reads the log in order. <c>outbox</c>: a hint per
 /// link row whose outbox may hold events. <c>cursor</c>: each endpoint's place in the log. <c>queue-{endpoint}</c> and
-/// <c>dead-{endpoint}</c>: deliveries waiting and given up, RowKey = the event's cursor.
+/// <c>dead-{endpoint}</c>: deliveries waiting and given up, RowKey = the event's cursor. <c>provider</c>: each provider's
+/// last credentials transition, RowKey = the provider id.
 /// </summary>
 internal static class EventTableKeys
 {
     public const string Log = "log";
     public const string Outbox = "outbox";
     public const string Cursors = "cursor";
+    public const string ProviderStates = "provider";
 
     public static string Queue(string endpoint) => "queue-" + endpoint;
 

@@ -14,14 +14,18 @@ namespace OAuthBroker.Storage.Links;
 /// Each row is the outbox of its own events (<see cref="AccountLink.PendingEvents"/>, property <c>Outbox</c>): they are
 /// written by the same conditional single-entity write as the state change, so they exist exactly when it does, on
 /// Azure and on Azurite alike (an entity group transaction would do the same, but Azurite ignores If-Match inside one,
-/// Azure/Azurite#1233). Around that write: a hint first (<see cref="LinkOutbox"/>), then, once the write is in, the
-/// events are appended to the log and the row's outbox is emptied. A crash anywhere leaves the events in the row and a
-/// hint pointing at it, which <see cref="TableOutboxRecovery"/> follows. See docs/events.md for every crash window.
+/// Azure/Azurite#1233). Around that write: a hint first (<see cref="LinkOutbox"/>, best effort), then, once the write is
+/// in, the events are appended to the log and the row's outbox is emptied. A crash anywhere leaves the events in the row
+/// and, unless the hint could not be written, a hint pointing at it, which <see cref="TableOutboxRecovery"/> follows; it
+/// also scans for rows holding events now and then. See docs/events.md for every crash window.
 /// </para>
 /// </summary>
 public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox = null) : IAccountLinkStore
 {
     private const int SchemaVersion = 3;
+
+    /// <summary>Written only by the merge that empties the outbox; see <see cref="ClearOutboxAsync"/>.</summary>
+    private const string OutboxClearedBy = "OutboxClearedBy";
 
     public static string PartitionKeyOf(string userId) => KeyFingerprint.Of("user", userId);
 
@@ -97,11 +101,13 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
                 await outbox.Log.AppendAsync(pending, ct);
             }
 
-            var etag = await table.RunAsync(async client =>
+            if (await ClearOutboxAsync(link, ct) is not { } etag)
             {
-                var clear = new TableEntity(PartitionKeyOf(link.UserId), RowKeyOf(link.ProviderId, link.AccountId)) { ["Outbox"] = "" };
-                return await client.UpdateEntityAsync(clear, link.ETag!, TableUpdateMode.Merge, ct);
-            }, ct);
+                // Note: the row changed (or went) after our write. The log already holds the events; a writer that read the
+                // row before the outbox was emptied carries them and records them again (receivers deduplicate by id).
+                return link with { PendingEvents = [] };
+            }
+
             if (hintETag is not null)
             {
                 await outbox.RemoveHintAsync(ReferenceOf(link.UserId, link.ProviderId, link.AccountId), hintETag, ct);
@@ -109,24 +115,87 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
 
             return link with { PendingEvents = [], ETag = etag };
         }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-        {
-            // Note: the row changed (or went) after our write. The log already holds the events; a writer that read the
-            // row before the outbox was emptied carries them and records them again (receivers deduplicate by id).
-            return link with { PendingEvents = [] };
-        }
         catch (StorageUnavailableException)
         {
             return link;
         }
     }
 
+    /// <summary>
+    /// Empties the row's outbox if the row is still the one <paramref name="link"/> wrote; returns the row's new ETag, or
+    /// null when it changed or went since. The merge also writes a token of its own (<c>OutboxClearedBy</c>; every full
+    /// write of the row drops it): when the merge commits and its answer is lost, the storage client's retry gets 412
+    /// against our own change, and the row still carrying our token shows the change is ours and nothing came after it,
+    /// so its ETag is ours to go on with (as a committed lease renewal is recognised, LinkRefresher.StartSpendAsync).
+    /// </summary>
+    private Task<string?> ClearOutboxAsync(AccountLink link, CT ct)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        var (partitionKey, rowKey) = (PartitionKeyOf(link.UserId), RowKeyOf(link.ProviderId, link.AccountId));
+        return table.RunAsync<string?>(async client =>
+        {
+            try
+            {
+                var clear = new TableEntity(partitionKey, rowKey) { ["Outbox"] = "", [OutboxClearedBy] = token };
+                return await client.UpdateEntityAsync(clear, link.ETag!, TableUpdateMode.Merge, ct);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 412)
+            {
+                var row = await client.GetEntityAsync(partitionKey, rowKey, ct);
+                return row is not null && row.GetString(OutboxClearedBy) == token ? row.ETag : null;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                return null;
+            }
+        }, ct);
+    }
+
     public Task<AccountLink> PublishAsync(AccountLink link, CT ct) => PublishAsync(link, null, ct);
 
-    private async Task<string?> HintAsync(AccountLink link, CT ct) =>
-        outbox is not null && link.PendingEvents.Count > 0
-            ? await outbox.HintAsync(ReferenceOf(link.UserId, link.ProviderId, link.AccountId), ct)
-            : null;
+    /// <summary>
+    /// The hint before a write that carries events; best effort, so the events table never stands between a link and its
+    /// state change. Without a hint, events a writer could not publish are found by recovery's scan of the link table
+    /// (<see cref="WithPendingEventsAsync"/>) instead.
+    /// </summary>
+    private async Task<string?> HintAsync(AccountLink link, CT ct)
+    {
+        if (outbox is null || link.PendingEvents.Count == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await outbox.HintAsync(ReferenceOf(link.UserId, link.ProviderId, link.AccountId), ct);
+        }
+        catch (StorageUnavailableException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Up to <paramref name="max"/> rows whose outbox holds events and which were last written at or before
+    /// <paramref name="writtenBefore"/> (the storage service's timestamp). A filtered query over the whole table: the
+    /// service reads every row, so recovery runs it seldom (<see cref="EventsOptions.OutboxScanInterval"/>).
+    /// </summary>
+    public Task<IReadOnlyList<AccountLink>> WithPendingEventsAsync(DateTimeOffset writtenBefore, int max, CT ct) =>
+        table.RunAsync<IReadOnlyList<AccountLink>>(async client =>
+        {
+            var links = new List<AccountLink>();
+            var filter = TableFilter.And(TableFilter.GreaterThan("Outbox", ""), TableFilter.LessThanOrEqual("Timestamp", writtenBefore));
+            await foreach (var entity in client.QueryAsync(filter, ct: ct))
+            {
+                links.Add(FromEntity(entity));
+                if (links.Count >= max)
+                {
+                    break;
+                }
+            }
+
+            return links;
+        }, ct);
 
     private Task<AccountLink?> InsertRowAsync(AccountLink link, CT ct) =>
         table.RunAsync(async client =>

@@ -96,6 +96,27 @@ public sealed partial class ConfigurationDriftTests
         Resources.ShouldContain("'Providers__${p.id}__'");
         Resources.ShouldContain("'${acc.prefix}${entry.key}'");
         Resources.ShouldContain("'Backends__${b.name}__Key'");
+        foreach (var property in typeof(WebhookEndpointOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+        {
+            var list = property.PropertyType != typeof(string) && property.PropertyType.IsAssignableTo(typeof(System.Collections.IEnumerable));
+            Resources.ShouldContain($"'Events__Endpoints__${{w.name}}__{property.Name}{(list ? "__" : "")}", Case.Sensitive, $"infra/ sets every webhook endpoint setting; not {property.Name}");
+        }
+
+        Resources.ShouldContain("backendSettings, webhookSettings)");
+    }
+
+    [Fact]
+    public void The_README_deploy_step_names_every_field_of_a_webhook_endpoint_parameter()
+    {
+        var types = File.ReadAllText(Path.Combine(Root, "infra", "types.bicep"));
+        var webhook = types[types.IndexOf("type webhookEndpointType", StringComparison.Ordinal)..];
+        webhook = webhook[..webhook.IndexOf('}', StringComparison.Ordinal)];
+        var fields = Regex.Matches(webhook, @"^  (\w+): \S+?(\?)?$", RegexOptions.Multiline).Select(m => $"\"{m.Groups[1].Value}\"{m.Groups[2].Value}").ToArray();
+        fields.Length.ShouldBe(5);
+        var readme = File.ReadAllText(Path.Combine(Root, "README.md"));
+        readme.ShouldContain("`{ " + string.Join(", ", fields) + " }`");
+        Main.ShouldContain("param webhookEndpoints webhookEndpointType[] = []");
+        Main.ShouldContain("webhookEndpoints: webhookEndpoints");
     }
 
     [Fact]

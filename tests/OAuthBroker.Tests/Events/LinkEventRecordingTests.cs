@@ -75,7 +75,8 @@ public sealed class LinkEventRecordingTests(BrokerEnvironmentFixture fixture)
     {
         var (browser, link) = await LinkAsync();
         using var _ = browser;
-        var before = (await EventLogReading.AllAsync(Log)).Count;
+        await AcceptedToStartWithAsync();
+        var before = await ProviderWideIdsAsync();
         fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10003,"retMsg":"invalid client"}""", "application/json", Times: 2));
         try
         {
@@ -89,10 +90,87 @@ public sealed class LinkEventRecordingTests(BrokerEnvironmentFixture fixture)
 
         (await fixture.Broker<LinkRefresher>().RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
 
-        var providerWide = (await EventLogReading.AllAsync(Log)).Skip(before).Select(l => l.Event).Where(e => e.UserId is null && e.ProviderId == "bybit").ToArray();
+        var providerWide = await ProviderWideSinceAsync(before);
         providerWide.Select(e => e.Type).ShouldBe([LinkEventTypes.ProviderCredentialsRejected, LinkEventTypes.ProviderCredentialsAccepted]);
         providerWide[0].Reason.ShouldBe("10003");
         providerWide[0].RetryAt.ShouldNotBeNull();
         providerWide.ShouldAllBe(e => e.AccountId == null);
     }
+
+    [Fact]
+    public async Task Two_instances_whose_breakers_both_open_record_one_rejection_and_one_acceptance()
+    {
+        var (browserA, linkA) = await LinkAsync();
+        var (browserB, linkB) = await LinkAsync();
+        using var _ = browserA;
+        using var __ = browserB;
+        await using var instanceB = await BrokerInstance.StartAsync(fixture);
+        var (a, b) = (fixture.Broker<LinkRefresher>(), instanceB.Get<LinkRefresher>());
+        Task<RefreshOutcome> RefreshAsync(LinkRefresher refresher, AccountLink link) =>
+            refresher.RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default);
+
+        await AcceptedToStartWithAsync();
+        var before = await ProviderWideIdsAsync();
+
+        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10003,"retMsg":"invalid client"}""", "application/json", Times: 2));
+        try
+        {
+            (await RefreshAsync(a, linkA)).ShouldBe(RefreshOutcome.ProviderMisconfigured);
+            (await RefreshAsync(b, linkB)).ShouldBe(RefreshOutcome.ProviderMisconfigured, "instance B's own breaker opens too");
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+            fixture.Broker<ProviderBreaker>().Reset("bybit");
+            instanceB.Get<ProviderBreaker>().Reset("bybit");
+        }
+
+        (await RefreshAsync(a, linkA)).ShouldBe(RefreshOutcome.Refreshed);
+        (await RefreshAsync(b, linkB)).ShouldBe(RefreshOutcome.Refreshed);
+
+        var providerWide = await ProviderWideSinceAsync(before);
+        providerWide.Select(e => e.Type).ShouldBe([LinkEventTypes.ProviderCredentialsRejected, LinkEventTypes.ProviderCredentialsAccepted]);
+        providerWide.Select(e => e.Id).Distinct().Count().ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task An_instance_started_while_a_provider_stood_rejected_records_the_acceptance_on_its_first_successful_refresh()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        await AcceptedToStartWithAsync();
+        fixture.SandboxFaults.Add(new Fault("/bybit/oauth/v1/public/refresh_token", 200, """{"retCode":10003,"retMsg":"invalid client"}""", "application/json", Times: 2));
+        try
+        {
+            (await fixture.Broker<LinkRefresher>().RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.ProviderMisconfigured);
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
+
+        // The instance that saw the rejection keeps its breaker open; a newly started one refreshes.
+        var before = await ProviderWideIdsAsync();
+        try
+        {
+            await using var started = await BrokerInstance.StartAsync(fixture);
+            (await started.Get<LinkRefresher>().RefreshAsync(link.UserId, "bybit", link.AccountId, LinkRefresher.Mode.Force, default)).ShouldBe(RefreshOutcome.Refreshed);
+        }
+        finally
+        {
+            fixture.Broker<ProviderBreaker>().Reset("bybit");
+        }
+
+        (await ProviderWideSinceAsync(before)).Select(e => e.Type).ShouldBe([LinkEventTypes.ProviderCredentialsAccepted]);
+    }
+
+    /// <summary>Whatever an earlier test left (a breaker tripped by another instance), the shared state starts as "accepted".</summary>
+    private Task AcceptedToStartWithAsync() =>
+        fixture.Broker<IProviderCredentialsState>().TransitionAsync(LinkEvents.ProviderWide("bybit", LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow), default);
+
+    /// <summary>By id, not by position: two instances' clocks order the log only to about a second.</summary>
+    private async Task<HashSet<string>> ProviderWideIdsAsync() => [.. (await ProviderWideSinceAsync([])).Select(e => e.Id)];
+
+    private async Task<LinkEvent[]> ProviderWideSinceAsync(HashSet<string> seen) =>
+        [.. (await EventLogReading.AllAsync(Log)).Select(l => l.Event).Where(e => e.UserId is null && e.ProviderId == "bybit" && !seen.Contains(e.Id)).OrderBy(e => e.OccurredAt)];
 }

@@ -1,11 +1,7 @@
-using System.Globalization;
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection;
 using OAuthBroker.Errors;
 using OAuthBroker.Events;
 using OAuthBroker.Links;
-using OAuthBroker.LocalEnvironment;
-using OAuthBroker.Refresh;
-using OAuthBroker.Storage;
 using OAuthBroker.Storage.Events;
 using OAuthBroker.Storage.Links;
 using OAuthBroker.Storage.Tables;
@@ -15,7 +11,7 @@ namespace OAuthBroker.Tests.Events;
 
 /// <summary>
 /// The windows docs/events.md lists, each made real: the link table and the event hints on Azurite, and an event log
-/// whose storage refuses connections (a closed loopback port), so the writer stops exactly where a crash would stop it.
+/// nobody can reach (<see cref="UnreachableEventLog"/>), so the writer stops exactly where a crash would stop it.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
@@ -23,19 +19,7 @@ public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
     private IAccountLinkStore Links => fixture.Broker<IAccountLinkStore>();
     private IEventLog Log => fixture.Broker<IEventLog>();
 
-    /// <summary>The broker's link table and event hints, with a log nobody can reach.</summary>
-    private TableAccountLinkStore StoreWithUnreachableLog()
-    {
-        var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
-        var connection = TableConnectionString.Parse(storage.ConnectionString!);
-        var links = new TableHandle(new TableClient(connection.TableEndpoint, storage.LinksTable, connection.Credential));
-        var options = new TableClientOptions();
-        options.Retry.MaxRetries = 0;
-        var closed = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort.Next()}/devstoreaccount1"));
-        var unreachableLog = new TableEventLog(new TableHandle(new TableClient(closed, storage.EventsTable, connection.Credential, options)),
-            fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>());
-        return new TableAccountLinkStore(links, new LinkOutbox(fixture.Broker<EventsTable>().Handle, unreachableLog, TimeProvider.System));
-    }
+    private TableAccountLinkStore StoreWithUnreachableLog() => UnreachableEventLog.Store(fixture);
 
     private async Task<(BrowserSession Browser, AccountLink Link)> LinkAsync()
     {
@@ -84,17 +68,7 @@ public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
 
         await RecoverAllAsync();
         (await EventLogReading.OfUserAsync(Log, link.UserId)).Select(e => e.Type).ShouldBe([LinkEventTypes.Created]);
-        var hints = await fixture.Broker<EventsTable>().Handle.RunAsync(async client =>
-        {
-            var keys = new List<string>();
-            await foreach (var hint in client.QueryAsync(TableFilter.Equal("PartitionKey", "outbox"), ct: default))
-            {
-                keys.Add(hint.GetString("Reference")!);
-            }
-
-            return keys;
-        }, default);
-        hints.ShouldNotContain(Links.ReferenceOf(link.UserId, "bybit", link.AccountId));
+        (await HintsAsync()).ShouldNotContain(Links.ReferenceOf(link.UserId, "bybit", link.AccountId));
     }
 
     [Fact]
@@ -112,4 +86,96 @@ public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
         await RecoverAllAsync();
         (await EventLogReading.OfUserAsync(Log, link.UserId)).Select(e => e.Type).ShouldBe([LinkEventTypes.Created, LinkEventTypes.Deleted]);
     }
+
+    [Fact]
+    public async Task Recovery_leaves_a_row_under_a_live_lease_to_its_holder_whose_next_write_still_succeeds()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var leases = fixture.Broker<LinkLeases>();
+
+        // A holder takes the lease with a write that carries an event, and its publish fails: the event stays in the row.
+        var held = await StoreWithUnreachableLog().ReplaceAsync(
+            leases.WithLease(link, "refresh-holder").Announcing(LinkEventTypes.Relinked, DateTimeOffset.UtcNow), default);
+        held.PendingEvents.ShouldHaveSingleItem();
+
+        await RecoverAllAsync();
+
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.ETag.ShouldBe(held.ETag, "recovery must not write under a live lease");
+        var released = await Links.ReplaceAsync(held with { LeaseOwner = null, LeaseUntil = null }, default);
+        released.PendingEvents.ShouldBeEmpty("the holder's own next write publishes the event");
+        var events = await EventLogReading.OfUserAsync(Log, link.UserId);
+        events.Select(e => e.Type).ShouldBe([LinkEventTypes.Created, LinkEventTypes.Relinked]);
+        events[1].Id.ShouldBe(held.PendingEvents[0].Id);
+    }
+
+    [Fact]
+    public async Task Recovery_records_the_events_of_a_holder_that_died_once_its_lease_has_run_out()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var leases = fixture.Broker<LinkLeases>();
+        var lapsed = link with { LeaseOwner = "refresh-dead", LeaseUntil = leases.Now - TimeSpan.FromSeconds(1) };
+
+        var held = await StoreWithUnreachableLog().ReplaceAsync(lapsed.Announcing(LinkEventTypes.Relinked, DateTimeOffset.UtcNow), default);
+        await RecoverAllAsync();
+
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.PendingEvents.ShouldBeEmpty();
+        (await EventLogReading.OfUserAsync(Log, link.UserId)).Select(e => e.Type).ShouldBe([LinkEventTypes.Created, LinkEventTypes.Relinked]);
+        (await EventLogReading.OfUserAsync(Log, link.UserId))[1].Id.ShouldBe(held.PendingEvents[0].Id);
+    }
+
+    [Fact]
+    public async Task A_state_change_whose_hint_cannot_be_written_still_happens_and_the_recovery_scan_records_its_event()
+    {
+        var (browser, link) = await LinkAsync();
+        using var _ = browser;
+        var now = DateTimeOffset.UtcNow;
+
+        // The events table is down: neither the hint nor the log can be written. The link table is up.
+        var written = await UnreachableEventLog.StoreWithoutEventsTable(fixture).ReplaceAsync(
+            (link with { Status = LinkStatus.ReauthRequired, LastFailure = "invalid_grant" }).AnnouncingStatus(now), default);
+
+        written.PendingEvents.ShouldHaveSingleItem("the state change stands; its event waits in the row");
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.Status.ShouldBe(LinkStatus.ReauthRequired);
+        (await HintsAsync()).ShouldNotContain(Links.ReferenceOf(link.UserId, "bybit", link.AccountId), "no hint leads to the row");
+
+        // A delivery run's first recovery on an instance scans the link table.
+        var recovery = ActivatorUtilities.CreateInstance<TableOutboxRecovery>(fixture.Environment.Broker.Services);
+        (await recovery.RecoverAsync(now.AddMinutes(1), now.AddMinutes(1), default)).ShouldBeGreaterThanOrEqualTo(1);
+
+        var events = await EventLogReading.OfUserAsync(Log, link.UserId);
+        events.Select(e => e.Type).ShouldBe([LinkEventTypes.Created, LinkEventTypes.ReauthRequired]);
+        events[1].Id.ShouldBe(written.PendingEvents[0].Id);
+        (await Links.GetAsync(link.UserId, "bybit", link.AccountId, default))!.PendingEvents.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_provider_transition_recorded_but_not_logged_is_appended_by_recovery()
+    {
+        var provider = "stopped-" + Guid.NewGuid().ToString("N")[..8];
+        var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
+
+        // The writer records the transition, then cannot reach the log (as if it stopped there).
+        var writer = new TableProviderCredentialsState(fixture.Broker<EventsTable>().Handle, UnreachableEventLog.Log(fixture));
+        (await writer.TransitionAsync(rejected, default)).ShouldBeTrue();
+        (await EventLogReading.AllAsync(Log)).ShouldNotContain(l => l.Event.Id == rejected.Id);
+
+        await fixture.Broker<TableProviderCredentialsState>().RecoverAsync(DateTimeOffset.UtcNow.AddMinutes(1), default);
+
+        (await EventLogReading.AllAsync(Log)).Where(l => l.Event.ProviderId == provider).Select(l => l.Event.Id).ShouldBe([rejected.Id]);
+        (await writer.TransitionAsync(rejected with { Id = LinkEvents.NewId() }, default)).ShouldBeFalse("the provider already stands rejected");
+    }
+
+    private Task<List<string>> HintsAsync() =>
+        fixture.Broker<EventsTable>().Handle.RunAsync(async client =>
+        {
+            var keys = new List<string>();
+            await foreach (var hint in client.QueryAsync(TableFilter.Equal("PartitionKey", "outbox"), ct: default))
+            {
+                keys.Add(hint.GetString("Reference")!);
+            }
+
+            return keys;
+        }, default);
 }

@@ -1,14 +1,19 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using OAuthBroker.Errors;
 using OAuthBroker.Tests.Support;
 
 namespace OAuthBroker.Tests.Host;
 
-/// <summary>The OpenAPI 3.1 description at /api/openapi.json is true to the app: every route, the security schemes, the webhook.</summary>
+/// <summary>
+/// The OpenAPI 3.1 description at /api/openapi.json is true to the app and the README: every route, its answers (real
+/// bodies fit their schemas) and problem codes, the security schemes, the webhook.
+/// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed partial class OpenApiDescriptionTests(BrokerEnvironmentFixture fixture)
 {
@@ -61,15 +66,204 @@ public sealed partial class OpenApiDescriptionTests(BrokerEnvironmentFixture fix
     }
 
     [Fact]
-    public async Task The_README_route_tables_and_the_description_name_the_same_routes()
+    public async Task The_README_route_tables_and_the_description_name_the_same_routes_statuses_and_problem_codes()
     {
-        var described = Described(await DescriptionAsync()).Where(r => r.Path.StartsWith("/api/", StringComparison.Ordinal)).ToHashSet();
-        var readme = File.ReadAllText(Path.Combine(OAuthBroker.LocalEnvironment.RepositoryRoot.Find(), "README.md"));
-        var listed = ReadmeRoute().Matches(readme).Select(m => (m.Groups[1].Value, m.Groups[2].Value)).ToHashSet();
+        var document = await DescriptionAsync();
+        var described = Described(document).Where(r => r.Path.StartsWith("/api/", StringComparison.Ordinal)).ToHashSet();
+        var rows = ReadmeRoute().Matches(Readme()).Select(m => (Method: m.Groups[1].Value, Path: m.Groups[2].Value, Text: m.Groups[3].Value)).ToList();
 
-        listed.ShouldBe(described, ignoreOrder: true);
+        rows.Select(r => (r.Method, r.Path)).ToHashSet().ShouldBe(described, ignoreOrder: true);
+        foreach (var (method, path, text) in rows)
+        {
+            var responses = document.GetProperty("paths").GetProperty(path).GetProperty(method.ToLowerInvariant()).GetProperty("responses");
+            foreach (Match answer in ReadmeAnswer().Matches(text))
+            {
+                var status = answer.Groups[1].Value;
+                responses.TryGetProperty(status, out var response).ShouldBeTrue($"README: {method} {path} answers {status}; the description does not say so");
+                if (answer.Groups[2].Success)
+                {
+                    ProblemCodesOf(response).ShouldContain(answer.Groups[2].Value, $"README: {method} {path} answers {status} {answer.Groups[2].Value}");
+                }
+            }
+        }
     }
 
-    [GeneratedRegex(@"^\| `(GET|POST|PUT|DELETE) (/api/[^`?\s]*)", RegexOptions.Multiline)]
+    [Fact]
+    public async Task The_README_problem_code_list_and_the_description_give_the_same_codes_and_statuses()
+    {
+        var listed = ReadmeProblemCodes();
+        var described = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var responses in (await DescriptionAsync()).GetProperty("paths").EnumerateObject().SelectMany(p => p.Value.EnumerateObject()).Select(o => o.Value.GetProperty("responses")))
+        {
+            foreach (var response in responses.EnumerateObject().Where(r => r.Name != "default"))
+            {
+                foreach (var code in ProblemCodesOf(response.Value))
+                {
+                    described[code] = int.Parse(response.Name, System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        described.OrderBy(p => p.Key, StringComparer.Ordinal).ShouldBe(listed.OrderBy(p => p.Key, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_problem_codes_described_are_the_ones_the_error_catalogue_answers_with_at_the_same_status()
+    {
+        var catalogue = typeof(BrokerErrors).GetMembers(BindingFlags.Public | BindingFlags.Static).SelectMany(ErrorsOf).ToList();
+        catalogue.Count.ShouldBeGreaterThan(20);
+        var document = await DescriptionAsync();
+        var described = document.GetProperty("paths").EnumerateObject().SelectMany(p => p.Value.EnumerateObject())
+            .SelectMany(o => o.Value.GetProperty("responses").EnumerateObject())
+            .SelectMany(r => ProblemCodesOf(r.Value).Select(code => (code, r.Name))).ToHashSet();
+
+        foreach (var error in catalogue)
+        {
+            described.ShouldContain((error.Code, error.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)), $"{error.Code} ({error.Status}) is in the catalogue");
+        }
+    }
+
+    [Fact]
+    public async Task Real_success_bodies_and_webhook_payloads_fit_the_described_schemas()
+    {
+        var document = await DescriptionAsync();
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync();
+        using var http = new HttpClient();
+        using var events = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.BrokerUri, "api/events?limit=5"));
+        events.Headers.Add("X-Api-Key", fixture.BackendKey);
+        using var eventsAnswer = await http.SendAsync(events);
+
+        var bodies = new (string Path, string Method, JsonElement Body)[]
+        {
+            ("/api/health", "get", await http.GetFromJsonAsync<JsonElement>(new Uri(fixture.BrokerUri, "api/health"))),
+            ("/api/providers", "get", await http.GetFromJsonAsync<JsonElement>(new Uri(fixture.BrokerUri, "api/providers"))),
+            ("/api/links", "get", await browser.Http.GetFromJsonAsync<JsonElement>(new Uri(fixture.BrokerUri, "api/links"))),
+            ("/api/events", "get", await eventsAnswer.Content.ReadFromJsonAsync<JsonElement>()),
+        };
+        foreach (var (path, method, body) in bodies)
+        {
+            var schema = document.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses").GetProperty("200")
+                .GetProperty("content").GetProperty("application/json").GetProperty("schema");
+            Fits(document, body, schema, path);
+        }
+
+        var page = bodies[3].Body.GetProperty("events");
+        page.GetArrayLength().ShouldBeGreaterThan(0);
+        var webhook = document.GetProperty("webhooks").GetProperty("linkEvent").GetProperty("post").GetProperty("requestBody")
+            .GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        var payload = JsonSerializer.Deserialize<JsonElement>(OAuthBroker.Events.LinkEventJson.Serialize(OAuthBroker.Events.LinkEventJson.Read(page[0].GetRawText())));
+        Fits(document, payload, webhook, "webhook");
+    }
+
+    /// <summary>Every member the body has is described with a matching JSON type, and every required one is there.</summary>
+    private static void Fits(JsonElement document, JsonElement body, JsonElement schema, string where)
+    {
+        if (schema.TryGetProperty("$ref", out var reference))
+        {
+            schema = document.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!["#/components/schemas/".Length..]);
+        }
+
+        if (schema.TryGetProperty("enum", out var values))
+        {
+            values.EnumerateArray().Select(v => v.ToString()).ShouldContain(body.ToString(), where);
+        }
+
+        if (schema.TryGetProperty("type", out var type))
+        {
+            var types = type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString()!).ToArray() : [type.GetString()!];
+            types.ShouldContain(JsonTypeOf(body), $"{where}: {body.ValueKind}");
+        }
+
+        if (body.ValueKind == JsonValueKind.Array && schema.TryGetProperty("items", out var items))
+        {
+            foreach (var item in body.EnumerateArray())
+            {
+                Fits(document, item, items, where + "[]");
+            }
+        }
+
+        if (body.ValueKind == JsonValueKind.Object && schema.TryGetProperty("properties", out var properties))
+        {
+            foreach (var member in body.EnumerateObject())
+            {
+                properties.TryGetProperty(member.Name, out var described).ShouldBeTrue($"{where}.{member.Name} is not described");
+                Fits(document, member.Value, described, where + "." + member.Name);
+            }
+
+            if (schema.TryGetProperty("required", out var required))
+            {
+                foreach (var name in required.EnumerateArray().Select(r => r.GetString()!))
+                {
+                    body.TryGetProperty(name, out _).ShouldBeTrue($"{where}.{name} is required");
+                }
+            }
+        }
+    }
+
+    private static string JsonTypeOf(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Object => "object",
+        JsonValueKind.Array => "array",
+        JsonValueKind.String => "string",
+        JsonValueKind.Number => value.TryGetInt64(out _) ? "integer" : "number",
+        JsonValueKind.True or JsonValueKind.False => "boolean",
+        _ => "null",
+    };
+
+    private static IEnumerable<string> ProblemCodesOf(JsonElement response) =>
+        response.TryGetProperty("content", out var content) && content.TryGetProperty("application/problem+json", out var problem)
+            ? problem.GetProperty("schema").GetProperty("properties").GetProperty("code").GetProperty("enum").EnumerateArray().Select(c => c.GetString()!)
+            : [];
+
+    private static IEnumerable<BrokerError> ErrorsOf(MemberInfo member) => member switch
+    {
+        FieldInfo { FieldType: var t } field when t == typeof(BrokerError) => [(BrokerError)field.GetValue(null)!],
+        MethodInfo { ReturnType: var t } method when t == typeof(BrokerError) =>
+            [(BrokerError)method.Invoke(null, [.. method.GetParameters().Select(_ => (object)"x")])!],
+        _ => [],
+    };
+
+    private static string Readme() => File.ReadAllText(Path.Combine(OAuthBroker.LocalEnvironment.RepositoryRoot.Find(), "README.md"));
+
+    /// <summary>
+    /// The README's "Problem codes:" list: codes in backticks, each group's status in the parenthesis or "all NNN" that
+    /// ends it.
+    /// </summary>
+    private static Dictionary<string, int> ReadmeProblemCodes()
+    {
+        var readme = Readme();
+        var start = readme.IndexOf("Problem codes:", StringComparison.Ordinal);
+        var list = readme[start..readme.IndexOf("Details are the broker's own words", start, StringComparison.Ordinal)];
+        var codes = new Dictionary<string, int>(StringComparer.Ordinal);
+        var pending = new List<string>();
+        foreach (Match token in ProblemListToken().Matches(list))
+        {
+            if (token.Groups[1].Success)
+            {
+                pending.Add(token.Groups[1].Value);
+                continue;
+            }
+
+            foreach (var code in pending)
+            {
+                codes[code] = int.Parse(token.Groups[2].Success ? token.Groups[2].Value : token.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            pending.Clear();
+        }
+
+        pending.ShouldBeEmpty("every code in the README's list has a status");
+        return codes;
+    }
+
+    [GeneratedRegex(@"^\| `(GET|POST|PUT|DELETE) (/api/[^`?\s]*)[^`]*` \|(.*)$", RegexOptions.Multiline)]
     private static partial Regex ReadmeRoute();
+
+    /// <summary>An answer a route row names: <c>`409 reauth_required`</c>, or a success status such as <c>`302`</c> or <c>`200 {…}`</c>.</summary>
+    [GeneratedRegex(@"`(\d{3})(?: ([a-z_]+)`)?")]
+    private static partial Regex ReadmeAnswer();
+
+    [GeneratedRegex(@"`([a-z_]+)`|\((\d{3})|all (\d{3})")]
+    private static partial Regex ProblemListToken();
 }

@@ -1,0 +1,105 @@
+using Azure;
+using OAuthBroker.Errors;
+using OAuthBroker.Events;
+using OAuthBroker.Storage.Tables;
+
+namespace OAuthBroker.Storage.Events;
+
+/// <summary>
+/// One row per provider in the events table's <c>provider</c> partition, holding its last credentials transition and
+/// that transition's event. A transition is a conditional write of the row (insert, or replace under its ETag), so of
+/// several instances whose breakers open (or whose refreshes succeed again) at once, one records the event. The row is
+/// also the event's outbox: it is appended to the log after the row write and marked <c>Logged</c>; one whose writer
+/// stopped in between is appended by <see cref="RecoverAsync"/> (with its id, so receivers deduplicate a second copy).
+/// </summary>
+public sealed class TableProviderCredentialsState(TableHandle table, IEventLog log) : IProviderCredentialsState
+{
+    public async Task<bool> TransitionAsync(LinkEvent transition, CT ct)
+    {
+        if (await RecordAsync(transition, ct) is not { } etag)
+        {
+            return false;
+        }
+
+        try
+        {
+            await AppendAsync(transition, etag, ct);
+        }
+        catch (StorageUnavailableException)
+        {
+            // Note: recorded, not yet in the log; the row keeps it for recovery.
+        }
+
+        return true;
+    }
+
+    /// <summary>Appends the transitions recorded at or before <paramref name="olderThan"/> that never reached the log.</summary>
+    public Task<int> RecoverAsync(DateTimeOffset olderThan, CT ct) =>
+        table.RunAsync(async client =>
+        {
+            var unlogged = new List<TableEntity>();
+            var filter = TableFilter.And(TableFilter.Equal("PartitionKey", EventTableKeys.ProviderStates), "Logged eq false", TableFilter.LessThanOrEqual("Timestamp", olderThan));
+            await foreach (var row in client.QueryAsync(filter, ct: ct))
+            {
+                unlogged.Add(row);
+            }
+
+            foreach (var row in unlogged)
+            {
+                await AppendAsync(LinkEventJson.Read(row.GetString("Json")!), row.ETag!, ct);
+            }
+
+            return unlogged.Count;
+        }, ct);
+
+    /// <summary>The row's new ETag when this call made the transition; null when the state already was it.</summary>
+    private Task<string?> RecordAsync(LinkEvent transition, CT ct) =>
+        table.RunAsync(async client =>
+        {
+            var row = await client.GetEntityAsync(EventTableKeys.ProviderStates, transition.ProviderId, ct);
+            var current = row?.GetString("Type");
+            if (current == transition.Type || (current is null && transition.Type == LinkEventTypes.ProviderCredentialsAccepted))
+            {
+                return null;
+            }
+
+            var entity = new TableEntity(EventTableKeys.ProviderStates, transition.ProviderId)
+            {
+                ["Type"] = transition.Type,
+                ["EventId"] = transition.Id,
+                ["Json"] = LinkEventJson.SerializeToString(transition),
+                ["Logged"] = false,
+            };
+            try
+            {
+                return row is null
+                    ? await client.AddEntityAsync(entity, ct)
+                    : await client.UpdateEntityAsync(entity, row.ETag!, TableUpdateMode.Replace, ct);
+            }
+            catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+            {
+                // Another instance made the transition first, or ours committed and its answer was lost (the storage
+                // client's retry then meets our own write): the row holding our event id tells the two apart.
+                var now = await client.GetEntityAsync(EventTableKeys.ProviderStates, transition.ProviderId, ct);
+                return now?.GetString("EventId") == transition.Id ? now.ETag : null;
+            }
+        }, ct);
+
+    private async Task AppendAsync(LinkEvent transition, string etag, CT ct)
+    {
+        await log.AppendAsync(transition, ct);
+        await table.RunAsync(async client =>
+        {
+            try
+            {
+                await client.UpdateEntityAsync(new TableEntity(EventTableKeys.ProviderStates, transition.ProviderId) { ["Logged"] = true }, etag, TableUpdateMode.Merge, ct);
+            }
+            catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+            {
+                // A later transition replaced the row: it is that one's to log.
+            }
+
+            return true;
+        }, ct);
+    }
+}
