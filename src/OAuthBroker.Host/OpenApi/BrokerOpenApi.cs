@@ -50,6 +50,7 @@ public static class BrokerOpenApi
                 operation.Responses ??= new OpenApiResponses();
                 if (RouteContracts.ByRoute.TryGetValue($"{context.Description.HttpMethod} {route}", out var contract))
                 {
+                    DescribeInputs(operation, contract);
                     await DescribeAnswersAsync(operation, contract, context, ct);
                 }
 
@@ -227,6 +228,32 @@ public static class BrokerOpenApi
             ["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String },
         },
     };
+
+    /// <summary>What the endpoint reads from the request itself, which the generator cannot see in its delegate.</summary>
+    private static void DescribeInputs(OpenApiOperation operation, RouteContract contract)
+    {
+        foreach (var input in contract.Query)
+        {
+            operation.Parameters ??= [];
+            operation.Parameters.Add(new OpenApiParameter
+            {
+                Name = input.Name,
+                In = ParameterLocation.Query,
+                Required = input.Required,
+                Description = input.Description,
+                Schema = new OpenApiSchema { Type = input.Type },
+            });
+        }
+
+        if (contract.RequestBody is { } body)
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = body() } },
+            };
+        }
+    }
 
     /// <summary>The route's security schemes, any one of which suffices (one requirement per scheme).</summary>
     private static void Secure(OpenApiOperation operation, OpenApiDocument? document, string relativePath)

@@ -11,4 +11,10 @@ internal sealed record RouteContract(int Status, string Description, Type? Body,
 
     /// <summary>A schema for a body the endpoint writes itself (no CLR type to derive one from).</summary>
     public Func<Microsoft.OpenApi.OpenApiSchema>? Schema { get; init; }
+
+    /// <summary>The query parameters the endpoint reads itself.</summary>
+    public IReadOnlyList<QueryInput> Query { get; init; } = [];
+
+    /// <summary>The JSON request body the endpoint reads itself, when it takes one.</summary>
+    public Func<Microsoft.OpenApi.OpenApiSchema>? RequestBody { get; init; }
 }

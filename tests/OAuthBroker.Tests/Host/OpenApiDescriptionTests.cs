@@ -89,6 +89,33 @@ public sealed partial class OpenApiDescriptionTests(BrokerEnvironmentFixture fix
     }
 
     [Fact]
+    public async Task The_query_parameters_the_README_routes_take_and_the_completion_body_are_described_so_a_generated_client_can_send_them()
+    {
+        var document = await DescriptionAsync();
+        var rows = ReadmeRouteQuery().Matches(Readme());
+        rows.Count.ShouldBeGreaterThanOrEqualTo(5);
+        foreach (Match row in rows)
+        {
+            var operation = document.GetProperty("paths").GetProperty(row.Groups[2].Value).GetProperty(row.Groups[1].Value.ToLowerInvariant());
+            var described = operation.TryGetProperty("parameters", out var parameters)
+                ? parameters.EnumerateArray().Where(p => p.GetProperty("in").GetString() == "query").Select(p => p.GetProperty("name").GetString()).ToHashSet()
+                : [];
+            foreach (var name in row.Groups[3].Value.Split('&').Select(pair => pair.Split('=')[0]))
+            {
+                described.ShouldContain(name, $"{row.Groups[1].Value} {row.Groups[2].Value} takes {name} (README) but the description does not say so");
+            }
+        }
+
+        var credential = document.GetProperty("paths").GetProperty("/api/links/{provider}/{accountId}/credential").GetProperty("get").GetProperty("parameters")
+            .EnumerateArray().Single(p => p.GetProperty("name").GetString() == "userId");
+        credential.GetProperty("required").GetBoolean().ShouldBeTrue();
+        var body = document.GetProperty("paths").GetProperty("/api/oauth/{provider}/complete").GetProperty("post").GetProperty("requestBody")
+            .GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        body.GetProperty("required").EnumerateArray().Select(r => r.GetString()).ShouldBe(["completion"]);
+        body.GetProperty("properties").EnumerateObject().Select(p => p.Name).ShouldBe(["completion", "verifier"], ignoreOrder: true);
+    }
+
+    [Fact]
     public async Task The_README_problem_code_list_and_the_description_give_the_same_codes_and_statuses()
     {
         var listed = ReadmeProblemCodes();
@@ -259,6 +286,10 @@ public sealed partial class OpenApiDescriptionTests(BrokerEnvironmentFixture fix
 
     [GeneratedRegex(@"^\| `(GET|POST|PUT|DELETE) (/api/[^`?\s]*)[^`]*` \|(.*)$", RegexOptions.Multiline)]
     private static partial Regex ReadmeRoute();
+
+    /// <summary>A README route row whose route takes query parameters: method, path, and <c>name=…&amp;name=…</c>.</summary>
+    [GeneratedRegex(@"^\| `(GET|POST|PUT|DELETE) (/api/[^`?\s]*)\?([^`]*)` \|", RegexOptions.Multiline)]
+    private static partial Regex ReadmeRouteQuery();
 
     /// <summary>An answer a route row names: <c>`409 reauth_required`</c>, or a success status such as <c>`302`</c> or <c>`200 {…}`</c>.</summary>
     [GeneratedRegex(@"`(\d{3})(?: ([a-z_]+)`)?")]
