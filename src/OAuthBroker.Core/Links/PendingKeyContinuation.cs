@@ -141,7 +141,8 @@ public sealed partial class PendingKeyContinuation(
         }
 
         var now = time.GetUtcNow();
-        var described = Describe(leased, vaulted);
+        // Counted from the pair's issue, not the row's last write, so the look scheduled below and the check here agree.
+        var described = Describe(leased, vaulted) with { UpdatedAt = leased.LastRefreshAt ?? leased.CreatedAt };
         var renewable = !afterRenewal && vaulted.Credential.RefreshToken is not null && !(vaulted.Credential.RefreshTokenExpiresAt <= now);
         if (now > leased.CreatedAt + brokerOptions.Value.PendingKeyLifetime)
         {
