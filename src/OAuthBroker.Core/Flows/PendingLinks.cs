@@ -14,6 +14,7 @@ namespace OAuthBroker.Flows;
 /// </summary>
 public sealed partial class PendingLinks(
     IPendingLinkStore store,
+    Links.IAccountLinkStore links,
     Sealer sealer,
     ProviderCatalog providers,
     IOptions<BrokerOptions> options,
@@ -146,8 +147,19 @@ public sealed partial class PendingLinks(
 
         if (grant.IsPending && provider is IDeferredAuthorization deferred)
         {
-            // No key was known when the callback ended: remove one this flow created since, never one that was there.
-            var abandoned = new PendingAuthorization(grant.Credential, grant.Scopes, grant.PendingProgress!, grant.NextAttemptAt ?? time.GetUtcNow());
+            // No key was known when the callback ended: remove one this flow created since, never one that was there
+            // and never the key one of the user's links uses (another flow of the same user may have linked it since).
+            IReadOnlySet<string> existing;
+            try
+            {
+                existing = await DeferredProviderLeg.ExistingAccountIdsAsync(links, pending.UserId, pending.ProviderId, CT.None);
+            }
+            catch (Errors.StorageUnavailableException)
+            {
+                return RevocationStatus.Unavailable;
+            }
+
+            var abandoned = new PendingAuthorization(grant.Credential, grant.Scopes, grant.PendingProgress!, grant.NextAttemptAt ?? time.GetUtcNow()) { ExistingAccountIds = existing };
             return (await deferred.AbandonAsync(abandoned, CT.None)).Status;
         }
 

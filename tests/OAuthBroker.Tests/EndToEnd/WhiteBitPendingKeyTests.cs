@@ -283,6 +283,32 @@ public sealed class WhiteBitPendingKeyTests(BrokerEnvironmentFixture fixture) : 
     }
 
     [Fact]
+    public async Task An_unconfirmed_pending_key_flow_discarded_later_never_deletes_the_key_another_flow_of_the_user_linked()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.KeyCreatedAfter = TimeSpan.MaxValue);
+        using var browser = fixture.NewBrowser();
+        // Flow A: the callback finds no key yet, and its return page never completes (the user closed the tab).
+        using (var abandoned = await browser.GetRawAsync(await browser.ConsentAsync(await browser.StartAsync("whitebit"), 671001)))
+        {
+            browser.PendingReturn(abandoned).ShouldNotBeNull();
+        }
+
+        // Flow B: the user tries again, completes, creates the key, and the scheduled run links it.
+        await PendingKeyAsync(browser, 671001);
+        Keys.FinishKeyCreation("671001", DateTimeOffset.UtcNow).ShouldBeGreaterThanOrEqualTo(1);
+        await RunScheduledAsync(TimeSpan.FromSeconds(4));
+        var linked = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        linked.Status.ShouldBe(LinkStatus.Active);
+
+        // Housekeeping discards flow A once its pending window has passed: what it may remove is a key it created, never
+        // the one B linked.
+        await RunScheduledAsync(TimeSpan.FromMinutes(6));
+
+        Keys.KeysById[linked.AccountId].Deleted.ShouldBeFalse("the linked key is the user's link, not the abandoned flow's");
+        (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.Active);
+    }
+
+    [Fact]
     public async Task A_pending_key_left_by_an_instance_that_died_mid_step_is_continued_by_another_once_its_lease_lapses()
     {
         using var reading = SandboxSwitch.Set(WhiteBit, o => o.KeyCreatedAfter = TimeSpan.MaxValue);

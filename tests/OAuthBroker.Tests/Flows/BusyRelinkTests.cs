@@ -77,7 +77,7 @@ public sealed class BusyRelinkTests(BrokerEnvironmentFixture fixture)
     {
         var scopes = new RevocationScopeOptions();
         RevocationScopeOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Providers:acme:RevocationScope"] = scope }).Build(), scopes);
-        return new(fixture.Broker<IPendingLinkStore>(), fixture.Broker<Sealer>(), fixture.Broker<ProviderCatalog>(), fixture.Broker<IOptions<BrokerOptions>>(),
+        return new(fixture.Broker<IPendingLinkStore>(), fixture.Broker<IAccountLinkStore>(), fixture.Broker<Sealer>(), fixture.Broker<ProviderCatalog>(), fixture.Broker<IOptions<BrokerOptions>>(),
             Options.Create(scopes), fixture.BrokerClock, NullLogger<PendingLinks>.Instance);
     }
 

@@ -51,7 +51,7 @@ public sealed class PendingLinkTakeTests(BrokerEnvironmentFixture fixture)
         }
     }
 
-    private PendingLinks PendingLinksOver(IPendingLinkStore store) => new(store, fixture.Broker<Sealer>(), fixture.Broker<ProviderCatalog>(),
+    private PendingLinks PendingLinksOver(IPendingLinkStore store) => new(store, fixture.Broker<OAuthBroker.Links.IAccountLinkStore>(), fixture.Broker<Sealer>(), fixture.Broker<ProviderCatalog>(),
         fixture.Broker<IOptions<BrokerOptions>>(), fixture.Broker<IOptions<OAuthBroker.Links.RevocationScopeOptions>>(), fixture.BrokerClock, NullLogger<PendingLinks>.Instance);
 
     /// <summary>The broker's pending-link store, with the browser going away (its request aborted) right after a take.</summary>
