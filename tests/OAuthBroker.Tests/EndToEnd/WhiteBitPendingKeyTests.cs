@@ -229,8 +229,8 @@ public sealed class WhiteBitPendingKeyTests(BrokerEnvironmentFixture fixture) : 
     {
         using var reading = SandboxSwitch.Set(WhiteBit, o => o.KeyCreatedAfter = TimeSpan.MaxValue);
         using var browser = fixture.NewBrowser();
-        await PendingKeyAsync(browser, 671001);
-        Keys.FinishKeyCreation("671001", DateTimeOffset.UtcNow);
+        await PendingKeyAsync(browser, 672001);
+        Keys.FinishKeyCreation("672001", DateTimeOffset.UtcNow);
         var row = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
         // WhiteBIT hands the secret out (once: 409 afterwards) while its answer is still on the way; the run is cancelled meanwhile.
         var slow = new Fault("/whitebit/oauth2/api-key/", 0, Delay: TimeSpan.FromSeconds(1)) { PathSuffix = "/secret", Phase = FaultPhase.AfterHandler };
