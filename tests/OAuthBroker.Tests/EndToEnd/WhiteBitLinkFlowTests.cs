@@ -129,8 +129,8 @@ public class WhiteBitLinkFlowTests(BrokerEnvironmentFixture fixture)
 
         using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(6));
         // The unlink renews the pair first (Refresh/UnlinkRefreshFirstTests has the failures).
-        var (status, outcome, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", link.AccountId);
-        status.ShouldBe(HttpStatusCode.OK);
+        var (status, outcome, detail) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", link.AccountId);
+        status.ShouldBe(HttpStatusCode.OK, detail);
         outcome.ShouldBe("revoked");
         Keys.KeysById[link.AccountId].Deleted.ShouldBeTrue();
     }
