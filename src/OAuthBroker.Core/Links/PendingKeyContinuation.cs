@@ -115,7 +115,17 @@ public sealed partial class PendingKeyContinuation(
 
     private async Task<RefreshOutcome> ContinueLeasedAsync(AccountLink leased, IDeferredAuthorization deferred, bool afterRenewal, CT ct)
     {
-        var vaulted = await vault.ReadCurrentAsync(leased, ct);
+        var (vaulted, notVisible) = await ReadDescribedAsync(leased, ct);
+        if (notVisible)
+        {
+            // Right after a renewal the vault may not show the version the row names yet (reads lag writes, "within 60
+            // seconds" on a vault allow-listed for throughput): an earlier version standing in for it would be the pair
+            // the renewal rotated out. Looked at again by the next run.
+            LogVersionNotVisible(logger, leased.ProviderId);
+            await leases.ReleaseQuietlyAsync(leased);
+            return RefreshOutcome.Deferred;
+        }
+
         if (vaulted is null)
         {
             return await FailAsync(leased, null, deferred, "credential_missing", ct);
@@ -293,6 +303,29 @@ public sealed partial class PendingKeyContinuation(
         RefreshTokenExpiresAt = vaulted.Credential.RefreshTokenExpiresAt,
         CredentialVersion = vaulted.Version ?? link.CredentialVersion,
     };
+
+    /// <summary>
+    /// The pending credential the row names: its pinned version, never the latest standing in for it (unlike
+    /// <see cref="CredentialVaultReads.ReadCurrentAsync"/>); while a spend is in doubt, as there. NotVisible: the secret
+    /// exists but not yet the version the row names.
+    /// </summary>
+    private async Task<(VaultedCredential? Credential, bool NotVisible)> ReadDescribedAsync(AccountLink leased, CT ct)
+    {
+        if (leased.SpendingVersion is not null || leased.CredentialVersion is not { } version)
+        {
+            return (await vault.ReadCurrentAsync(leased, ct), false);
+        }
+
+        if (await vault.ReadVersionAsync(leased.CredentialName, version, ct) is { } pinned)
+        {
+            return (pinned, false);
+        }
+
+        return (null, await vault.ReadAsync(leased.CredentialName, ct) is not null);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A pending {ProviderId} key waits for the vault to show the credential version its row names")]
+    private static partial void LogVersionNotVisible(ILogger logger, string providerId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pending key at {ProviderId} is ready; the link is {Status}")]
     private static partial void LogKeyReady(ILogger logger, string providerId, LinkStatus status);
