@@ -17,8 +17,10 @@ namespace OAuthBroker.Links;
 /// row holds only the provider's non-secret progress.
 /// <list type="bullet">
 /// <item>Waiting: the progress and the next attempt are written back.</item>
-/// <item>RefreshNeeded: the spend is marked on the row, the refresh token spent (WhiteBIT paces 1 request/s), the
-/// rotated pair vaulted naming the version it came from, and the row pointed at it; a spend whose outcome stays
+/// <item>RefreshNeeded, or a refresh token that would expire before the next look: the lease is given back and the
+/// refresher renews the pair with the very spend it makes for every link (<see cref="RefreshOutcome.RenewalNeeded"/>:
+/// the version the row names, the vault-write gate and its proof, the lease budget, the result vaulted before the row
+/// names it, <c>refresh_result_unstored</c> when it cannot be), then continues once more. A spend whose outcome stays
 /// unknown is never repeated (<see cref="CredentialVaultReads.ReadCurrentAsync"/> adopts its stored result).</item>
 /// <item>Completed: the grant is linked under the key's account (<see cref="LinkEventTypes.WhiteBitKeyReady"/> in the
 /// same write as the link), then the pending row and its secret are removed. A crash in between is found by the next
@@ -37,14 +39,10 @@ public sealed partial class PendingKeyContinuation(
     RefreshPolicy policy,
     LinkLeases leases,
     LinkWriter writer,
-    VaultWriteGate gate,
     IOptions<BrokerOptions> brokerOptions,
     TimeProvider time,
     ILogger<PendingKeyContinuation> logger)
 {
-    /// <summary>Refreshes within one continuation: a token refused again right after a renewal is not renewed forever.</summary>
-    private const int MaxRenewals = 1;
-
     private readonly string _instance = "pending-" + Guid.NewGuid().ToString("N")[..12];
 
     /// <summary>
@@ -54,7 +52,14 @@ public sealed partial class PendingKeyContinuation(
     /// </summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
 
-    public async Task<RefreshOutcome> ContinueAsync(AccountLink link, CT ct)
+    public Task<RefreshOutcome> ContinueAsync(AccountLink link, CT ct) => ContinueAsync(link, afterRenewal: false, ct);
+
+    /// <summary>
+    /// One step of the pending link. <see cref="RefreshOutcome.RenewalNeeded"/>: the lease was given back for the
+    /// refresher to renew the pair; <paramref name="afterRenewal"/> is the step right after it (a token refused again is
+    /// not renewed forever).
+    /// </summary>
+    public async Task<RefreshOutcome> ContinueAsync(AccountLink link, bool afterRenewal, CT ct)
     {
         var pair = link.UserId + "\n" + link.ProviderId;
         if (!_running.TryAdd(pair, 0))
@@ -65,7 +70,7 @@ public sealed partial class PendingKeyContinuation(
 
         try
         {
-            return await ContinueOneAsync(link, ct);
+            return await ContinueOneAsync(link, afterRenewal, ct);
         }
         finally
         {
@@ -73,7 +78,7 @@ public sealed partial class PendingKeyContinuation(
         }
     }
 
-    private async Task<RefreshOutcome> ContinueOneAsync(AccountLink link, CT ct)
+    private async Task<RefreshOutcome> ContinueOneAsync(AccountLink link, bool afterRenewal, CT ct)
     {
         if (leases.HeldByOther(link, _instance))
         {
@@ -99,7 +104,7 @@ public sealed partial class PendingKeyContinuation(
 
         try
         {
-            return await ContinueLeasedAsync(leased, provider, deferred, ct);
+            return await ContinueLeasedAsync(leased, deferred, afterRenewal, ct);
         }
         catch
         {
@@ -108,9 +113,19 @@ public sealed partial class PendingKeyContinuation(
         }
     }
 
-    private async Task<RefreshOutcome> ContinueLeasedAsync(AccountLink leased, IOAuthProvider provider, IDeferredAuthorization deferred, CT ct)
+    private async Task<RefreshOutcome> ContinueLeasedAsync(AccountLink leased, IDeferredAuthorization deferred, bool afterRenewal, CT ct)
     {
-        var vaulted = await vault.ReadCurrentAsync(leased, ct);
+        var (vaulted, notVisible) = await ReadDescribedAsync(leased, ct);
+        if (notVisible)
+        {
+            // Right after a renewal the vault may not show the version the row names yet (reads lag writes, "within 60
+            // seconds" on a vault allow-listed for throughput): an earlier version standing in for it would be the pair
+            // the renewal rotated out. Looked at again by the next run.
+            LogVersionNotVisible(logger, leased.ProviderId);
+            await leases.ReleaseQuietlyAsync(leased);
+            return RefreshOutcome.Deferred;
+        }
+
         if (vaulted is null)
         {
             return await FailAsync(leased, null, deferred, "credential_missing", ct);
@@ -136,23 +151,29 @@ public sealed partial class PendingKeyContinuation(
         }
 
         var now = time.GetUtcNow();
+        // Counted from the pair's issue, not the row's last write, so the look scheduled below and the check here agree.
+        var described = Describe(leased, vaulted) with { UpdatedAt = leased.LastRefreshAt ?? leased.CreatedAt };
+        var renewable = !afterRenewal && vaulted.Credential.RefreshToken is not null && !(vaulted.Credential.RefreshTokenExpiresAt <= now);
         if (now > leased.CreatedAt + brokerOptions.Value.PendingKeyLifetime)
         {
-            return await FailAsync(leased, vaulted, deferred, "pending_key_timeout", ct);
+            // Removing the flow's key needs a live access token: renewed first while the refresh token still can.
+            return renewable && vaulted.Credential.AccessTokenExpiresAt <= now
+                ? await HandOverForRenewalAsync(leased)
+                : await FailAsync(leased, vaulted, deferred, "pending_key_timeout", ct);
+        }
+
+        if (renewable && vaulted.Credential.RefreshTokenExpiresAt is { } refreshExpires && refreshExpires - policy.MarginFor(described) <= now)
+        {
+            // Renewed ahead of time: a refresh token that dies while the link waits (WhiteBIT's newest reading: 600 s)
+            // would leave the flow nothing to fetch the key with, or to remove it.
+            return await HandOverForRenewalAsync(leased);
         }
 
         var pending = Pending(leased, vaulted, existing, now);
         var step = await deferred.ContinueAsync(pending, ct);
-        for (var renewals = 0; step is PendingStep.RefreshNeeded && renewals < MaxRenewals; renewals++)
+        if (step is PendingStep.RefreshNeeded && !afterRenewal)
         {
-            var renewed = await RenewAsync(leased, vaulted, provider, ct);
-            if (renewed.Stop is { } stop)
-            {
-                return stop;
-            }
-
-            (leased, vaulted) = (renewed.Leased!, renewed.Vaulted!);
-            step = await deferred.ContinueAsync(Pending(leased, vaulted, existing, time.GetUtcNow()), ct);
+            return await HandOverForRenewalAsync(leased);
         }
 
         switch (step)
@@ -167,7 +188,8 @@ public sealed partial class PendingKeyContinuation(
                 {
                     PendingProgress = waiting.Next.Progress,
                     WaitingFor = DeferredProviderLeg.WaitCode(waiting.Reason),
-                    NextRefreshAt = waiting.Next.NextAttemptAt,
+                    // Never past the refresh token's expiry less the margin: the next look renews it ahead of time.
+                    NextRefreshAt = policy.RetryAt(described, now, waiting.Next.NextAttemptAt - now),
                     UpdatedAt = time.GetUtcNow(),
                 }, CT.None);
                 return RefreshOutcome.Deferred;
@@ -178,7 +200,7 @@ public sealed partial class PendingKeyContinuation(
                     RefreshFailures = failures,
                     LastFailure = transient.Failure.ProviderCode,
                     WaitingFor = "provider_unavailable",
-                    NextRefreshAt = time.GetUtcNow() + policy.RetryDelay(failures, transient.Failure.RetryAfter),
+                    NextRefreshAt = policy.RetryAt(described, now, policy.RetryDelay(failures, transient.Failure.RetryAfter)),
                     UpdatedAt = time.GetUtcNow(),
                 }, CT.None);
                 return RefreshOutcome.Retrying;
@@ -191,61 +213,24 @@ public sealed partial class PendingKeyContinuation(
         }
     }
 
-    /// <summary>
-    /// Spends the refresh token under the lease: the vault must take writes, the spend is marked on the row first (so an
-    /// outcome that never comes back is known to be unknown), and the rotated pair is vaulted before the row names it.
-    /// </summary>
-    private async Task<(AccountLink? Leased, VaultedCredential? Vaulted, RefreshOutcome? Stop)> RenewAsync(AccountLink leased, VaultedCredential vaulted, IOAuthProvider provider, CT ct)
+    /// <summary>The lease given back for the refresher's spend (<see cref="RefreshOutcome.RenewalNeeded"/>); it takes its own.</summary>
+    private async Task<RefreshOutcome> HandOverForRenewalAsync(AccountLink leased)
     {
-        if (!(await gate.CheckAsync(ct)).MaySpend)
+        try
         {
-            await recorder.ReplaceWithScheduleAsync(leased, Released(leased) with { NextRefreshAt = time.GetUtcNow() + policy.RetryDelay(1, null), LastFailure = "vault_writes_blocked" }, CT.None);
-            return (null, null, RefreshOutcome.VaultWritesBlocked);
+            await store.ReplaceAsync(Released(leased), CT.None);
+        }
+        catch (LinkConcurrencyException)
+        {
+            return RefreshOutcome.Busy;
         }
 
-        var marked = await store.ReplaceAsync(leases.WithLease(leased, _instance) with { SpendingVersion = leased.CredentialVersion ?? vaulted.Version, SpendStartedAt = leases.Now }, ct);
-        // Note: not the caller's token from here on; a spend that was sent must get its result stored.
-        var renewal = await provider.RefreshAsync(vaulted.Credential, CT.None);
-        if (!renewal.Succeeded)
-        {
-            if (renewal.Failure.Kind is ProviderFailureKind.Unavailable)
-            {
-                // Perhaps sent and spent: the marker stays, the next run adopts a stored result or gives up.
-                await recorder.ReplaceWithScheduleAsync(marked, Released(marked) with { LastFailure = LinkRefresher.OutcomeUnknownCode, NextRefreshAt = time.GetUtcNow() + policy.RetryDelay(1, null) }, CT.None);
-                return (null, null, RefreshOutcome.OutcomeUnknown);
-            }
-
-            var cleared = marked with { SpendingVersion = null, SpendStartedAt = null };
-            if (renewal.Failure.Kind is ProviderFailureKind.RateLimited)
-            {
-                // A definite answer: nothing was spent.
-                await recorder.ReplaceWithScheduleAsync(marked, Released(cleared) with { LastFailure = renewal.Failure.ProviderCode, NextRefreshAt = time.GetUtcNow() + policy.RetryDelay(1, renewal.Failure.RetryAfter) }, CT.None);
-                return (null, null, RefreshOutcome.Retrying);
-            }
-
-            return (null, null, await FailAsync(cleared, vaulted, null, renewal.Failure.ProviderCode, CT.None));
-        }
-
-        var now = time.GetUtcNow();
-        var document = vaulted with { Credential = Merge(vaulted.Credential, renewal.Value), StoredAt = now, RefreshedFrom = marked.SpendingVersion };
-        var version = await vault.WriteAsync(marked.CredentialName, document, CT.None);
-        document = document with { Version = version };
-        var stored = await store.ReplaceAsync(Describe(marked, document) with
-        {
-            SpendingVersion = null,
-            SpendStartedAt = null,
-            CredentialVersion = version,
-            CredentialStoredAt = now,
-            CredentialVersions = marked.CredentialVersions + 1,
-            LastRefreshAt = now,
-        }, CT.None);
-        LogRenewed(logger, leased.ProviderId);
-        return (stored, document, null);
+        return RefreshOutcome.RenewalNeeded;
     }
 
     /// <summary>
-    /// The final end: the flow's own key removed where it can be (renewing first when only a refresh token can still
-    /// reach it), the row marked <see cref="LinkStatus.ReauthRequired"/> with the reason and the event in one write.
+    /// The final end: the flow's own key removed where it can be (the deadline renews first when only a refresh token
+    /// can still reach it), the row marked <see cref="LinkStatus.ReauthRequired"/> with the reason and the event in one write.
     /// </summary>
     private async Task<RefreshOutcome> FailAsync(AccountLink leased, VaultedCredential? vaulted, IDeferredAuthorization? deferred, string code, CT ct, bool abandon = true)
     {
@@ -253,19 +238,6 @@ public sealed partial class PendingKeyContinuation(
         if (abandon && deferred is not null && vaulted is not null)
         {
             var existing = await DeferredProviderLeg.ExistingAccountIdsAsync(store, leased.UserId, leased.ProviderId, ct);
-            if (vaulted.Credential.AccessTokenExpiresAt <= time.GetUtcNow() && vaulted.Credential.RefreshToken is not null && !leased.SpendInDoubt
-                && providers.Find(leased.ProviderId) is { } provider)
-            {
-                var renewed = await RenewAsync(leased, vaulted, provider, ct);
-                if (renewed.Stop is not null)
-                {
-                    // RenewAsync wrote the row's state (a retry, or its own final end).
-                    return renewed.Stop.Value;
-                }
-
-                (leased, vaulted) = (renewed.Leased!, renewed.Vaulted!);
-            }
-
             var result = await deferred.AbandonAsync(Pending(leased, vaulted, existing, time.GetUtcNow()), CT.None);
             removed = result.Status;
         }
@@ -332,24 +304,34 @@ public sealed partial class PendingKeyContinuation(
         CredentialVersion = vaulted.Version ?? link.CredentialVersion,
     };
 
-    /// <summary>What a refresh returned, over what was held (a refresh token that did not come back stays valid).</summary>
-    private static ProviderCredential Merge(ProviderCredential held, ProviderCredential refreshed) => refreshed with
+    /// <summary>
+    /// The pending credential the row names: its pinned version, never the latest standing in for it (unlike
+    /// <see cref="CredentialVaultReads.ReadCurrentAsync"/>); while a spend is in doubt, as there. NotVisible: the secret
+    /// exists but not yet the version the row names.
+    /// </summary>
+    private async Task<(VaultedCredential? Credential, bool NotVisible)> ReadDescribedAsync(AccountLink leased, CT ct)
     {
-        RefreshToken = refreshed.RefreshToken ?? held.RefreshToken,
-        RefreshTokenExpiresAt = refreshed.RefreshToken is null ? held.RefreshTokenExpiresAt : refreshed.RefreshTokenExpiresAt,
-        ApiKey = held.ApiKey,
-        ApiSecret = held.ApiSecret,
-        Metadata = held.Metadata,
-    };
+        if (leased.SpendingVersion is not null || leased.CredentialVersion is not { } version)
+        {
+            return (await vault.ReadCurrentAsync(leased, ct), false);
+        }
+
+        if (await vault.ReadVersionAsync(leased.CredentialName, version, ct) is { } pinned)
+        {
+            return (pinned, false);
+        }
+
+        return (null, await vault.ReadAsync(leased.CredentialName, ct) is not null);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A pending {ProviderId} key waits for the vault to show the credential version its row names")]
+    private static partial void LogVersionNotVisible(ILogger logger, string providerId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pending key at {ProviderId} is ready; the link is {Status}")]
     private static partial void LogKeyReady(ILogger logger, string providerId, LinkStatus status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pending key at {ProviderId} failed ({Code}); what the flow created at the provider: {Removed} (none: not attempted); the user must connect again")]
     private static partial void LogKeyFailed(ILogger logger, string providerId, string code, RevocationStatus? removed);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Pending key at {ProviderId}: the access token was renewed and the rotated pair stored")]
-    private static partial void LogRenewed(ILogger logger, string providerId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pending key at {ProviderId} linked, but its pending row could not be removed ({ExceptionType}); the next run removes it")]
     private static partial void LogRemoveFailed(ILogger logger, string providerId, string exceptionType);

@@ -81,7 +81,9 @@ public sealed partial class LinkRefresher
             SpendingVersion = null,
             SpendStartedAt = null,
         };
-        return recorder.ReplaceWithScheduleAsync(row, updated with { NextRefreshAt = policy.NextDue(updated, now, result.RefreshTokenExpiryMovable) }, ct);
+        // A pending link (renewed while it waits for its provider) is continued at once, not at the next refresh.
+        var next = row.Status == LinkStatus.PendingKey ? now : policy.NextDue(updated, now, result.RefreshTokenExpiryMovable);
+        return recorder.ReplaceWithScheduleAsync(row, updated with { NextRefreshAt = next }, ct);
     }
 
     /// <summary>
@@ -98,7 +100,7 @@ public sealed partial class LinkRefresher
             return null;
         }
 
-        if (row is { Status: LinkStatus.Active } && row.SpendingVersion == held.Row.SpendingVersion && row.CredentialName == held.Row.CredentialName
+        if (row is { Status: LinkStatus.Active or LinkStatus.PendingKey } && row.Status == held.Row.Status && row.SpendingVersion == held.Row.SpendingVersion && row.CredentialName == held.Row.CredentialName
             && !leases.HeldByOther(row, _instance))
         {
             try

@@ -56,7 +56,8 @@ public sealed partial class LinkRefresher
     /// </summary>
     private async Task<bool> LeftByThisAttemptAsync(AccountLink row, AccountLink ours, CT ct)
     {
-        var same = row.Status == LinkStatus.Active
+        var same = row.Status is LinkStatus.Active or LinkStatus.PendingKey
+            && row.Status == ours.Status
             && ours.SpendingVersion is { } spending
             && row.SpendingVersion == spending
             && row.SpendStartedAt == ours.SpendStartedAt

@@ -89,7 +89,7 @@ public sealed partial class LinkRefresher(
 
         // A link waiting for its provider (WhiteBIT's key) is continued, not refreshed: same index, same lease rule.
         return link.Status == LinkStatus.PendingKey
-            ? await pendingKeys.ContinueAsync(link, ct)
+            ? await ContinuePendingAsync(link, ct)
             : await RefreshAsync(entry.UserId, entry.ProviderId, entry.AccountId, Mode.Due, ct);
     }
 

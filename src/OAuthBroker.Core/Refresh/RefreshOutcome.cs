@@ -44,4 +44,9 @@ public enum RefreshOutcome
     LeaseLost,
     /// <summary>A due-index entry that is not the link's current one, but too young to be removed safely (a writer may be about to point the link at it).</summary>
     Skipped,
+    /// <summary>
+    /// A pending link (<see cref="Links.PendingKeyContinuation"/>) needs its access token renewed: its lease is given back
+    /// and the refresher spends the refresh token by the same rules as any refresh, then the continuation goes on.
+    /// </summary>
+    RenewalNeeded,
 }

@@ -144,12 +144,48 @@ public sealed class WhiteBitPendingKeyTests(BrokerEnvironmentFixture fixture) : 
         using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = tokens; o.KeyCreatedAfter = TimeSpan.MaxValue; o.SecretLockedFor = TimeSpan.FromHours(1); });
         using var browser = fixture.NewBrowser();
         await PendingKeyAsync(browser, uid);
+        var started = fixture.BrokerClock.GetUtcNow();
 
-        // The user creates the key, but its secret stays locked beyond every budget.
+        // The user creates the key (its secret locked, 423), then WhiteBIT's key endpoints answer 429 with a Retry-After of
+        // 15 minutes for longer than Broker:PendingKeyLifetime: every run retries, no sooner than asked unless it must.
         Keys.FinishKeyCreation(account, DateTimeOffset.UtcNow);
         await RunScheduledAsync(TimeSpan.FromSeconds(2));
         var flowsKey = Keys.KeysById.Values.Where(k => k.Account == account).ShouldHaveSingleItem();
-        await RunScheduledAsync(TimeSpan.FromMinutes(21));
+        fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/api-key", 429, "{}", "application/json", Times: 10_000) { Headers = { ["Retry-After"] = "900" } });
+        try
+        {
+            // The runs come when the link asks (nextRefreshAt), as the timer's would. WhiteBIT refuses an expired refresh
+            // token (refresh-token: 600 s in the newest reading), so the one held must be alive at every run: the pair is
+            // renewed ahead of time, and no look is scheduled past its expiry.
+            for (var run = 0; run < 200; run++)
+            {
+                var row = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
+                if (row.Status != LinkStatus.PendingKey)
+                {
+                    break;
+                }
+
+                var now = fixture.BrokerClock.GetUtcNow();
+                var next = row.NextRefreshAt!.Value > now ? row.NextRefreshAt.Value : now + TimeSpan.FromSeconds(1);
+                var held = await fixture.CredentialOfAsync(browser.User, "whitebit", row.AccountId);
+                if (held.RefreshToken is not null)
+                {
+                    held.RefreshTokenExpiresAt!.Value.ShouldBeGreaterThan(next, $"run {run}: the refresh token held must still be alive when the next run comes");
+                }
+
+                if (next > started + TimeSpan.FromMinutes(20))
+                {
+                    // WhiteBIT answers again; the deadline has passed by the next run.
+                    fixture.SandboxFaults.Clear();
+                }
+
+                await RunScheduledAsync(next - now);
+            }
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
 
         var failed = (await browser.LinksAsync()).ShouldHaveSingleItem();
         failed.Status.ShouldBe(LinkStatus.ReauthRequired);
@@ -165,6 +201,59 @@ public sealed class WhiteBitPendingKeyTests(BrokerEnvironmentFixture fixture) : 
         var (status, _, _) = await ProviderFlowSteps.UnlinkAsync(browser, "whitebit", failed.AccountId);
         status.ShouldBe(HttpStatusCode.OK);
         (await browser.LinksAsync()).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_secret_locked_past_the_423_budget_ends_the_pending_link_key_locked_and_deletes_the_flows_key()
+    {
+        // api-key-secret 423 without Retry-After; the guide backs off for 3–5 minutes in all (PendingLockedTotalWait: 5 min),
+        // a final budget, not a transient failure retried until Broker:PendingKeyLifetime (20 min).
+        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.KeyCreatedAfter = TimeSpan.MaxValue; o.SecretLockedFor = TimeSpan.FromHours(1); });
+        using var browser = fixture.NewBrowser();
+        await PendingKeyAsync(browser, 621001);
+        Keys.FinishKeyCreation("621001", DateTimeOffset.UtcNow);
+        await RunScheduledAsync(TimeSpan.FromSeconds(2));
+        (await browser.LinksAsync()).ShouldHaveSingleItem().WaitingFor.ShouldBe("key_locked");
+        var flowsKey = Keys.KeysById.Values.Where(k => k.Account == "621001").ShouldHaveSingleItem();
+
+        await RunScheduledAsync(TimeSpan.FromMinutes(6));
+
+        var failed = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        failed.Status.ShouldBe(LinkStatus.ReauthRequired);
+        failed.LastFailure.ShouldBe("key_locked");
+        flowsKey.Deleted.ShouldBeTrue("nobody holds its secret, and it would block the next attempt");
+    }
+
+    [Fact]
+    public async Task A_run_cancelled_after_the_secret_was_requested_still_links_the_key_whose_secret_WhiteBIT_handed_out()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.KeyCreatedAfter = TimeSpan.MaxValue);
+        using var browser = fixture.NewBrowser();
+        await PendingKeyAsync(browser, 672001);
+        Keys.FinishKeyCreation("672001", DateTimeOffset.UtcNow);
+        var row = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
+        // WhiteBIT hands the secret out (once: 409 afterwards) while its answer is still on the way; the run is cancelled meanwhile.
+        var slow = new Fault("/whitebit/oauth2/api-key/", 0, Delay: TimeSpan.FromSeconds(1)) { PathSuffix = "/secret", Phase = FaultPhase.AfterHandler };
+        fixture.SandboxFaults.Add(slow);
+        RefreshOutcome outcome;
+        try
+        {
+            using var cancelled = new CancellationTokenSource();
+            var continuing = fixture.Broker<PendingKeyContinuation>().ContinueAsync(row, cancelled.Token);
+            await slow.Processed.WaitAsync(TimeSpan.FromSeconds(30));
+            await cancelled.CancelAsync();
+            outcome = await continuing;
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
+
+        outcome.ShouldBe(RefreshOutcome.Refreshed);
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        link.Status.ShouldBe(LinkStatus.Active);
+        Keys.KeysById[link.AccountId].Deleted.ShouldBeFalse();
+        (await fixture.CredentialOfAsync(browser.User, "whitebit", link.AccountId)).ApiSecret.ShouldBe(Keys.KeysById[link.AccountId].Secret);
     }
 
     [Fact]
@@ -216,6 +305,29 @@ public sealed class WhiteBitPendingKeyTests(BrokerEnvironmentFixture fixture) : 
         await RunScheduledAsync(TimeSpan.FromMinutes(6));
 
         Keys.KeysById[linked.AccountId].Deleted.ShouldBeFalse("the linked key is the user's link, not the abandoned flow's");
+        (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.Active);
+    }
+
+    [Fact]
+    public async Task A_pending_key_whose_named_credential_version_the_vault_does_not_show_yet_waits_instead_of_using_an_earlier_one()
+    {
+        // Right after a renewal the row names a version a lagging vault read may not show yet ("within 60 seconds" on a
+        // vault allow-listed for throughput, Key Vault throttling guidance); the latest visible one is the rotated-out pair.
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.KeyCreatedAfter = TimeSpan.MaxValue);
+        using var browser = fixture.NewBrowser();
+        await PendingKeyAsync(browser, 673001);
+        var pending = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
+        Keys.FinishKeyCreation("673001", DateTimeOffset.UtcNow).ShouldBe(1);
+        var lagging = await Store.ReplaceAsync(pending with { CredentialVersion = "0123456789abcdef0123456789abcdef" }, default);
+
+        (await fixture.Broker<PendingKeyContinuation>().ContinueAsync(lagging!, default)).ShouldBe(RefreshOutcome.Deferred);
+        var after = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
+        after.Status.ShouldBe(LinkStatus.PendingKey, "nothing linked from a credential the row does not name");
+        after.LeaseOwner.ShouldBeNull();
+
+        // Once the vault shows it, the next look links the key.
+        var visible = await Store.ReplaceAsync(after with { CredentialVersion = pending.CredentialVersion }, default);
+        (await fixture.Broker<PendingKeyContinuation>().ContinueAsync(visible!, default)).ShouldBe(RefreshOutcome.Refreshed);
         (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.Active);
     }
 

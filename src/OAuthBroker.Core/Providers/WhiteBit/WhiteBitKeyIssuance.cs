@@ -62,7 +62,9 @@ internal sealed partial class WhiteBitKeyIssuance(
             return new PendingStep.Failed(KeyAlreadyLinked());
         }
 
-        var secret = await keys.SecretAsync(pending.Credential.AccessToken, externalId, ct);
+        // Not the sweep's token: the secret is handed out once (api-key-secret: 409 afterwards), so a request that was sent
+        // must get its answer, as a spend must. The HTTP client's own call timeout (Broker:ProviderTimeout) bounds it.
+        var secret = await keys.SecretAsync(pending.Credential.AccessToken, externalId, CT.None);
         switch (secret.Status)
         {
             case 200 when secret.Secret is { } apiSecret:
@@ -120,7 +122,9 @@ internal sealed partial class WhiteBitKeyIssuance(
         var delay = progress.NextLockDelay ?? options.LockedInitialBackoff;
         if (now + delay > lockedUntil)
         {
-            return new PendingStep.Failed(Locked());
+            // The budget is final (not a transient failure retried up to Broker:PendingKeyLifetime): the guide's
+            // 3–5 minutes of back-off on 423 (docs.whitebit.com/api-reference/oauth/usage/api-key-secret).
+            return new PendingStep.Failed(LockedTooLong());
         }
 
         var doubled = delay * 2 > options.LockedMaxBackoff ? options.LockedMaxBackoff : delay * 2;
@@ -141,6 +145,10 @@ internal sealed partial class WhiteBitKeyIssuance(
 
     internal static ProviderFailure Locked() => new(ProviderFailureKind.Unavailable, "423",
         "WhiteBIT kept the API key locked (423) longer than the broker waits; connect again shortly.");
+
+    /// <summary>A pending link's 423 budget (<see cref="WhiteBitOptions.PendingLockedTotalWait"/>) ran out: final, under the wait's own name.</summary>
+    internal static ProviderFailure LockedTooLong() => new(ProviderFailureKind.Rejected, "key_locked",
+        "WhiteBIT kept the API key's secret locked (423) longer than the broker waits; connect again.");
 
     internal static ProviderFailure NoKeyCreated() => new(ProviderFailureKind.Rejected, "no_key_created",
         "WhiteBIT created no API key in time after consent (its consent screen refuses when the account already has an active or expired key for this platform).");

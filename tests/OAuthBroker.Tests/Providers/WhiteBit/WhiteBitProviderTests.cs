@@ -368,7 +368,7 @@ public sealed class WhiteBitProviderTests
 
         delays.ShouldBe(new[] { 5, 10, 20, 40, 60, 60, 60 }.Select(s => TimeSpan.FromSeconds(s)).ToArray());
         delays.Sum(d => d.TotalMinutes).ShouldBeInRange(3, 5);
-        step.ShouldBeOfType<PendingStep.Failed>().Failure.ProviderCode.ShouldBe("423");
+        step.ShouldBeOfType<PendingStep.Failed>().Failure.ProviderCode.ShouldBe("key_locked", "the budget is final, under the wait's own name");
     }
 
     [Fact]
