@@ -62,28 +62,6 @@ public sealed partial class LinkRefresher
             return RefreshOutcome.ProviderMisconfigured;
         }
 
-        var held = new Held { LeaseStarted = time.GetTimestamp() };
-        try
-        {
-            held.Row = await links.ReplaceAsync(leases.WithLease(link, _instance), ct);
-        }
-        catch (LinkConcurrencyException)
-        {
-            return RefreshOutcome.Busy;
-        }
-
-        try
-        {
-            return await RefreshLeasedAsync(held, provider, ct);
-        }
-        catch
-        {
-            if (!held.Done)
-            {
-                await leases.ReleaseQuietlyAsync(held.Row);
-            }
-
-            throw;
-        }
+        return await LeaseAndRefreshAsync(link, provider, ct);
     }
 }

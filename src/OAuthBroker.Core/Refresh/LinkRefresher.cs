@@ -196,6 +196,12 @@ public sealed partial class LinkRefresher(
             return RefreshOutcome.ProviderMisconfigured;
         }
 
+        return await LeaseAndRefreshAsync(link, provider, ct);
+    }
+
+    /// <summary>Takes the link's lease by compare-and-swap and refreshes under it; Busy when someone changed it first.</summary>
+    private async Task<RefreshOutcome> LeaseAndRefreshAsync(AccountLink link, IOAuthProvider provider, CT ct)
+    {
         var held = new Held { LeaseStarted = time.GetTimestamp() };
         try
         {
