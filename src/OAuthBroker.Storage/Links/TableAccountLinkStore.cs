@@ -156,7 +156,7 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
     /// <summary>
     /// The hint before a write that carries events; best effort, so the events table never stands between a link and its
     /// state change. Without a hint, events a writer could not publish are found by recovery's scan of the link table
-    /// (<see cref="WithPendingEventsAsync"/>) instead.
+    /// (<see cref="PendingEventsPageAsync"/>) instead.
     /// </summary>
     private async Task<string?> HintAsync(AccountLink link, CT ct)
     {
@@ -176,25 +176,20 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
     }
 
     /// <summary>
-    /// Up to <paramref name="max"/> rows whose outbox holds events and which were last written at or before
-    /// <paramref name="writtenBefore"/> (the storage service's timestamp). A filtered query over the whole table: the
-    /// service reads every row, so recovery runs it seldom (<see cref="EventsOptions.OutboxScanInterval"/>).
+    /// One page of the rows whose outbox holds events and which were last written at or before
+    /// <paramref name="writtenBefore"/> (the storage service's timestamp), from <paramref name="from"/> (null: the table's
+    /// start), with where the next page starts (null: the end of the table). A filtered query over the whole table: the
+    /// service reads every row, at most 1,000 and 5 seconds' worth per page, so a page may hold fewer rows than asked, even
+    /// none, and still not be the last (Query Timeout and Pagination,
+    /// learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination). Recovery walks it a page at a time,
+    /// across runs (<see cref="TableOutboxRecovery"/>).
     /// </summary>
-    public Task<IReadOnlyList<AccountLink>> WithPendingEventsAsync(DateTimeOffset writtenBefore, int max, CT ct) =>
-        table.RunAsync<IReadOnlyList<AccountLink>>(async client =>
+    public Task<(IReadOnlyList<AccountLink> Links, TableContinuation? Next)> PendingEventsPageAsync(DateTimeOffset writtenBefore, TableContinuation? from, int max, CT ct) =>
+        table.RunAsync<(IReadOnlyList<AccountLink>, TableContinuation?)>(async client =>
         {
-            var links = new List<AccountLink>();
             var filter = TableFilter.And(TableFilter.GreaterThan("Outbox", ""), TableFilter.LessThanOrEqual("Timestamp", writtenBefore));
-            await foreach (var entity in client.QueryAsync(filter, ct: ct))
-            {
-                links.Add(FromEntity(entity));
-                if (links.Count >= max)
-                {
-                    break;
-                }
-            }
-
-            return links;
+            var page = await client.QueryPageAsync(filter, max, from, ct);
+            return ([.. page.Entities.Select(FromEntity)], page.Continuation);
         }, ct);
 
     private Task<AccountLink?> InsertRowAsync(AccountLink link, CT ct) =>
