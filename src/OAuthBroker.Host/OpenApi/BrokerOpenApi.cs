@@ -64,8 +64,7 @@ public static class BrokerOpenApi
 
     public static void MapBrokerOpenApi(this IEndpointRouteBuilder app) =>
         app.MapGet(Route, async (OpenApiDescriptionCache description) => TypedResults.Bytes(await description.GetAsync(), "application/json;charset=utf-8"))
-            .RequireRateLimiting(EdgePolicies.AnonymousRateLimit)
-            .ExcludeFromDescription();
+            .RequireRateLimiting(EdgePolicies.AnonymousRateLimit);
 
     private static void Describe(OpenApiDocument document)
     {
@@ -104,27 +103,6 @@ public static class BrokerOpenApi
             In = ParameterLocation.Header,
             Name = "x-functions-key",
             Description = "Under the Azure Functions host only, on backend routes, in addition to the backend credential; never instead of it.",
-        };
-
-        // Note: its own route is left out of the generated paths (ExcludeFromDescription); clients should find it too.
-        document.Paths ??= new OpenApiPaths();
-        document.Paths[Route] = new OpenApiPathItem
-        {
-            Operations = new Dictionary<HttpMethod, OpenApiOperation>
-            {
-                [HttpMethod.Get] = new()
-                {
-                    Summary = "This OpenAPI 3.1 description.",
-                    Responses = new OpenApiResponses
-                    {
-                        ["200"] = new OpenApiResponse
-                        {
-                            Description = "The description.",
-                            Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.Object } } },
-                        },
-                    },
-                },
-            },
         };
 
         document.Webhooks ??= new Dictionary<string, IOpenApiPathItem>();
