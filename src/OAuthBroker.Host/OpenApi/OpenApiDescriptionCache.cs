@@ -7,7 +7,8 @@ namespace OAuthBroker.Host.OpenApi;
 /// The OpenAPI description as served: generated on the first request (so start-up does not pay for it) and then kept for
 /// the process. It depends only on the mapped endpoints and their metadata, which are fixed once the app runs, so every
 /// later request gets the same bytes without walking the endpoints and transformers again (MapOpenApi would, per request).
-/// It names no server, so it does not depend on the request that happened to build it.
+/// It is built without a request (<see cref="IOpenApiDocumentProvider"/>), so no server URL is taken from whichever request
+/// came first.
 /// </summary>
 public sealed class OpenApiDescriptionCache(IServiceProvider services)
 {
