@@ -21,11 +21,15 @@ public sealed partial class EventsOptions
     public TimeSpan OutboxRecoveryAfter { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
-    /// How often an instance's delivery run scans the link table for rows holding events without a hint (the hint is
-    /// best effort: its write failed and the writer stopped before publishing). A scan reads the whole table on the
-    /// service's side, so seldom. Default 1 hour.
+    /// How long after a full pass the delivery runs (of any instance) start the next scan of the link table for rows
+    /// holding events without a hint (the hint is best effort: its write failed and the writer stopped before
+    /// publishing). A pass reads the whole table on the service's side, so seldom; one that does not fit in a run goes on
+    /// where it stopped in the next runs. Default 1 hour.
     /// </summary>
     public TimeSpan OutboxScanInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Rows with events asked for per page of that scan (the service's maximum is 1,000). Default 1,000.</summary>
+    public int OutboxScanPageSize { get; set; } = 1000;
 
     /// <summary>One delivery attempt's time limit. Default 10 seconds.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -104,6 +108,12 @@ public sealed partial class EventsOptions
             if (options.AttemptTimeout <= TimeSpan.Zero || options.ConcurrencyPerEndpoint is < 1 or > 64 || options.BatchSize is < 1 or > 1000)
             {
                 errors.Add($"{SectionName}: AttemptTimeout must be positive, ConcurrencyPerEndpoint 1–64, BatchSize 1–1000.");
+            }
+
+            if (options.OutboxScanPageSize is < 1 or > 1000)
+            {
+                // Note: the Table service answers at most 1,000 entities per page (Query Timeout and Pagination).
+                errors.Add($"{SectionName}:OutboxScanPageSize must be 1–1000.");
             }
 
             if (options.ListingDelay < TimeSpan.Zero || options.OutboxRecoveryAfter <= TimeSpan.Zero || options.OutboxScanInterval <= TimeSpan.Zero)

@@ -12,7 +12,8 @@ namespace OAuthBroker.Host.OpenApi;
 /// Each route's answers come from <see cref="RouteContracts"/>: the success body's schema (derived from its CLR type with
 /// the app's JSON options, or <see cref="EventSchemas"/>) and one RFC 9457 problem response per status with its codes.
 /// Frontends and backends generate clients from it, so tests check it against the mapped routes, real bodies, the error
-/// catalogue and the README. Generated when requested (<c>MapOpenApi</c>), so it costs nothing at start-up.
+/// catalogue and the README. Generated on the first request and kept for the process (<see cref="OpenApiDescriptionCache"/>);
+/// served under the same per-client rate limit as the other anonymous routes.
 /// </summary>
 public static class BrokerOpenApi
 {
@@ -30,7 +31,7 @@ public static class BrokerOpenApi
     private static readonly string[] UserRoutes = ["api/links", "api/links/{provider}/{accountId}", "api/oauth/{provider}/start", "api/oauth/{provider}/complete"];
 
     public static IServiceCollection AddBrokerOpenApi(this IServiceCollection services) =>
-        services.AddOpenApi(options =>
+        services.AddSingleton<OpenApiDescriptionCache>().AddOpenApi(options =>
         {
             options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
             options.AddDocumentTransformer((document, _, _) =>
@@ -61,7 +62,9 @@ public static class BrokerOpenApi
             });
         });
 
-    public static void MapBrokerOpenApi(this IEndpointRouteBuilder app) => app.MapOpenApi(Route);
+    public static void MapBrokerOpenApi(this IEndpointRouteBuilder app) =>
+        app.MapGet(Route, async (OpenApiDescriptionCache description) => TypedResults.Bytes(await description.GetAsync(), "application/json;charset=utf-8"))
+            .RequireRateLimiting(EdgePolicies.AnonymousRateLimit);
 
     private static void Describe(OpenApiDocument document)
     {
@@ -100,27 +103,6 @@ public static class BrokerOpenApi
             In = ParameterLocation.Header,
             Name = "x-functions-key",
             Description = "Under the Azure Functions host only, on backend routes, in addition to the backend credential; never instead of it.",
-        };
-
-        // Note: MapOpenApi leaves its own route out of the description; clients should find it too.
-        document.Paths ??= new OpenApiPaths();
-        document.Paths[Route] = new OpenApiPathItem
-        {
-            Operations = new Dictionary<HttpMethod, OpenApiOperation>
-            {
-                [HttpMethod.Get] = new()
-                {
-                    Summary = "This OpenAPI 3.1 description.",
-                    Responses = new OpenApiResponses
-                    {
-                        ["200"] = new OpenApiResponse
-                        {
-                            Description = "The description.",
-                            Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.Object } } },
-                        },
-                    },
-                },
-            },
         };
 
         document.Webhooks ??= new Dictionary<string, IOpenApiPathItem>();

@@ -90,6 +90,10 @@ internal static class RouteContracts
         {
             Query = [UserId],
         },
+        ["GET api/openapi.json"] = new(200, "This OpenAPI 3.1 description.", null, [.. Always, .. Edge])
+        {
+            Schema = () => new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.Object },
+        },
         ["GET api/events"] = new(200, "A page of the event log, oldest first.", null, [.. Always, .. Backend])
         {
             Schema = EventSchemas.Page,

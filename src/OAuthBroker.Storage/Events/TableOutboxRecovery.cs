@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OAuthBroker.Events;
 using OAuthBroker.Links;
+using OAuthBroker.Refresh;
 using OAuthBroker.Storage.Links;
 
 namespace OAuthBroker.Storage.Events;
@@ -13,10 +14,13 @@ namespace OAuthBroker.Storage.Events;
 /// publishes its events, and a merge of ours would change the row's ETag under it (its next compare-and-swap would
 /// fail, a spend it started included). Its hint stays, so a holder that died is followed up once its lease has run out.
 /// <para>
-/// The hint is best effort (the events table must not stand between a link and its state change), so every
-/// <see cref="EventsOptions.OutboxScanInterval"/> an instance also scans the link table for rows still holding events,
-/// in at most half the time left to the run (deliveries come after it). It also appends the providers' credentials
-/// transitions whose writer stopped before logging them (<see cref="TableProviderCredentialsState"/>).
+/// The hint is best effort (the events table must not stand between a link and its state change), so the runs also scan
+/// the link table for rows still holding events, in at most half the time left to each run (deliveries come after it).
+/// The scan publishes a page at a time and keeps its place in shared state (<see cref="IBrokerStateStore"/>, as the
+/// orphaned-credential janitor keeps its place in the vault listing), so a table too large for one run is walked to its
+/// end over several, by whichever instance runs next; the next pass starts <see cref="EventsOptions.OutboxScanInterval"/>
+/// after a pass reached the end. It also appends the providers' credentials transitions whose writer stopped before
+/// logging them (<see cref="TableProviderCredentialsState"/>).
 /// </para>
 /// </summary>
 public sealed partial class TableOutboxRecovery(
@@ -24,13 +28,15 @@ public sealed partial class TableOutboxRecovery(
     LinkOutbox outbox,
     LinkLeases leases,
     TableProviderCredentialsState providers,
+    IBrokerStateStore state,
     IOptions<EventsOptions> options,
     TimeProvider time,
     ILogger<TableOutboxRecovery> logger) : IEventOutbox
 {
-    private const int MaxRowsPerPass = 500;
+    /// <summary>The shared state key of the scan's place (<see cref="OutboxScanPosition"/>).</summary>
+    public const string ScanStateKey = "outbox-scan";
 
-    private long? _lastScan;
+    private const int MaxRowsPerPass = 500;
 
     public async Task<int> RecoverAsync(DateTimeOffset olderThan, DateTimeOffset deadline, CT ct)
     {
@@ -65,37 +71,48 @@ public sealed partial class TableOutboxRecovery(
         return recovered + await ScanAsync(olderThan, deadline, ct);
     }
 
-    /// <summary>Rows holding events that no hint leads to (or that the hint pass did not reach), once per interval.</summary>
+    /// <summary>
+    /// Rows holding events that no hint leads to (or that the hint pass did not reach): the next pages of the current pass,
+    /// or of a new one once the last pass ended <see cref="EventsOptions.OutboxScanInterval"/> ago.
+    /// </summary>
     private async Task<int> ScanAsync(DateTimeOffset olderThan, DateTimeOffset deadline, CT ct)
     {
-        if (_lastScan is { } last && time.GetElapsedTime(last) < options.Value.OutboxScanInterval)
+        var settings = options.Value;
+        var position = OutboxScanPosition.Parse(await state.GetAsync(ScanStateKey, ct));
+        if (position.CompletedAt is { } completed && leases.Now - completed < settings.OutboxScanInterval)
         {
             return 0;
         }
 
-        _lastScan = time.GetTimestamp();
-        var budget = (deadline - time.GetUtcNow()) / 2;
-        if (budget <= TimeSpan.Zero)
-        {
-            return 0;
-        }
-
-        using var scan = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        scan.CancelAfter(budget);
+        var scanDeadline = time.GetUtcNow() + (deadline - time.GetUtcNow()) / 2;
+        var (next, writtenBefore) = position.Next is { } resume ? (resume, position.WrittenBefore!.Value) : (null, olderThan);
         var recovered = 0;
-        try
+        while (time.GetUtcNow() < scanDeadline)
         {
-            foreach (var link in await links.WithPendingEventsAsync(olderThan, MaxRowsPerPass, scan.Token))
+            var (page, following) = await links.PendingEventsPageAsync(writtenBefore, next, settings.OutboxScanPageSize, ct);
+            foreach (var link in page)
             {
-                if (!link.IsLeased(leases.Now, leases.Longest) && await PublishAsync(link, scan.Token))
+                if (time.GetUtcNow() >= scanDeadline)
+                {
+                    // Note: only a whole page counts as done; this one is read again by the next run (its published rows
+                    // no longer match).
+                    return recovered;
+                }
+
+                if (!link.IsLeased(leases.Now, leases.Longest) && await PublishAsync(link, ct))
                 {
                     recovered++;
                 }
             }
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            // The scan's share of the run is spent; the next interval starts again.
+
+            next = following;
+            if (next is null)
+            {
+                await state.SetAsync(ScanStateKey, OutboxScanPosition.Completed(leases.Now).Format(), ct);
+                break;
+            }
+
+            await state.SetAsync(ScanStateKey, OutboxScanPosition.Within(next, writtenBefore).Format(), ct);
         }
 
         return recovered;

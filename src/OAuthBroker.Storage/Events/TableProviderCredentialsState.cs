@@ -10,10 +10,13 @@ namespace OAuthBroker.Storage.Events;
 /// that transition's event. A transition is a conditional write of the row (insert, or replace under its ETag), so of
 /// several instances whose breakers open (or whose refreshes succeed again) at once, one records the event. The row is
 /// also the event's outbox: it is appended to the log after the row write and marked <c>Logged</c>; one whose writer
-/// stopped in between is appended by <see cref="RecoverAsync"/> (with its id, so receivers deduplicate a second copy).
+/// stopped in between is appended by <see cref="RecoverAsync"/>, or by the next transition's writer before it replaces the
+/// row (with its id, so receivers deduplicate a second copy).
 /// </summary>
 public sealed class TableProviderCredentialsState(TableHandle table, IEventLog log) : IProviderCredentialsState
 {
+    private const int MaxAttempts = 5;
+
     public async Task<bool> TransitionAsync(LinkEvent transition, CT ct)
     {
         if (await RecordAsync(transition, ct) is not { } etag)
@@ -52,37 +55,58 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
             return unlogged.Count;
         }, ct);
 
-    /// <summary>The row's new ETag when this call made the transition; null when the state already was it.</summary>
+    /// <summary>
+    /// The row's new ETag when this call made the transition; null when the state already was it. A row whose transition
+    /// is recorded but not yet logged (its writer stopped, or has not got there yet) has that transition appended first:
+    /// replacing it would drop it, or let its writer log it after ours. So each recorded transition reaches the log, and
+    /// the first copy of each comes after the one it replaced (its writer, running on, may append a second copy later,
+    /// under the same id). A row changed under us (a mark, another instance's transition) is read again.
+    /// </summary>
     private Task<string?> RecordAsync(LinkEvent transition, CT ct) =>
         table.RunAsync(async client =>
         {
-            var row = await client.GetEntityAsync(EventTableKeys.ProviderStates, transition.ProviderId, ct);
-            var current = row?.GetString("Type");
-            if (current == transition.Type || (current is null && transition.Type == LinkEventTypes.ProviderCredentialsAccepted))
+            for (var attempt = 0; attempt < MaxAttempts; attempt++)
             {
-                return null;
+                var row = await client.GetEntityAsync(EventTableKeys.ProviderStates, transition.ProviderId, ct);
+                var current = row?.GetString("Type");
+                if (current == transition.Type || (current is null && transition.Type == LinkEventTypes.ProviderCredentialsAccepted))
+                {
+                    return null;
+                }
+
+                if (row is not null && row.GetBoolean("Logged") == false)
+                {
+                    await AppendAsync(LinkEventJson.Read(row.GetString("Json")!), row.ETag!, ct);
+                    continue;
+                }
+
+                var entity = new TableEntity(EventTableKeys.ProviderStates, transition.ProviderId)
+                {
+                    ["Type"] = transition.Type,
+                    ["EventId"] = transition.Id,
+                    ["Json"] = LinkEventJson.SerializeToString(transition),
+                    ["Logged"] = false,
+                };
+                try
+                {
+                    return row is null
+                        ? await client.AddEntityAsync(entity, ct)
+                        : await client.UpdateEntityAsync(entity, row.ETag!, TableUpdateMode.Replace, ct);
+                }
+                catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+                {
+                    // Ours committed and its answer was lost (the storage client's retry then meets our own write), or the
+                    // row changed since we read it: the row holding our event id tells the two apart.
+                    var now = await client.GetEntityAsync(EventTableKeys.ProviderStates, transition.ProviderId, ct);
+                    if (now?.GetString("EventId") == transition.Id)
+                    {
+                        return now.ETag;
+                    }
+                }
             }
 
-            var entity = new TableEntity(EventTableKeys.ProviderStates, transition.ProviderId)
-            {
-                ["Type"] = transition.Type,
-                ["EventId"] = transition.Id,
-                ["Json"] = LinkEventJson.SerializeToString(transition),
-                ["Logged"] = false,
-            };
-            try
-            {
-                return row is null
-                    ? await client.AddEntityAsync(entity, ct)
-                    : await client.UpdateEntityAsync(entity, row.ETag!, TableUpdateMode.Replace, ct);
-            }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412)
-            {
-                // Another instance made the transition first, or ours committed and its answer was lost (the storage
-                // client's retry then meets our own write): the row holding our event id tells the two apart.
-                var now = await client.GetEntityAsync(EventTableKeys.ProviderStates, transition.ProviderId, ct);
-                return now?.GetString("EventId") == transition.Id ? now.ETag : null;
-            }
+            // Note: the row kept changing under us (instances flipping at once); the state is another instance's now.
+            return null;
         }, ct);
 
     private async Task AppendAsync(LinkEvent transition, string etag, CT ct)

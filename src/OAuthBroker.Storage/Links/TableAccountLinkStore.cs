@@ -27,6 +27,9 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
     /// <summary>Written only by the merge that empties the outbox; see <see cref="ClearOutboxAsync"/>.</summary>
     private const string OutboxClearedBy = "OutboxClearedBy";
 
+    /// <summary>Written only by the merge that empties the outbox: the ETag of the row version it emptied.</summary>
+    private const string OutboxClearedFrom = "OutboxClearedFrom";
+
     public static string PartitionKeyOf(string userId) => KeyFingerprint.Of("user", userId);
 
     public static string RowKeyOf(string providerId, string accountId) => providerId + "." + KeyFingerprint.Of("account", accountId);
@@ -127,6 +130,9 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
     /// write of the row drops it): when the merge commits and its answer is lost, the storage client's retry gets 412
     /// against our own change, and the row still carrying our token shows the change is ours and nothing came after it,
     /// so its ETag is ours to go on with (as a committed lease renewal is recognised, LinkRefresher.StartSpendAsync).
+    /// When the answer is lost for good (the retries failed too), the caller keeps its own write's ETag; the merge's other
+    /// mark, <c>OutboxClearedFrom</c> (that ETag), lets the caller's next write go on from the cleared row
+    /// (<see cref="ClearedSinceAsync"/>).
     /// </summary>
     private Task<string?> ClearOutboxAsync(AccountLink link, CT ct)
     {
@@ -136,7 +142,7 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
         {
             try
             {
-                var clear = new TableEntity(partitionKey, rowKey) { ["Outbox"] = "", [OutboxClearedBy] = token };
+                var clear = new TableEntity(partitionKey, rowKey) { ["Outbox"] = "", [OutboxClearedBy] = token, [OutboxClearedFrom] = link.ETag };
                 return await client.UpdateEntityAsync(clear, link.ETag!, TableUpdateMode.Merge, ct);
             }
             catch (RequestFailedException ex) when (ex.Status == 412)
@@ -156,7 +162,7 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
     /// <summary>
     /// The hint before a write that carries events; best effort, so the events table never stands between a link and its
     /// state change. Without a hint, events a writer could not publish are found by recovery's scan of the link table
-    /// (<see cref="WithPendingEventsAsync"/>) instead.
+    /// (<see cref="PendingEventsPageAsync"/>) instead.
     /// </summary>
     private async Task<string?> HintAsync(AccountLink link, CT ct)
     {
@@ -176,25 +182,20 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
     }
 
     /// <summary>
-    /// Up to <paramref name="max"/> rows whose outbox holds events and which were last written at or before
-    /// <paramref name="writtenBefore"/> (the storage service's timestamp). A filtered query over the whole table: the
-    /// service reads every row, so recovery runs it seldom (<see cref="EventsOptions.OutboxScanInterval"/>).
+    /// One page of the rows whose outbox holds events and which were last written at or before
+    /// <paramref name="writtenBefore"/> (the storage service's timestamp), from <paramref name="from"/> (null: the table's
+    /// start), with where the next page starts (null: the end of the table). A filtered query over the whole table: the
+    /// service reads every row, at most 1,000 and 5 seconds' worth per page, so a page may hold fewer rows than asked, even
+    /// none, and still not be the last (Query Timeout and Pagination,
+    /// learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination). Recovery walks it a page at a time,
+    /// across runs (<see cref="TableOutboxRecovery"/>).
     /// </summary>
-    public Task<IReadOnlyList<AccountLink>> WithPendingEventsAsync(DateTimeOffset writtenBefore, int max, CT ct) =>
-        table.RunAsync<IReadOnlyList<AccountLink>>(async client =>
+    public Task<(IReadOnlyList<AccountLink> Links, TableContinuation? Next)> PendingEventsPageAsync(DateTimeOffset writtenBefore, TableContinuation? from, int max, CT ct) =>
+        table.RunAsync<(IReadOnlyList<AccountLink>, TableContinuation?)>(async client =>
         {
-            var links = new List<AccountLink>();
             var filter = TableFilter.And(TableFilter.GreaterThan("Outbox", ""), TableFilter.LessThanOrEqual("Timestamp", writtenBefore));
-            await foreach (var entity in client.QueryAsync(filter, ct: ct))
-            {
-                links.Add(FromEntity(entity));
-                if (links.Count >= max)
-                {
-                    break;
-                }
-            }
-
-            return links;
+            var page = await client.QueryPageAsync(filter, max, from, ct);
+            return ([.. page.Entities.Select(FromEntity)], page.Continuation);
         }, ct);
 
     private Task<AccountLink?> InsertRowAsync(AccountLink link, CT ct) =>
@@ -214,16 +215,37 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
     private Task<AccountLink> ReplaceRowAsync(AccountLink link, CT ct) =>
         table.RunAsync(async client =>
         {
-            try
+            var etag = link.ETag ?? throw new ArgumentException("The link has no ETag.", nameof(link));
+            while (true)
             {
-                var etag = await client.UpdateEntityAsync(ToEntity(link), link.ETag ?? throw new ArgumentException("The link has no ETag.", nameof(link)), TableUpdateMode.Replace, ct);
-                return link with { ETag = etag };
-            }
-            catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-            {
-                throw new LinkConcurrencyException("The link changed or disappeared since it was read.", ex);
+                try
+                {
+                    return link with { ETag = await client.UpdateEntityAsync(ToEntity(link), etag, TableUpdateMode.Replace, ct) };
+                }
+                catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+                {
+                    if (ex.Status == 404 || etag != link.ETag || await ClearedSinceAsync(client, link, ct) is not { } cleared)
+                    {
+                        throw new LinkConcurrencyException("The link changed or disappeared since it was read.", ex);
+                    }
+
+                    etag = cleared;
+                }
             }
         }, ct);
+
+    /// <summary>
+    /// The row's ETag when the only change since <paramref name="link"/>'s version is the merge that emptied that version's
+    /// outbox (<see cref="ClearOutboxAsync"/>; every full write drops its mark): its events are in the log and the link is
+    /// otherwise as the caller read it, so the caller's write may go on from there. A writer whose clear committed while
+    /// its answer was lost keeps its own write's ETag, and so does one whose row recovery published meanwhile. Null
+    /// otherwise (another write came in between: a real conflict).
+    /// </summary>
+    private static async Task<string?> ClearedSinceAsync(TableClient client, AccountLink link, CT ct)
+    {
+        var row = await client.GetEntityAsync(PartitionKeyOf(link.UserId), RowKeyOf(link.ProviderId, link.AccountId), ct);
+        return row is not null && link.ETag is not null && row.GetString(OutboxClearedFrom) == link.ETag ? row.ETag : null;
+    }
 
     /// <summary>
     /// Deletes the row. Events still in its outbox reach the log first, or the delete does not happen: a row is never
@@ -245,18 +267,27 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
     private Task<bool> DeleteRowAsync(AccountLink link, CT ct) =>
         table.RunAsync(async client =>
         {
-            try
+            var etag = link.ETag ?? "*";
+            while (true)
             {
-                await client.DeleteEntityAsync(PartitionKeyOf(link.UserId), RowKeyOf(link.ProviderId, link.AccountId), link.ETag ?? "*", ct);
-                return true;
-            }
-            catch (RequestFailedException ex) when (ex.Status == 404)
-            {
-                return false;
-            }
-            catch (RequestFailedException ex) when (ex.Status == 412)
-            {
-                throw new LinkConcurrencyException("The link changed since it was read.", ex);
+                try
+                {
+                    await client.DeleteEntityAsync(PartitionKeyOf(link.UserId), RowKeyOf(link.ProviderId, link.AccountId), etag, ct);
+                    return true;
+                }
+                catch (RequestFailedException ex) when (ex.Status == 404)
+                {
+                    return false;
+                }
+                catch (RequestFailedException ex) when (ex.Status == 412)
+                {
+                    if (etag != link.ETag || await ClearedSinceAsync(client, link, ct) is not { } cleared)
+                    {
+                        throw new LinkConcurrencyException("The link changed since it was read.", ex);
+                    }
+
+                    etag = cleared;
+                }
             }
         }, ct);
 

@@ -1,8 +1,13 @@
+using Microsoft.Extensions.Options;
 using OAuthBroker.Events;
 using OAuthBroker.Links;
 using OAuthBroker.Providers;
 using OAuthBroker.Refresh;
 using OAuthBroker.Sandbox.Bybit;
+using OAuthBroker.Storage;
+using OAuthBroker.Storage.Events;
+using OAuthBroker.Storage.Links;
+using OAuthBroker.Storage.Tables;
 using OAuthBroker.Tests.Faults;
 using OAuthBroker.Tests.Support;
 
@@ -74,5 +79,64 @@ public sealed class OutboxLostAnswerTests(BrokerEnvironmentFixture fixture)
         (await Links.GetAsync(browser.User, "bybit", "515150002", default)).ShouldBeNull("the unlink finished, not left unlinking");
         (await EventLogReading.OfUserAsync(fixture.Broker<IEventLog>(), browser.User)).Select(e => e.Type)
             .ShouldBe([LinkEventTypes.Created, LinkEventTypes.Deleted], ignoreOrder: true, "each once (two instances' clocks order the log only to about a second)");
+    }
+
+    [Fact]
+    public async Task A_write_after_an_outbox_clear_that_committed_but_was_reported_unavailable_goes_on_from_the_cleared_row()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 515150003);
+        var link = (await Links.GetAsync(browser.User, "bybit", "515150003", default))!;
+        await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
+        var store = StoreBehind(proxy);
+
+        // The clear commits and its answer is lost; this client does not retry (as when every retry failed too), so the
+        // writer hears "unavailable": its events stay pending and it keeps the ETag of its own write.
+        proxy.Arm("MERGE", OutboxClear, delay: null);
+        var written = await store.ReplaceAsync(link.Announcing(LinkEventTypes.Relinked, DateTimeOffset.UtcNow), default);
+        proxy.Triggered.ShouldBe(1);
+        written.PendingEvents.ShouldHaveSingleItem("the writer cannot tell the clear committed");
+        (await Links.GetAsync(browser.User, "bybit", "515150003", default))!.ETag.ShouldNotBe(written.ETag, "it did");
+
+        // Its next write goes on from the cleared row: the only change since its own was that clear.
+        var next = await store.ReplaceAsync(written with { AccountDisplayName = "after the lost answer" }, default);
+
+        var row = (await Links.GetAsync(browser.User, "bybit", "515150003", default))!;
+        row.AccountDisplayName.ShouldBe("after the lost answer");
+        row.ETag.ShouldBe(next.ETag);
+        row.PendingEvents.ShouldBeEmpty();
+        (await EventLogReading.OfUserAsync(fixture.Broker<IEventLog>(), browser.User)).Where(e => e.Type == LinkEventTypes.Relinked)
+            .Select(e => e.Id).Distinct().ShouldBe([written.PendingEvents[0].Id], "recorded (at least once, under its one id)");
+    }
+
+    [Fact]
+    public async Task A_write_after_an_outbox_clear_reported_unavailable_still_fails_when_another_writer_came_after_the_clear()
+    {
+        using var browser = fixture.NewBrowser();
+        await browser.LinkAsync(uid: 515150004);
+        var link = (await Links.GetAsync(browser.User, "bybit", "515150004", default))!;
+        await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
+        var store = StoreBehind(proxy);
+        proxy.Arm("MERGE", OutboxClear, delay: null);
+        var written = await store.ReplaceAsync(link.Announcing(LinkEventTypes.Relinked, DateTimeOffset.UtcNow), default);
+        proxy.Triggered.ShouldBe(1);
+
+        // Another writer replaced the row after the clear: its change must not be overwritten.
+        var current = (await Links.GetAsync(browser.User, "bybit", "515150004", default))!;
+        await Links.ReplaceAsync(current with { AccountDisplayName = "the other writer's" }, default);
+
+        await Should.ThrowAsync<LinkConcurrencyException>(() => store.ReplaceAsync(written with { AccountDisplayName = "stale" }, default));
+        (await Links.GetAsync(browser.User, "bybit", "515150004", default))!.AccountDisplayName.ShouldBe("the other writer's");
+    }
+
+    /// <summary>The broker's link store and outbox, its link table reached through <paramref name="proxy"/> by a client that does not retry.</summary>
+    private TableAccountLinkStore StoreBehind(StorageAnswerProxy proxy)
+    {
+        var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
+        var azurite = fixture.Environment.Azurite;
+        var connection = TableConnectionString.Parse(proxy.ConnectionStringFor(azurite.ConnectionString, azurite.Port));
+        var options = new TableClientOptions();
+        options.Retry.MaxRetries = 0;
+        return new TableAccountLinkStore(new TableHandle(new TableClient(connection.TableEndpoint, storage.LinksTable, connection.Credential, options)), fixture.Broker<LinkOutbox>());
     }
 }

@@ -150,93 +150,77 @@ public sealed partial class OpenApiDescriptionTests(BrokerEnvironmentFixture fix
         }
     }
 
+    /// <summary>
+    /// Every described route is called on the running broker: its success answer (a body that fits the success schema, or
+    /// the described redirect) and, for every route where a request can cause one here, a problem whose body fits the
+    /// problem schema at its status. <c>GET /api/health</c> can only fail with <c>internal_error</c>, and the other anonymous
+    /// routes' edge problems need a rate-limited instance (<see cref="OpenApiServingTests"/>).
+    /// </summary>
     [Fact]
-    public async Task Real_success_bodies_and_webhook_payloads_fit_the_described_schemas()
+    public async Task Every_route_answers_with_success_and_problem_bodies_that_fit_the_described_schemas()
     {
         var document = await DescriptionAsync();
+        var check = new AnswerCheck(document);
         using var browser = fixture.NewBrowser();
-        await browser.LinkAsync();
-        using var http = new HttpClient();
-        using var events = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.BrokerUri, "api/events?limit=5"));
-        events.Headers.Add("X-Api-Key", fixture.BackendKey);
-        using var eventsAnswer = await http.SendAsync(events);
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
 
-        var bodies = new (string Path, string Method, JsonElement Body)[]
-        {
-            ("/api/health", "get", await http.GetFromJsonAsync<JsonElement>(new Uri(fixture.BrokerUri, "api/health"))),
-            ("/api/providers", "get", await http.GetFromJsonAsync<JsonElement>(new Uri(fixture.BrokerUri, "api/providers"))),
-            ("/api/links", "get", await browser.Http.GetFromJsonAsync<JsonElement>(new Uri(fixture.BrokerUri, "api/links"))),
-            ("/api/events", "get", await eventsAnswer.Content.ReadFromJsonAsync<JsonElement>()),
-        };
-        foreach (var (path, method, body) in bodies)
-        {
-            var schema = document.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses").GetProperty("200")
-                .GetProperty("content").GetProperty("application/json").GetProperty("schema");
-            Fits(document, body, schema, path);
-        }
+        await check.SuccessAsync("GET", "/api/openapi.json", await http.GetAsync(new Uri(fixture.BrokerUri, "api/openapi.json")));
+        await check.SuccessAsync("GET", "/api/health", await http.GetAsync(new Uri(fixture.BrokerUri, "api/health")));
+        await check.SuccessAsync("GET", "/api/providers", await http.GetAsync(new Uri(fixture.BrokerUri, "api/providers")));
 
-        var page = bodies[3].Body.GetProperty("events");
-        page.GetArrayLength().ShouldBeGreaterThan(0);
+        // The flow, step by step: authorize (as JSON, then as the browser's redirect), the callback's redirect, the completion.
+        using var asJson = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.BrokerUri, "api/oauth/bybit/authorize?returnUrl=%2Fdemo%2Fcallback.html"));
+        asJson.Headers.Accept.ParseAdd("application/json");
+        var started = await check.SuccessAsync("GET", "/api/oauth/{provider}/authorize", await browser.Http.SendAsync(asJson));
+        await check.RedirectAsync("GET", "/api/oauth/{provider}/authorize", await browser.AuthorizeAsync());
+        var authorization = new Uri(started.GetProperty("authorizationUrl").GetString()!);
+        fixture.SeenSecrets.Add(System.Web.HttpUtility.ParseQueryString(authorization.Query)["state"]);
+        var callback = await browser.ConsentAsync(authorization, uid: 616161001);
+        using var returned = await browser.GetRawAsync(callback);
+        await check.RedirectAsync("GET", "/api/oauth/{provider}/callback", returned);
+        var pending = browser.PendingReturn(returned).ShouldNotBeNull();
+        await check.SuccessAsync("POST", "/api/oauth/{provider}/complete", await browser.CompleteAsync(pending.Provider, pending.Code));
+
+        using var start = await browser.Http.PostAsync(new Uri(fixture.BrokerUri, "api/oauth/bybit/start?returnUrl=%2Fdemo%2Fcallback.html"), null);
+        fixture.SeenSecrets.Add((await check.SuccessAsync("POST", "/api/oauth/{provider}/start", start)).GetProperty("ticket").GetString());
+        await check.SuccessAsync("GET", "/api/links", await browser.Http.GetAsync(new Uri(fixture.BrokerUri, "api/links")));
+        await check.SuccessAsync("GET", "/api/links/{provider}/{accountId}/credential", await BackendAsync(http, HttpMethod.Get, $"api/links/bybit/616161001/credential?userId={browser.User}"));
+        await check.SuccessAsync("POST", "/api/links/{provider}/{accountId}/refresh", await BackendAsync(http, HttpMethod.Post, $"api/links/bybit/616161001/refresh?userId={browser.User}"));
+        var page = await check.SuccessAsync("GET", "/api/events", await BackendAsync(http, HttpMethod.Get, "api/events?limit=5"));
+        await check.SuccessAsync("DELETE", "/api/links/{provider}/{accountId}", await browser.UnlinkAsync("bybit", "616161001"));
+
+        check.Succeeded.ShouldBe(Described(document).Where(r => r.Path.StartsWith("/api/", StringComparison.Ordinal)).ToHashSet(), ignoreOrder: true, "every described API route and method was called");
+
+        // A problem each route can be made to answer.
+        await check.ProblemAsync("GET", "/api/oauth/{provider}/authorize", "unknown_provider", await browser.AuthorizeAsync("no-such-provider"));
+        await check.ProblemAsync("POST", "/api/oauth/{provider}/start", "invalid_return_url",
+            await browser.Http.PostAsync(new Uri(fixture.BrokerUri, "api/oauth/bybit/start?returnUrl=https%3A%2F%2Fevil.example%2F"), null));
+        await check.ProblemAsync("GET", "/api/oauth/{provider}/callback", "missing_state", await browser.GetRawAsync(new Uri(fixture.BrokerUri, "api/oauth/bybit/callback?code=x")));
+        await check.ProblemAsync("POST", "/api/oauth/{provider}/complete", "invalid_completion", await browser.CompleteAsync("bybit", "not-a-completion-code"));
+        await check.ProblemAsync("GET", "/api/links", "unauthenticated", await http.GetAsync(new Uri(fixture.BrokerUri, "api/links")));
+        await check.ProblemAsync("DELETE", "/api/links/{provider}/{accountId}", "link_not_found", await browser.UnlinkAsync("bybit", "616161001"));
+        await check.ProblemAsync("GET", "/api/links/{provider}/{accountId}/credential", "link_not_found",
+            await BackendAsync(http, HttpMethod.Get, $"api/links/bybit/616161001/credential?userId={browser.User}"));
+        await check.ProblemAsync("GET", "/api/links/{provider}/{accountId}/credential", "backend_unauthenticated",
+            await http.GetAsync(new Uri(fixture.BrokerUri, $"api/links/bybit/616161001/credential?userId={browser.User}")));
+        await check.ProblemAsync("POST", "/api/links/{provider}/{accountId}/refresh", "link_not_found",
+            await BackendAsync(http, HttpMethod.Post, $"api/links/bybit/616161001/refresh?userId={browser.User}"));
+        await check.ProblemAsync("GET", "/api/events", "invalid_parameter", await BackendAsync(http, HttpMethod.Get, "api/events?limit=0"));
+
+        var logged = page.GetProperty("events");
+        logged.GetArrayLength().ShouldBeGreaterThan(0);
         var webhook = document.GetProperty("webhooks").GetProperty("linkEvent").GetProperty("post").GetProperty("requestBody")
             .GetProperty("content").GetProperty("application/json").GetProperty("schema");
-        var payload = JsonSerializer.Deserialize<JsonElement>(OAuthBroker.Events.LinkEventJson.Serialize(OAuthBroker.Events.LinkEventJson.Read(page[0].GetRawText())));
-        Fits(document, payload, webhook, "webhook");
+        var payload = JsonSerializer.Deserialize<JsonElement>(OAuthBroker.Events.LinkEventJson.Serialize(OAuthBroker.Events.LinkEventJson.Read(logged[0].GetRawText())));
+        DescribedSchemas.Fits(document, payload, webhook, "webhook");
     }
 
-    /// <summary>Every member the body has is described with a matching JSON type, and every required one is there.</summary>
-    private static void Fits(JsonElement document, JsonElement body, JsonElement schema, string where)
+    private async Task<HttpResponseMessage> BackendAsync(HttpClient http, HttpMethod method, string path)
     {
-        if (schema.TryGetProperty("$ref", out var reference))
-        {
-            schema = document.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!["#/components/schemas/".Length..]);
-        }
-
-        if (schema.TryGetProperty("enum", out var values))
-        {
-            values.EnumerateArray().Select(v => v.ToString()).ShouldContain(body.ToString(), where);
-        }
-
-        if (schema.TryGetProperty("type", out var type))
-        {
-            var types = type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString()!).ToArray() : [type.GetString()!];
-            types.ShouldContain(JsonTypeOf(body), $"{where}: {body.ValueKind}");
-        }
-
-        if (body.ValueKind == JsonValueKind.Array && schema.TryGetProperty("items", out var items))
-        {
-            foreach (var item in body.EnumerateArray())
-            {
-                Fits(document, item, items, where + "[]");
-            }
-        }
-
-        if (body.ValueKind == JsonValueKind.Object && schema.TryGetProperty("properties", out var properties))
-        {
-            foreach (var member in body.EnumerateObject())
-            {
-                properties.TryGetProperty(member.Name, out var described).ShouldBeTrue($"{where}.{member.Name} is not described");
-                Fits(document, member.Value, described, where + "." + member.Name);
-            }
-
-            if (schema.TryGetProperty("required", out var required))
-            {
-                foreach (var name in required.EnumerateArray().Select(r => r.GetString()!))
-                {
-                    body.TryGetProperty(name, out _).ShouldBeTrue($"{where}.{name} is required");
-                }
-            }
-        }
+        using var request = new HttpRequestMessage(method, new Uri(fixture.BrokerUri, path));
+        request.Headers.Add("X-Api-Key", fixture.BackendKey);
+        return await http.SendAsync(request);
     }
-
-    private static string JsonTypeOf(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Object => "object",
-        JsonValueKind.Array => "array",
-        JsonValueKind.String => "string",
-        JsonValueKind.Number => value.TryGetInt64(out _) ? "integer" : "number",
-        JsonValueKind.True or JsonValueKind.False => "boolean",
-        _ => "null",
-    };
 
     private static IEnumerable<string> ProblemCodesOf(JsonElement response) =>
         response.TryGetProperty("content", out var content) && content.TryGetProperty("application/problem+json", out var problem)

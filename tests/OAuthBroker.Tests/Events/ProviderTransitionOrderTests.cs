@@ -1,0 +1,73 @@
+using Microsoft.Extensions.Options;
+using OAuthBroker.Events;
+using OAuthBroker.Refresh;
+using OAuthBroker.Storage;
+using OAuthBroker.Storage.Events;
+using OAuthBroker.Storage.Tables;
+using OAuthBroker.Tests.Faults;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.Events;
+
+/// <summary>
+/// Two instances' breakers flipping a provider's shared credentials state one after the other, while the first writer has
+/// recorded its transition and not logged it yet: it stopped (its log unreachable), or it stalls (the answer to its row
+/// write held in a relay, <see cref="StorageAnswerProxy"/>). Every recorded transition reaches the log, and the first copy
+/// of each comes in the order they were recorded.
+/// </summary>
+[Collection(BrokerEnvironmentGroup.Name)]
+public sealed class ProviderTransitionOrderTests(BrokerEnvironmentFixture fixture)
+{
+    private TableProviderCredentialsState Shared => fixture.Broker<TableProviderCredentialsState>();
+
+    [Fact]
+    public async Task A_transition_recorded_but_not_logged_is_logged_before_another_instance_replaces_it()
+    {
+        var provider = "flip-" + Guid.NewGuid().ToString("N")[..8];
+        var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
+        var stopped = new TableProviderCredentialsState(fixture.Broker<EventsTable>().Handle, UnreachableEventLog.Log(fixture));
+        (await stopped.TransitionAsync(rejected, default)).ShouldBeTrue();
+
+        // Another instance's refresh succeeds before any recovery ran.
+        var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
+        (await Shared.TransitionAsync(accepted, default)).ShouldBeTrue();
+        await Shared.RecoverAsync(DateTimeOffset.UtcNow.AddMinutes(1), default);
+
+        (await FirstCopiesAsync(provider)).ShouldBe([rejected.Id, accepted.Id], "the rejection was recorded, so it is logged, before the acceptance");
+    }
+
+    [Fact]
+    public async Task A_writer_that_stalls_after_recording_its_transition_does_not_log_it_after_the_next_one()
+    {
+        var provider = "flip-" + Guid.NewGuid().ToString("N")[..8];
+        await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
+        var stalling = StateBehind(proxy);
+
+        // The first instance's row insert commits; its answer (and so its log append) is held up.
+        var held = proxy.ArmHold("POST", provider);
+        var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
+        var first = stalling.TransitionAsync(rejected, default);
+        await held.Committed.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
+        (await Shared.TransitionAsync(accepted, default)).ShouldBeTrue();
+        held.Release();
+        (await first).ShouldBeTrue("its transition was recorded");
+
+        (await FirstCopiesAsync(provider)).ShouldBe([rejected.Id, accepted.Id], "the stalled writer's copy, if any, comes after the first");
+    }
+
+    /// <summary>The provider's event ids in log order, each at its first copy (receivers deduplicate by id).</summary>
+    private async Task<string[]> FirstCopiesAsync(string provider) =>
+        (await EventLogReading.AllAsync(fixture.Broker<IEventLog>())).Where(l => l.Event.ProviderId == provider).Select(l => l.Event.Id).Distinct().ToArray();
+
+    /// <summary>Another instance's shared state: the events table (row and log) through <paramref name="proxy"/>.</summary>
+    private TableProviderCredentialsState StateBehind(StorageAnswerProxy proxy)
+    {
+        var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
+        var azurite = fixture.Environment.Azurite;
+        var connection = TableConnectionString.Parse(proxy.ConnectionStringFor(azurite.ConnectionString, azurite.Port));
+        var events = new TableHandle(new TableClient(connection.TableEndpoint, storage.EventsTable, connection.Credential));
+        return new TableProviderCredentialsState(events, new TableEventLog(events, fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>()));
+    }
+}
