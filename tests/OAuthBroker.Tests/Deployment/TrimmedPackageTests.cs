@@ -114,6 +114,17 @@ public sealed class TrimmedPackageTests(BrokerEnvironmentFixture fixture)
             fixture.SeenSecrets.Add(accessToken);
             accessToken.ShouldNotBeNullOrEmpty();
 
+            // The answers built from the endpoints' generated JSON code alone: an error (RFC 9457 problem details) and the
+            // OpenAPI description, whose schemas come from the same metadata.
+            using var unknown = new HttpRequestMessage(HttpMethod.Get, new Uri(brokerUri, $"api/links/bybit/999/credential?userId={user}"));
+            unknown.Headers.Add("X-Api-Key", fixture.BackendKey);
+            using var missing = await http.SendAsync(unknown);
+            missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            JsonDocument.Parse(await missing.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString().ShouldNotBeNullOrEmpty();
+            using var description = await http.GetAsync(new Uri(brokerUri, "api/openapi.json"));
+            description.StatusCode.ShouldBe(HttpStatusCode.OK);
+            JsonDocument.Parse(await description.Content.ReadAsStringAsync()).RootElement.GetProperty("components").GetProperty("schemas").EnumerateObject().ShouldNotBeEmpty();
+
             // Every token came from the endpoint as MSAL asks for it, for the deployment's identity, and the services took them.
             identity.Requests.ShouldNotBeEmpty();
             identity.Requests.ShouldAllBe(r => r.HeaderMatched && r.ApiVersion == AppServiceIdentityEndpoint.ApiVersion && r.ClientId == identity.ClientId);
