@@ -11,7 +11,7 @@ namespace OAuthBroker;
 /// and the sealed grant of a pending link (<c>PendingLinks</c>). No JSON metadata is built by reflection at run time,
 /// so the code survives trimming (bench/startup.md), and with the Web defaults the reflection serializer used before
 /// (camelCase names, every member written, numbers readable from strings) the bytes are the same as before, so
-/// secrets and rows written by earlier versions still read (CoreJsonContextTests).
+/// secrets and sealed grants written by earlier versions still read (StoredJsonCompatibilityTests).
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(VaultedCredential))]
