@@ -56,7 +56,10 @@ public static class BrokerApp
         builder.Services.AddExceptionHandler<BrokerExceptionHandler>();
         builder.Services.Configure<JsonOptions>(json =>
         {
-            json.SerializerOptions.TypeInfoResolverChain.Insert(0, EndpointJsonContext.Default);
+            // Generated code only, no reflection resolver behind it: an answer type missing from the context fails in
+            // every build, as it would in the trimmed package (EndpointJsonContext).
+            json.SerializerOptions.TypeInfoResolverChain.Clear();
+            json.SerializerOptions.TypeInfoResolverChain.Add(EndpointJsonContext.Default);
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower));
             json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });

@@ -24,8 +24,6 @@ public sealed partial class PendingLinks(
 {
     public const string SealingPurpose = "pending-link";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>Seals and stores the grant; returns the completion code (256 bits, shown once, stored only as a fingerprint).</summary>
     public async Task<string> HoldAsync(AuthorizationFlow flow, ProviderGrant grant, CT ct)
     {
@@ -42,7 +40,7 @@ public sealed partial class PendingLinks(
             CreatedAt = now,
             ExpiresAt = now + options.Value.PendingLinkLifetime,
         };
-        pending = pending with { SealedGrant = await sealer.SealAsync(SealingPurpose, JsonSerializer.SerializeToUtf8Bytes(grant, Json), pending.SealingContext, ct) };
+        pending = pending with { SealedGrant = await sealer.SealAsync(SealingPurpose, JsonSerializer.SerializeToUtf8Bytes(grant, CoreJsonContext.Default.ProviderGrant), pending.SealingContext, ct) };
         await store.CreateAsync(pending, ct);
         return code;
     }
@@ -101,7 +99,7 @@ public sealed partial class PendingLinks(
             return null;
         }
 
-        return JsonSerializer.Deserialize<ProviderGrant>(plaintext, Json)!;
+        return JsonSerializer.Deserialize(plaintext, CoreJsonContext.Default.ProviderGrant)!;
     }
 
     /// <summary>

@@ -49,8 +49,6 @@ public sealed partial class LinkRefresher(
     /// <summary>An entry younger than this that the link does not point at may be one a writer is about to point it at.</summary>
     private static readonly TimeSpan StaleEntryGrace = TimeSpan.FromMinutes(10);
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     private readonly string _instance = "refresh-" + Guid.NewGuid().ToString("N")[..12];
     private readonly ConcurrentDictionary<string, Task<RefreshOutcome>> _inFlight = new(StringComparer.Ordinal);
 
@@ -267,7 +265,7 @@ public sealed partial class LinkRefresher(
             return stopped;
         }
 
-        if (JsonSerializer.SerializeToUtf8Bytes(vaulted!, Json).Length > options.Value.MaxCredentialBytes)
+        if (JsonSerializer.SerializeToUtf8Bytes(vaulted!, CoreJsonContext.Default.VaultedCredential).Length > options.Value.MaxCredentialBytes)
         {
             // The new tokens would not fit in a secret (Key Vault: 25 KB): spending would lose them.
             LogTooLarge(logger, held.Row.ProviderId);

@@ -207,7 +207,7 @@ public static class OAuthEndpoints
 
         try
         {
-            var body = await request.ReadFromJsonAsync<JsonElement>(ct);
+            var body = await request.ReadFromJsonAsync(EndpointJsonContext.Default.JsonElement, ct);
             if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("completion", out var code) || code.ValueKind != JsonValueKind.String)
             {
                 return null;

@@ -323,7 +323,7 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
             ["SpendingVersion"] = link.SpendingVersion,
             ["SpendStartedAt"] = link.SpendStartedAt,
             ["Outbox"] = LinkEventJson.SerializeList(link.PendingEvents),
-            ["PendingProgress"] = link.PendingProgress is { } progress ? System.Text.Json.JsonSerializer.Serialize(progress) : null,
+            ["PendingProgress"] = link.PendingProgress is { } progress ? System.Text.Json.JsonSerializer.Serialize(progress, StorageJsonContext.Default.IReadOnlyDictionaryStringString) : null,
             ["WaitingFor"] = link.WaitingFor,
         };
         return entity;
@@ -367,7 +367,7 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
         SpendingVersion = SpendingVersionOf(entity),
         SpendStartedAt = entity.GetDateTimeOffset("SpendStartedAt"),
         PendingEvents = LinkEventJson.ReadList(entity.GetString("Outbox")),
-        PendingProgress = entity.GetString("PendingProgress") is { Length: > 0 } progress ? System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(progress) : null,
+        PendingProgress = entity.GetString("PendingProgress") is { Length: > 0 } progress ? System.Text.Json.JsonSerializer.Deserialize(progress, StorageJsonContext.Default.DictionaryStringString) : null,
         WaitingFor = entity.GetString("WaitingFor"),
         ETag = entity.ETag,
     };

@@ -77,7 +77,7 @@ public class TableClient
     public virtual async Task CreateIfNotExistsAsync(CT ct = default)
     {
         using var message = CreateMessage(RequestMethod.Post, "/Tables");
-        message.Request.Content = RequestContent.Create(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["TableName"] = Name }));
+        message.Request.Content = RequestContent.Create(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["TableName"] = Name }, StorageJsonContext.Default.DictionaryStringString));
         message.Request.Headers.SetValue("Content-Type", "application/json");
         message.Request.Headers.SetValue("Prefer", "return-no-content");
         await _pipeline.SendAsync(message, ct);

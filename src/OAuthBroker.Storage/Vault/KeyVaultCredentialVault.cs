@@ -20,12 +20,10 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
     public const string LinkTag = "link";
     public const string GrantTag = "grant";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     public async Task<string> WriteAsync(string name, VaultedCredential credential, CT ct)
     {
         EnsureName(name);
-        var secret = new KeyVaultSecret(name, JsonSerializer.Serialize(credential, Json));
+        var secret = new KeyVaultSecret(name, JsonSerializer.Serialize(credential, CoreJsonContext.Default.VaultedCredential));
         secret.Properties.ContentType = ContentType;
         secret.Properties.Tags[ProviderTag] = credential.ProviderId;
         if (credential.Link is { } link)
@@ -53,7 +51,7 @@ public sealed class KeyVaultCredentialVault(SecretClient client) : ICredentialVa
         try
         {
             var response = await CallAsync(() => client.GetSecretAsync(name, version, ct), ct);
-            return JsonSerializer.Deserialize<VaultedCredential>(response.Value.Value, Json)! with { Version = response.Value.Properties.Version };
+            return JsonSerializer.Deserialize(response.Value.Value, CoreJsonContext.Default.VaultedCredential)! with { Version = response.Value.Properties.Version };
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {

@@ -15,6 +15,25 @@ public sealed class HandlerProcess : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>The last lines the process wrote (stdout and stderr), for a failing test's message.</summary>
+    public string RecentOutput => string.Join('\n', _output);
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
+
+    private void Remember(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > 200 && _output.TryDequeue(out _))
+        {
+        }
+    }
+
     public Uri Uri => new($"http://127.0.0.1:{Port}/");
 
     /// <summary>
@@ -58,11 +77,11 @@ public sealed class HandlerProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var handler = new HandlerProcess(process, port);
+        process.OutputDataReceived += (_, line) => handler.Remember(line.Data);
+        process.ErrorDataReceived += (_, line) => handler.Remember(line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var handler = new HandlerProcess(process, port);
         try
         {
             await FreePort.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(30), () => !process.HasExited);
