@@ -60,7 +60,8 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
     /// is recorded but not yet logged (its writer stopped, or has not got there yet) has that transition appended first:
     /// replacing it would drop it, or let its writer log it after ours. So each recorded transition reaches the log, and
     /// the first copy of each comes after the one it replaced (its writer, running on, may append a second copy later,
-    /// under the same id). A row changed under us (a mark, another instance's transition) is read again.
+    /// under the same id). A row whose <c>Logged</c> mark changed under us is read again; one holding another transition
+    /// than the one we read ends the call.
     /// </summary>
     private Task<string?> RecordAsync(LinkEvent transition, CT ct) =>
         table.RunAsync(async client =>
@@ -69,6 +70,7 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
             {
                 var row = await client.GetEntityAsync(EventTableKeys.ProviderStates, transition.ProviderId, ct);
                 var current = row?.GetString("Type");
+                var readId = row?.GetString("EventId");
                 if (current == transition.Type || (current is null && transition.Type == LinkEventTypes.ProviderCredentialsAccepted))
                 {
                     return null;
@@ -101,6 +103,15 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
                     if (now?.GetString("EventId") == transition.Id)
                     {
                         return now.ETag;
+                    }
+
+                    // Note: only a row still holding the transition we read (its Logged mark set meanwhile) is worth another
+                    // try. Any other transition may have come in over ours: ours committed, its answer was late, and another
+                    // instance logged it and recorded the next one. Writing ours again (same id) would put the row back to a
+                    // state whose log copy receivers drop as a duplicate.
+                    if (now?.GetString("EventId") != readId)
+                    {
+                        return null;
                     }
                 }
             }
