@@ -25,9 +25,23 @@ public sealed partial class EventDeliveryTask(
     public async Task<int> RunAsync(DateTimeOffset deadline, CT ct)
     {
         var settings = options.Value;
-        var recovered = await outbox.RecoverAsync(time.GetUtcNow() - settings.OutboxRecoveryAfter, deadline, ct);
+        var recovered = await RecoverAsync(time.GetUtcNow() - settings.OutboxRecoveryAfter, deadline, ct);
         var delivered = await Task.WhenAll(settings.Endpoints.Select(e => RunEndpointAsync(e.Key, e.Value, deadline, ct)));
         return recovered + delivered.Sum();
+    }
+
+    private async Task<int> RecoverAsync(DateTimeOffset olderThan, DateTimeOffset deadline, CT ct)
+    {
+        try
+        {
+            return await outbox.RecoverAsync(olderThan, deadline, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // Note: recovery failing (storage throttled, a row it cannot read) must not stop the deliveries of what is logged.
+            LogRecoveryFailed(logger, ex.GetType().Name);
+            return 0;
+        }
     }
 
     private async Task<int> RunEndpointAsync(string name, WebhookEndpointOptions endpoint, DateTimeOffset deadline, CT ct)
@@ -147,6 +161,9 @@ public sealed partial class EventDeliveryTask(
         }, ct);
         return false;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox recovery failed with {ExceptionType}; deliveries go on, the next run tries again")]
+    private static partial void LogRecoveryFailed(ILogger logger, string exceptionType);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook endpoint {Endpoint}: delivery run failed with {ExceptionType}; the next run tries again")]
     private static partial void LogEndpointFailed(ILogger logger, string endpoint, string exceptionType);
