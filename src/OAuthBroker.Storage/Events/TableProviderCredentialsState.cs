@@ -11,22 +11,30 @@ namespace OAuthBroker.Storage.Events;
 /// several instances whose breakers open (or whose refreshes succeed again) at once, one records the event. The row is
 /// also the event's outbox: it is appended to the log after the row write and marked <c>Logged</c>; one whose writer
 /// stopped in between is appended by <see cref="RecoverAsync"/>, or by the next transition's writer before it replaces the
-/// row (with its id, so receivers deduplicate a second copy).
+/// row (with its id, so receivers deduplicate a second copy). Log cursors come from each instance's estimate of the
+/// service clock, which differ, so the row also keeps the cursor its transition was logged at, and the next transition's
+/// copies are appended after it.
 /// </summary>
 public sealed class TableProviderCredentialsState(TableHandle table, IEventLog log) : IProviderCredentialsState
 {
     private const int MaxAttempts = 5;
 
+    /// <summary>The log cursor of the row's transition, written with its <c>Logged</c> mark.</summary>
+    private const string LoggedAt = "LoggedAt";
+
+    /// <summary>The log cursor of the transition the row's one replaced: its copy goes after it (<see cref="IEventLog.AppendAsync(LinkEvent, string?, CT)"/>).</summary>
+    private const string After = "After";
+
     public async Task<bool> TransitionAsync(LinkEvent transition, CT ct)
     {
-        if (await RecordAsync(transition, ct) is not { } etag)
+        if (await RecordAsync(transition, ct) is not { } recorded)
         {
             return false;
         }
 
         try
         {
-            await AppendAsync(transition, etag, ct);
+            await AppendAsync(transition, recorded.After, recorded.ETag, ct);
         }
         catch (StorageUnavailableException)
         {
@@ -49,7 +57,7 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
 
             foreach (var row in unlogged)
             {
-                await AppendAsync(LinkEventJson.Read(row.GetString("Json")!), row.ETag!, ct);
+                await AppendAsync(LinkEventJson.Read(row.GetString("Json")!), row.GetString(After), row.ETag!, ct);
             }
 
             return unlogged.Count;
@@ -63,8 +71,8 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
     /// under the same id). A row whose <c>Logged</c> mark changed under us is read again; one holding another transition
     /// than the one we read ends the call.
     /// </summary>
-    private Task<string?> RecordAsync(LinkEvent transition, CT ct) =>
-        table.RunAsync(async client =>
+    private Task<Recorded?> RecordAsync(LinkEvent transition, CT ct) =>
+        table.RunAsync<Recorded?>(async client =>
         {
             for (var attempt = 0; attempt < MaxAttempts; attempt++)
             {
@@ -78,7 +86,7 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
 
                 if (row is not null && row.GetBoolean("Logged") == false)
                 {
-                    await AppendAsync(LinkEventJson.Read(row.GetString("Json")!), row.ETag!, ct);
+                    await AppendAsync(LinkEventJson.Read(row.GetString("Json")!), row.GetString(After), row.ETag!, ct);
                     continue;
                 }
 
@@ -88,12 +96,14 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
                     ["EventId"] = transition.Id,
                     ["Json"] = LinkEventJson.SerializeToString(transition),
                     ["Logged"] = false,
+                    [After] = row?.GetString(LoggedAt),
                 };
                 try
                 {
-                    return row is null
+                    var etag = row is null
                         ? await client.AddEntityAsync(entity, ct)
                         : await client.UpdateEntityAsync(entity, row.ETag!, TableUpdateMode.Replace, ct);
+                    return new Recorded(etag, entity.GetString(After));
                 }
                 catch (RequestFailedException ex) when (ex.Status is 409 or 412)
                 {
@@ -102,7 +112,7 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
                     var now = await client.GetEntityAsync(EventTableKeys.ProviderStates, transition.ProviderId, ct);
                     if (now?.GetString("EventId") == transition.Id)
                     {
-                        return now.ETag;
+                        return new Recorded(now.ETag!, now.GetString(After));
                     }
 
                     // Note: only a row still holding the transition we read (its Logged mark set meanwhile) is worth another
@@ -120,14 +130,14 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
             return null;
         }, ct);
 
-    private async Task AppendAsync(LinkEvent transition, string etag, CT ct)
+    private async Task AppendAsync(LinkEvent transition, string? after, string etag, CT ct)
     {
-        await log.AppendAsync(transition, ct);
+        var cursor = await log.AppendAsync(transition, after, ct);
         await table.RunAsync(async client =>
         {
             try
             {
-                await client.UpdateEntityAsync(new TableEntity(EventTableKeys.ProviderStates, transition.ProviderId) { ["Logged"] = true }, etag, TableUpdateMode.Merge, ct);
+                await client.UpdateEntityAsync(new TableEntity(EventTableKeys.ProviderStates, transition.ProviderId) { ["Logged"] = true, [LoggedAt] = cursor }, etag, TableUpdateMode.Merge, ct);
             }
             catch (RequestFailedException ex) when (ex.Status is 404 or 412)
             {
@@ -137,4 +147,7 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
             return true;
         }, ct);
     }
+
+    /// <summary>The row version holding a transition this call recorded, and the cursor its log copy goes after.</summary>
+    private sealed record Recorded(string ETag, string? After);
 }

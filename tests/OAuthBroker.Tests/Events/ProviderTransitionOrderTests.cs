@@ -57,6 +57,23 @@ public sealed class ProviderTransitionOrderTests(BrokerEnvironmentFixture fixtur
         (await FirstCopiesAsync(provider)).ShouldBe([rejected.Id, accepted.Id], "the stalled writer's copy, if any, comes after the first");
     }
 
+    [Fact]
+    public async Task A_transition_appended_by_an_instance_whose_clock_lags_still_comes_after_the_one_it_replaced()
+    {
+        // The second instance has had no Table answer yet, so its own wall clock stands in for the service's
+        // (TableServerClock), and it runs 3 s slow: its cursors for the same moment are earlier than the first instance's.
+        var provider = "skew-" + Guid.NewGuid().ToString("N")[..8];
+        var lagging = new TableProviderCredentialsState(fixture.Broker<EventsTable>().Handle, new TableEventLog(
+            fixture.Broker<EventsTable>().Handle, new TableServerClock(new ManualClock(TimeSpan.FromSeconds(-3))), fixture.Broker<IOptions<EventsOptions>>()));
+        var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
+        (await Shared.TransitionAsync(rejected, default)).ShouldBeTrue();
+
+        var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
+        (await lagging.TransitionAsync(accepted, default)).ShouldBeTrue();
+
+        (await FirstCopiesAsync(provider)).ShouldBe([rejected.Id, accepted.Id], "receivers must end in the state the row holds: accepted");
+    }
+
     /// <summary>The provider's event ids in log order, each at its first copy (receivers deduplicate by id).</summary>
     private async Task<string[]> FirstCopiesAsync(string provider) =>
         (await EventLogReading.AllAsync(fixture.Broker<IEventLog>())).Where(l => l.Event.ProviderId == provider).Select(l => l.Event.Id).Distinct().ToArray();
