@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OAuthBroker.Refresh;
 using OAuthBroker.Scheduling;
 
 namespace OAuthBroker.Events;
@@ -18,6 +19,7 @@ public sealed partial class EventDeliveryTask(
     WebhookSender sender,
     IOptions<EventsOptions> options,
     TimeProvider time,
+    ILeaseClock leases,
     ILogger<EventDeliveryTask> logger) : IHousekeepingTask
 {
     public string Name => "event-delivery";
@@ -25,7 +27,9 @@ public sealed partial class EventDeliveryTask(
     public async Task<int> RunAsync(DateTimeOffset deadline, CT ct)
     {
         var settings = options.Value;
-        var recovered = await RecoverAsync(time.GetUtcNow() - settings.OutboxRecoveryAfter, deadline, ct);
+        // Note: the bound is compared with times the storage service set (rows' and hints' Timestamp), so it is taken on the
+        // service's clock as this instance knows it, not on this instance's wall clock, which may be off by any amount.
+        var recovered = await RecoverAsync(leases.UtcNow - settings.OutboxRecoveryAfter, deadline, ct);
         var delivered = await Task.WhenAll(settings.Endpoints.Select(e => RunEndpointAsync(e.Key, e.Value, deadline, ct)));
         return recovered + delivered.Sum();
     }
