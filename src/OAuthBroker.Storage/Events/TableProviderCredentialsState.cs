@@ -25,23 +25,24 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
     /// <summary>The log cursor of the transition the row's one replaced: its copy goes after it (<see cref="IEventLog.AppendAsync(LinkEvent, string?, CT)"/>).</summary>
     private const string After = "After";
 
-    public async Task<bool> TransitionAsync(LinkEvent transition, CT ct)
+    public async Task<TransitionOutcome> TransitionAsync(LinkEvent transition, CT ct)
     {
-        if (await RecordAsync(transition, ct) is not { } recorded)
+        var recorded = await RecordAsync(transition, ct);
+        if (recorded.Outcome != TransitionOutcome.Recorded)
         {
-            return false;
+            return recorded.Outcome;
         }
 
         try
         {
-            await AppendAsync(transition, recorded.After, recorded.ETag, ct);
+            await AppendAsync(transition, recorded.After, recorded.ETag!, ct);
         }
         catch (StorageUnavailableException)
         {
             // Note: recorded, not yet in the log; the row keeps it for recovery.
         }
 
-        return true;
+        return TransitionOutcome.Recorded;
     }
 
     /// <summary>Appends the transitions recorded at or before <paramref name="olderThan"/> that never reached the log.</summary>
@@ -64,15 +65,15 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
         }, ct);
 
     /// <summary>
-    /// The row's new ETag when this call made the transition; null when the state already was it. A row whose transition
+    /// The row's new ETag when this call made the transition, or why it did not. A row whose transition
     /// is recorded but not yet logged (its writer stopped, or has not got there yet) has that transition appended first:
     /// replacing it would drop it, or let its writer log it after ours. So each recorded transition reaches the log, and
     /// the first copy of each comes after the one it replaced (its writer, running on, may append a second copy later,
     /// under the same id). A row whose <c>Logged</c> mark changed under us is read again; one holding another transition
     /// than the one we read ends the call.
     /// </summary>
-    private Task<Recorded?> RecordAsync(LinkEvent transition, CT ct) =>
-        table.RunAsync<Recorded?>(async client =>
+    private Task<Recorded> RecordAsync(LinkEvent transition, CT ct) =>
+        table.RunAsync(async client =>
         {
             for (var attempt = 0; attempt < MaxAttempts; attempt++)
             {
@@ -81,7 +82,7 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
                 var readId = row?.GetString("EventId");
                 if (current == transition.Type || (current is null && transition.Type == LinkEventTypes.ProviderCredentialsAccepted))
                 {
-                    return null;
+                    return Recorded.Not(TransitionOutcome.AlreadySo);
                 }
 
                 if (row is not null && row.GetBoolean("Logged") == false)
@@ -103,7 +104,7 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
                     var etag = row is null
                         ? await client.AddEntityAsync(entity, ct)
                         : await client.UpdateEntityAsync(entity, row.ETag!, TableUpdateMode.Replace, ct);
-                    return new Recorded(etag, entity.GetString(After));
+                    return new Recorded(TransitionOutcome.Recorded, etag, entity.GetString(After));
                 }
                 catch (RequestFailedException ex) when (ex.Status is 409 or 412)
                 {
@@ -112,7 +113,7 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
                     var now = await client.GetEntityAsync(EventTableKeys.ProviderStates, transition.ProviderId, ct);
                     if (now?.GetString("EventId") == transition.Id)
                     {
-                        return new Recorded(now.ETag!, now.GetString(After));
+                        return new Recorded(TransitionOutcome.Recorded, now.ETag!, now.GetString(After));
                     }
 
                     // Note: only a row still holding the transition we read (its Logged mark set meanwhile) is worth another
@@ -121,13 +122,13 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
                     // state whose log copy receivers drop as a duplicate.
                     if (now?.GetString("EventId") != readId)
                     {
-                        return null;
+                        return Recorded.Not(now?.GetString("Type") == transition.Type ? TransitionOutcome.AlreadySo : TransitionOutcome.NotRecorded);
                     }
                 }
             }
 
             // Note: the row kept changing under us (instances flipping at once); the state is another instance's now.
-            return null;
+            return Recorded.Not(TransitionOutcome.NotRecorded);
         }, ct);
 
     private async Task AppendAsync(LinkEvent transition, string? after, string etag, CT ct)
@@ -148,6 +149,9 @@ public sealed class TableProviderCredentialsState(TableHandle table, IEventLog l
         }, ct);
     }
 
-    /// <summary>The row version holding a transition this call recorded, and the cursor its log copy goes after.</summary>
-    private sealed record Recorded(string ETag, string? After);
+    /// <summary>What the row write did; when it recorded the transition, the row version holding it and the cursor its log copy goes after.</summary>
+    private sealed record Recorded(TransitionOutcome Outcome, string? ETag = null, string? After = null)
+    {
+        public static Recorded Not(TransitionOutcome why) => new(why);
+    }
 }

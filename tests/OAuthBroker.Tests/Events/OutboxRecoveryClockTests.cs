@@ -33,7 +33,7 @@ public sealed class OutboxRecoveryClockTests(BrokerEnvironmentFixture fixture)
         // A writer records a provider transition, then cannot reach the log (as if it stopped there).
         var provider = "slowclock-" + _suffix;
         var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
-        (await new TableProviderCredentialsState(events, UnreachableEventLog.Log(fixture)).TransitionAsync(rejected, default)).ShouldBeTrue();
+        (await new TableProviderCredentialsState(events, UnreachableEventLog.Log(fixture)).TransitionAsync(rejected, default)).ShouldBe(TransitionOutcome.Recorded);
         var written = (await events.Client.GetEntityAsync(EventTableKeys.ProviderStates, provider)).ShouldNotBeNull().Timestamp!.Value;
         while (serviceClock.UtcNow - options.Value.OutboxRecoveryAfter < written)
         {

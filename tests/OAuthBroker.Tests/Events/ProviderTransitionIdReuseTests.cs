@@ -24,8 +24,8 @@ public sealed class ProviderTransitionIdReuseTests(BrokerEnvironmentFixture fixt
     public async Task A_transition_whose_answer_was_late_is_not_recorded_again_over_a_newer_one()
     {
         var provider = "late-" + Guid.NewGuid().ToString("N")[..8];
-        (await Shared.TransitionAsync(LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client"), default)).ShouldBeTrue();
-        (await Shared.TransitionAsync(LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow), default)).ShouldBeTrue();
+        (await Shared.TransitionAsync(LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client"), default)).ShouldBe(TransitionOutcome.Recorded);
+        (await Shared.TransitionAsync(LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow), default)).ShouldBe(TransitionOutcome.Recorded);
 
         await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
         var slow = StateBehind(proxy);
@@ -40,7 +40,7 @@ public sealed class ProviderTransitionIdReuseTests(BrokerEnvironmentFixture fixt
         }
 
         var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
-        (await Shared.TransitionAsync(accepted, default)).ShouldBeTrue();
+        (await Shared.TransitionAsync(accepted, default)).ShouldBe(TransitionOutcome.Recorded);
         await first;
 
         var row = (await rows.GetEntityAsync(EventTableKeys.ProviderStates, provider))!;
