@@ -23,7 +23,7 @@ public sealed partial class LinkRefresher
             return outcome;
         }
 
-        var renewed = await SingleFlightAsync(handedOver!.Key, () => RenewPendingAsync(handedOver), ct);
+        var renewed = await RenewHandedOverAsync(handedOver!, ct);
         if (renewed != RefreshOutcome.Refreshed)
         {
             return renewed;
@@ -33,6 +33,13 @@ public sealed partial class LinkRefresher
             ? (await pendingKeys.StepAsync(current, afterRenewal: true, ct)).Outcome
             : RefreshOutcome.Refreshed;
     }
+
+    /// <summary>
+    /// The renewal of the row a continuation handed over (<see cref="PendingKeyContinuation.StepAsync"/>), single-flight
+    /// with every other attempt on the link in this instance (an unlink renewing first, a second sweep): they share it.
+    /// </summary>
+    internal Task<RefreshOutcome> RenewHandedOverAsync(AccountLink handedOver, CT ct) =>
+        SingleFlightAsync(handedOver.Key, () => RenewPendingAsync(handedOver), ct);
 
     /// <summary>
     /// The refresh of a <see cref="LinkStatus.PendingKey"/> link, under this refresher's own lease, of the credential
