@@ -66,6 +66,30 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
         (await ProviderFlowSteps.ForceRefreshAsync(fixture, "whitebit", link.AccountId, browser.User)).ShouldBe(HttpStatusCode.OK, "the stored pair is the live one");
     }
 
+    /// <summary>
+    /// The sandbox's default timing of the key: fast-api-key-integration step 0.6 (the user creates it after the exchange,
+    /// seconds later), or fast-api-key-via-oauth ("appears shortly after" the consent: from the second look on). Either
+    /// way it is not there at the callback's look, and a later run links it.
+    /// </summary>
+    [Theory]
+    [InlineData(KeyCreationReading.AfterExchange)]
+    [InlineData(KeyCreationReading.DuringConsent)]
+    public async Task With_the_sandboxs_default_timing_the_key_is_missing_at_the_callback_and_a_later_run_links_it(KeyCreationReading creation)
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => o.KeyCreation = creation);
+        WhiteBit.KeyCreatedAfter.ShouldBeGreaterThan(TimeSpan.Zero);
+        WhiteBit.KeyReadyAfterPolls.ShouldBeGreaterThan(1);
+        using var browser = fixture.NewBrowser();
+        await PendingKeyAsync(browser, (710010 + (int)creation).ToString(CultureInfo.InvariantCulture));
+        (await browser.LinksAsync()).ShouldHaveSingleItem().WaitingFor.ShouldBe("key_not_created");
+
+        await RunAtAsync(WhiteBit.KeyCreatedAfter + TimeSpan.FromSeconds(1));
+
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        link.Status.ShouldBe(LinkStatus.Active);
+        (await fixture.CredentialOfAsync(browser.User, "whitebit", link.AccountId)).ApiSecret.ShouldBe(Keys.KeysById[link.AccountId].Secret);
+    }
+
     [Fact]
     public async Task A_renewal_WhiteBIT_rejects_ends_the_pending_link_with_key_failed_and_says_the_flows_key_is_left()
     {

@@ -107,6 +107,13 @@ internal sealed partial class WhiteBitKeyIssuance(
             return new RevocationResult(RevocationStatus.Revoked, "This flow created no key at WhiteBIT: the one there was there before it, and stays.");
         }
 
+        if (progress.KeyAtFirstLook is null)
+        {
+            // WhiteBIT was never asked (the first look failed): a key there now may be this flow's or an older one, and is
+            // not deleted on a guess.
+            return new RevocationResult(RevocationStatus.NoLongerPossible, "This flow never saw WhiteBIT's key list, so a key it may have created cannot be told from an older one; check WhiteBIT's API key settings.");
+        }
+
         if (pending.Credential.AccessTokenExpiresAt <= time.GetUtcNow())
         {
             return deletion.TokenExpired(pending.Credential);
@@ -121,12 +128,6 @@ internal sealed partial class WhiteBitKeyIssuance(
         if (info.Info is not { Exists: true, ExternalId: { } externalId } || pending.ExistingAccountIds.Contains(externalId))
         {
             return new RevocationResult(RevocationStatus.Revoked, "WhiteBIT shows no key created by this flow.");
-        }
-
-        if (progress.KeyAtFirstLook is null)
-        {
-            // Never looked before: a key there now may be this flow's or an older one; it is not deleted on a guess.
-            return new RevocationResult(RevocationStatus.NoLongerPossible, "A WhiteBIT key exists that this flow cannot tell as its own; check WhiteBIT's API key settings.");
         }
 
         var deleted = await deletion.DeleteAsync(pending.Credential, externalId, ct);
