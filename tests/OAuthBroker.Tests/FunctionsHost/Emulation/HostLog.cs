@@ -15,6 +15,27 @@ public sealed class HostLog
     public void Add(LogLevel level, string category, string message) => _entries.Enqueue(new HostLogEntry(level, category, message));
 
     /// <summary>
+    /// Waits, up to <paramref name="timeout"/>, until an entry matches. The handler's console reaches the log through
+    /// asynchronous pipe readers (<see cref="WorkerProcess"/>, like the host's own), so a line the handler wrote while
+    /// answering can arrive after the answer did; on a loaded machine it often does.
+    /// </summary>
+    public async Task<bool> WaitForAsync(Func<HostLogEntry, bool> match, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (!_entries.Any(match))
+        {
+            if (DateTime.UtcNow >= until)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// A line the handler wrote: stdout at Information; stderr at Warning when it contains "warn", else at Error, since a
     /// custom handler's stderr is for errors only (<c>Workers/ProcessManagement/WorkerProcess.cs:112-148,198-204</c>,
     /// <c>Workers/Http/HttpWorkerDescription.cs:20</c>).
