@@ -68,6 +68,7 @@ public static class BrokerApp
             configuration.GetSection(BackendOptions.SectionName).Bind(options.Clients)).ValidateOnStart();
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<BackendOptions>, BackendOptions.Validator>();
         builder.Services.AddSingleton<BackendAuthenticator>();
+        builder.Services.AddSingleton<OAuthBroker.Scheduling.IRunCadence, CrontabRunCadence>();
 
         // Under the host the timer trigger runs the sweep; standalone, the app does, unless Refresh:RunInProcess is false.
         if (!underFunctionsHost && builder.Configuration.GetValue("Refresh:RunInProcess", true))

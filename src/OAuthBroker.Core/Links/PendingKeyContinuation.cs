@@ -6,6 +6,7 @@ using OAuthBroker.Events;
 using OAuthBroker.Flows;
 using OAuthBroker.Providers;
 using OAuthBroker.Refresh;
+using OAuthBroker.Scheduling;
 
 namespace OAuthBroker.Links;
 
@@ -17,17 +18,20 @@ namespace OAuthBroker.Links;
 /// row holds only the provider's non-secret progress.
 /// <list type="bullet">
 /// <item>Waiting: the progress and the next attempt are written back.</item>
-/// <item>RefreshNeeded, or a refresh token that would expire before the next look: the lease is given back and the
-/// refresher renews the pair with the very spend it makes for every link (<see cref="RefreshOutcome.RenewalNeeded"/>:
+/// <item>RefreshNeeded, an access token that has run out, or a refresh token that would expire before the next scheduled
+/// run could act on the link (<see cref="NextRunActsBy"/>: WhiteBIT's 600 s refresh token against a five-minute timer):
+/// the lease is given back and the refresher renews the pair with the very spend it makes for every link (<see cref="RefreshOutcome.RenewalNeeded"/>:
 /// the version the row names, the vault-write gate and its proof, the lease budget, the result vaulted before the row
 /// names it, <c>refresh_result_unstored</c> when it cannot be), then continues once more. A spend whose outcome stays
 /// unknown is never repeated (<see cref="CredentialVaultReads.ReadCurrentAsync"/> adopts its stored result).</item>
 /// <item>Completed: the grant is linked under the key's account (<see cref="LinkEventTypes.WhiteBitKeyReady"/> in the
 /// same write as the link), then the pending row and its secret are removed. A crash in between is found by the next
 /// run: a link of the user already holding these tokens means the pending row is only removed.</item>
-/// <item>Failed (final), or <see cref="BrokerOptions.PendingKeyLifetime"/> passed: the provider removes what the flow
-/// created (<see cref="IDeferredAuthorization.AbandonAsync"/>; never a key one of the user's links uses), and the row
-/// ends <see cref="LinkStatus.ReauthRequired"/> with the reason (<see cref="LinkEventTypes.WhiteBitKeyFailed"/>).
+/// <item>Failed (final), <see cref="BrokerOptions.PendingKeyLifetime"/> passed, or a renewal the provider rejected or whose
+/// outcome is unknown (<see cref="FailHeldAsync"/>, called by the refresher under its lease): the provider removes what
+/// the flow created (<see cref="IDeferredAuthorization.AbandonAsync"/>; never a key one of the user's links uses), and
+/// the row ends <see cref="LinkStatus.ReauthRequired"/> with the reason (<see cref="LinkEventTypes.WhiteBitKeyFailed"/>)
+/// — <see cref="KeyLeftCode"/> when what the flow created could not be removed or checked, so the user knows to delete it.
 /// Transient failures are retried with the refresh backoff.</item>
 /// </list>
 /// </summary>
@@ -40,9 +44,18 @@ public sealed partial class PendingKeyContinuation(
     LinkLeases leases,
     LinkWriter writer,
     IOptions<BrokerOptions> brokerOptions,
+    IOptions<RefreshOptions> refreshOptions,
+    IRunCadence cadence,
     TimeProvider time,
     ILogger<PendingKeyContinuation> logger)
 {
+    /// <summary>
+    /// The reason a failed pending link gives when a key the flow created is, or may be, still at WhiteBIT: it could not be
+    /// deleted, or not even looked for (no live access token left). The user must delete it in WhiteBIT's API settings
+    /// before connecting again (one active key per user and partner, fast-api-key-integration, Limits).
+    /// </summary>
+    public const string KeyLeftCode = "key_left_at_whitebit";
+
     private readonly string _instance = "pending-" + Guid.NewGuid().ToString("N")[..12];
 
     /// <summary>
@@ -52,20 +65,21 @@ public sealed partial class PendingKeyContinuation(
     /// </summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
 
-    public Task<RefreshOutcome> ContinueAsync(AccountLink link, CT ct) => ContinueAsync(link, afterRenewal: false, ct);
+    public async Task<RefreshOutcome> ContinueAsync(AccountLink link, CT ct) => (await StepAsync(link, afterRenewal: false, ct)).Outcome;
 
     /// <summary>
     /// One step of the pending link. <see cref="RefreshOutcome.RenewalNeeded"/>: the lease was given back for the
-    /// refresher to renew the pair; <paramref name="afterRenewal"/> is the step right after it (a token refused again is
+    /// refresher to renew the pair, and <c>HandedOver</c> is the row as given back (the refresher renews only the
+    /// credential version it names); <paramref name="afterRenewal"/> is the step right after it (a token refused again is
     /// not renewed forever).
     /// </summary>
-    public async Task<RefreshOutcome> ContinueAsync(AccountLink link, bool afterRenewal, CT ct)
+    internal async Task<(RefreshOutcome Outcome, AccountLink? HandedOver)> StepAsync(AccountLink link, bool afterRenewal, CT ct)
     {
         var pair = link.UserId + "\n" + link.ProviderId;
         if (!_running.TryAdd(pair, 0))
         {
             // Looked at again by the next run (its due entry stays).
-            return RefreshOutcome.Busy;
+            return (RefreshOutcome.Busy, null);
         }
 
         try
@@ -78,17 +92,17 @@ public sealed partial class PendingKeyContinuation(
         }
     }
 
-    private async Task<RefreshOutcome> ContinueOneAsync(AccountLink link, bool afterRenewal, CT ct)
+    private async Task<(RefreshOutcome Outcome, AccountLink? HandedOver)> ContinueOneAsync(AccountLink link, bool afterRenewal, CT ct)
     {
         if (leases.HeldByOther(link, _instance))
         {
-            return RefreshOutcome.Busy;
+            return (RefreshOutcome.Busy, null);
         }
 
         if (providers.Find(link.ProviderId) is not { } provider || provider is not IDeferredAuthorization deferred)
         {
             await recorder.ParkAsync(link, "provider_unavailable", time.GetUtcNow() + TimeSpan.FromMinutes(5), ct);
-            return RefreshOutcome.ProviderUnavailable;
+            return (RefreshOutcome.ProviderUnavailable, null);
         }
 
         AccountLink leased;
@@ -99,7 +113,7 @@ public sealed partial class PendingKeyContinuation(
         catch (LinkConcurrencyException)
         {
             // Another instance took it (or finished it) between our read and our lease.
-            return RefreshOutcome.Busy;
+            return (RefreshOutcome.Busy, null);
         }
 
         try
@@ -113,7 +127,7 @@ public sealed partial class PendingKeyContinuation(
         }
     }
 
-    private async Task<RefreshOutcome> ContinueLeasedAsync(AccountLink leased, IDeferredAuthorization deferred, bool afterRenewal, CT ct)
+    private async Task<(RefreshOutcome Outcome, AccountLink? HandedOver)> ContinueLeasedAsync(AccountLink leased, IDeferredAuthorization deferred, bool afterRenewal, CT ct)
     {
         var (vaulted, notVisible) = await ReadDescribedAsync(leased, ct);
         if (notVisible)
@@ -123,12 +137,12 @@ public sealed partial class PendingKeyContinuation(
             // the renewal rotated out. Looked at again by the next run.
             LogVersionNotVisible(logger, leased.ProviderId);
             await leases.ReleaseQuietlyAsync(leased);
-            return RefreshOutcome.Deferred;
+            return (RefreshOutcome.Deferred, null);
         }
 
         if (vaulted is null)
         {
-            return await FailAsync(leased, null, deferred, "credential_missing", ct);
+            return (await FailAsync(leased, null, deferred, "credential_missing", ct), null);
         }
 
         if (leased.SpendInDoubt)
@@ -137,7 +151,7 @@ public sealed partial class PendingKeyContinuation(
             {
                 // A renewal's answer was lost and its result is not in the vault: the refresh token may be spent, and is
                 // never sent again. The access token held may still serve to remove the flow's key.
-                return await FailAsync(leased, vaulted, deferred, LinkRefresher.OutcomeUnknownCode, ct);
+                return (await FailAsync(leased, vaulted, deferred, LinkRefresher.OutcomeUnknownCode, ct), null);
             }
 
             leased = await store.ReplaceAsync(Describe(leased, vaulted) with { SpendingVersion = null, SpendStartedAt = null }, ct);
@@ -147,25 +161,29 @@ public sealed partial class PendingKeyContinuation(
         if (await AlreadyLinkedAsync(leased, vaulted, existing, ct))
         {
             await RemovePendingAsync(leased);
-            return RefreshOutcome.Refreshed;
+            return (RefreshOutcome.Refreshed, null);
         }
 
         var now = time.GetUtcNow();
         // Counted from the pair's issue, not the row's last write, so the look scheduled below and the check here agree.
         var described = Describe(leased, vaulted) with { UpdatedAt = leased.LastRefreshAt ?? leased.CreatedAt };
-        var renewable = !afterRenewal && vaulted.Credential.RefreshToken is not null && !(vaulted.Credential.RefreshTokenExpiresAt <= now);
+        var credential = vaulted.Credential;
+        var renewable = !afterRenewal && credential.RefreshToken is not null && !(credential.RefreshTokenExpiresAt <= now);
+        var accessRunOut = credential.AccessTokenExpiresAt <= now + refreshOptions.Value.ClockAllowance;
         if (now > leased.CreatedAt + brokerOptions.Value.PendingKeyLifetime)
         {
             // Removing the flow's key needs a live access token: renewed first while the refresh token still can.
-            return renewable && vaulted.Credential.AccessTokenExpiresAt <= now
+            return renewable && accessRunOut
                 ? await HandOverForRenewalAsync(leased)
-                : await FailAsync(leased, vaulted, deferred, "pending_key_timeout", ct);
+                : (await FailAsync(leased, vaulted, deferred, "pending_key_timeout", ct), null);
         }
 
-        if (renewable && vaulted.Credential.RefreshTokenExpiresAt is { } refreshExpires && refreshExpires - policy.MarginFor(described) <= now)
+        if (renewable && (accessRunOut || credential.RefreshTokenExpiresAt <= NextRunActsBy(now)))
         {
-            // Renewed ahead of time: a refresh token that dies while the link waits (WhiteBIT's newest reading: 600 s)
-            // would leave the flow nothing to fetch the key with, or to remove it.
+            // Renewed now, not when the next run comes: that run may come a whole schedule gap later and reach the link
+            // late in its sweep, and a refresh token dead by then (WhiteBIT's newest reading: 600 s, against a
+            // five-minute timer) would leave the flow nothing to fetch the key with, or to remove it. An access token
+            // that has run out is renewed before the look rather than after a 401.
             return await HandOverForRenewalAsync(leased);
         }
 
@@ -182,7 +200,7 @@ public sealed partial class PendingKeyContinuation(
                 var linked = await writer.SaveAsync(leased.UserId, leased.ProviderId, done.Grant, CT.None, alsoAnnouncing: LinkEventTypes.WhiteBitKeyReady);
                 await RemovePendingAsync(leased);
                 LogKeyReady(logger, leased.ProviderId, linked.Status);
-                return RefreshOutcome.Refreshed;
+                return (RefreshOutcome.Refreshed, null);
             case PendingStep.Waiting waiting:
                 await recorder.ReplaceWithScheduleAsync(leased, Released(leased) with
                 {
@@ -192,7 +210,7 @@ public sealed partial class PendingKeyContinuation(
                     NextRefreshAt = policy.RetryAt(described, now, waiting.Next.NextAttemptAt - now),
                     UpdatedAt = time.GetUtcNow(),
                 }, CT.None);
-                return RefreshOutcome.Deferred;
+                return (RefreshOutcome.Deferred, null);
             case PendingStep.Failed { Failure.Kind: ProviderFailureKind.Unavailable or ProviderFailureKind.RateLimited } transient:
                 var failures = leased.RefreshFailures + 1;
                 await recorder.ReplaceWithScheduleAsync(leased, Released(leased) with
@@ -203,34 +221,60 @@ public sealed partial class PendingKeyContinuation(
                     NextRefreshAt = policy.RetryAt(described, now, policy.RetryDelay(failures, transient.Failure.RetryAfter)),
                     UpdatedAt = time.GetUtcNow(),
                 }, CT.None);
-                return RefreshOutcome.Retrying;
+                return (RefreshOutcome.Retrying, null);
             case PendingStep.Failed failed:
-                return await FailAsync(leased, vaulted, deferred, failed.Failure.ProviderCode, ct,
-                    abandon: failed.Failure.Kind is not (ProviderFailureKind.RestartRequired or ProviderFailureKind.AccountNotEligible));
+                return (await FailAsync(leased, vaulted, deferred, failed.Failure.ProviderCode, ct,
+                    abandon: failed.Failure.Kind is not (ProviderFailureKind.RestartRequired or ProviderFailureKind.AccountNotEligible)), null);
             default:
                 // Still RefreshNeeded after a renewal: the provider refuses the renewed token as well.
-                return await FailAsync(leased, vaulted, deferred, "token_rejected", ct);
+                return (await FailAsync(leased, vaulted, deferred, "token_rejected", ct), null);
         }
     }
 
+    /// <summary>
+    /// The latest moment the next scheduled run may act on the link: it starts within one gap of the schedule, may reach
+    /// the link as late as its sweep budget allows, and may wait for a vault-write slot before it spends; plus the clock
+    /// allowance (the provider judges expiry by its own clock).
+    /// </summary>
+    private DateTimeOffset NextRunActsBy(DateTimeOffset now)
+    {
+        var o = refreshOptions.Value;
+        return now + cadence.LongestGap + o.SweepBudget + o.PacingMaxWait + o.ClockAllowance;
+    }
+
+    /// <summary>
+    /// The refresher's end of a pending link's renewal (under the refresher's lease): the provider rejected the refresh
+    /// token, or the spend's outcome is unknown and its refresh token is never sent again. Either way nothing can renew
+    /// the pair: the continuation's own failure path, while the held access token may still remove the flow's key.
+    /// <paramref name="spendSettled"/>: the token sent was refused, so no spend is in doubt (the marker goes).
+    /// </summary>
+    internal async Task<RefreshOutcome> FailHeldAsync(AccountLink leased, string code, bool spendSettled, CT ct)
+    {
+        var row = spendSettled ? leased with { SpendingVersion = null, SpendStartedAt = null } : leased;
+        var vaulted = row.CredentialVersion is { } version
+            ? await vault.ReadVersionAsync(row.CredentialName, version, ct)
+            : await vault.ReadAsync(row.CredentialName, ct);
+        return await FailAsync(row, vaulted, providers.Find(row.ProviderId) as IDeferredAuthorization, code, ct);
+    }
+
     /// <summary>The lease given back for the refresher's spend (<see cref="RefreshOutcome.RenewalNeeded"/>); it takes its own.</summary>
-    private async Task<RefreshOutcome> HandOverForRenewalAsync(AccountLink leased)
+    private async Task<(RefreshOutcome Outcome, AccountLink? HandedOver)> HandOverForRenewalAsync(AccountLink leased)
     {
         try
         {
-            await store.ReplaceAsync(Released(leased), CT.None);
+            return (RefreshOutcome.RenewalNeeded, await store.ReplaceAsync(Released(leased), CT.None));
         }
         catch (LinkConcurrencyException)
         {
-            return RefreshOutcome.Busy;
+            return (RefreshOutcome.Busy, null);
         }
-
-        return RefreshOutcome.RenewalNeeded;
     }
 
     /// <summary>
     /// The final end: the flow's own key removed where it can be (the deadline renews first when only a refresh token
-    /// can still reach it), the row marked <see cref="LinkStatus.ReauthRequired"/> with the reason and the event in one write.
+    /// can still reach it), the row marked <see cref="LinkStatus.ReauthRequired"/> with the reason and the event in one
+    /// write. The reason is <see cref="KeyLeftCode"/> when the removal did not succeed: whatever else went wrong, what
+    /// the user must do first is delete that key (the cause is logged).
     /// </summary>
     private async Task<RefreshOutcome> FailAsync(AccountLink leased, VaultedCredential? vaulted, IDeferredAuthorization? deferred, string code, CT ct, bool abandon = true)
     {
@@ -242,16 +286,17 @@ public sealed partial class PendingKeyContinuation(
             removed = result.Status;
         }
 
+        var reason = removed is { } status && status != RevocationStatus.Revoked ? KeyLeftCode : code;
         var now = time.GetUtcNow();
         var failed = Released(leased) with
         {
             Status = LinkStatus.ReauthRequired,
-            LastFailure = code,
+            LastFailure = reason,
             WaitingFor = null,
             NextRefreshAt = null,
             UpdatedAt = now,
         };
-        await recorder.ReplaceWithScheduleAsync(leased, failed.Announcing(LinkEventTypes.WhiteBitKeyFailed, now, code), CT.None);
+        await recorder.ReplaceWithScheduleAsync(leased, failed.Announcing(LinkEventTypes.WhiteBitKeyFailed, now, reason), CT.None);
         LogKeyFailed(logger, leased.ProviderId, code, removed);
         return RefreshOutcome.ReauthRequired;
     }

@@ -1,5 +1,4 @@
 using OAuthBroker.Credentials;
-using OAuthBroker.Links;
 
 namespace OAuthBroker.Refresh;
 
@@ -35,8 +34,7 @@ public sealed partial class LinkRefresher
             }
 
             LogOutcomeUnknown(logger, row.ProviderId, "an earlier refresher stopped mid-spend and its result is not in the vault");
-            held.Done = true;
-            return (null, await recorder.HoldAsync(row, OutcomeUnknownCode, RefreshOutcome.OutcomeUnknown, ct));
+            return (null, await HoldUnknownAsync(held, ct));
         }
 
         if (row.CredentialVersion is not { } version)
@@ -70,9 +68,7 @@ public sealed partial class LinkRefresher
     private async Task<RefreshOutcome> CredentialMissingAsync(Held held, CT ct)
     {
         LogCredentialMissing(logger, held.Row.ProviderId, CredentialNames.LogTag(held.Row.CredentialName));
-        held.Done = true;
-        await recorder.FinishAsync(held.Row, LinkStatus.ReauthRequired, "credential_missing", ct);
-        return RefreshOutcome.ReauthRequired;
+        return await FinishRejectedAsync(held, "credential_missing", ct);
     }
 
     /// <summary>The vault does not show the version the row names: looked at again later, nothing spent.</summary>

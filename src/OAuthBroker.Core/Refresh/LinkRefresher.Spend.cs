@@ -179,9 +179,7 @@ public sealed partial class LinkRefresher
                 }
 
                 LogReauthRequired(logger, held.Row.ProviderId, failure.ProviderCode);
-                held.Done = true;
-                await recorder.FinishAsync(held.Row, LinkStatus.ReauthRequired, failure.ProviderCode, ct);
-                return RefreshOutcome.ReauthRequired;
+                return await FinishRejectedAsync(held, failure.ProviderCode, ct);
 
             case SpendVerdict.NotSpent when failure.Kind == ProviderFailureKind.InvalidClient:
                 if (await breaker.TripAsync(held.Row.ProviderId, options.Value.BreakerDuration, failure.ProviderCode, CT.None))
@@ -203,8 +201,7 @@ public sealed partial class LinkRefresher
 
             default:
                 LogOutcomeUnknown(logger, held.Row.ProviderId, failure.ProviderCode);
-                held.Done = true;
-                return await recorder.HoldAsync(held.Row, OutcomeUnknownCode, RefreshOutcome.OutcomeUnknown, ct);
+                return await HoldUnknownAsync(held, ct);
         }
     }
 

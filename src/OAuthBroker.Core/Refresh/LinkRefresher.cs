@@ -108,9 +108,12 @@ public sealed partial class LinkRefresher(
     }
 
     /// <summary>Refreshes one link; concurrent calls for the same link in this instance share one attempt.</summary>
-    public Task<RefreshOutcome> RefreshAsync(string userId, string providerId, string accountId, Mode mode, CT ct)
+    public Task<RefreshOutcome> RefreshAsync(string userId, string providerId, string accountId, Mode mode, CT ct) =>
+        SingleFlightAsync(AccountLink.KeyOf(userId, providerId, accountId), () => RefreshOnceAsync(userId, providerId, accountId, mode, CT.None), ct);
+
+    /// <summary>One attempt per link at a time in this instance (a refresh or a pending link's renewal): later callers share it.</summary>
+    private Task<RefreshOutcome> SingleFlightAsync(string key, Func<Task<RefreshOutcome>> once, CT ct)
     {
-        var key = AccountLink.KeyOf(userId, providerId, accountId);
         var attempt = new TaskCompletionSource<RefreshOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         var running = _inFlight.GetOrAdd(key, attempt.Task);
         if (running != attempt.Task)
@@ -127,7 +130,7 @@ public sealed partial class LinkRefresher(
             {
                 // Note: not the caller's token; one caller giving up must not abandon a refresh others wait on. Every
                 // step is bounded by its own budget instead.
-                attempt.SetResult(await RefreshOnceAsync(userId, providerId, accountId, mode, CT.None));
+                attempt.SetResult(await once());
             }
             catch (Exception ex)
             {
@@ -146,6 +149,12 @@ public sealed partial class LinkRefresher(
         if (link is null || link.Status == LinkStatus.Unlinking)
         {
             return RefreshOutcome.Gone;
+        }
+
+        if (link.Status == LinkStatus.PendingKey && mode == Mode.Force)
+        {
+            // An unlink renewing first so the flow's key can still be deleted: the pending renewal, of the version read.
+            return await RenewPendingAsync(link);
         }
 
         if (link.Status != LinkStatus.Active)

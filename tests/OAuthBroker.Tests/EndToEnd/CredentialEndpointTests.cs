@@ -100,6 +100,7 @@ public class CredentialEndpointTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task Links_the_user_must_repair_answer_with_what_to_do()
     {
+        using var quickKey = OAuthBroker.Tests.Sandbox.SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.KeyCreatedAfter = TimeSpan.Zero); // WhiteBIT's key at the callback's look
         var (browser, account) = await LinkAsync("whitebit");
         using var _ = browser;
         using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromHours(5)))

@@ -73,7 +73,8 @@ public sealed class WhiteBitPendingKeyTests(BrokerEnvironmentFixture fixture) : 
     public async Task A_423_lock_on_the_secret_is_waited_out_by_later_runs_with_a_growing_backoff()
     {
         // api-key-secret 423 "Temporary lock, retry shortly", sent without Retry-After; the guide: back off from 5 s, doubling, up to 60 s.
-        using var reading = SandboxSwitch.Set(WhiteBit, o => o.SecretLockedFor = TimeSpan.FromHours(1));
+        // The key is there at the callback's look (no creation delay), so the callback already meets the lock.
+        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.KeyCreatedAfter = TimeSpan.Zero; o.SecretLockedFor = TimeSpan.FromHours(1); });
         using var browser = fixture.NewBrowser();
 
         var completion = await PendingKeyAsync(browser, 620001);
@@ -139,7 +140,11 @@ public sealed class WhiteBitPendingKeyTests(BrokerEnvironmentFixture fixture) : 
         var uid = 650000 + (int)tokens;
         var account = uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var bystander = fixture.NewBrowser();
-        await bystander.LinkAsync(uid: uid + 100, provider: "whitebit");
+        using (SandboxSwitch.Set(WhiteBit, o => o.KeyCreatedAfter = TimeSpan.Zero))
+        {
+            await bystander.LinkAsync(uid: uid + 100, provider: "whitebit");
+        }
+
         var bystanderKey = (await bystander.LinksAsync()).ShouldHaveSingleItem().AccountId;
         using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = tokens; o.KeyCreatedAfter = TimeSpan.MaxValue; o.SecretLockedFor = TimeSpan.FromHours(1); });
         using var browser = fixture.NewBrowser();

@@ -123,6 +123,7 @@ public sealed class PendingLinkTakeTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task Housekeeping_takes_an_unconfirmed_link_before_revoking_so_a_late_completion_cannot_link_the_revoked_grant()
     {
+        using var quickKey = OAuthBroker.Tests.Sandbox.SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.KeyCreatedAfter = TimeSpan.Zero); // WhiteBIT's key at the callback's look
         var whiteBit = fixture.Sandbox<OAuthBroker.Sandbox.WhiteBit.WhiteBitSandboxEndpoints.State>();
         var keysBefore = whiteBit.KeysById.Keys.ToHashSet();
         using var browser = fixture.NewBrowser();

@@ -253,6 +253,7 @@ public sealed class RefreshLifecycleTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task A_link_without_refresh_token_is_followed_to_its_expiry_and_marked_expired()
     {
+        using var quickKey = OAuthBroker.Tests.Sandbox.SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.KeyCreatedAfter = TimeSpan.Zero); // WhiteBIT's key at the callback's look
         var (browser, link) = await LinkAsync("whitebit");
         using var _ = browser;
         link.HasRefreshToken.ShouldBeFalse();

@@ -22,7 +22,7 @@ public sealed class UnlinkRefreshFirstTests(BrokerEnvironmentFixture fixture) : 
     private const string RefreshPath = "/whitebit/oauth2/refresh_token";
 
     /// <summary>Every test here runs in that reading; xUnit disposes the class after each test.</summary>
-    private readonly IDisposable _reading = SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.FastTokens = FastTokenReading.ShortLivedWithRefresh);
+    private readonly IDisposable _reading = SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.Zero; });
 
     private WhiteBitSandboxEndpoints.State Keys => fixture.Sandbox<WhiteBitSandboxEndpoints.State>();
 

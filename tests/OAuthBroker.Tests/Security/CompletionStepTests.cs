@@ -64,6 +64,7 @@ public sealed class CompletionStepTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task Another_user_in_the_same_browser_cannot_confirm_and_the_grant_is_revoked()
     {
+        using var quickKey = OAuthBroker.Tests.Sandbox.SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.KeyCreatedAfter = TimeSpan.Zero); // WhiteBIT's key at the callback's look
         var whiteBit = fixture.Sandbox<OAuthBroker.Sandbox.WhiteBit.WhiteBitSandboxEndpoints.State>();
         var keysBefore = whiteBit.KeysById.Keys.ToHashSet();
         using var browser = fixture.NewBrowser();

@@ -99,6 +99,7 @@ public sealed class ForcedLinkingTests(BrokerEnvironmentFixture fixture)
     [Fact]
     public async Task An_unconfirmed_grant_is_revoked_at_the_provider_and_removed_after_the_pending_window()
     {
+        using var quickKey = OAuthBroker.Tests.Sandbox.SandboxSwitch.Set(fixture.SandboxOptions.WhiteBit, o => o.KeyCreatedAfter = TimeSpan.Zero); // WhiteBIT's key at the callback's look
         var vaultBefore = fixture.Environment.KeyVault.Store.ActiveCount;
         var whiteBit = fixture.Sandbox<WhiteBitSandboxEndpoints.State>();
         var keysBefore = whiteBit.KeysById.Keys.ToHashSet();

@@ -21,6 +21,12 @@ public class BrokerEnvironmentFixture : IAsyncLifetime
     public BrokerEnvironment Environment { get; private set; } = null!;
     public CapturedLogs Logs { get; } = new();
     public ManualClock BrokerClock { get; } = new();
+
+    /// <summary>
+    /// The sandbox's clock (real time unless a test moves it): tests that need a provider to judge token expiry at the
+    /// same moment as the broker move both by the same amount, and put both back.
+    /// </summary>
+    public ManualClock SandboxClock { get; } = new();
     public string BybitClientSecret { get; } = "bybit-secret-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string VaultAccessToken { get; } = "vault-token-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
     public string BuiltByBitClientSecret { get; } = "bbb/secret+" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
@@ -92,7 +98,11 @@ public class BrokerEnvironmentFixture : IAsyncLifetime
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
             builder.Services.AddSingleton<TimeProvider>(BrokerClock);
         };
-        settings.ConfigureSandbox = builder => builder.Logging.AddProvider(Logs);
+        settings.ConfigureSandbox = builder =>
+        {
+            builder.Logging.AddProvider(Logs);
+            builder.Services.AddSingleton<TimeProvider>(SandboxClock);
+        };
         settings.ConfigureKeyVault = builder => builder.Logging.AddProvider(Logs);
         SeenSecrets.Add(BybitClientSecret);
         SeenSecrets.Add(VaultAccessToken);

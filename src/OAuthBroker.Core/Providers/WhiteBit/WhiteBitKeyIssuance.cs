@@ -76,8 +76,11 @@ internal sealed partial class WhiteBitKeyIssuance(
                 // key this flow created: a secret nobody holds is useless, and the key would block the next attempt.
                 var deleted = await deletion.DeleteAsync(pending.Credential, externalId, ct);
                 LogSecretAlreadyRetrieved(logger, providerId, deleted.Status);
-                return new PendingStep.Failed(new ProviderFailure(ProviderFailureKind.RestartRequired, "409",
-                    "WhiteBIT says the key's secret was already retrieved; the key was deleted as WhiteBIT documents, and the user must connect again."));
+                return new PendingStep.Failed(deleted.Status == RevocationStatus.Revoked
+                    ? new ProviderFailure(ProviderFailureKind.RestartRequired, "409",
+                        "WhiteBIT says the key's secret was already retrieved; the key was deleted as WhiteBIT documents, and the user must connect again.")
+                    : new ProviderFailure(ProviderFailureKind.RestartRequired, KeyLeftAtWhiteBit,
+                        "WhiteBIT says the key's secret was already retrieved, and the key could not be deleted; the user must delete it in WhiteBIT's API key settings, then connect again."));
             case 409:
                 // The key was there before this flow looked: one active key per (user, partner), and its secret was fetched
                 // before — by the link that uses it. Deleting it would silently break that link.
@@ -89,20 +92,42 @@ internal sealed partial class WhiteBitKeyIssuance(
         }
     }
 
-    /// <summary>Deletes the key this flow created, if one appeared; a key that was there before, or that a link holds, stays.</summary>
+    /// <summary>
+    /// Deletes the key this flow created, if one appeared; a key that was there before, or that a link holds, stays.
+    /// <see cref="RevocationStatus.Revoked"/> means nothing of this flow is left at WhiteBIT (deleted, or none created);
+    /// anything else means a key the flow created is, or may be, still there. An expired access token with a live
+    /// refresh token asks the caller to renew first (<see cref="RevocationResult.RefreshFirst"/>), as unlink does for an
+    /// active link: api-key-info and api-key-delete take only a live bearer token.
+    /// </summary>
     public async Task<RevocationResult> AbandonAsync(PendingAuthorization pending, CT ct)
     {
         var progress = WhiteBitProgress.From(pending.Progress);
-        if (progress.KeyAtFirstLook is not "" || pending.Credential.AccessTokenExpiresAt <= time.GetUtcNow())
+        if (progress.KeyAtFirstLook is { Length: > 0 })
         {
-            return new RevocationResult(RevocationStatus.NoLongerPossible, "No key this flow created can be identified or deleted at WhiteBIT.");
+            return new RevocationResult(RevocationStatus.Revoked, "This flow created no key at WhiteBIT: the one there was there before it, and stays.");
+        }
+
+        if (progress.KeyAtFirstLook is null)
+        {
+            // WhiteBIT was never asked (the first look failed): a key there now may be this flow's or an older one, and is
+            // not deleted on a guess.
+            return new RevocationResult(RevocationStatus.NoLongerPossible, "This flow never saw WhiteBIT's key list, so a key it may have created cannot be told from an older one; check WhiteBIT's API key settings.");
+        }
+
+        if (pending.Credential.AccessTokenExpiresAt <= time.GetUtcNow())
+        {
+            return deletion.TokenExpired(pending.Credential);
         }
 
         var info = await keys.InfoAsync(pending.Credential.AccessToken, ct);
-        if (info.Status != 200 || info.Info is not { Exists: true, ExternalId: { } externalId } || pending.ExistingAccountIds.Contains(externalId))
+        if (info.Status != 200)
         {
-            return new RevocationResult(info.Status == 200 ? RevocationStatus.Revoked : RevocationStatus.Unavailable,
-                info.Status == 200 ? "WhiteBIT shows no key created by this flow." : "WhiteBIT could not be asked whether this flow created a key.");
+            return new RevocationResult(RevocationStatus.Unavailable, "WhiteBIT could not be asked whether this flow created a key.");
+        }
+
+        if (info.Info is not { Exists: true, ExternalId: { } externalId } || pending.ExistingAccountIds.Contains(externalId))
+        {
+            return new RevocationResult(RevocationStatus.Revoked, "WhiteBIT shows no key created by this flow.");
         }
 
         var deleted = await deletion.DeleteAsync(pending.Credential, externalId, ct);
@@ -142,6 +167,9 @@ internal sealed partial class WhiteBitKeyIssuance(
         };
         return new ProviderGrant(externalId, "API key " + externalId[..Math.Min(8, externalId.Length)], vaulted, pending.Scopes);
     }
+
+    /// <summary>The reason a pending link gives when the key this flow created could not be deleted (the same as the continuation's).</summary>
+    internal const string KeyLeftAtWhiteBit = Links.PendingKeyContinuation.KeyLeftCode;
 
     internal static ProviderFailure Locked() => new(ProviderFailureKind.Unavailable, "423",
         "WhiteBIT kept the API key locked (423) longer than the broker waits; connect again shortly.");

@@ -242,6 +242,26 @@ public sealed class WhiteBitProviderTests
     }
 
     [Fact]
+    public async Task A_409_on_a_key_this_flow_created_that_WhiteBIT_does_not_delete_says_the_key_is_left()
+    {
+        // api-key-secret 409 ("Recovery requires deleting the key"), then api-key-delete 403 ("does not belong to the
+        // authenticated OAuth2 client"): the key stays at WhiteBIT, and the failure says so.
+        _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, FourHourTokens)
+             .Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.OK, NoKeyYet)
+             .Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.OK, KeyReady)
+             .Expect(HttpMethod.Get, SecretUrl, HttpStatusCode.Conflict, AlreadyRetrieved)
+             .Expect(HttpMethod.Delete, DeleteUrl, HttpStatusCode.Forbidden, """{"data":{"message":["Forbidden."]}}""");
+        var provider = Provider();
+        var waiting = (await provider.ContinueAsync((await provider.ExchangeCodeAsync(Completion(), default)).Value!, default)).ShouldBeOfType<PendingStep.Waiting>().Next;
+
+        var failed = (await provider.ContinueAsync(waiting, default)).ShouldBeOfType<PendingStep.Failed>();
+
+        failed.Failure.ProviderCode.ShouldBe(OAuthBroker.Links.PendingKeyContinuation.KeyLeftCode);
+        failed.Failure.Kind.ShouldBe(ProviderFailureKind.RestartRequired);
+        failed.Failure.Description.ShouldContain("delete it in WhiteBIT's API key settings");
+    }
+
+    [Fact]
     public async Task A_409_on_a_key_that_was_there_before_the_flow_looked_is_never_deleted()
     {
         // One active key per (user, partner) (fast-api-key-integration, Limits). In the older guide's reading the consent
@@ -405,7 +425,8 @@ public sealed class WhiteBitProviderTests
         (await provider.AbandonAsync(ours, default)).Status.ShouldBe(RevocationStatus.Revoked);
 
         var theirs = (await provider.ContinueAsync((await provider.ExchangeCodeAsync(Completion(), default)).Value!, default)).ShouldBeOfType<PendingStep.Waiting>().Next;
-        (await provider.AbandonAsync(theirs, default)).Status.ShouldBe(RevocationStatus.NoLongerPossible);
+        // The key was there before the flow looked: it created nothing, so nothing of it is left (and the key stays).
+        (await provider.AbandonAsync(theirs, default)).Status.ShouldBe(RevocationStatus.Revoked);
         _http.Received.Count(r => r.Request.Method == HttpMethod.Delete).ShouldBe(1);
     }
 
