@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OAuthBroker.Refresh;
 using OAuthBroker.Scheduling;
 
 namespace OAuthBroker.Events;
@@ -18,6 +19,7 @@ public sealed partial class EventDeliveryTask(
     WebhookSender sender,
     IOptions<EventsOptions> options,
     TimeProvider time,
+    ILeaseClock leases,
     ILogger<EventDeliveryTask> logger) : IHousekeepingTask
 {
     public string Name => "event-delivery";
@@ -25,9 +27,25 @@ public sealed partial class EventDeliveryTask(
     public async Task<int> RunAsync(DateTimeOffset deadline, CT ct)
     {
         var settings = options.Value;
-        var recovered = await outbox.RecoverAsync(time.GetUtcNow() - settings.OutboxRecoveryAfter, deadline, ct);
+        // Note: the bound is compared with times the storage service set (rows' and hints' Timestamp), so it is taken on the
+        // service's clock as this instance knows it, not on this instance's wall clock, which may be off by any amount.
+        var recovered = await RecoverAsync(leases.UtcNow - settings.OutboxRecoveryAfter, deadline, ct);
         var delivered = await Task.WhenAll(settings.Endpoints.Select(e => RunEndpointAsync(e.Key, e.Value, deadline, ct)));
         return recovered + delivered.Sum();
+    }
+
+    private async Task<int> RecoverAsync(DateTimeOffset olderThan, DateTimeOffset deadline, CT ct)
+    {
+        try
+        {
+            return await outbox.RecoverAsync(olderThan, deadline, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // Note: recovery failing (storage throttled, a row it cannot read) must not stop the deliveries of what is logged.
+            LogRecoveryFailed(logger, ex.GetType().Name);
+            return 0;
+        }
     }
 
     private async Task<int> RunEndpointAsync(string name, WebhookEndpointOptions endpoint, DateTimeOffset deadline, CT ct)
@@ -147,6 +165,9 @@ public sealed partial class EventDeliveryTask(
         }, ct);
         return false;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox recovery failed with {ExceptionType}; deliveries go on, the next run tries again")]
+    private static partial void LogRecoveryFailed(ILogger logger, string exceptionType);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook endpoint {Endpoint}: delivery run failed with {ExceptionType}; the next run tries again")]
     private static partial void LogEndpointFailed(ILogger logger, string endpoint, string exceptionType);

@@ -10,6 +10,12 @@ public interface IEventLog
     Task<string> AppendAsync(LinkEvent linkEvent, CT ct);
 
     /// <summary>
+    /// Appends <paramref name="linkEvent"/> at a cursor after <paramref name="after"/> (a cursor this log returned; null:
+    /// none) even when this instance's clock is behind the one that appended there, and returns its cursor.
+    /// </summary>
+    Task<string> AppendAsync(LinkEvent linkEvent, string? after, CT ct);
+
+    /// <summary>
     /// Up to <paramref name="max"/> events after <paramref name="after"/> (null: from the start), oldest first. Only events
     /// recorded at least <see cref="EventsOptions.ListingDelay"/> ago are listed, so a later listing never finds an event
     /// before a cursor it already returned.

@@ -10,7 +10,7 @@ public interface IProviderCredentialsState
     /// Records <paramref name="transition"/> (a <see cref="LinkEventTypes.ProviderCredentialsRejected"/> or
     /// <see cref="LinkEventTypes.ProviderCredentialsAccepted"/> event) as the provider's state and appends it to the log,
     /// unless the shared state already is that (another instance recorded it), or it is an acceptance with no rejection
-    /// before it. True when this call recorded it.
+    /// before it (<see cref="TransitionOutcome"/>).
     /// </summary>
-    Task<bool> TransitionAsync(LinkEvent transition, CT ct);
+    Task<TransitionOutcome> TransitionAsync(LinkEvent transition, CT ct);
 }

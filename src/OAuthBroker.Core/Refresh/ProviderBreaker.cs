@@ -85,12 +85,22 @@ public sealed partial class ProviderBreaker(TimeProvider time, IProviderCredenti
 
     public DateTimeOffset? OpenUntil(string providerId) => _openUntil.TryGetValue(providerId, out var until) && until > time.GetUtcNow() ? until : null;
 
-    /// <summary>False when storage could not be reached to record the transition.</summary>
+    /// <summary>
+    /// True when the shared state is the transition's now (this call recorded it, or it already was); false when it was
+    /// not recorded (other instances' transitions came in over it) or storage could not be reached.
+    /// </summary>
     private async Task<bool> RecordAsync(LinkEvent transition, CT ct)
     {
         try
         {
-            await shared.TransitionAsync(transition, ct);
+            if (await shared.TransitionAsync(transition, ct) == TransitionOutcome.NotRecorded)
+            {
+                // Note: another instance's transition came in over (or after) ours; an acceptance is tried again on the next
+                // successful refresh, so the shared state does not stay rejected until the recheck.
+                LogNotRecorded(logger, transition.Type, transition.ProviderId);
+                return false;
+            }
+
             return true;
         }
         catch (StorageUnavailableException)
@@ -101,6 +111,9 @@ public sealed partial class ProviderBreaker(TimeProvider time, IProviderCredenti
             return false;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The {EventType} event for {ProviderId} was not recorded: other instances changed the provider's state at the same time")]
+    private static partial void LogNotRecorded(ILogger logger, string eventType, string providerId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record the {EventType} event for {ProviderId}: storage unavailable")]
     private static partial void LogEventLost(ILogger logger, string eventType, string providerId);

@@ -22,10 +22,11 @@ public sealed class OpenApiDescriptionCache(IServiceProvider services)
     {
         lock (_gate)
         {
-            // Note: a build that failed is not kept; the next request tries again.
+            // Note: a build that failed is not kept; the next request tries again. The build is only queued here (its
+            // synchronous part walks every endpoint), so no request waits on the lock while it runs; they share its task.
             if (_json is null || _json.IsFaulted || _json.IsCanceled)
             {
-                _json = BuildAsync();
+                _json = Task.Run(BuildAsync);
             }
 
             return _json;

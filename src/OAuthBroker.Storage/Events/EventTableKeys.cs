@@ -23,6 +23,12 @@ internal static class EventTableKeys
     public static string Cursor(DateTimeOffset recordedAt, string eventId) =>
         recordedAt.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + "-" + eventId;
 
+    /// <summary>When the event at <paramref name="cursor"/> was recorded; null for a value that is no cursor.</summary>
+    public static DateTimeOffset? RecordedAt(string cursor) =>
+        cursor.Length > 19 && long.TryParse(cursor.AsSpan(0, 19), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) && ticks <= DateTimeOffset.MaxValue.UtcTicks
+            ? new DateTimeOffset(ticks, TimeSpan.Zero)
+            : null;
+
     /// <summary>The greatest cursor recorded at or before <paramref name="at"/> ('~' sorts after every id character).</summary>
     public static string CursorLimit(DateTimeOffset at) => at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + "~";
 

@@ -37,14 +37,18 @@ public sealed class LinkOutbox(TableHandle table, IEventLog log, TimeProvider ti
             return true;
         }, ct);
 
-    /// <summary>Hints written before <paramref name="olderThan"/>: (reference, hint ETag).</summary>
+    /// <summary>
+    /// Hints written at or before <paramref name="olderThan"/> on the storage service's clock (their <c>Timestamp</c>, which
+    /// the service sets; <c>At</c> is the writer's own clock, for operators): (reference, hint ETag).
+    /// </summary>
     public Task<IReadOnlyList<(string Reference, string ETag)>> StaleHintsAsync(DateTimeOffset olderThan, int max, CT ct) =>
         table.RunAsync<IReadOnlyList<(string, string)>>(async client =>
         {
             var hints = new List<(string, string)>();
-            await foreach (var entity in client.QueryAsync(TableFilter.Equal("PartitionKey", EventTableKeys.Outbox), ct: ct))
+            var filter = TableFilter.And(TableFilter.Equal("PartitionKey", EventTableKeys.Outbox), TableFilter.LessThanOrEqual("Timestamp", olderThan));
+            await foreach (var entity in client.QueryAsync(filter, ct: ct))
             {
-                if (entity.GetDateTimeOffset("At") is { } at && at <= olderThan && entity.GetString("Reference") is { } reference)
+                if (entity.GetString("Reference") is { } reference)
                 {
                     hints.Add((reference, entity.ETag!));
                     if (hints.Count >= max)

@@ -12,10 +12,23 @@ namespace OAuthBroker.Storage.Events;
 /// </summary>
 public sealed class TableEventLog(TableHandle table, ILeaseClock clock, IOptions<EventsOptions> options) : IEventLog
 {
-    public Task<string> AppendAsync(LinkEvent linkEvent, CT ct) =>
+    public Task<string> AppendAsync(LinkEvent linkEvent, CT ct) => AppendAsync(linkEvent, null, ct);
+
+    /// <summary>
+    /// At the service clock's time as this instance estimates it, or one tick after <paramref name="after"/> when that is
+    /// later: the estimates are lower bounds that differ between instances (<see cref="TableServerClock"/>), so an event
+    /// appended by another instance just before may stand at a later cursor than this instance's clock gives.
+    /// </summary>
+    public Task<string> AppendAsync(LinkEvent linkEvent, string? after, CT ct) =>
         table.RunAsync(async client =>
         {
-            var cursor = EventTableKeys.Cursor(clock.UtcNow, linkEvent.Id);
+            var at = clock.UtcNow;
+            if (after is not null && EventTableKeys.RecordedAt(after) is { } previous && previous >= at)
+            {
+                at = previous.AddTicks(1);
+            }
+
+            var cursor = EventTableKeys.Cursor(at, linkEvent.Id);
             await client.UpsertEntityAsync(new TableEntity(EventTableKeys.Log, cursor)
             {
                 ["EventId"] = linkEvent.Id,

@@ -38,81 +38,135 @@ public sealed partial class TableOutboxRecovery(
 
     private const int MaxRowsPerPass = 500;
 
+    /// <summary>
+    /// The hinted rows, the providers' transitions, then the scan. A failure in one (storage throttled, a row this version
+    /// cannot read) is logged and ends that part only: the run's deliveries come after recovery and must not wait on it.
+    /// </summary>
     public async Task<int> RecoverAsync(DateTimeOffset olderThan, DateTimeOffset deadline, CT ct)
     {
-        var recovered = 0;
-        foreach (var (reference, etag) in await outbox.StaleHintsAsync(olderThan, MaxRowsPerPass, ct))
+        var recovered = await FollowHintsAsync(olderThan, deadline, ct);
+        try
         {
-            if (time.GetUtcNow() >= deadline)
-            {
-                break;
-            }
+            recovered += await providers.RecoverAsync(olderThan, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            LogPartFailed(logger, "provider transitions", ex.GetType().Name);
+        }
 
-            var link = await links.GetByReferenceAsync(reference, ct);
-            if (link is not null && link.IsLeased(leases.Now, leases.Longest))
-            {
-                continue;
-            }
+        return recovered + await ScanAsync(olderThan, deadline, ct);
+    }
 
-            if (link is { PendingEvents.Count: > 0 })
+    private async Task<int> FollowHintsAsync(DateTimeOffset olderThan, DateTimeOffset deadline, CT ct)
+    {
+        var recovered = 0;
+        try
+        {
+            foreach (var (reference, etag) in await outbox.StaleHintsAsync(olderThan, MaxRowsPerPass, ct))
             {
-                if (!await PublishAsync(link, ct))
+                if (time.GetUtcNow() >= deadline)
+                {
+                    break;
+                }
+
+                AccountLink? link;
+                try
+                {
+                    link = await links.GetByReferenceAsync(reference, ct);
+                }
+                catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+                {
+                    // Note: a row this version cannot read keeps its hint (an operator can mend the row); the pass moves on.
+                    LogUnreadable(logger, 1);
+                    continue;
+                }
+
+                if (link is not null && link.IsLeased(leases.Now, leases.Longest))
                 {
                     continue;
                 }
 
-                recovered++;
-            }
+                if (link is { PendingEvents.Count: > 0 })
+                {
+                    if (!await PublishAsync(link, ct))
+                    {
+                        continue;
+                    }
 
-            await outbox.RemoveHintAsync(reference, etag, ct);
+                    recovered++;
+                }
+
+                await outbox.RemoveHintAsync(reference, etag, ct);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            LogPartFailed(logger, "hinted rows", ex.GetType().Name);
         }
 
-        recovered += await providers.RecoverAsync(olderThan, ct);
-        return recovered + await ScanAsync(olderThan, deadline, ct);
+        return recovered;
     }
 
     /// <summary>
     /// Rows holding events that no hint leads to (or that the hint pass did not reach): the next pages of the current pass,
-    /// or of a new one once the last pass ended <see cref="EventsOptions.OutboxScanInterval"/> ago.
+    /// or of a new one once the last pass ended <see cref="EventsOptions.OutboxScanInterval"/> ago. Each page query is
+    /// cancelled at the scan's share of the budget, so a slow page (the service takes up to 30 s with scheduling, Query
+    /// Timeout and Pagination, learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination) cannot hold the
+    /// run's deliveries much past it.
     /// </summary>
     private async Task<int> ScanAsync(DateTimeOffset olderThan, DateTimeOffset deadline, CT ct)
     {
-        var settings = options.Value;
-        var position = OutboxScanPosition.Parse(await state.GetAsync(ScanStateKey, ct));
-        if (position.CompletedAt is { } completed && leases.Now - completed < settings.OutboxScanInterval)
-        {
-            return 0;
-        }
-
-        var scanDeadline = time.GetUtcNow() + (deadline - time.GetUtcNow()) / 2;
-        var (next, writtenBefore) = position.Next is { } resume ? (resume, position.WrittenBefore!.Value) : (null, olderThan);
         var recovered = 0;
-        while (time.GetUtcNow() < scanDeadline)
+        try
         {
-            var (page, following) = await links.PendingEventsPageAsync(writtenBefore, next, settings.OutboxScanPageSize, ct);
-            foreach (var link in page)
+            var settings = options.Value;
+            var position = OutboxScanPosition.Parse(await state.GetAsync(ScanStateKey, ct));
+            if (position.CompletedAt is { } completed && leases.Now - completed < settings.OutboxScanInterval)
             {
-                if (time.GetUtcNow() >= scanDeadline)
-                {
-                    // Note: only a whole page counts as done; this one is read again by the next run (its published rows
-                    // no longer match).
-                    return recovered;
-                }
-
-                if (!link.IsLeased(leases.Now, leases.Longest) && await PublishAsync(link, ct))
-                {
-                    recovered++;
-                }
+                return 0;
             }
 
-            next = following;
-            if (next is null)
+            var scanDeadline = time.GetUtcNow() + (deadline - time.GetUtcNow()) / 2;
+            var (next, writtenBefore) = position.Next is { } resume ? (resume, position.WrittenBefore!.Value) : (null, olderThan);
+            while (time.GetUtcNow() < scanDeadline)
             {
-                await state.SetAsync(ScanStateKey, OutboxScanPosition.Completed(leases.Now).Format(), ct);
-                break;
-            }
+                using var budget = new CancellationTokenSource(scanDeadline - time.GetUtcNow(), time);
+                using var page = CancellationTokenSource.CreateLinkedTokenSource(ct, budget.Token);
+                var (rows, unreadable, following) = await links.PendingEventsPageAsync(writtenBefore, next, settings.OutboxScanPageSize, page.Token);
+                if (unreadable > 0)
+                {
+                    LogUnreadable(logger, unreadable);
+                }
 
-            await state.SetAsync(ScanStateKey, OutboxScanPosition.Within(next, writtenBefore).Format(), ct);
+                foreach (var link in rows)
+                {
+                    if (time.GetUtcNow() >= scanDeadline)
+                    {
+                        // Note: only a whole page counts as done; this one is read again by the next run (its published rows
+                        // no longer match).
+                        return recovered;
+                    }
+
+                    if (!link.IsLeased(leases.Now, leases.Longest) && await PublishAsync(link, ct))
+                    {
+                        recovered++;
+                    }
+                }
+
+                next = following;
+                if (next is null)
+                {
+                    await state.SetAsync(ScanStateKey, OutboxScanPosition.Completed(leases.Now).Format(), ct);
+                    break;
+                }
+
+                await state.SetAsync(ScanStateKey, OutboxScanPosition.Within(next, writtenBefore).Format(), ct);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // Note: the saved place moves only after a whole page, so this page is read again by the next run.
+            LogPartFailed(logger, "outbox scan", ex.GetType().Name);
         }
 
         return recovered;
@@ -132,4 +186,10 @@ public sealed partial class TableOutboxRecovery(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovered {Count} event(s) of a {ProviderId} link whose writer stopped before recording them in the log")]
     private static partial void LogRecovered(ILogger logger, string providerId, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox recovery: {Part} failed with {ExceptionType}; the next run tries again")]
+    private static partial void LogPartFailed(ILogger logger, string part, string exceptionType);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox recovery: skipped {Count} link row(s) holding events that this version cannot read; their events stay unpublished until the rows are mended")]
+    private static partial void LogUnreadable(ILogger logger, int count);
 }

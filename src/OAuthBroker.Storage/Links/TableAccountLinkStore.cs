@@ -188,14 +188,28 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
     /// service reads every row, at most 1,000 and 5 seconds' worth per page, so a page may hold fewer rows than asked, even
     /// none, and still not be the last (Query Timeout and Pagination,
     /// learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination). Recovery walks it a page at a time,
-    /// across runs (<see cref="TableOutboxRecovery"/>).
+    /// across runs (<see cref="TableOutboxRecovery"/>). A row this version cannot read (its outbox or progress JSON) is
+    /// counted in <c>Unreadable</c> and left out, so one such row cannot hold the walk at its page for good.
     /// </summary>
-    public Task<(IReadOnlyList<AccountLink> Links, TableContinuation? Next)> PendingEventsPageAsync(DateTimeOffset writtenBefore, TableContinuation? from, int max, CT ct) =>
-        table.RunAsync<(IReadOnlyList<AccountLink>, TableContinuation?)>(async client =>
+    public Task<(IReadOnlyList<AccountLink> Links, int Unreadable, TableContinuation? Next)> PendingEventsPageAsync(DateTimeOffset writtenBefore, TableContinuation? from, int max, CT ct) =>
+        table.RunAsync<(IReadOnlyList<AccountLink>, int, TableContinuation?)>(async client =>
         {
             var filter = TableFilter.And(TableFilter.GreaterThan("Outbox", ""), TableFilter.LessThanOrEqual("Timestamp", writtenBefore));
             var page = await client.QueryPageAsync(filter, max, from, ct);
-            return ([.. page.Entities.Select(FromEntity)], page.Continuation);
+            var links = new List<AccountLink>(page.Entities.Count);
+            foreach (var entity in page.Entities)
+            {
+                try
+                {
+                    links.Add(FromEntity(entity));
+                }
+                catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+                {
+                    // Note: skipped, not thrown (see above); the caller logs the count.
+                }
+            }
+
+            return (links, page.Entities.Count - links.Count, page.Continuation);
         }, ct);
 
     private Task<AccountLink?> InsertRowAsync(AccountLink link, CT ct) =>

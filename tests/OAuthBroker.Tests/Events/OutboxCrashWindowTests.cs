@@ -158,13 +158,13 @@ public sealed class OutboxCrashWindowTests(BrokerEnvironmentFixture fixture)
 
         // The writer records the transition, then cannot reach the log (as if it stopped there).
         var writer = new TableProviderCredentialsState(fixture.Broker<EventsTable>().Handle, UnreachableEventLog.Log(fixture));
-        (await writer.TransitionAsync(rejected, default)).ShouldBeTrue();
+        (await writer.TransitionAsync(rejected, default)).ShouldBe(TransitionOutcome.Recorded);
         (await EventLogReading.AllAsync(Log)).ShouldNotContain(l => l.Event.Id == rejected.Id);
 
         await fixture.Broker<TableProviderCredentialsState>().RecoverAsync(DateTimeOffset.UtcNow.AddMinutes(1), default);
 
         (await EventLogReading.AllAsync(Log)).Where(l => l.Event.ProviderId == provider).Select(l => l.Event.Id).ShouldBe([rejected.Id]);
-        (await writer.TransitionAsync(rejected with { Id = LinkEvents.NewId() }, default)).ShouldBeFalse("the provider already stands rejected");
+        (await writer.TransitionAsync(rejected with { Id = LinkEvents.NewId() }, default)).ShouldBe(TransitionOutcome.AlreadySo, "the provider already stands rejected");
     }
 
     private Task<List<string>> HintsAsync() =>

@@ -67,6 +67,40 @@ public sealed class OutboxScanTests(BrokerEnvironmentFixture fixture)
         (await PendingAsync([late])).ShouldHaveSingleItem("no new pass within the interval after a full one");
     }
 
+    [Fact]
+    public async Task A_row_that_cannot_be_read_is_skipped_and_the_pass_goes_on_to_its_end()
+    {
+        // One row's outbox is not JSON this version can read (written by another version, or mended by hand); the rows
+        // after it on the same page hold events recovery may publish.
+        var rows = await InsertRowsAsync(6, "mixed");
+        var unreadable = rows[0];
+        var raw = PlainClient(LinksTable);
+        await raw.UpdateEntityAsync(
+            new TableEntity(TableAccountLinkStore.PartitionKeyOf(unreadable.UserId), TableAccountLinkStore.RowKeyOf(unreadable.ProviderId, unreadable.AccountId)) { ["Outbox"] = "[{not json" },
+            "*", TableUpdateMode.Merge);
+        var state = new TableBrokerStateStore(new TableHandle(PlainClient("scanstate" + _suffix)));
+        var recovery = Recovery(state, out var clock);
+
+        (await RunAsync(recovery, clock)).ShouldBe(rows.Length - 1, "every readable row is published");
+        (await PendingAsync(rows[1..])).ShouldBeEmpty();
+        OutboxScanPosition.Parse(await state.GetAsync(TableOutboxRecovery.ScanStateKey, default)).CompletedAt.ShouldNotBeNull("the pass reached the table's end");
+    }
+
+    [Fact]
+    public async Task A_page_query_that_outlasts_the_scan_budget_is_cancelled_and_the_run_goes_on_to_its_deliveries()
+    {
+        await InsertRowsAsync(1, "slow");
+        var state = new TableBrokerStateStore(new TableHandle(PlainClient("scanstate" + _suffix)));
+        var slowPage = new SlowPageQuery();
+        var recovery = Recovery(state, out var clock, slowPage);
+
+        // A run of a few seconds (the scan gets half); the page would take a minute.
+        var run = recovery.RecoverAsync(DateTimeOffset.UtcNow.AddMinutes(1), clock.GetUtcNow() + TimeSpan.FromSeconds(4), default);
+        (await run.WaitAsync(SlowPageQuery.Hold + TimeSpan.FromSeconds(30))).ShouldBe(0);
+        slowPage.Cancelled.ShouldBeTrue("the page query is cancelled at the scan's budget, not left to run its course");
+        OutboxScanPosition.Parse(await state.GetAsync(TableOutboxRecovery.ScanStateKey, default)).Next.ShouldBeNull("nothing is saved for a page not read");
+    }
+
     private static async Task<int> RunAsync(TableOutboxRecovery recovery, ManualClock clock)
     {
         var now = clock.GetUtcNow();
@@ -74,14 +108,14 @@ public sealed class OutboxScanTests(BrokerEnvironmentFixture fixture)
     }
 
     /// <summary>A broker instance's recovery on the test's tables, with its own clock and nothing carried over from another.</summary>
-    private TableOutboxRecovery Recovery(IBrokerStateStore state, out ManualClock clock)
+    private TableOutboxRecovery Recovery(IBrokerStateStore state, out ManualClock clock, HttpPipelinePolicy? linksPolicy = null)
     {
         clock = new ManualClock();
         var options = Options.Create(new EventsOptions { OutboxScanPageSize = 200 });
         var events = new TableHandle(PlainClient(EventsTable));
         var log = new TableEventLog(events, fixture.Broker<ILeaseClock>(), options);
         var outbox = new LinkOutbox(events, log, clock);
-        var links = new TableAccountLinkStore(new TableHandle(PlainClient(LinksTable, new PageTakesTime(clock))), outbox);
+        var links = new TableAccountLinkStore(new TableHandle(PlainClient(LinksTable, linksPolicy ?? new PageTakesTime(clock))), outbox);
         return ActivatorUtilities.CreateInstance<TableOutboxRecovery>(fixture.Environment.Broker.Services,
             links, outbox, new TableProviderCredentialsState(events, log), state, options, (TimeProvider)clock);
     }
@@ -146,6 +180,35 @@ public sealed class OutboxScanTests(BrokerEnvironmentFixture fixture)
         }
 
         return new TableClient(connection.TableEndpoint, table, connection.Credential, options);
+    }
+
+    /// <summary>Holds each query page for <see cref="Hold"/> unless its request is cancelled first (a slow page of a large table).</summary>
+    private sealed class SlowPageQuery : HttpPipelinePolicy
+    {
+        public static readonly TimeSpan Hold = TimeSpan.FromSeconds(60);
+
+        public bool Cancelled { get; private set; }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The table client is used asynchronously only.");
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (message.Request.Method == RequestMethod.Get && message.Request.Uri.Path.EndsWith("()", StringComparison.Ordinal))
+            {
+                try
+                {
+                    await Task.Delay(Hold, message.CancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    Cancelled = true;
+                    throw;
+                }
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
     }
 
     /// <summary>Each answered query page moves the instance's clock on by <see cref="PageTime"/>.</summary>

@@ -26,11 +26,11 @@ public sealed class ProviderTransitionOrderTests(BrokerEnvironmentFixture fixtur
         var provider = "flip-" + Guid.NewGuid().ToString("N")[..8];
         var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
         var stopped = new TableProviderCredentialsState(fixture.Broker<EventsTable>().Handle, UnreachableEventLog.Log(fixture));
-        (await stopped.TransitionAsync(rejected, default)).ShouldBeTrue();
+        (await stopped.TransitionAsync(rejected, default)).ShouldBe(TransitionOutcome.Recorded);
 
         // Another instance's refresh succeeds before any recovery ran.
         var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
-        (await Shared.TransitionAsync(accepted, default)).ShouldBeTrue();
+        (await Shared.TransitionAsync(accepted, default)).ShouldBe(TransitionOutcome.Recorded);
         await Shared.RecoverAsync(DateTimeOffset.UtcNow.AddMinutes(1), default);
 
         (await FirstCopiesAsync(provider)).ShouldBe([rejected.Id, accepted.Id], "the rejection was recorded, so it is logged, before the acceptance");
@@ -50,11 +50,28 @@ public sealed class ProviderTransitionOrderTests(BrokerEnvironmentFixture fixtur
         await held.Committed.WaitAsync(TimeSpan.FromSeconds(30));
 
         var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
-        (await Shared.TransitionAsync(accepted, default)).ShouldBeTrue();
+        (await Shared.TransitionAsync(accepted, default)).ShouldBe(TransitionOutcome.Recorded);
         held.Release();
-        (await first).ShouldBeTrue("its transition was recorded");
+        (await first).ShouldBe(TransitionOutcome.Recorded, "its transition was recorded");
 
         (await FirstCopiesAsync(provider)).ShouldBe([rejected.Id, accepted.Id], "the stalled writer's copy, if any, comes after the first");
+    }
+
+    [Fact]
+    public async Task A_transition_appended_by_an_instance_whose_clock_lags_still_comes_after_the_one_it_replaced()
+    {
+        // The second instance has had no Table answer yet, so its own wall clock stands in for the service's
+        // (TableServerClock), and it runs 3 s slow: its cursors for the same moment are earlier than the first instance's.
+        var provider = "skew-" + Guid.NewGuid().ToString("N")[..8];
+        var lagging = new TableProviderCredentialsState(fixture.Broker<EventsTable>().Handle, new TableEventLog(
+            fixture.Broker<EventsTable>().Handle, new TableServerClock(new ManualClock(TimeSpan.FromSeconds(-3))), fixture.Broker<IOptions<EventsOptions>>()));
+        var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
+        (await Shared.TransitionAsync(rejected, default)).ShouldBe(TransitionOutcome.Recorded);
+
+        var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
+        (await lagging.TransitionAsync(accepted, default)).ShouldBe(TransitionOutcome.Recorded);
+
+        (await FirstCopiesAsync(provider)).ShouldBe([rejected.Id, accepted.Id], "receivers must end in the state the row holds: accepted");
     }
 
     /// <summary>The provider's event ids in log order, each at its first copy (receivers deduplicate by id).</summary>

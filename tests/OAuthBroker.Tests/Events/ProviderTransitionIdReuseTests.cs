@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Options;
+using OAuthBroker.Events;
+using OAuthBroker.Refresh;
+using OAuthBroker.Storage;
+using OAuthBroker.Storage.Events;
+using OAuthBroker.Storage.Tables;
+using OAuthBroker.Tests.Faults;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.Events;
+
+/// <summary>
+/// Reviewer's test (aabb01f): a transition whose replace committed but whose answer came too late (the client's network
+/// timeout ran out, Azure.Core retried, got 412) while another instance logged it and recorded the next transition. The
+/// retry loop of TableProviderCredentialsState.RecordAsync then records the same event (same id) again on top of the newer
+/// transition; its log copy is dropped by receivers as a duplicate, so the log's last transition disagrees with the row.
+/// </summary>
+[Collection(BrokerEnvironmentGroup.Name)]
+public sealed class ProviderTransitionIdReuseTests(BrokerEnvironmentFixture fixture)
+{
+    private TableProviderCredentialsState Shared => fixture.Broker<TableProviderCredentialsState>();
+
+    [Fact]
+    public async Task A_transition_whose_answer_was_late_is_not_recorded_again_over_a_newer_one()
+    {
+        var provider = "late-" + Guid.NewGuid().ToString("N")[..8];
+        (await Shared.TransitionAsync(LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client"), default)).ShouldBe(TransitionOutcome.Recorded);
+        (await Shared.TransitionAsync(LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow), default)).ShouldBe(TransitionOutcome.Recorded);
+
+        await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
+        var slow = StateBehind(proxy);
+        proxy.Arm("PUT", provider, delay: TimeSpan.FromSeconds(6));
+        var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
+        var first = slow.TransitionAsync(rejected, default);
+
+        var rows = fixture.Broker<EventsTable>().Handle.Client;
+        while ((await rows.GetEntityAsync(EventTableKeys.ProviderStates, provider))?.GetString("EventId") != rejected.Id)
+        {
+            await Task.Delay(20);
+        }
+
+        var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
+        (await Shared.TransitionAsync(accepted, default)).ShouldBe(TransitionOutcome.Recorded);
+        await first;
+
+        var row = (await rows.GetEntityAsync(EventTableKeys.ProviderStates, provider))!;
+        var firstCopies = (await EventLogReading.AllAsync(fixture.Broker<IEventLog>())).Where(l => l.Event.ProviderId == provider)
+            .DistinctBy(l => l.Event.Id).Select(l => l.Event).ToArray();
+        firstCopies[^1].Type.ShouldBe(row.GetString("Type"), "receivers (deduplicating by id) must end in the state the row holds");
+    }
+
+    private TableProviderCredentialsState StateBehind(StorageAnswerProxy proxy)
+    {
+        var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
+        var azurite = fixture.Environment.Azurite;
+        var connection = TableConnectionString.Parse(proxy.ConnectionStringFor(azurite.ConnectionString, azurite.Port));
+        var options = new TableClientOptions();
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(2);
+        var events = new TableHandle(new TableClient(connection.TableEndpoint, storage.EventsTable, connection.Credential, options));
+        return new TableProviderCredentialsState(events, new TableEventLog(events, fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>()));
+    }
+}
