@@ -4,6 +4,7 @@ using OAuthBroker.Events;
 using OAuthBroker.Links;
 using OAuthBroker.Refresh;
 using OAuthBroker.Storage.Links;
+using OAuthBroker.Storage.Tables;
 
 namespace OAuthBroker.Storage.Events;
 
@@ -74,7 +75,7 @@ public sealed partial class TableOutboxRecovery(
                 {
                     link = await links.GetByReferenceAsync(reference, ct);
                 }
-                catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+                catch (Exception ex) when (UnreadableRow.Is(ex))
                 {
                     // Note: a row this version cannot read keeps its hint (an operator can mend the row); the pass moves on.
                     LogUnreadable(logger, 1);

@@ -203,7 +203,7 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
                 {
                     links.Add(FromEntity(entity));
                 }
-                catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+                catch (Exception ex) when (UnreadableRow.Is(ex))
                 {
                     // Note: skipped, not thrown (see above); the caller logs the count.
                 }
