@@ -129,9 +129,11 @@ public sealed partial class TableOutboxRecovery(
 
             var scanDeadline = time.GetUtcNow() + (deadline - time.GetUtcNow()) / 2;
             var (next, writtenBefore) = position.Next is { } resume ? (resume, position.WrittenBefore!.Value) : (null, olderThan);
-            while (time.GetUtcNow() < scanDeadline)
+            while (scanDeadline - time.GetUtcNow() is var remaining && remaining > TimeSpan.Zero)
             {
-                using var budget = new CancellationTokenSource(scanDeadline - time.GetUtcNow(), time);
+                // One reading of the clock for both the test and the timer: a second one could come out negative (the
+                // constructor throws) or at -1 ms, which it takes as "never".
+                using var budget = new CancellationTokenSource(remaining, time);
                 using var page = CancellationTokenSource.CreateLinkedTokenSource(ct, budget.Token);
                 var (rows, unreadable, following) = await links.PendingEventsPageAsync(writtenBefore, next, settings.OutboxScanPageSize, page.Token);
                 if (unreadable > 0)
