@@ -56,6 +56,12 @@ public sealed partial class PendingKeyContinuation(
     /// </summary>
     public const string KeyLeftCode = "key_left_at_whitebit";
 
+    /// <summary>
+    /// The reason a pending link gives when the run that had to renew its pair could not (the provider refused the
+    /// renewal before spending it, or nothing could send it) and no later run could: the user connects again.
+    /// </summary>
+    public const string RenewalFailedCode = "pending_renewal_failed";
+
     private readonly string _instance = "pending-" + Guid.NewGuid().ToString("N")[..12];
 
     /// <summary>
@@ -207,7 +213,7 @@ public sealed partial class PendingKeyContinuation(
                     PendingProgress = waiting.Next.Progress,
                     WaitingFor = DeferredProviderLeg.WaitCode(waiting.Reason),
                     // Never past the refresh token's expiry less the margin: the next look renews it ahead of time.
-                    NextRefreshAt = policy.RetryAt(described, now, waiting.Next.NextAttemptAt - now),
+                    NextRefreshAt = NotPastLastRenewingRun(described, now, policy.RetryAt(described, now, waiting.Next.NextAttemptAt - now)),
                     UpdatedAt = time.GetUtcNow(),
                 }, CT.None);
                 return (RefreshOutcome.Deferred, null);
@@ -218,7 +224,8 @@ public sealed partial class PendingKeyContinuation(
                     RefreshFailures = failures,
                     LastFailure = transient.Failure.ProviderCode,
                     WaitingFor = "provider_unavailable",
-                    NextRefreshAt = policy.RetryAt(described, now, policy.RetryDelay(failures, transient.Failure.RetryAfter)),
+                    // A Retry-After past the next run must not make that run skip the link (NotPastLastRenewingRun).
+                    NextRefreshAt = NotPastLastRenewingRun(described, now, policy.RetryAt(described, now, policy.RetryDelay(failures, transient.Failure.RetryAfter))),
                     UpdatedAt = time.GetUtcNow(),
                 }, CT.None);
                 return (RefreshOutcome.Retrying, null);
@@ -240,6 +247,87 @@ public sealed partial class PendingKeyContinuation(
     {
         var o = refreshOptions.Value;
         return now + cadence.LongestGap + o.SweepBudget + o.PacingMaxWait + o.ClockAllowance;
+    }
+
+    /// <summary>
+    /// <paramref name="at"/>, but never after the last moment a run can look at the link and still renew its refresh token
+    /// in time: its expiry less the next run's horizon (<see cref="NextRunActsBy"/>). A look scheduled later (a long
+    /// Retry-After, a long wait) would make the run that must renew skip the link, and the run after find it dead.
+    /// </summary>
+    private DateTimeOffset NotPastLastRenewingRun(AccountLink described, DateTimeOffset now, DateTimeOffset at)
+    {
+        if (!described.HasRefreshToken || described.RefreshTokenExpiresAt is not { } expires)
+        {
+            return at;
+        }
+
+        var latest = expires - (NextRunActsBy(now) - now);
+        return at <= latest ? at : latest < now ? now : latest;
+    }
+
+    /// <summary>
+    /// True while the link's refresh token would expire before the next scheduled run could act on it: this run is the
+    /// last that can renew it.
+    /// </summary>
+    internal bool MustRenewThisRun(AccountLink link, DateTimeOffset now) =>
+        link.RefreshTokenExpiresAt is { } expires && expires <= NextRunActsBy(now);
+
+    /// <summary>
+    /// How long after a run reached a pending link its renewal may still be tried again in that run: the run started at
+    /// most <see cref="RefreshOptions.SweepBudget"/> before, so retries end before the next run starts (one gap of the
+    /// schedule after). None when the sweep budget takes the whole gap.
+    /// </summary>
+    internal TimeSpan RenewalRetryWindow =>
+        cadence.LongestGap > refreshOptions.Value.SweepBudget ? cadence.LongestGap - refreshOptions.Value.SweepBudget : TimeSpan.Zero;
+
+    /// <summary>
+    /// The renewal of the only run that can renew the pair did not go through (<paramref name="renewal"/>: refused before
+    /// anything was spent, the breaker open, the vault not writing), and the next run would find the refresh token dead:
+    /// the flow ends now through its failure path (<see cref="RenewalFailedCode"/>, or <see cref="KeyLeftCode"/> when
+    /// what it created could not be removed), rather than at a run left with nothing to act with. Anything else (the
+    /// link renewed or changed meanwhile, a spend in doubt, another holder) returns <paramref name="renewal"/> untouched.
+    /// </summary>
+    internal async Task<RefreshOutcome> EndUnrenewableAsync(AccountLink link, RefreshOutcome renewal, CT ct)
+    {
+        var pair = link.UserId + "\n" + link.ProviderId;
+        if (!_running.TryAdd(pair, 0))
+        {
+            return renewal;
+        }
+
+        try
+        {
+            var current = await store.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct);
+            if (current is not { Status: LinkStatus.PendingKey, SpendInDoubt: false } || leases.HeldByOther(current, _instance)
+                || !MustRenewThisRun(current, time.GetUtcNow()))
+            {
+                return renewal;
+            }
+
+            AccountLink leased;
+            try
+            {
+                leased = await store.ReplaceAsync(leases.WithLease(current, _instance), ct);
+            }
+            catch (LinkConcurrencyException)
+            {
+                return renewal;
+            }
+
+            var (vaulted, notVisible) = await ReadDescribedAsync(leased, ct);
+            if (notVisible)
+            {
+                await leases.ReleaseQuietlyAsync(leased);
+                return renewal;
+            }
+
+            LogRenewalGaveUp(logger, leased.ProviderId, renewal);
+            return await FailAsync(leased, vaulted, providers.Find(leased.ProviderId) as IDeferredAuthorization, RenewalFailedCode, ct);
+        }
+        finally
+        {
+            _running.TryRemove(pair, out _);
+        }
     }
 
     /// <summary>
@@ -368,6 +456,9 @@ public sealed partial class PendingKeyContinuation(
 
         return (null, await vault.ReadAsync(leased.CredentialName, ct) is not null);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A pending {ProviderId} key ends: the only run that could renew its pair could not ({Renewal}), and the next run would find the refresh token expired")]
+    private static partial void LogRenewalGaveUp(ILogger logger, string providerId, RefreshOutcome renewal);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A pending {ProviderId} key waits for the vault to show the credential version its row names")]
     private static partial void LogVersionNotVisible(ILogger logger, string providerId);

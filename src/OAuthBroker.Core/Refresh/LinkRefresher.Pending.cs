@@ -12,6 +12,12 @@ namespace OAuthBroker.Refresh;
 public sealed partial class LinkRefresher
 {
     /// <summary>
+    /// The least wait before a pending renewal refused without being spent is sent again: WhiteBIT's token endpoint takes
+    /// one request per second ("Rate limit: 1 request per second", WhiteBIT openapi/oauth2.yaml, refresh_token).
+    /// </summary>
+    private static readonly TimeSpan PendingRenewalRetryWait = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Continues a pending link; when the continuation asks for a renewal it has given its lease back, the refresh token
     /// is spent here, and the continuation goes on once with the renewed pair.
     /// </summary>
@@ -23,15 +29,62 @@ public sealed partial class LinkRefresher
             return outcome;
         }
 
+        var reached = time.GetUtcNow();
         var renewed = await RenewHandedOverAsync(handedOver!, ct);
+        // A renewal refused before anything was spent (WhiteBIT's 1 request/s limit, a 5xx, vault pacing, a lease taken
+        // meanwhile) is tried again in this run while the next run would come too late to renew: at the row's next
+        // attempt (the provider's Retry-After), never into the next run's start (see PendingKeyContinuation.RenewalRetryWindow).
+        var until = reached + pendingKeys.RenewalRetryWindow;
+        while (RetriedInRun(renewed) && await NextRenewalAsync(link, until, ct) is { } again)
+        {
+            renewed = await RenewHandedOverAsync(again, ct);
+        }
+
         if (renewed != RefreshOutcome.Refreshed)
         {
-            return renewed;
+            // Still not renewed, and the refresh token may be dead when the next run comes: the flow ends now, through
+            // the continuation's failure path, rather than at a run that finds nothing left to act with.
+            return RetriedInRun(renewed) || renewed is RefreshOutcome.ProviderMisconfigured or RefreshOutcome.ProviderUnavailable
+                ? await pendingKeys.EndUnrenewableAsync(link, renewed, ct)
+                : renewed;
         }
 
         return await links.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct) is { Status: LinkStatus.PendingKey } current
             ? (await pendingKeys.StepAsync(current, afterRenewal: true, ct)).Outcome
             : RefreshOutcome.Refreshed;
+    }
+
+    /// <summary>The renewal outcomes that spent nothing and may go through a little later.</summary>
+    private static bool RetriedInRun(RefreshOutcome outcome) => outcome is RefreshOutcome.Retrying or RefreshOutcome.Deferred
+        or RefreshOutcome.LeaseLost or RefreshOutcome.Busy or RefreshOutcome.VaultWritesBlocked;
+
+    /// <summary>
+    /// The row to renew again, after waiting for its next attempt (at least <see cref="PendingRenewalRetryWait"/>), when
+    /// that is still within <paramref name="until"/>, the refresh token is still this run's to renew
+    /// (<see cref="PendingKeyContinuation.MustRenewThisRun"/>), nothing is in doubt, nobody else holds it, and a whole
+    /// lease still fits before the refresh token expires. Otherwise null.
+    /// </summary>
+    private async Task<AccountLink?> NextRenewalAsync(AccountLink link, DateTimeOffset until, CT ct)
+    {
+        var row = await links.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct);
+        var now = time.GetUtcNow();
+        if (row is not { Status: LinkStatus.PendingKey, HasRefreshToken: true, SpendInDoubt: false } || leases.HeldByOther(row, _instance)
+            || !pendingKeys.MustRenewThisRun(row, now))
+        {
+            return null;
+        }
+
+        var at = row.NextRefreshAt is { } next && next > now + PendingRenewalRetryWait ? next : now + PendingRenewalRetryWait;
+        if (at > until || at + Budget.Total > row.RefreshTokenExpiresAt)
+        {
+            return null;
+        }
+
+        await Task.Delay(at - now, time, ct);
+        return await links.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct) is { Status: LinkStatus.PendingKey } current
+            && current.CredentialVersion == row.CredentialVersion
+            ? current
+            : null;
     }
 
     /// <summary>

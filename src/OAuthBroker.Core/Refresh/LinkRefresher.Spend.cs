@@ -193,7 +193,12 @@ public sealed partial class LinkRefresher
             case SpendVerdict.NotSpent:
                 var failures = held.Row.RefreshFailures + 1;
                 var now = time.GetUtcNow();
-                var at = policy.RetryAt(held.Row, now, policy.RetryDelay(failures, failure.RetryAfter));
+                // A pending renewal is tried again as soon as the provider allows (its Retry-After, at least the 1 s of
+                // WhiteBIT's limit), not after the refresh backoff: its refresh token may not outlive that (ContinuePendingAsync).
+                var delay = held.Row.Status == LinkStatus.PendingKey
+                    ? (failure.RetryAfter is { } asked && asked > PendingRenewalRetryWait ? asked : PendingRenewalRetryWait)
+                    : policy.RetryDelay(failures, failure.RetryAfter);
+                var at = policy.RetryAt(held.Row, now, delay);
                 LogRetrying(logger, held.Row.ProviderId, failure.Kind, failure.ProviderCode, failures, at - now);
                 return await RescheduleUnspentAsync(held, failure.ProviderCode, at, countsAsFailure: true, ct)
                     ? RefreshOutcome.Retrying

@@ -42,9 +42,11 @@ public sealed class WhiteBitPendingRenewalTests(BrokerEnvironmentFixture fixture
         var refreshes = new Fault("/whitebit/oauth2/refresh_token", 0, Times: 100);
         fixture.SandboxFaults.Add(refreshes);
 
-        // A fresh instance six minutes on (the 300 s access token has expired) that has not written to the vault yet.
+        // A fresh instance six minutes on (the 300 s access token has expired) that has not written to the vault yet. It
+        // runs every minute, so the next run can still renew (240 s left): the link waits for it. (A run that is the last
+        // able to renew ends the flow instead: WhiteBitPendingRenewalRetryTests.)
         await using (var sweeper = await BrokerInstance.StartAsync(fixture, new ManualClock(TimeSpan.FromMinutes(6)),
-            [.. BrokerInstance.ShortBudget, "--Refresh:LeaseDuration=00:00:20", "--KeyVault:MaxRetries=1", "--KeyVault:RetryAfterCap=00:00:02", "--Refresh:VaultBreakerDuration=00:00:03"]))
+            [.. BrokerInstance.ShortBudget, .. EveryMinute, "--Refresh:LeaseDuration=00:00:20", "--KeyVault:MaxRetries=1", "--KeyVault:RetryAfterCap=00:00:02", "--Refresh:VaultBreakerDuration=00:00:03"]))
         {
             fixture.Environment.KeyVault.FailWrites(refusal);
             try
@@ -86,9 +88,10 @@ public sealed class WhiteBitPendingRenewalTests(BrokerEnvironmentFixture fixture
         var before = await fixture.CredentialOfAsync(browser.User, "whitebit", row.AccountId);
         Keys.FinishKeyCreation("632001", DateTimeOffset.UtcNow);
 
-        // The token endpoint refuses the connection: the request never left (RFC 9110 §9.2.2: nothing was applied).
+        // The token endpoint refuses the connection: the request never left (RFC 9110 §9.2.2: nothing was applied). Runs
+        // every minute: the next run can still renew, so the link waits for it.
         await using (var unreachable = await BrokerInstance.StartAsync(fixture, new ManualClock(TimeSpan.FromMinutes(6)),
-            [.. BrokerInstance.ShortBudget, $"--Providers:whitebit:ServerUrl=http://127.0.0.1:{ClosedPort()}/whitebit"]))
+            [.. BrokerInstance.ShortBudget, .. EveryMinute, $"--Providers:whitebit:ServerUrl=http://127.0.0.1:{ClosedPort()}/whitebit"]))
         {
             await unreachable.Get<RefreshSweep>().RunAsync(default);
         }
@@ -109,6 +112,9 @@ public sealed class WhiteBitPendingRenewalTests(BrokerEnvironmentFixture fixture
         link.Status.ShouldBe(LinkStatus.Active);
         (await fixture.CredentialOfAsync(browser.User, "whitebit", link.AccountId)).RefreshToken.ShouldNotBe(before.RefreshToken);
     }
+
+    /// <summary>A run every minute with a 30 s sweep: the next run acts within 96 s, before a refresh token with 240 s left expires.</summary>
+    private static readonly string[] EveryMinute = ["--Refresh:Schedule=0 * * * * *", "--Refresh:SweepBudget=00:00:30"];
 
     private static async Task PendingKeyAsync(BrowserSession browser, long uid)
     {

@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using OAuthBroker.Links;
+using OAuthBroker.Sandbox;
+using OAuthBroker.Sandbox.Faults;
+using OAuthBroker.Sandbox.WhiteBit;
+using OAuthBroker.Scheduling;
+using OAuthBroker.Tests.Sandbox;
+using OAuthBroker.Tests.Support;
+
+namespace OAuthBroker.Tests.EndToEnd;
+
+/// <summary>
+/// Review of 5443bde: the renew-ahead assumes the next run looks at the link, but the continuation schedules its next look
+/// with <c>RefreshPolicy.RetryAt</c> (at most half the 300 s access life before the refresh token's expiry), so a
+/// Retry-After longer than the gap to the next run skips that run and the refresh token dies before the one after.
+/// </summary>
+[Collection(BrokerEnvironmentGroup.Name)]
+public sealed class ReviewPendingRetryAfterTests(BrokerEnvironmentFixture fixture) : IDisposable
+{
+    private static readonly TimeSpan TimerInterval = TimeSpan.FromMinutes(5);
+
+    private TimeSpan _advanced;
+
+    private WhiteBitSandboxOptions WhiteBit => fixture.SandboxOptions.WhiteBit;
+
+    private WhiteBitSandboxEndpoints.State Keys => fixture.Sandbox<WhiteBitSandboxEndpoints.State>();
+
+    [Fact]
+    public async Task A_429_with_a_Retry_After_past_the_next_run_does_not_let_the_pending_refresh_token_die()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
+        using var browser = fixture.NewBrowser();
+        const string account = "719001";
+        await PendingKeyAsync(browser, account);
+        // WhiteBIT rate-limits the first look of the sweep and asks for 330 s (RFC 9110 §10.2.3).
+        var limited = new Fault("/whitebit/oauth2/api-key/info", 429, """{"message":"Too many requests"}""", "application/json")
+        {
+            Headers = { ["Retry-After"] = "330" },
+        };
+        fixture.SandboxFaults.Add(limited);
+
+        // First tick 10 s after the callback: the refresh token has 590 s left (> 550 s), so it is not renewed.
+        await RunAtAsync(TimeSpan.FromSeconds(10));
+        limited.Used.ShouldBe(1);
+        (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.PendingKey);
+
+        // Next tick: the link is not due yet (Retry-After), so nothing renews it.
+        await RunAtAsync(TimerInterval);
+        Keys.FinishKeyCreation(account, fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
+
+        // The tick after: 610 s after the exchange, past the 600 s refresh token.
+        await RunAtAsync(TimerInterval);
+
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        link.LastFailure.ShouldBeNull();
+        link.Status.ShouldBe(LinkStatus.Active, "the renew-ahead must not depend on the link being due at the next run");
+    }
+
+    [Fact]
+    public async Task One_429_on_the_renewal_of_the_only_run_that_can_renew_does_not_let_the_pending_refresh_token_die()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
+        using var browser = fixture.NewBrowser();
+        const string account = "719002";
+        await PendingKeyAsync(browser, account);
+
+        // First tick 10 s after the callback: not renewed (590 s left > 550 s).
+        await RunAtAsync(TimeSpan.FromSeconds(10));
+        // Next tick: the run renews (the refresh token would be dead by the tick after), and WhiteBIT answers that one
+        // request with its documented rate limit ("Rate limit: 1 request per second"; another instance's refresh took the slot).
+        var limited = new Fault("/whitebit/oauth2/refresh_token", 429, """{"message":"Too many requests"}""", "application/json")
+        {
+            Headers = { ["Retry-After"] = "1" },
+        };
+        fixture.SandboxFaults.Add(limited);
+        await RunAtAsync(TimerInterval);
+        limited.Used.ShouldBe(1);
+        (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.PendingKey);
+        Keys.FinishKeyCreation(account, fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
+
+        await RunAtAsync(TimerInterval);
+
+        var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        link.LastFailure.ShouldBeNull();
+        link.Status.ShouldBe(LinkStatus.Active, "one transient refusal of a renewal must not cost the pending link its refresh token");
+    }
+
+    private static async Task PendingKeyAsync(BrowserSession browser, string account)
+    {
+        var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"), long.Parse(account, CultureInfo.InvariantCulture));
+        using var landed = await browser.GetRawAsync(callback);
+        landed.StatusCode.ShouldBe(HttpStatusCode.Found);
+        var pending = browser.PendingReturn(landed).ShouldNotBeNull();
+        using var completed = await browser.CompleteAsync(pending.Provider, pending.Code);
+        completed.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await completed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetString().ShouldBe("pending_key");
+    }
+
+    private async Task RunAtAsync(TimeSpan later)
+    {
+        fixture.BrokerClock.Advance(later);
+        fixture.SandboxClock.Advance(later);
+        _advanced += later;
+        await fixture.Broker<ScheduledRun>().RunAsync(default);
+    }
+
+    public void Dispose()
+    {
+        fixture.SandboxFaults.Clear();
+        fixture.BrokerClock.Advance(-_advanced);
+        fixture.SandboxClock.Advance(-_advanced);
+        Keys.LastRefreshByAddress.Clear();
+    }
+}
