@@ -17,7 +17,7 @@ namespace OAuthBroker.Tests.EndToEnd;
 /// <summary>
 /// The run that is the last able to renew a pending WhiteBIT pair (600 s refresh token, five-minute timer) and cannot:
 /// the flow ends in that run, while its access token can still remove the key it created, instead of at the next run
-/// with nothing left to act with. (The in-run retry after a 1 s Retry-After: ReviewPendingRetryAfterTests.)
+/// with nothing left to act with. (The in-run retry after a 1 s Retry-After: WhiteBitPendingLastChanceTests.)
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
 public sealed class WhiteBitPendingRenewalRetryTests(BrokerEnvironmentFixture fixture) : IDisposable

@@ -13,12 +13,13 @@ using OAuthBroker.Tests.Support;
 namespace OAuthBroker.Tests.EndToEnd;
 
 /// <summary>
-/// Review of 5443bde: the renew-ahead assumes the next run looks at the link, but the continuation schedules its next look
-/// with <c>RefreshPolicy.RetryAt</c> (at most half the 300 s access life before the refresh token's expiry), so a
-/// Retry-After longer than the gap to the next run skips that run and the refresh token dies before the one after.
+/// The last run able to renew a pending pair at the five-minute timer: a refused renewal is retried within that run, and
+/// a Retry-After never pushes the link's next look past it (renew-ahead assumes the next run looks at the link; without
+/// the cap, a Retry-After longer than the gap to the next run skipped that run and the refresh token died before the one
+/// after).
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class ReviewPendingRetryAfterTests(BrokerEnvironmentFixture fixture) : IDisposable
+public sealed class WhiteBitPendingLastChanceTests(BrokerEnvironmentFixture fixture) : IDisposable
 {
     private static readonly TimeSpan TimerInterval = TimeSpan.FromMinutes(5);
 
