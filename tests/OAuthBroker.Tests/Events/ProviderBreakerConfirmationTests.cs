@@ -1,10 +1,7 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using OAuthBroker.Events;
 using OAuthBroker.Refresh;
-using OAuthBroker.Storage;
 using OAuthBroker.Storage.Events;
-using OAuthBroker.Storage.Tables;
 using OAuthBroker.Tests.Faults;
 using OAuthBroker.Tests.Support;
 
@@ -28,7 +25,7 @@ public sealed class ProviderBreakerConfirmationTests(BrokerEnvironmentFixture fi
             .ShouldBe(TransitionOutcome.Recorded);
 
         await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
-        var breaker = new ProviderBreaker(TimeProvider.System, StateBehind(proxy), fixture.Broker<ILogger<ProviderBreaker>>());
+        var breaker = new ProviderBreaker(TimeProvider.System, ProxiedProviderState.Behind(fixture, proxy, TimeSpan.FromSeconds(2)), fixture.Broker<ILogger<ProviderBreaker>>());
 
         // This instance's refresh succeeds: its acceptance commits, the answer comes after its client's timeout. Meanwhile
         // another instance logs it and records a rejection; this instance's retry meets that one.
@@ -48,16 +45,5 @@ public sealed class ProviderBreakerConfirmationTests(BrokerEnvironmentFixture fi
         await breaker.ConfirmAsync(provider, default);
         (await rows.GetEntityAsync(EventTableKeys.ProviderStates, provider))!.GetString("Type")
             .ShouldBe(LinkEventTypes.ProviderCredentialsAccepted, "a refresh succeeded after the rejection, so the shared state says accepted");
-    }
-
-    private TableProviderCredentialsState StateBehind(StorageAnswerProxy proxy)
-    {
-        var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
-        var azurite = fixture.Environment.Azurite;
-        var connection = TableConnectionString.Parse(proxy.ConnectionStringFor(azurite.ConnectionString, azurite.Port));
-        var options = new TableClientOptions();
-        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(2);
-        var events = new TableHandle(new TableClient(connection.TableEndpoint, storage.EventsTable, connection.Credential, options));
-        return new TableProviderCredentialsState(events, new TableEventLog(events, fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>()));
     }
 }

@@ -1,9 +1,5 @@
-using Microsoft.Extensions.Options;
 using OAuthBroker.Events;
-using OAuthBroker.Refresh;
-using OAuthBroker.Storage;
 using OAuthBroker.Storage.Events;
-using OAuthBroker.Storage.Tables;
 using OAuthBroker.Tests.Faults;
 using OAuthBroker.Tests.Support;
 
@@ -28,7 +24,7 @@ public sealed class ProviderTransitionIdReuseTests(BrokerEnvironmentFixture fixt
         (await Shared.TransitionAsync(LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow), default)).ShouldBe(TransitionOutcome.Recorded);
 
         await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
-        var slow = StateBehind(proxy);
+        var slow = ProxiedProviderState.Behind(fixture, proxy, TimeSpan.FromSeconds(2));
         proxy.Arm("PUT", provider, delay: TimeSpan.FromSeconds(6));
         var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
         var first = slow.TransitionAsync(rejected, default);
@@ -47,16 +43,5 @@ public sealed class ProviderTransitionIdReuseTests(BrokerEnvironmentFixture fixt
         var firstCopies = (await EventLogReading.AllAsync(fixture.Broker<IEventLog>())).Where(l => l.Event.ProviderId == provider)
             .DistinctBy(l => l.Event.Id).Select(l => l.Event).ToArray();
         firstCopies[^1].Type.ShouldBe(row.GetString("Type"), "receivers (deduplicating by id) must end in the state the row holds");
-    }
-
-    private TableProviderCredentialsState StateBehind(StorageAnswerProxy proxy)
-    {
-        var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
-        var azurite = fixture.Environment.Azurite;
-        var connection = TableConnectionString.Parse(proxy.ConnectionStringFor(azurite.ConnectionString, azurite.Port));
-        var options = new TableClientOptions();
-        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(2);
-        var events = new TableHandle(new TableClient(connection.TableEndpoint, storage.EventsTable, connection.Credential, options));
-        return new TableProviderCredentialsState(events, new TableEventLog(events, fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>()));
     }
 }

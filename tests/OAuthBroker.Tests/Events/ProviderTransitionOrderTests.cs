@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Options;
 using OAuthBroker.Events;
-using OAuthBroker.Refresh;
-using OAuthBroker.Storage;
 using OAuthBroker.Storage.Events;
 using OAuthBroker.Storage.Tables;
 using OAuthBroker.Tests.Faults;
@@ -41,7 +39,7 @@ public sealed class ProviderTransitionOrderTests(BrokerEnvironmentFixture fixtur
     {
         var provider = "flip-" + Guid.NewGuid().ToString("N")[..8];
         await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
-        var stalling = StateBehind(proxy);
+        var stalling = ProxiedProviderState.Behind(fixture, proxy);
 
         // The first instance's row insert commits; its answer (and so its log append) is held up.
         var held = proxy.ArmHold("POST", provider);
@@ -77,14 +75,4 @@ public sealed class ProviderTransitionOrderTests(BrokerEnvironmentFixture fixtur
     /// <summary>The provider's event ids in log order, each at its first copy (receivers deduplicate by id).</summary>
     private async Task<string[]> FirstCopiesAsync(string provider) =>
         (await EventLogReading.AllAsync(fixture.Broker<IEventLog>())).Where(l => l.Event.ProviderId == provider).Select(l => l.Event.Id).Distinct().ToArray();
-
-    /// <summary>Another instance's shared state: the events table (row and log) through <paramref name="proxy"/>.</summary>
-    private TableProviderCredentialsState StateBehind(StorageAnswerProxy proxy)
-    {
-        var storage = fixture.Broker<IOptions<StorageOptions>>().Value;
-        var azurite = fixture.Environment.Azurite;
-        var connection = TableConnectionString.Parse(proxy.ConnectionStringFor(azurite.ConnectionString, azurite.Port));
-        var events = new TableHandle(new TableClient(connection.TableEndpoint, storage.EventsTable, connection.Credential));
-        return new TableProviderCredentialsState(events, new TableEventLog(events, fixture.Broker<ILeaseClock>(), fixture.Broker<IOptions<EventsOptions>>()));
-    }
 }
