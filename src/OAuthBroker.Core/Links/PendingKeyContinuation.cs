@@ -6,7 +6,6 @@ using OAuthBroker.Events;
 using OAuthBroker.Flows;
 using OAuthBroker.Providers;
 using OAuthBroker.Refresh;
-using OAuthBroker.Scheduling;
 
 namespace OAuthBroker.Links;
 
@@ -19,7 +18,7 @@ namespace OAuthBroker.Links;
 /// <list type="bullet">
 /// <item>Waiting: the progress and the next attempt are written back.</item>
 /// <item>RefreshNeeded, an access token that has run out, or a refresh token that would expire before the next scheduled
-/// run could act on the link (<see cref="NextRunActsBy"/>: WhiteBIT's 600 s refresh token against a five-minute timer):
+/// run could act on the link (<see cref="PendingRenewalHorizon"/>: WhiteBIT's 600 s refresh token against a five-minute timer):
 /// the lease is given back and the refresher renews the pair with the very spend it makes for every link (<see cref="RefreshOutcome.RenewalNeeded"/>:
 /// the version the row names, the vault-write gate and its proof, the lease budget, the result vaulted before the row
 /// names it, <c>refresh_result_unstored</c> when it cannot be), then continues once more. A spend whose outcome stays
@@ -45,7 +44,7 @@ public sealed partial class PendingKeyContinuation(
     LinkWriter writer,
     IOptions<BrokerOptions> brokerOptions,
     IOptions<RefreshOptions> refreshOptions,
-    IRunCadence cadence,
+    PendingRenewalHorizon horizon,
     TimeProvider time,
     ILogger<PendingKeyContinuation> logger)
 {
@@ -184,7 +183,7 @@ public sealed partial class PendingKeyContinuation(
                 : (await FailAsync(leased, vaulted, deferred, "pending_key_timeout", ct), null);
         }
 
-        if (renewable && (accessRunOut || credential.RefreshTokenExpiresAt <= NextRunActsBy(now)))
+        if (renewable && (accessRunOut || credential.RefreshTokenExpiresAt <= horizon.NextRunActsBy(now)))
         {
             // Renewed now, not when the next run comes: that run may come a whole schedule gap later and reach the link
             // late in its sweep, and a refresh token dead by then (WhiteBIT's newest reading: 600 s, against a
@@ -213,7 +212,7 @@ public sealed partial class PendingKeyContinuation(
                     PendingProgress = waiting.Next.Progress,
                     WaitingFor = DeferredProviderLeg.WaitCode(waiting.Reason),
                     // Never past the refresh token's expiry less the margin: the next look renews it ahead of time.
-                    NextRefreshAt = NotPastLastRenewingRun(described, now, policy.RetryAt(described, now, waiting.Next.NextAttemptAt - now)),
+                    NextRefreshAt = horizon.NotPastLastRenewingRun(described, now, policy.RetryAt(described, now, waiting.Next.NextAttemptAt - now)),
                     UpdatedAt = time.GetUtcNow(),
                 }, CT.None);
                 return (RefreshOutcome.Deferred, null);
@@ -224,8 +223,8 @@ public sealed partial class PendingKeyContinuation(
                     RefreshFailures = failures,
                     LastFailure = transient.Failure.ProviderCode,
                     WaitingFor = "provider_unavailable",
-                    // A Retry-After past the next run must not make that run skip the link (NotPastLastRenewingRun).
-                    NextRefreshAt = NotPastLastRenewingRun(described, now, policy.RetryAt(described, now, policy.RetryDelay(failures, transient.Failure.RetryAfter))),
+                    // A Retry-After past the next run must not make that run skip the link (PendingRenewalHorizon).
+                    NextRefreshAt = horizon.NotPastLastRenewingRun(described, now, policy.RetryAt(described, now, policy.RetryDelay(failures, transient.Failure.RetryAfter))),
                     UpdatedAt = time.GetUtcNow(),
                 }, CT.None);
                 return (RefreshOutcome.Retrying, null);
@@ -237,48 +236,6 @@ public sealed partial class PendingKeyContinuation(
                 return (await FailAsync(leased, vaulted, deferred, "token_rejected", ct), null);
         }
     }
-
-    /// <summary>
-    /// The latest moment the next scheduled run may act on the link: it starts within one gap of the schedule, may reach
-    /// the link as late as its sweep budget allows, and may wait for a vault-write slot before it spends; plus the clock
-    /// allowance (the provider judges expiry by its own clock).
-    /// </summary>
-    private DateTimeOffset NextRunActsBy(DateTimeOffset now)
-    {
-        var o = refreshOptions.Value;
-        return now + cadence.LongestGap + o.SweepBudget + o.PacingMaxWait + o.ClockAllowance;
-    }
-
-    /// <summary>
-    /// <paramref name="at"/>, but never after the last moment a run can look at the link and still renew its refresh token
-    /// in time: its expiry less the next run's horizon (<see cref="NextRunActsBy"/>). A look scheduled later (a long
-    /// Retry-After, a long wait) would make the run that must renew skip the link, and the run after find it dead.
-    /// </summary>
-    private DateTimeOffset NotPastLastRenewingRun(AccountLink described, DateTimeOffset now, DateTimeOffset at)
-    {
-        if (!described.HasRefreshToken || described.RefreshTokenExpiresAt is not { } expires)
-        {
-            return at;
-        }
-
-        var latest = expires - (NextRunActsBy(now) - now);
-        return at <= latest ? at : latest < now ? now : latest;
-    }
-
-    /// <summary>
-    /// True while the link's refresh token would expire before the next scheduled run could act on it: this run is the
-    /// last that can renew it.
-    /// </summary>
-    internal bool MustRenewThisRun(AccountLink link, DateTimeOffset now) =>
-        link.RefreshTokenExpiresAt is { } expires && expires <= NextRunActsBy(now);
-
-    /// <summary>
-    /// How long after a run reached a pending link its renewal may still be tried again in that run: the run started at
-    /// most <see cref="RefreshOptions.SweepBudget"/> before, so retries end before the next run starts (one gap of the
-    /// schedule after). None when the sweep budget takes the whole gap.
-    /// </summary>
-    internal TimeSpan RenewalRetryWindow =>
-        cadence.LongestGap > refreshOptions.Value.SweepBudget ? cadence.LongestGap - refreshOptions.Value.SweepBudget : TimeSpan.Zero;
 
     /// <summary>
     /// The renewal of the only run that can renew the pair did not go through (<paramref name="renewal"/>: refused before
@@ -299,7 +256,7 @@ public sealed partial class PendingKeyContinuation(
         {
             var current = await store.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct);
             if (current is not { Status: LinkStatus.PendingKey, SpendInDoubt: false } || leases.HeldByOther(current, _instance)
-                || !MustRenewThisRun(current, time.GetUtcNow()))
+                || !horizon.MustRenewThisRun(current, time.GetUtcNow()))
             {
                 return renewal;
             }

@@ -33,8 +33,8 @@ public sealed partial class LinkRefresher
         var renewed = await RenewHandedOverAsync(handedOver!, ct);
         // A renewal refused before anything was spent (WhiteBIT's 1 request/s limit, a 5xx, vault pacing, a lease taken
         // meanwhile) is tried again in this run while the next run would come too late to renew: at the row's next
-        // attempt (the provider's Retry-After), never into the next run's start (see PendingKeyContinuation.RenewalRetryWindow).
-        var until = reached + pendingKeys.RenewalRetryWindow;
+        // attempt (the provider's Retry-After), never into the next run's start (see PendingRenewalHorizon.RenewalRetryWindow).
+        var until = reached + renewalHorizon.RenewalRetryWindow;
         while (RetriedInRun(renewed) && await NextRenewalAsync(link, until, ct) is { } again)
         {
             renewed = await RenewHandedOverAsync(again, ct);
@@ -61,7 +61,7 @@ public sealed partial class LinkRefresher
     /// <summary>
     /// The row to renew again, after waiting for its next attempt (at least <see cref="PendingRenewalRetryWait"/>), when
     /// that is still within <paramref name="until"/>, the refresh token is still this run's to renew
-    /// (<see cref="PendingKeyContinuation.MustRenewThisRun"/>), nothing is in doubt, nobody else holds it, and a whole
+    /// (<see cref="PendingRenewalHorizon.MustRenewThisRun"/>), nothing is in doubt, nobody else holds it, and a whole
     /// lease still fits before the refresh token expires. Otherwise null.
     /// </summary>
     private async Task<AccountLink?> NextRenewalAsync(AccountLink link, DateTimeOffset until, CT ct)
@@ -69,7 +69,7 @@ public sealed partial class LinkRefresher
         var row = await links.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct);
         var now = time.GetUtcNow();
         if (row is not { Status: LinkStatus.PendingKey, HasRefreshToken: true, SpendInDoubt: false } || leases.HeldByOther(row, _instance)
-            || !pendingKeys.MustRenewThisRun(row, now))
+            || !renewalHorizon.MustRenewThisRun(row, now))
         {
             return null;
         }

@@ -38,6 +38,7 @@ public sealed partial class LinkRefresher(
     VaultWritePacer pacer,
     LinkLeases leases,
     PendingKeyContinuation pendingKeys,
+    PendingRenewalHorizon renewalHorizon,
     IVaultWriteBudget vaultBudget,
     IOptions<RefreshOptions> options,
     TimeProvider time,
