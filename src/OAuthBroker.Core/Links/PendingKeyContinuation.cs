@@ -148,7 +148,9 @@ public sealed partial class PendingKeyContinuation(
 
         if (vaulted is null)
         {
-            return (await FailAsync(leased, null, deferred, "credential_missing", ct), null);
+            // No token left to remove anything with; the provider still says from the flow's progress whether something it
+            // created may be left (then the reason is key_left_at_whitebit: the user deletes it before connecting again).
+            return (await FailAsync(leased, TokenlessPending.For(leased), deferred, "credential_missing", ct), null);
         }
 
         if (leased.SpendInDoubt)

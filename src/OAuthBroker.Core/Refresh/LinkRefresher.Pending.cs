@@ -17,8 +17,11 @@ public sealed partial class LinkRefresher
     /// </summary>
     private static readonly TimeSpan PendingRenewalRetryWait = TimeSpan.FromSeconds(1);
 
-    /// <summary>Looks a run takes at a pending link whose renewal's result is awaited (<see cref="PendingSpendInDoubt"/>): the hold, then its one look.</summary>
-    private const int HeldLooksPerRun = 2;
+    /// <summary>
+    /// Looks a run takes at a pending link whose renewal's result is awaited (<see cref="PendingSpendInDoubt"/>): the hold,
+    /// its one look, and a retry for each of them when another instance had the lease that moment.
+    /// </summary>
+    private const int HeldLooksPerRun = 4;
 
     /// <summary>
     /// Continues a pending link; when the continuation asks for a renewal it has given its lease back, the refresh token
@@ -33,28 +36,31 @@ public sealed partial class LinkRefresher
         for (var looks = 0; looks < HeldLooksPerRun && outcome is RefreshOutcome.OutcomeUnknown or RefreshOutcome.ResultLost
             && await HeldLookAsync(link, ct) is { } held; looks++)
         {
-            outcome = await ContinuePendingOnceAsync(held, ct);
+            // Busy: another instance held the link that moment (it found the marker too); its hold is looked at all the same.
+            outcome = await ContinuePendingOnceAsync(held, ct) is var next && next == RefreshOutcome.Busy ? RefreshOutcome.OutcomeUnknown : next;
         }
 
         return outcome;
     }
 
     /// <summary>
-    /// The row to look at again, once its look has come, when the link is pending with a spend in doubt, nobody else holds
-    /// it, and the look comes within this run (<see cref="PendingRenewalHorizon.RenewalRetryWindow"/>): a row already
-    /// held waits for its look, one not held yet (its own renewal's write unanswered) is handed to the continuation at
-    /// once, which holds or decides it. Otherwise null.
+    /// The row to look at again, once its look has come, when the link is pending with a spend in doubt and the look comes
+    /// within this run (<see cref="PendingRenewalHorizon.RenewalRetryWindow"/>): a row already held waits for its look, one
+    /// another instance holds that moment a little (<see cref="PendingRenewalRetryWait"/>), one not held yet (its own
+    /// renewal's write unanswered) is handed to the continuation at once, which holds or decides it. Otherwise null.
     /// </summary>
     private async Task<AccountLink?> HeldLookAsync(AccountLink link, CT ct)
     {
         var row = await links.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct);
         var now = time.GetUtcNow();
-        if (row is not { Status: LinkStatus.PendingKey, SpendInDoubt: true } || leases.HeldByOther(row, _instance))
+        if (row is not { Status: LinkStatus.PendingKey, SpendInDoubt: true })
         {
             return null;
         }
 
-        var at = row.WaitingFor == PendingSpendInDoubt.HeldWait && row.NextRefreshAt is { } look ? look : now;
+        var at = leases.HeldByOther(row, _instance) ? now + PendingRenewalRetryWait
+            : row.WaitingFor == PendingSpendInDoubt.HeldWait && row.NextRefreshAt is { } look ? look
+            : now;
         if (at > now + renewalHorizon.RenewalRetryWindow)
         {
             return null;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using OAuthBroker.Credentials;
 using OAuthBroker.Links;
 using OAuthBroker.LocalKeyVault;
 using OAuthBroker.Refresh;
@@ -63,13 +62,14 @@ public sealed class WhiteBitPendingSpendInDoubtTests(BrokerEnvironmentFixture fi
             var marked = await MarkedAfterHolderGaveUpAsync(browser.User, row.AccountId);
             fixture.Environment.KeyVault.VersionsOf(row.CredentialName).ShouldBe(versions, "the holder's result is not in the vault yet");
 
-            // Busy: the holder's own run is looking at it that moment; the finder tries again, as the next look would.
+            // Busy: the holder's own run is looking at it that moment; the finder tries again, as the next look would. The
+            // finder reads the row first, as its sweep would (its storage clock is set from that answer's Date).
             do
             {
+                marked = (await finderInstance.Get<IAccountLinkStore>().GetAsync(browser.User, "whitebit", row.AccountId, default))!;
                 found = finder == Finder.Continuation
                     ? await finderInstance.Get<PendingKeyContinuation>().ContinueAsync(marked, default)
                     : await finderInstance.Get<LinkRefresher>().RefreshAsync(browser.User, "whitebit", row.AccountId, LinkRefresher.Mode.Force, default);
-                marked = (await Store.GetAsync(browser.User, "whitebit", row.AccountId, default))!;
             }
             while (found == RefreshOutcome.Busy);
 
