@@ -57,13 +57,14 @@ public sealed class WhiteBitKeyLeftTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
-    public async Task A_flow_that_never_saw_the_key_list_and_finds_a_key_no_link_holds_says_the_key_may_be_left_and_deletes_nothing()
+    public async Task A_flow_that_never_saw_the_key_list_of_a_user_without_another_whitebit_link_says_the_key_may_be_left_and_deletes_nothing()
     {
         using var reading = SandboxSwitch.Set(WhiteBit, o => o.KeyCreatedAfter = TimeSpan.MaxValue);
         using var browser = fixture.NewBrowser();
         const int uid = 642010;
         var pending = await PendingAfterFailedFirstLookAsync(browser, uid);
-        // The user created the key on WhiteBIT's page meanwhile: this flow's, or (for all the flow knows) an older one.
+        // The user created the key on WhiteBIT's page meanwhile: this flow's, or (for all the flow knows) an older one, and no
+        // link of the user holds a key to tell it apart from.
         Keys.FinishKeyCreation(uid.ToString(CultureInfo.InvariantCulture), DateTimeOffset.UtcNow);
 
         using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(21)))

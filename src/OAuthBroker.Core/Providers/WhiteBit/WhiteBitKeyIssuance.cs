@@ -100,11 +100,11 @@ internal sealed partial class WhiteBitKeyIssuance(
     /// active link: api-key-info and api-key-delete take only a live bearer token.
     /// <para>
     /// A flow whose first look never happened (<see cref="WhiteBitProgress.KeyAtFirstLook"/> null) cannot tell a key it
-    /// created from an older one, and deletes none. It still asks WhiteBIT while its access token lives: WhiteBIT keeps one
-    /// active key per user and partner (fast-api-key-integration, Limits: "a second creation attempt returns an error and
-    /// the consent flow terminates"), so a key one of the user's links holds means this flow created none, and no key means
-    /// nothing is left. Without a live token, a user who has another WhiteBIT link is not told to delete "the key": the
-    /// key there is, by the same rule, most likely that link's, and deleting it would break it.
+    /// created from an older one, and deletes none. When the user has another WhiteBIT link it still asks WhiteBIT while its
+    /// access token lives: WhiteBIT keeps one active key per user and partner (fast-api-key-integration, Limits: "a second
+    /// creation attempt returns an error and the consent flow terminates"), so a key one of the user's links holds means
+    /// this flow created none, and no key means nothing is left. Without a live token such a user is not told to delete
+    /// "the key" either: the key there is, by the same rule, that link's, and deleting it would break it.
     /// </para>
     /// </summary>
     public async Task<RevocationResult> AbandonAsync(PendingAuthorization pending, CT ct)
@@ -116,11 +116,15 @@ internal sealed partial class WhiteBitKeyIssuance(
         }
 
         var neverLooked = progress.KeyAtFirstLook is null;
+        if (neverLooked && pending.ExistingAccountIds.Count == 0)
+        {
+            // No other link's key to tell apart: a key there now is this flow's or an older one, and is not deleted on a guess.
+            return new RevocationResult(RevocationStatus.NoLongerPossible, NeverLookedDetail);
+        }
+
         if (pending.Credential.AccessTokenExpiresAt <= time.GetUtcNow())
         {
-            return !neverLooked ? deletion.TokenExpired(pending.Credential)
-                : pending.ExistingAccountIds.Count > 0 ? OtherLinkHoldsTheKey()
-                : new RevocationResult(RevocationStatus.NoLongerPossible, NeverLookedDetail);
+            return neverLooked ? OtherLinkHoldsTheKey() : deletion.TokenExpired(pending.Credential);
         }
 
         var info = await keys.InfoAsync(pending.Credential.AccessToken, ct);
