@@ -247,6 +247,10 @@ public sealed class BrokerEnvironment : IAsyncDisposable
         ["Events:LocalCertificatePath"] = receiver.CertificatePath,
         ["Events:ListingDelay"] = "00:00:01",
         ["Refresh:Schedule"] = "*/2 * * * * *",
+        // With runs every two seconds a run always outlasts the gap: the default four-minute sweep budget would let the
+        // next run reach a pending WhiteBIT key too late for its 600 s refresh token, and start-up refuses that
+        // (PendingRenewalFit). One minute: 60 + 146 + 60 s of run, 2 s, 60 s to reach the link, 108 s to renew: 436 s.
+        ["Refresh:SweepBudget"] = "00:01:00",
     };
 
     /// <summary>Settings as <c>--key=value</c> arguments, overrides last (command-line configuration wins).</summary>

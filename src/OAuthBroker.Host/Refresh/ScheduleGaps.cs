@@ -9,17 +9,17 @@ namespace OAuthBroker.Host.Refresh;
 /// (NCrontab matches each field on its own; in UTC there is no daylight saving to shift a day). So the occurrences are
 /// the days the schedule fires on × one set of times of day, and every gap is either between two times of one day or
 /// from a day's last time to the next firing day's first. That set is read once (at most 86,400 times), the firing days
-/// one call each. <c>CrontabRunCadenceTests</c> checks the result against every occurrence walked one by one.
+/// one call each (at most 2,930). <c>CrontabRunCadenceTests</c> checks the result against every occurrence walked one by one.
 /// </summary>
 public readonly record struct ScheduleGaps(TimeSpan Shortest, TimeSpan Longest)
 {
     /// <summary>
-    /// How far ahead the firing days are read: five years and a little more, so every month length, leap day and
-    /// weekday pattern a schedule can key on has come round (as <c>ScheduleOccurrences</c> looks back). A gap longer
-    /// than this (a schedule that fires less than once in five years) is reported as this: far beyond anything a gap is
-    /// compared with.
+    /// How far ahead the firing days are read: eight years and a little more, so every month length and weekday pattern
+    /// has come round, and two leap days (29 February is four years apart, 1,461 days). A schedule rarer than that (29
+    /// February on a Monday) is reported with a longest gap of at least what is left of the horizon after its last
+    /// firing, and never more than the horizon: far beyond anything a gap is compared with.
     /// </summary>
-    public static readonly TimeSpan Horizon = TimeSpan.FromDays(5 * 366 + 2);
+    public static readonly TimeSpan Horizon = TimeSpan.FromDays(8 * 366 + 2);
 
     public static ScheduleGaps Measure(CrontabSchedule schedule, DateTime from)
     {

@@ -21,6 +21,9 @@ public sealed class HostedBrokerEnvironmentFixture : BrokerEnvironmentFixture
 
     private const string IdentityProvider = "aad";
 
+    /// <summary>Every minute: with a two-minute sweep budget the next run acts within 554 s (PendingRenewalHorizon).</summary>
+    private const string TimerSchedule = "0 * * * * *";
+
     public FunctionsHostEmulator Host { get; private set; } = null!;
 
     /// <summary>The function key backends send (a host key, as <c>az functionapp keys list</c> gives it).</summary>
@@ -38,6 +41,10 @@ public sealed class HostedBrokerEnvironmentFixture : BrokerEnvironmentFixture
         settings.BrokerInstanceSettings["Authentication:DevelopmentIdentity"] = "false";
         settings.BrokerInstanceSettings["Authentication:TrustEasyAuthHeaders"] = "true";
         settings.BrokerInstanceSettings["Authentication:EasyAuthIdentityProvider"] = IdentityProvider;
+        // The timer's schedule, and a sweep budget under which a pending WhiteBIT key's 600 s refresh token outlives the
+        // next run's worst case (start-up refuses the default five minutes with a Fast WhiteBIT provider, PendingRenewalFit).
+        settings.BrokerInstanceSettings[OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = TimerSchedule;
+        settings.BrokerInstanceSettings["Refresh:SweepBudget"] = "00:02:00";
         settings.BrokerInstanceSettings["WEBSITE_AUTH_ENABLED"] = "True";
         _allowedOrigins = settings.BrokerSettings.Where(s => s.Key.StartsWith("Broker:AllowedReturnOrigins:", StringComparison.OrdinalIgnoreCase)).Select(s => s.Value!).ToArray();
     }
@@ -52,7 +59,7 @@ public sealed class HostedBrokerEnvironmentFixture : BrokerEnvironmentFixture
             Authentication = new AppServiceAuthentication(SessionCookie: "dev_user", IdentityProvider),
             AppSettings = new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                [OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = "0 */5 * * * *",
+                [OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = TimerSchedule,
                 [PlatformCors.AllowedOriginsSetting] = JsonSerializer.Serialize(_allowedOrigins),
                 [PlatformCors.SupportCredentialsSetting] = "true",
             },
