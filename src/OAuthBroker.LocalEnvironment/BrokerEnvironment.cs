@@ -238,7 +238,7 @@ public sealed class BrokerEnvironment : IAsyncDisposable
     /// <summary>
     /// The broker's endpoint <c>demo</c> on the receiver, its certificate pinned, and a run every two seconds with a
     /// one-second listing delay, so a person sees an event within seconds. Local run only: the production defaults are a
-    /// run every five minutes and a one-minute delay (docs/events.md).
+    /// run every minute and a one-minute delay (docs/events.md).
     /// </summary>
     private static Dictionary<string, string?> ReceiverSettings(DemoWebhookReceiver receiver) => new()
     {
@@ -246,11 +246,10 @@ public sealed class BrokerEnvironment : IAsyncDisposable
         ["Events:Endpoints:demo:SecretName"] = ReceiverSecretName,
         ["Events:LocalCertificatePath"] = receiver.CertificatePath,
         ["Events:ListingDelay"] = "00:00:01",
+        // With runs every two seconds a run always outlasts the gap; at the default budgets the next run still acts on a
+        // pending WhiteBIT key within 45 + 146 + 30 s of run, 2 s, 45 s to reach the link and 108 s to renew: 376 s, inside
+        // its 600 s refresh token (start-up checks it, PendingRenewalFit).
         ["Refresh:Schedule"] = "*/2 * * * * *",
-        // With runs every two seconds a run always outlasts the gap: the default four-minute sweep budget would let the
-        // next run reach a pending WhiteBIT key too late for its 600 s refresh token, and start-up refuses that
-        // (PendingRenewalFit). One minute: 60 + 146 + 60 s of run, 2 s, 60 s to reach the link, 108 s to renew: 436 s.
-        ["Refresh:SweepBudget"] = "00:01:00",
     };
 
     /// <summary>Settings as <c>--key=value</c> arguments, overrides last (command-line configuration wins).</summary>

@@ -23,42 +23,42 @@ public sealed class PendingRenewalFitStartupTests
 
     private static readonly string[] FastWhiteBit = ["--Providers:whitebit:ClientId=client", "--Providers:whitebit:ClientSecret=whitebit-client-secret-0123"];
 
-    /// <summary>Every minute, a 30 s sweep and 30 s of housekeeping: 374 s under the timer, 434 s standalone.</summary>
-    private static readonly string[] Fitting = ["--Refresh:Schedule=0 * * * * *", "--Refresh:SweepBudget=00:00:30", "--Refresh:HousekeepingBudget=00:00:30"];
+    private static readonly string[] FiveMinutes = ["--Refresh:Schedule=0 */5 * * * *"];
 
     [Fact]
-    public async Task The_default_five_minute_schedule_with_a_Fast_WhiteBIT_provider_stops_the_app_naming_the_settings()
+    public async Task A_five_minute_schedule_with_a_Fast_WhiteBIT_provider_stops_the_app_naming_the_settings()
     {
-        await using var app = BrokerApp.Create([.. Valid, .. FastWhiteBit]);
+        await using var app = BrokerApp.Create([.. Valid, .. FastWhiteBit, .. FiveMinutes]);
         var error = (await Should.ThrowAsync<Exception>(() => app.StartAsync())).ToString();
 
         error.ShouldContain("Providers:whitebit: a pending key of the Fast API Key flow cannot be kept alive between runs");
         error.ShouldContain("Its refresh token lives 600 s (Providers:whitebit:RefreshTokenLifetime)");
-        // Standalone (the in-process scheduler): the run may last 240 + 60 + 146 + 60 = 506 s, then a whole 300 s gap;
-        // 806 + 240 + 103 + 5 = 1154 s.
-        error.ShouldContain("up to 1154 s after a run renewed it");
-        error.ShouldContain("the next run starts within 806 s");
+        // Standalone (the in-process scheduler): the run may last 45 + 255 + 146 + 30 = 476 s, then a whole 300 s gap;
+        // 776 + 45 + 103 + 5 = 929 s.
+        error.ShouldContain("up to 929 s after a run renewed it");
+        error.ShouldContain("the next run starts within 776 s");
         error.ShouldContain("'0 */5 * * * *' (Refresh:Schedule)");
-        error.ShouldContain("Refresh:SweepBudget (240 s)");
+        error.ShouldContain("Refresh:SweepBudget (45 s)");
         error.ShouldContain("Refresh:HousekeepingBudget");
         error.ShouldNotContain("whitebit-client-secret-0123", customMessage: "names the settings, not their values");
     }
 
+    /// <summary>The defaults fit (every minute, 45 s sweep, 30 s housekeeping: 449 s standalone, PendingRenewalHorizonTests).</summary>
     [Fact]
-    public void A_schedule_that_fits_passes_the_check()
+    public void The_defaults_pass_the_check()
     {
-        using var app = BrokerApp.Create([.. Valid, .. FastWhiteBit, .. Fitting]);
+        using var app = BrokerApp.Create([.. Valid, .. FastWhiteBit]);
         Should.NotThrow(() => app.Services.GetRequiredService<IOptions<SettingsChecks>>().Value);
     }
 
     /// <summary>
     /// Under the Functions host the timer's schedule counts (<c>REFRESH_SCHEDULE</c>), not the app's own: a five-minute timer
-    /// does not fit, whatever <c>Refresh:Schedule</c> says.
+    /// does not fit, whatever <c>Refresh:Schedule</c> says (here the default, which does).
     /// </summary>
     [Fact]
     public void Under_the_Functions_host_the_timers_schedule_is_checked()
     {
-        using var app = BrokerApp.Create([.. Valid, .. FastWhiteBit, .. Fitting,
+        using var app = BrokerApp.Create([.. Valid, .. FastWhiteBit,
             "--FUNCTIONS_CUSTOMHANDLER_PORT=" + FreePort.Next(), "--REFRESH_SCHEDULE=0 */5 * * * *"]);
         var error = Should.Throw<OptionsValidationException>(() => app.Services.GetRequiredService<IOptions<SettingsChecks>>().Value).Message;
         error.ShouldContain("'0 */5 * * * *' (REFRESH_SCHEDULE)");

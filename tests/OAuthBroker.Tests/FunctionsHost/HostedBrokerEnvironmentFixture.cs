@@ -21,7 +21,7 @@ public sealed class HostedBrokerEnvironmentFixture : BrokerEnvironmentFixture
 
     private const string IdentityProvider = "aad";
 
-    /// <summary>Every minute: with a two-minute sweep budget the next run acts within 554 s (PendingRenewalHorizon).</summary>
+    /// <summary>The default schedule, every minute, as infra sets it (infra/main.bicep <c>refreshSchedule</c>).</summary>
     private const string TimerSchedule = "0 * * * * *";
 
     public FunctionsHostEmulator Host { get; private set; } = null!;
@@ -41,10 +41,8 @@ public sealed class HostedBrokerEnvironmentFixture : BrokerEnvironmentFixture
         settings.BrokerInstanceSettings["Authentication:DevelopmentIdentity"] = "false";
         settings.BrokerInstanceSettings["Authentication:TrustEasyAuthHeaders"] = "true";
         settings.BrokerInstanceSettings["Authentication:EasyAuthIdentityProvider"] = IdentityProvider;
-        // The timer's schedule, and a sweep budget under which a pending WhiteBIT key's 600 s refresh token outlives the
-        // next run's worst case (start-up refuses the default five minutes with a Fast WhiteBIT provider, PendingRenewalFit).
+        // The timer's schedule, which the app reads too (its renewal horizon, start-up's PendingRenewalFit).
         settings.BrokerInstanceSettings[OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = TimerSchedule;
-        settings.BrokerInstanceSettings["Refresh:SweepBudget"] = "00:02:00";
         settings.BrokerInstanceSettings["WEBSITE_AUTH_ENABLED"] = "True";
         _allowedOrigins = settings.BrokerSettings.Where(s => s.Key.StartsWith("Broker:AllowedReturnOrigins:", StringComparison.OrdinalIgnoreCase)).Select(s => s.Value!).ToArray();
     }

@@ -14,10 +14,11 @@ namespace OAuthBroker.Tests.Refresh;
 
 /// <summary>
 /// The latest moment the next run may act on a pending link, worked out by hand from the settings for real schedules,
-/// under the Functions timer and the in-process scheduler. Default settings: SweepBudget 240 s, HousekeepingBudget 60 s,
-/// PacingMaxWait 5 s, ClockAllowance 5 s, RefreshCallTimeout 30 s (two calls per spend: 60 s), and a Key Vault write of
-/// at most 3 × 10 s + 2 × 4 s = 38 s (KeyVaultOptions.WorstCaseCall); one renewal under its lease therefore takes at most
-/// 5 + 60 + 38 + 5 = 108 s, plus the 38 s proof write before it: 146 s. WhiteBIT's refresh token lives 600 s.
+/// under the Functions timer and the in-process scheduler. Default settings: Schedule every minute, SweepBudget 45 s,
+/// HousekeepingBudget 30 s, PacingMaxWait 5 s, ClockAllowance 5 s, RefreshCallTimeout 30 s (two calls per spend: 60 s),
+/// and a Key Vault write of at most 3 × 10 s + 2 × 4 s = 38 s (KeyVaultOptions.WorstCaseCall); one renewal under its
+/// lease therefore takes at most 5 + 60 + 38 + 5 = 108 s, plus the 38 s proof write before it: 146 s. WhiteBIT's refresh
+/// token lives 600 s.
 /// </summary>
 public sealed class PendingRenewalHorizonTests
 {
@@ -26,28 +27,50 @@ public sealed class PendingRenewalHorizonTests
     private static readonly TimeSpan WhiteBitRefreshTokenLife = TimeSpan.FromSeconds(600);
 
     /// <summary>
-    /// The default five-minute timer: a run may last 240 s (sweep) + 60 s (retries: the gap less the sweep budget) + 146 s
-    /// (the last renewal) + 60 s (housekeeping) = 506 s, longer than the gap, and the timer fires the passed occurrence when
-    /// it ends; the next run then reaches the link within 240 s and its token reaches WhiteBIT within 5 + 38 + 60 = 103 s,
-    /// plus 5 s for WhiteBIT's clock: 854 s. A pair renewed just now (600 s) may be dead by then, so this run renews it
-    /// again. The old horizon said 300 + 240 + 5 + 5 = 550 s, and left it to a next run that could come too late.
+    /// The defaults: a run may last 45 s (sweep) + 15 s (retries: the gap less the sweep budget) + 146 s (the last renewal)
+    /// + 30 s (housekeeping) = 236 s, longer than the minute between runs. Under the timer the passed occurrence fires when
+    /// the run ends; the next run then reaches the link within 45 s and its token reaches WhiteBIT within 5 + 38 + 60 =
+    /// 103 s, plus 5 s for WhiteBIT's clock: 389 s. Standalone the scheduler waits for the first occurrence after the run's
+    /// end (60 s more): 449 s. Both leave a pair renewed now (600 s) to the next run, with 211 s and 151 s to spare.
     /// </summary>
     [Fact]
-    public void At_the_default_five_minute_timer_a_run_can_outlast_the_gap_and_the_next_one_come_after_a_fresh_pair_died()
+    public void At_the_defaults_a_fresh_pair_is_left_to_the_next_run_under_either_scheduler()
+    {
+        var timer = Horizon(new RefreshOptions().Schedule, underTimer: true);
+        timer.Terms.ShouldBe(new PendingRenewalHorizon.HorizonTerms(
+            NextRunStarts: TimeSpan.FromSeconds(236), ThisRunMayLast: TimeSpan.FromSeconds(236), Reach: TimeSpan.FromSeconds(45),
+            ToProvider: TimeSpan.FromSeconds(103), Clock: TimeSpan.FromSeconds(5)));
+        timer.NextRunActsBy(Now).ShouldBe(Now + TimeSpan.FromSeconds(389));
+        timer.MustRenewThisRun(Pending(expiresIn: WhiteBitRefreshTokenLife), Now).ShouldBeFalse();
+        timer.MustRenewThisRun(Pending(expiresIn: TimeSpan.FromSeconds(389)), Now).ShouldBeTrue();
+
+        var standalone = Horizon(new RefreshOptions().Schedule, underTimer: false);
+        standalone.NextRunActsBy(Now).ShouldBe(Now + TimeSpan.FromSeconds(449));
+        standalone.MustRenewThisRun(Pending(expiresIn: WhiteBitRefreshTokenLife), Now).ShouldBeFalse();
+    }
+
+    /// <summary>
+    /// A five-minute timer with the default budgets: a run may last 45 + 255 (retries: 300 − 45) + 146 + 30 = 476 s, longer
+    /// than the gap; the next run then acts within 476 + 45 + 103 + 5 = 629 s, after a pair renewed just now (600 s) may
+    /// have died, so this run renews it again (and start-up refuses this schedule with a Fast WhiteBIT provider). The old
+    /// horizon said 300 + 240 + 5 + 5 = 550 s at its four-minute sweep budget, and left it to a next run that could come too late.
+    /// </summary>
+    [Fact]
+    public void At_a_five_minute_timer_a_run_can_outlast_the_gap_and_the_next_one_come_after_a_fresh_pair_died()
     {
         var horizon = Horizon("0 */5 * * * *", underTimer: true);
 
-        horizon.NextRunActsBy(Now).ShouldBe(Now + TimeSpan.FromSeconds(854));
+        horizon.NextRunActsBy(Now).ShouldBe(Now + TimeSpan.FromSeconds(629));
         horizon.MustRenewThisRun(Pending(expiresIn: WhiteBitRefreshTokenLife), Now).ShouldBeTrue();
         horizon.Terms.ShouldBe(new PendingRenewalHorizon.HorizonTerms(
-            NextRunStarts: TimeSpan.FromSeconds(506), ThisRunMayLast: TimeSpan.FromSeconds(506), Reach: TimeSpan.FromSeconds(240),
+            NextRunStarts: TimeSpan.FromSeconds(476), ThisRunMayLast: TimeSpan.FromSeconds(476), Reach: TimeSpan.FromSeconds(45),
             ToProvider: TimeSpan.FromSeconds(103), Clock: TimeSpan.FromSeconds(5)));
     }
 
     /// <summary>
-    /// Every ten seconds, standalone: the run (240 + 0 + 146 + 60 = 446 s) outlasts every gap, and the in-process scheduler
-    /// waits for the first occurrence after it ends (10 s), then the next run reaches the link within 240 s: 446 + 10 + 240
-    /// + 103 + 5 = 804 s. The old horizon counted one gap (10 + 240 + 5 + 5 = 260 s) and let a token that lives 590 s more
+    /// Every ten seconds, standalone: the run (45 + 0 + 146 + 30 = 221 s) outlasts every gap, and the in-process scheduler
+    /// waits for the first occurrence after it ends (10 s), then the next run reaches the link within 45 s: 221 + 10 + 45
+    /// + 103 + 5 = 384 s. The old horizon counted one gap (10 + 45 + 5 + 5 = 65 s) and let a token that lives 380 s more
     /// wait for the next run.
     /// </summary>
     [Fact]
@@ -55,8 +78,8 @@ public sealed class PendingRenewalHorizonTests
     {
         var horizon = Horizon("*/10 * * * * *", underTimer: false);
 
-        horizon.NextRunActsBy(Now).ShouldBe(Now + TimeSpan.FromSeconds(804));
-        horizon.MustRenewThisRun(Pending(expiresIn: TimeSpan.FromSeconds(590)), Now).ShouldBeTrue();
+        horizon.NextRunActsBy(Now).ShouldBe(Now + TimeSpan.FromSeconds(384));
+        horizon.MustRenewThisRun(Pending(expiresIn: TimeSpan.FromSeconds(380)), Now).ShouldBeTrue();
     }
 
     /// <summary>
