@@ -68,11 +68,7 @@ public static partial class RefreshTokensFunction
             var pastDue = payload.GetProperty("Data").GetProperty(TriggerName).TryGetProperty("IsPastDue", out var flag) && flag.ValueKind == JsonValueKind.True;
             var now = clock.UtcNow;
             var occurrence = occurrences.OccurrenceFor(now);
-            // Held for as long as a run can take (PendingRenewalHorizon.Terms.ThisRunMayLast: the sweep's budget, the
-            // in-run renewal retries, the last renewal under its lease, housekeeping's budget), plus the clock allowance
-            // for the instance that may take it over reading another clock: a run still going is never doubled, one that
-            // died is not waited for past that.
-            var holdUntil = now + horizon.Terms.ThisRunMayLast + refresh.Value.ClockAllowance;
+            var holdUntil = now + ScheduledRunHold.Of(horizon.Terms, refresh.Value);
             var claim = await claims.TryClaimAsync(occurrence, now, holdUntil, ct);
             if (claim is null)
             {

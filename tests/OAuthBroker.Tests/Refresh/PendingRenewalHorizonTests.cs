@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using OAuthBroker.Credentials;
+using OAuthBroker.Host.FunctionsHost;
 using OAuthBroker.Host.Refresh;
 using OAuthBroker.Links;
 using OAuthBroker.Refresh;
@@ -101,6 +102,19 @@ public sealed class PendingRenewalHorizonTests
         // Standalone the scheduler waits a whole minute after a run that reached the next occurrence: 60 s more.
         Horizon("0 * * * * *", underTimer: false, sweepBudget: TimeSpan.FromSeconds(30), housekeepingBudget: TimeSpan.FromSeconds(30))
             .NextRunActsBy(Now).ShouldBe(Now + TimeSpan.FromSeconds(434));
+    }
+
+    /// <summary>
+    /// A timer run's claim on its occurrence is held as long as the run can last, plus the clock allowance: at the defaults
+    /// 236 + 5 s, at a five-minute timer 476 + 5 s. It used to be the two budgets and a minute (45 + 30 + 60 = 135 s), so a
+    /// replay of the occurrence (past due, another instance) could start beside a run still renewing its last link.
+    /// </summary>
+    [Fact]
+    public void A_timer_runs_claim_is_held_as_long_as_the_run_can_last()
+    {
+        var defaults = Horizon(new RefreshOptions().Schedule, underTimer: true).Terms;
+        ScheduledRunHold.Of(defaults, new RefreshOptions()).ShouldBe(TimeSpan.FromSeconds(241));
+        ScheduledRunHold.Of(Horizon("0 */5 * * * *", underTimer: true).Terms, new RefreshOptions()).ShouldBe(TimeSpan.FromSeconds(481));
     }
 
     /// <summary>A look asked for later (a long Retry-After) is brought forward to the last run that can still renew: expiry less the horizon.</summary>
