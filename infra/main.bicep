@@ -37,8 +37,8 @@ param userTokenAuthority string = ''
 @description('Optional. Audience the user tokens must carry. Required with userTokenAuthority.')
 param userTokenAudience string = ''
 
-@description('Optional. Six-field NCRONTAB schedule (UTC) of the refresh sweep.')
-param refreshSchedule string = '0 */5 * * * *'
+@description('Optional. Six-field NCRONTAB schedule (UTC) of the refresh sweep. Every minute by default: a pending WhiteBIT key (Fast API Key flow) must be renewed well within its 600 s refresh token, and start-up refuses a schedule that leaves too little.')
+param refreshSchedule string = '0 * * * * *'
 
 @description('Optional. Turn on Key Vault purge protection (deleted secrets cannot be purged before retention ends). Cannot be turned off again.')
 param enablePurgeProtection bool = false

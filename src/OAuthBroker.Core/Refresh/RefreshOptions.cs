@@ -7,8 +7,12 @@ public sealed class RefreshOptions
 {
     public const string SectionName = "Refresh";
 
-    /// <summary>Six-field NCRONTAB schedule of the sweep (seconds first), UTC. Default every five minutes.</summary>
-    public string Schedule { get; set; } = "0 */5 * * * *";
+    /// <summary>
+    /// Six-field NCRONTAB schedule of the sweep (seconds first), UTC. Default every minute: with the default budgets the
+    /// next run acts on a pending WhiteBIT key within 389 s under the Functions timer and 449 s standalone, inside its
+    /// 600 s refresh token (<c>PendingRenewalHorizon</c>; start-up checks it, <c>PendingRenewalFit</c>).
+    /// </summary>
+    public string Schedule { get; set; } = "0 * * * * *";
 
     /// <summary>Refresh this long before the access token expires (capped at half its lifetime). Default 5 min; per provider <c>Providers:{id}:RefreshMargin</c>.</summary>
     public TimeSpan DefaultMargin { get; set; } = TimeSpan.FromMinutes(5);
@@ -16,11 +20,14 @@ public sealed class RefreshOptions
     /// <summary>Refresh at least this often even when the access token lasts longer, so idle refresh tokens stay alive. Default 24 h.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>How long one sweep may run before it stops and leaves the rest to the next one. Default 4 min (Consumption's default limit is 5).</summary>
-    public TimeSpan SweepBudget { get; set; } = TimeSpan.FromMinutes(4);
+    /// <summary>
+    /// How long one sweep may launch work before it stops and leaves the rest to the next run. Default 45 s: less than the
+    /// minute between runs, and short enough that a pending WhiteBIT key is reached in time (see <see cref="Schedule"/>).
+    /// </summary>
+    public TimeSpan SweepBudget { get; set; } = TimeSpan.FromSeconds(45);
 
-    /// <summary>How long the housekeeping tasks after a sweep may run (see <c>Scheduling/IHousekeepingTask</c>). Default 1 min.</summary>
-    public TimeSpan HousekeepingBudget { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>How long the housekeeping tasks after a sweep may run (see <c>Scheduling/IHousekeepingTask</c>). Default 30 s.</summary>
+    public TimeSpan HousekeepingBudget { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Refreshes running at once, overall. Default 8.</summary>
     public int MaxConcurrency { get; set; } = 8;

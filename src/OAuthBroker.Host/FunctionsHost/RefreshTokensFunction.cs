@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using OAuthBroker.Errors;
 using OAuthBroker.Host.Endpoints;
-using OAuthBroker.Host.Refresh;
+using OAuthBroker.Links;
 using OAuthBroker.Refresh;
 using OAuthBroker.Scheduling;
 
@@ -38,9 +38,9 @@ public static partial class RefreshTokensFunction
         var schedule = configuration[RefreshScheduleSetting.Name] is { Length: > 0 } timer
             ? timer
             : app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<RefreshOptions>>().Value.Schedule;
-        var occurrences = new ScheduleOccurrences(InProcessRefreshScheduler.Parse(schedule));
+        var occurrences = ScheduleOccurrences.Of(schedule, app.ServiceProvider.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime);
 
-        app.MapPost("/" + Name, async (HttpContext http, ScheduledRun run, IScheduledRunClaims claims, IOptions<RefreshOptions> refresh, ILeaseClock clock, ILoggerFactory loggers, CancellationToken ct) =>
+        app.MapPost("/" + Name, async (HttpContext http, ScheduledRun run, IScheduledRunClaims claims, PendingRenewalHorizon horizon, IOptions<RefreshOptions> refresh, ILeaseClock clock, ILoggerFactory loggers, CancellationToken ct) =>
         {
             var logger = loggers.CreateLogger(typeof(RefreshTokensFunction).FullName!);
             if (TimerInvocationShape.RefusalFromHeaders(http.Request, handlerPort) is { } headers)
@@ -68,9 +68,7 @@ public static partial class RefreshTokensFunction
             var pastDue = payload.GetProperty("Data").GetProperty(TriggerName).TryGetProperty("IsPastDue", out var flag) && flag.ValueKind == JsonValueKind.True;
             var now = clock.UtcNow;
             var occurrence = occurrences.OccurrenceFor(now);
-            // Held for as long as a run can take (the sweep's budget, housekeeping's, and a minute for the last
-            // answers): a run still going is never doubled, one that died is not waited for past that.
-            var holdUntil = now + refresh.Value.SweepBudget + refresh.Value.HousekeepingBudget + TimeSpan.FromMinutes(1);
+            var holdUntil = now + ScheduledRunHold.Of(horizon.Terms, refresh.Value);
             var claim = await claims.TryClaimAsync(occurrence, now, holdUntil, ct);
             if (claim is null)
             {

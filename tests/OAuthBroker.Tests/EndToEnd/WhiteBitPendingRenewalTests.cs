@@ -113,8 +113,13 @@ public sealed class WhiteBitPendingRenewalTests(BrokerEnvironmentFixture fixture
         (await fixture.CredentialOfAsync(browser.User, "whitebit", link.AccountId)).RefreshToken.ShouldNotBe(before.RefreshToken);
     }
 
-    /// <summary>A run every minute with a 30 s sweep: the next run acts within 96 s, before a refresh token with 240 s left expires.</summary>
-    private static readonly string[] EveryMinute = ["--Refresh:Schedule=0 * * * * *", "--Refresh:SweepBudget=00:00:30"];
+    /// <summary>
+    /// A run every minute with a 30 s sweep and 5 s of housekeeping: a run lasts 30 + 30 s (in-run retries) + one renewal
+    /// + 5 s, and the in-process scheduler starts the next a minute after it; that run reaches the link within 30 s and its
+    /// token reaches WhiteBIT within one spend, so the next run acts within 193 s at the first test's vault settings (a
+    /// renewal there takes 23 s with its proof write, PendingRenewalHorizon): before a refresh token with 240 s left expires.
+    /// </summary>
+    private static readonly string[] EveryMinute = ["--Refresh:Schedule=0 * * * * *", "--Refresh:SweepBudget=00:00:30", "--Refresh:HousekeepingBudget=00:00:05"];
 
     private static async Task PendingKeyAsync(BrowserSession browser, long uid)
     {

@@ -21,6 +21,9 @@ public sealed class HostedBrokerEnvironmentFixture : BrokerEnvironmentFixture
 
     private const string IdentityProvider = "aad";
 
+    /// <summary>The default schedule, every minute, as infra sets it (infra/main.bicep <c>refreshSchedule</c>).</summary>
+    private const string TimerSchedule = "0 * * * * *";
+
     public FunctionsHostEmulator Host { get; private set; } = null!;
 
     /// <summary>The function key backends send (a host key, as <c>az functionapp keys list</c> gives it).</summary>
@@ -38,6 +41,8 @@ public sealed class HostedBrokerEnvironmentFixture : BrokerEnvironmentFixture
         settings.BrokerInstanceSettings["Authentication:DevelopmentIdentity"] = "false";
         settings.BrokerInstanceSettings["Authentication:TrustEasyAuthHeaders"] = "true";
         settings.BrokerInstanceSettings["Authentication:EasyAuthIdentityProvider"] = IdentityProvider;
+        // The timer's schedule, which the app reads too (its renewal horizon, start-up's PendingRenewalFit).
+        settings.BrokerInstanceSettings[OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = TimerSchedule;
         settings.BrokerInstanceSettings["WEBSITE_AUTH_ENABLED"] = "True";
         _allowedOrigins = settings.BrokerSettings.Where(s => s.Key.StartsWith("Broker:AllowedReturnOrigins:", StringComparison.OrdinalIgnoreCase)).Select(s => s.Value!).ToArray();
     }
@@ -52,7 +57,7 @@ public sealed class HostedBrokerEnvironmentFixture : BrokerEnvironmentFixture
             Authentication = new AppServiceAuthentication(SessionCookie: "dev_user", IdentityProvider),
             AppSettings = new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                [OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = "0 */5 * * * *",
+                [OAuthBroker.Host.FunctionsHost.RefreshScheduleSetting.Name] = TimerSchedule,
                 [PlatformCors.AllowedOriginsSetting] = JsonSerializer.Serialize(_allowedOrigins),
                 [PlatformCors.SupportCredentialsSetting] = "true",
             },

@@ -55,8 +55,9 @@ public sealed class HostedHandlerContractTests(HostedBrokerEnvironmentFixture fi
         // The handler takes the occurrence from its own clock (RefreshTokensFunction), so the replay below is "the same
         // occurrence" only if both land in one five-minute slot: the first run may take seconds (the Production handler
         // cannot reach the local vault, whose certificate only Development settings pin, so the orphaned-credentials
-        // housekeeping retries and fails). Start clear of a slot boundary (a slot begins EarlyFiring before its occurrence).
-        var slotClock = DateTime.UtcNow + OAuthBroker.Host.FunctionsHost.ScheduleOccurrences.EarlyFiring;
+        // housekeeping retries and fails). Start clear of a slot boundary (a slot begins the early-firing allowance before
+        // its occurrence: the whole minute, five minutes apart).
+        var slotClock = DateTime.UtcNow + OAuthBroker.Host.FunctionsHost.ScheduleOccurrences.MaxEarlyFiring;
         var untilBoundary = TimeSpan.FromMinutes(5) - TimeSpan.FromTicks(slotClock.Ticks % TimeSpan.FromMinutes(5).Ticks);
         if (untilBoundary < TimeSpan.FromSeconds(45))
         {
