@@ -5,7 +5,7 @@ using OAuthBroker.Tests.Support;
 namespace OAuthBroker.Tests.EndToEnd;
 
 /// <summary>
-/// The last run able to renew a pending pair at the five-minute timer: a refused renewal is retried within that run, and
+/// The last run able to renew a pending pair (runs here five minutes apart, as after a slow run or a restart): a refused renewal is retried within that run, and
 /// a Retry-After never pushes the link's next look past it (renew-ahead assumes the next run looks at the link; without
 /// the cap, a Retry-After longer than the gap to the next run skipped that run and the refresh token died before the one
 /// after).
@@ -29,7 +29,7 @@ public sealed class WhiteBitPendingLastChanceTests(BrokerEnvironmentFixture fixt
         };
         Fixture.SandboxFaults.Add(limited);
 
-        // First tick 10 s after the callback: the refresh token has 590 s left (> 550 s), so it is not renewed.
+        // First tick 10 s after the callback: the refresh token has 590 s left (> the next run's horizon: 389 s under the timer, 449 s standalone, at the default settings), so it is not renewed.
         await RunAtAsync(TimeSpan.FromSeconds(10));
         limited.Used.ShouldBe(1);
         (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.PendingKey);
@@ -54,7 +54,7 @@ public sealed class WhiteBitPendingLastChanceTests(BrokerEnvironmentFixture fixt
         const string account = "719002";
         await PendingKeyAsync(browser, account);
 
-        // First tick 10 s after the callback: not renewed (590 s left > 550 s).
+        // First tick 10 s after the callback: not renewed (590 s left > the next run's horizon).
         await RunAtAsync(TimeSpan.FromSeconds(10));
         // Next tick: the run renews (the refresh token would be dead by the tick after), and WhiteBIT answers that one
         // request with its documented rate limit ("Rate limit: 1 request per second"; another instance's refresh took the slot).

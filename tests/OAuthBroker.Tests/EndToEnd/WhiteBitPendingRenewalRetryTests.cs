@@ -7,7 +7,7 @@ using OAuthBroker.Tests.Support;
 namespace OAuthBroker.Tests.EndToEnd;
 
 /// <summary>
-/// The run that is the last able to renew a pending WhiteBIT pair (600 s refresh token, five-minute timer) and cannot:
+/// The run that is the last able to renew a pending WhiteBIT pair (600 s refresh token; runs here five minutes apart) and cannot:
 /// the flow ends in that run, while its access token can still remove the key it created, instead of at the next run
 /// with nothing left to act with. (The in-run retry after a 1 s Retry-After: WhiteBitPendingLastChanceTests.)
 /// </summary>
@@ -22,14 +22,14 @@ public sealed class WhiteBitPendingRenewalRetryTests(BrokerEnvironmentFixture fi
         const string account = "719101";
         await PendingKeyAsync(browser, account);
 
-        // First look 10 s after the callback: no key yet, nothing renewed (590 s left > the next run's 550 s).
+        // First look 10 s after the callback: no key yet, nothing renewed (590 s left > the next run's horizon).
         await RunAtAsync(TimeSpan.FromSeconds(10));
         (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.PendingKey);
         Keys.FinishKeyCreation(account, Fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
 
         // 250 s after the exchange the refresh token has 350 s left: this run must renew. WhiteBIT refuses with a
-        // Retry-After (RFC 9110 §10.2.3) longer than what is left of this run before the next one starts (gap 5 min less
-        // the 4 min sweep budget): honoured, so not sent again in this run.
+        // Retry-After (RFC 9110 §10.2.3) longer than what is left of this run before the next one starts (the gap of the
+        // schedule less the sweep budget): honoured, so not sent again in this run.
         var limited = new Fault("/whitebit/oauth2/refresh_token", 429, """{"message":"Too many requests"}""", "application/json", Times: 10)
         {
             Headers = { ["Retry-After"] = "90" },
