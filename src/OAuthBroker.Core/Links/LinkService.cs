@@ -119,7 +119,7 @@ public sealed partial class LinkService(
     {
         try
         {
-            await store.ReplaceAsync(leased with { LastFailure = outcome, LeaseOwner = null, LeaseUntil = null }, CT.None);
+            await store.ReplaceAsync(leased with { LastFailure = outcome, LeaseOwner = null, LeaseUntil = null, UnlinkRequestedAt = null }, CT.None);
         }
         catch (LinkConcurrencyException)
         {
@@ -133,11 +133,13 @@ public sealed partial class LinkService(
     /// the spend marker, the vault write first), then the lease is taken again and revocation is tried once more with
     /// the new credential. Only a refresh that ended with a stored credential leads to that second try; a refresh token
     /// the provider rejected leaves nothing that could revoke, and any other outcome (unknown, backing off, busy) erases
-    /// nothing. Null link: it disappeared meanwhile.
+    /// nothing. Null link: it disappeared meanwhile. A pending link is given back with the unlink's intent on it
+    /// (<see cref="LinkLeases.ReleaseForUnlinkAsync"/>): another instance's sweep in the gap leaves it to this unlink
+    /// instead of linking its key, which would answer the user's unlink with 404 and leave an active link behind.
     /// </summary>
     private async Task<(AccountLink? Leased, RevocationResult? Revocation, BrokerError? Error)> RefreshThenRevokeAsync(AccountLink leased, CT ct)
     {
-        await leases.ReleaseQuietlyAsync(leased);
+        await leases.ReleaseForUnlinkAsync(leased);
         var refreshed = await refresher.RefreshAsync(leased.UserId, leased.ProviderId, leased.AccountId, LinkRefresher.Mode.Force, ct);
         var current = await store.GetAsync(leased.UserId, leased.ProviderId, leased.AccountId, ct);
         AccountLink? again;

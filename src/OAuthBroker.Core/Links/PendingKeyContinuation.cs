@@ -63,6 +63,8 @@ public sealed partial class PendingKeyContinuation(
 
     private readonly string _instance = "pending-" + Guid.NewGuid().ToString("N")[..12];
 
+    private readonly PendingKeyFailure _failure = new(store, recorder, leases, time, logger);
+
     /// <summary>
     /// (user, provider) pairs being continued in this instance. WhiteBIT allows one key per user and partner, so two pending
     /// links of one user see the same key; one at a time, the second finds it linked (ExistingAccountIds) instead of taking
@@ -99,8 +101,9 @@ public sealed partial class PendingKeyContinuation(
 
     private async Task<(RefreshOutcome Outcome, AccountLink? HandedOver)> ContinueOneAsync(AccountLink link, bool afterRenewal, CT ct)
     {
-        if (leases.HeldByOther(link, _instance))
+        if (leases.HeldByOther(link, _instance) || (leases.UnlinkRequested(link) && !horizon.MustRenewThisRun(link, time.GetUtcNow())))
         {
+            // An unlink under way is left to it, without even a lease taken (that write would cost the unlink's next one).
             return (RefreshOutcome.Busy, null);
         }
 
@@ -175,6 +178,20 @@ public sealed partial class PendingKeyContinuation(
         var credential = vaulted.Credential;
         var renewable = !afterRenewal && credential.RefreshToken is not null && !(credential.RefreshTokenExpiresAt <= now);
         var accessRunOut = credential.AccessTokenExpiresAt <= now + refreshOptions.Value.ClockAllowance;
+        if (leases.UnlinkRequested(leased))
+        {
+            // The user's unlink gave the lease back only for the pair's renewal (LinkService): the link's end is the
+            // unlink's, so nothing is looked up, linked or failed here. The pair is renewed when this is the last run that
+            // can, so an unlink that died still leaves a pair able to delete the flow's key once its intent lapses.
+            if (renewable && credential.RefreshTokenExpiresAt <= horizon.NextRunActsBy(now))
+            {
+                return await HandOverForRenewalAsync(leased);
+            }
+
+            await leases.ReleaseQuietlyAsync(leased);
+            return (RefreshOutcome.Busy, null);
+        }
+
         if (now > leased.CreatedAt + brokerOptions.Value.PendingKeyLifetime)
         {
             // Removing the flow's key needs a live access token: renewed first while the refresh token still can.
@@ -315,36 +332,9 @@ public sealed partial class PendingKeyContinuation(
         }
     }
 
-    /// <summary>
-    /// The final end: the flow's own key removed where it can be (the deadline renews first when only a refresh token
-    /// can still reach it), the row marked <see cref="LinkStatus.ReauthRequired"/> with the reason and the event in one
-    /// write. The reason is <see cref="KeyLeftCode"/> when the removal did not succeed: whatever else went wrong, what
-    /// the user must do first is delete that key (the cause is logged).
-    /// </summary>
-    private async Task<RefreshOutcome> FailAsync(AccountLink leased, VaultedCredential? vaulted, IDeferredAuthorization? deferred, string code, CT ct, bool abandon = true)
-    {
-        RevocationStatus? removed = null;
-        if (abandon && deferred is not null && vaulted is not null)
-        {
-            var existing = await DeferredProviderLeg.ExistingAccountIdsAsync(store, leased.UserId, leased.ProviderId, ct);
-            var result = await deferred.AbandonAsync(Pending(leased, vaulted, existing, time.GetUtcNow()), CT.None);
-            removed = result.Status;
-        }
-
-        var reason = removed is { } status && status != RevocationStatus.Revoked ? KeyLeftCode : code;
-        var now = time.GetUtcNow();
-        var failed = Released(leased) with
-        {
-            Status = LinkStatus.ReauthRequired,
-            LastFailure = reason,
-            WaitingFor = null,
-            NextRefreshAt = null,
-            UpdatedAt = now,
-        };
-        await recorder.ReplaceWithScheduleAsync(leased, failed.Announcing(LinkEventTypes.WhiteBitKeyFailed, now, reason), CT.None);
-        LogKeyFailed(logger, leased.ProviderId, code, removed);
-        return RefreshOutcome.ReauthRequired;
-    }
+    /// <summary>The final end (<see cref="PendingKeyFailure.EndAsync"/>).</summary>
+    private Task<RefreshOutcome> FailAsync(AccountLink leased, VaultedCredential? vaulted, IDeferredAuthorization? deferred, string code, CT ct, bool abandon = true) =>
+        _failure.EndAsync(leased, abandon ? vaulted : null, deferred, code, ct);
 
     /// <summary>A link of the user already holds these tokens: a run before this one linked it and died before removing the pending row.</summary>
     private async Task<bool> AlreadyLinkedAsync(AccountLink leased, VaultedCredential vaulted, IReadOnlySet<string> existing, CT ct)
@@ -381,10 +371,10 @@ public sealed partial class PendingKeyContinuation(
         }
     }
 
-    private static PendingAuthorization Pending(AccountLink leased, VaultedCredential vaulted, IReadOnlySet<string> existing, DateTimeOffset now) =>
+    internal static PendingAuthorization Pending(AccountLink leased, VaultedCredential vaulted, IReadOnlySet<string> existing, DateTimeOffset now) =>
         new(vaulted.Credential, leased.Scopes, leased.PendingProgress ?? new Dictionary<string, string>(), leased.NextRefreshAt ?? now) { ExistingAccountIds = existing };
 
-    private static AccountLink Released(AccountLink leased) => leased with { LeaseOwner = null, LeaseUntil = null };
+    internal static AccountLink Released(AccountLink leased) => leased with { LeaseOwner = null, LeaseUntil = null };
 
     private static AccountLink Describe(AccountLink link, VaultedCredential vaulted) => link with
     {
@@ -422,9 +412,6 @@ public sealed partial class PendingKeyContinuation(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pending key at {ProviderId} is ready; the link is {Status}")]
     private static partial void LogKeyReady(ILogger logger, string providerId, LinkStatus status);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Pending key at {ProviderId} failed ({Code}); what the flow created at the provider: {Removed} (none: not attempted); the user must connect again")]
-    private static partial void LogKeyFailed(ILogger logger, string providerId, string code, RevocationStatus? removed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pending key at {ProviderId} linked, but its pending row could not be removed ({ExceptionType}); the next run removes it")]
     private static partial void LogRemoveFailed(ILogger logger, string providerId, string exceptionType);
