@@ -157,6 +157,13 @@ public sealed partial class LinkService(
             return (null, null, BrokerErrors.LinkNotFound(leased.ProviderId));
         }
 
+        if (refreshed != RefreshOutcome.Refreshed && RenewedMeanwhile(leased, again))
+        {
+            // Another holder renewed the pair in the gap (another instance's sweep, the last run that could renew a pending
+            // link's pair), and this renewal lost to it (WhiteBIT's 1 request/s, its lease): the row names the newer pair.
+            refreshed = RefreshOutcome.Refreshed;
+        }
+
         switch (refreshed)
         {
             case RefreshOutcome.Refreshed:
@@ -172,6 +179,10 @@ public sealed partial class LinkService(
                     $"Revocation needs a live access token and it could not be renewed now ({RenewalFailure(refreshed)}); nothing was erased, retry the unlink later."), null);
         }
     }
+
+    /// <summary>Same grant and status, a newer credential version, and no spend in doubt: renewed by someone else since it was given back.</summary>
+    private static bool RenewedMeanwhile(AccountLink givenBack, AccountLink again) =>
+        again.Status == givenBack.Status && again.CredentialName == givenBack.CredentialName && again.CredentialVersion != givenBack.CredentialVersion && !again.SpendInDoubt;
 
     private static string RenewalFailure(RefreshOutcome outcome) => outcome switch
     {
