@@ -68,6 +68,32 @@ public sealed class WhiteBitPendingUnlinkTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public async Task An_unlink_intent_left_by_an_instance_that_died_keeps_sweeps_off_the_key_until_it_lapses()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.FourHoursNoRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
+        using var browser = fixture.NewBrowser();
+        await PendingKeyAsync(browser, 693001);
+        Keys.FinishKeyCreation("693001", DateTimeOffset.UtcNow).ShouldBe(1);
+        var row = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
+        // What an unlink that died after giving the lease back leaves: its intent on the row, no lease.
+        var leases = fixture.Broker<LinkLeases>();
+        var fresh = await Store.ReplaceAsync(row with { UnlinkRequestedAt = leases.Now }, default);
+        var continuation = fixture.Broker<PendingKeyContinuation>();
+
+        (await continuation.ContinueAsync(fresh, default)).ShouldBe(RefreshOutcome.Busy, "the unlink decides the link's end");
+        var untouched = (await Store.GetAsync(browser.User, "whitebit", row.AccountId, default))!;
+        untouched.Status.ShouldBe(LinkStatus.PendingKey);
+        untouched.ETag.ShouldBe(fresh.ETag, "not even a lease was taken");
+
+        // Once the intent is older than the unlink could still be acting on it, the link goes on as if it were never there.
+        var lapsed = await Store.ReplaceAsync(untouched with { UnlinkRequestedAt = leases.Now - leases.UnlinkIntentLifetime - TimeSpan.FromSeconds(1) }, default);
+        (await continuation.ContinueAsync(lapsed, default)).ShouldBe(RefreshOutcome.Refreshed);
+        var linked = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        linked.Status.ShouldBe(LinkStatus.Active);
+        Keys.KeysById[linked.AccountId].Deleted.ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task A_key_deletion_after_a_rejected_renewal_that_outlasts_the_lease_keeps_it_so_no_other_instance_acts_under_it()
     {
         // The user has created the key, and its secret is locked (api-key-secret 423): a look finds the key and waits.
