@@ -32,6 +32,8 @@ namespace OAuthBroker.Links;
 /// the row ends <see cref="LinkStatus.ReauthRequired"/> with the reason (<see cref="LinkEventTypes.WhiteBitKeyFailed"/>)
 /// — <see cref="KeyLeftCode"/> when what the flow created could not be removed or checked, so the user knows to delete it.
 /// Transient failures are retried with the refresh backoff.</item>
+/// <item>An unlink under way (<see cref="AccountLink.UnlinkRequestedAt"/>, written when it gave the lease back for the
+/// renewal): left to it; nothing is looked up, linked or failed until the intent lapses.</item>
 /// </list>
 /// </summary>
 public sealed partial class PendingKeyContinuation(
