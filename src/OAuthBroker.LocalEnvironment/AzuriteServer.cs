@@ -4,27 +4,35 @@ namespace OAuthBroker.LocalEnvironment;
 
 /// <summary>
 /// Azurite's Table service as a child process, installed from the repository's pinned package.json
-/// (<c>npm ci</c> on first use). Stopped, with its whole process tree, on dispose.
+/// (<c>npm ci</c> on first use). Plain HTTP by default; with <see cref="AzuriteHttps"/>, HTTPS with Azurite's OAuth check
+/// on. Stopped, with its whole process tree, on dispose.
 /// </summary>
 public sealed class AzuriteServer : IAsyncDisposable
 {
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
     private readonly Process _process;
+    private readonly string _scheme;
 
-    private AzuriteServer(Process process, int port)
+    private AzuriteServer(Process process, int port, string scheme)
     {
         _process = process;
+        _scheme = scheme;
         Port = port;
+        TableServiceUri = $"{scheme}://127.0.0.1:{port}/devstoreaccount1";
     }
 
     public int Port { get; }
 
+    /// <summary>The development account's Table endpoint, path-style (as <c>Storage__TableServiceUri</c> is set).</summary>
+    public string TableServiceUri { get; }
+
     /// <summary>Azurite's development account, path-style, on this server's port.</summary>
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
+        $"DefaultEndpointsProtocol={_scheme};AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint={TableServiceUri};";
 
     /// <param name="location">Folder to persist data in; null keeps everything in memory.</param>
-    public static async Task<AzuriteServer> StartAsync(string repositoryRoot, int port, string? location = null)
+    /// <param name="https">Serve HTTPS with Azurite's OAuth check on; null serves plain HTTP.</param>
+    public static async Task<AzuriteServer> StartAsync(string repositoryRoot, int port, string? location = null, AzuriteHttps? https = null)
     {
         await EnsureInstalledAsync(repositoryRoot);
         var start = new ProcessStartInfo("node")
@@ -38,6 +46,15 @@ public sealed class AzuriteServer : IAsyncDisposable
         foreach (var argument in new[] { "--tableHost", "127.0.0.1", "--tablePort", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--disableTelemetry" })
         {
             start.ArgumentList.Add(argument);
+        }
+
+        if (https is not null)
+        {
+            // Azurite README, "HTTPS Setup" and "OAuth Configuration": --oauth needs HTTPS.
+            foreach (var argument in new[] { "--cert", https.CertificatePath, "--key", https.KeyPath, "--oauth", "basic" })
+            {
+                start.ArgumentList.Add(argument);
+            }
         }
 
         if (location is null)
@@ -56,7 +73,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new AzuriteServer(process, port);
+        var server = new AzuriteServer(process, port, https is null ? "http" : "https");
         try
         {
             await FreePort.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(30), () => !process.HasExited);

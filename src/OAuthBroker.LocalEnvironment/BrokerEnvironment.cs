@@ -120,10 +120,9 @@ public sealed class BrokerEnvironment : IAsyncDisposable
                 ["Providers:whitebit:ServerUrl"] = new Uri(sandboxUri, "whitebit").AbsoluteUri,
                 ["Providers:whitebit:ApiKeyServerUrl"] = new Uri(sandboxUri, "whitebit").AbsoluteUri,
                 ["Providers:whitebit:ApiKeyPollInterval"] = "00:00:00.300",
-                ["Providers:whitebit:ApiKeyPollTimeout"] = "00:00:05",
                 ["Providers:whitebit:LockedInitialBackoff"] = "00:00:00.200",
                 ["Providers:whitebit:LockedMaxBackoff"] = "00:00:01",
-                ["Providers:whitebit:LockedTotalWait"] = "00:00:03",
+                ["Providers:whitebit:KeyDeletionLockedTotalWait"] = "00:00:03",
                 // Two standard providers, configuration only: one by discovery, one by explicit endpoints.
                 ["Providers:acme:Dialect"] = "oauth2",
                 ["Providers:acme:DisplayName"] = "Acme ID (OpenID Connect)",

@@ -10,7 +10,8 @@ namespace OAuthBroker.Providers;
 /// <item><see cref="ContinueAsync"/> at <see cref="PendingAuthorization.NextAttemptAt"/>, until it completes or fails;</item>
 /// <item><see cref="AbandonAsync"/> when the caller gives up, so nothing the flow created is left behind at the provider.</item>
 /// </list>
-/// <see cref="IOAuthProvider.CompleteAuthorizationAsync"/> runs the same steps within one request, with shorter budgets.
+/// A provider implementing this is completed only through these calls; the broker never calls its
+/// <see cref="IOAuthProvider.CompleteAuthorizationAsync"/> (the callback checks for this interface first).
 /// </summary>
 public interface IDeferredAuthorization
 {

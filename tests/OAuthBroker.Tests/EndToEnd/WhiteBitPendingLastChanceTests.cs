@@ -1,13 +1,5 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using OAuthBroker.Links;
-using OAuthBroker.Sandbox;
 using OAuthBroker.Sandbox.Faults;
-using OAuthBroker.Sandbox.WhiteBit;
-using OAuthBroker.Scheduling;
-using OAuthBroker.Tests.Sandbox;
 using OAuthBroker.Tests.Support;
 
 namespace OAuthBroker.Tests.EndToEnd;
@@ -19,21 +11,15 @@ namespace OAuthBroker.Tests.EndToEnd;
 /// after).
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class WhiteBitPendingLastChanceTests(BrokerEnvironmentFixture fixture) : IDisposable
+public sealed class WhiteBitPendingLastChanceTests(BrokerEnvironmentFixture fixture) : WhiteBitPendingKeyScenario(fixture)
 {
     private static readonly TimeSpan TimerInterval = TimeSpan.FromMinutes(5);
-
-    private TimeSpan _advanced;
-
-    private WhiteBitSandboxOptions WhiteBit => fixture.SandboxOptions.WhiteBit;
-
-    private WhiteBitSandboxEndpoints.State Keys => fixture.Sandbox<WhiteBitSandboxEndpoints.State>();
 
     [Fact]
     public async Task A_429_with_a_Retry_After_past_the_next_run_does_not_let_the_pending_refresh_token_die()
     {
-        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
-        using var browser = fixture.NewBrowser();
+        using var reading = ShortLivedTokensAndAKeyOnCue();
+        using var browser = Fixture.NewBrowser();
         const string account = "719001";
         await PendingKeyAsync(browser, account);
         // WhiteBIT rate-limits the first look of the sweep and asks for 330 s (RFC 9110 §10.2.3).
@@ -41,7 +27,7 @@ public sealed class WhiteBitPendingLastChanceTests(BrokerEnvironmentFixture fixt
         {
             Headers = { ["Retry-After"] = "330" },
         };
-        fixture.SandboxFaults.Add(limited);
+        Fixture.SandboxFaults.Add(limited);
 
         // First tick 10 s after the callback: the refresh token has 590 s left (> 550 s), so it is not renewed.
         await RunAtAsync(TimeSpan.FromSeconds(10));
@@ -50,7 +36,7 @@ public sealed class WhiteBitPendingLastChanceTests(BrokerEnvironmentFixture fixt
 
         // Next tick: the link is not due yet (Retry-After), so nothing renews it.
         await RunAtAsync(TimerInterval);
-        Keys.FinishKeyCreation(account, fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
+        Keys.FinishKeyCreation(account, Fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
 
         // The tick after: 610 s after the exchange, past the 600 s refresh token.
         await RunAtAsync(TimerInterval);
@@ -63,8 +49,8 @@ public sealed class WhiteBitPendingLastChanceTests(BrokerEnvironmentFixture fixt
     [Fact]
     public async Task One_429_on_the_renewal_of_the_only_run_that_can_renew_does_not_let_the_pending_refresh_token_die()
     {
-        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
-        using var browser = fixture.NewBrowser();
+        using var reading = ShortLivedTokensAndAKeyOnCue();
+        using var browser = Fixture.NewBrowser();
         const string account = "719002";
         await PendingKeyAsync(browser, account);
 
@@ -76,43 +62,16 @@ public sealed class WhiteBitPendingLastChanceTests(BrokerEnvironmentFixture fixt
         {
             Headers = { ["Retry-After"] = "1" },
         };
-        fixture.SandboxFaults.Add(limited);
+        Fixture.SandboxFaults.Add(limited);
         await RunAtAsync(TimerInterval);
         limited.Used.ShouldBe(1);
         (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.PendingKey);
-        Keys.FinishKeyCreation(account, fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
+        Keys.FinishKeyCreation(account, Fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
 
         await RunAtAsync(TimerInterval);
 
         var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
         link.LastFailure.ShouldBeNull();
         link.Status.ShouldBe(LinkStatus.Active, "one transient refusal of a renewal must not cost the pending link its refresh token");
-    }
-
-    private static async Task PendingKeyAsync(BrowserSession browser, string account)
-    {
-        var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"), long.Parse(account, CultureInfo.InvariantCulture));
-        using var landed = await browser.GetRawAsync(callback);
-        landed.StatusCode.ShouldBe(HttpStatusCode.Found);
-        var pending = browser.PendingReturn(landed).ShouldNotBeNull();
-        using var completed = await browser.CompleteAsync(pending.Provider, pending.Code);
-        completed.StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await completed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetString().ShouldBe("pending_key");
-    }
-
-    private async Task RunAtAsync(TimeSpan later)
-    {
-        fixture.BrokerClock.Advance(later);
-        fixture.SandboxClock.Advance(later);
-        _advanced += later;
-        await fixture.Broker<ScheduledRun>().RunAsync(default);
-    }
-
-    public void Dispose()
-    {
-        fixture.SandboxFaults.Clear();
-        fixture.BrokerClock.Advance(-_advanced);
-        fixture.SandboxClock.Advance(-_advanced);
-        Keys.LastRefreshByAddress.Clear();
     }
 }

@@ -1,15 +1,7 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using OAuthBroker.Events;
 using OAuthBroker.Links;
-using OAuthBroker.Sandbox;
 using OAuthBroker.Sandbox.Faults;
-using OAuthBroker.Sandbox.WhiteBit;
-using OAuthBroker.Scheduling;
 using OAuthBroker.Tests.Events;
-using OAuthBroker.Tests.Sandbox;
 using OAuthBroker.Tests.Support;
 
 namespace OAuthBroker.Tests.EndToEnd;
@@ -20,26 +12,20 @@ namespace OAuthBroker.Tests.EndToEnd;
 /// with nothing left to act with. (The in-run retry after a 1 s Retry-After: WhiteBitPendingLastChanceTests.)
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class WhiteBitPendingRenewalRetryTests(BrokerEnvironmentFixture fixture) : IDisposable
+public sealed class WhiteBitPendingRenewalRetryTests(BrokerEnvironmentFixture fixture) : WhiteBitPendingKeyScenario(fixture)
 {
-    private TimeSpan _advanced;
-
-    private WhiteBitSandboxOptions WhiteBit => fixture.SandboxOptions.WhiteBit;
-
-    private WhiteBitSandboxEndpoints.State Keys => fixture.Sandbox<WhiteBitSandboxEndpoints.State>();
-
     [Fact]
     public async Task A_renewal_refused_past_the_runs_retry_window_ends_the_pending_link_in_that_run_and_deletes_the_flows_key()
     {
-        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
-        using var browser = fixture.NewBrowser();
+        using var reading = ShortLivedTokensAndAKeyOnCue();
+        using var browser = Fixture.NewBrowser();
         const string account = "719101";
         await PendingKeyAsync(browser, account);
 
         // First look 10 s after the callback: no key yet, nothing renewed (590 s left > the next run's 550 s).
         await RunAtAsync(TimeSpan.FromSeconds(10));
         (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.PendingKey);
-        Keys.FinishKeyCreation(account, fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
+        Keys.FinishKeyCreation(account, Fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
 
         // 250 s after the exchange the refresh token has 350 s left: this run must renew. WhiteBIT refuses with a
         // Retry-After (RFC 9110 §10.2.3) longer than what is left of this run before the next one starts (gap 5 min less
@@ -48,7 +34,7 @@ public sealed class WhiteBitPendingRenewalRetryTests(BrokerEnvironmentFixture fi
         {
             Headers = { ["Retry-After"] = "90" },
         };
-        fixture.SandboxFaults.Add(limited);
+        Fixture.SandboxFaults.Add(limited);
         await RunAtAsync(TimeSpan.FromSeconds(240));
 
         limited.Used.ShouldBe(1, "the Retry-After is honoured");
@@ -58,35 +44,8 @@ public sealed class WhiteBitPendingRenewalRetryTests(BrokerEnvironmentFixture fi
         // WhiteBIT shows the key the user finished creating at its next api-key/info (the abandon's).
         var flowsKey = Keys.KeysById.Values.Where(k => k.Account == account).ShouldHaveSingleItem();
         flowsKey.Deleted.ShouldBeTrue("the access token still lived: the key the flow created is deleted, not left");
-        var keyFailed = (await EventLogReading.OfUserAsync(fixture.Broker<IEventLog>(), browser.User)).ShouldHaveSingleItem();
+        var keyFailed = (await EventLogReading.OfUserAsync(Fixture.Broker<IEventLog>(), browser.User)).ShouldHaveSingleItem();
         keyFailed.Type.ShouldBe(LinkEventTypes.WhiteBitKeyFailed);
         keyFailed.Reason.ShouldBe(PendingKeyContinuation.RenewalFailedCode);
-    }
-
-    private static async Task PendingKeyAsync(BrowserSession browser, string account)
-    {
-        var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"), long.Parse(account, CultureInfo.InvariantCulture));
-        using var landed = await browser.GetRawAsync(callback);
-        landed.StatusCode.ShouldBe(HttpStatusCode.Found);
-        var pending = browser.PendingReturn(landed).ShouldNotBeNull();
-        using var completed = await browser.CompleteAsync(pending.Provider, pending.Code);
-        completed.StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await completed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetString().ShouldBe("pending_key");
-    }
-
-    private async Task RunAtAsync(TimeSpan later)
-    {
-        fixture.BrokerClock.Advance(later);
-        fixture.SandboxClock.Advance(later);
-        _advanced += later;
-        await fixture.Broker<ScheduledRun>().RunAsync(default);
-    }
-
-    public void Dispose()
-    {
-        fixture.SandboxFaults.Clear();
-        fixture.BrokerClock.Advance(-_advanced);
-        fixture.SandboxClock.Advance(-_advanced);
-        Keys.LastRefreshByAddress.Clear();
     }
 }

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using OAuthBroker.Events;
 using OAuthBroker.Links;
 using OAuthBroker.Refresh;
@@ -22,17 +20,11 @@ namespace OAuthBroker.Tests.EndToEnd;
 /// token past its lifetime, as it would. And how a pending link ends when its renewal fails, or when it is unlinked.
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) : IDisposable
+public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) : WhiteBitPendingKeyScenario(fixture)
 {
     private static readonly TimeSpan TimerInterval = TimeSpan.FromMinutes(5);
 
-    private TimeSpan _advanced;
-
-    private WhiteBitSandboxOptions WhiteBit => fixture.SandboxOptions.WhiteBit;
-
-    private WhiteBitSandboxEndpoints.State Keys => fixture.Sandbox<WhiteBitSandboxEndpoints.State>();
-
-    private IAccountLinkStore Store => fixture.Broker<IAccountLinkStore>();
+    private IAccountLinkStore Store => Fixture.Broker<IAccountLinkStore>();
 
     /// <summary>
     /// The timer ticks every five minutes; the first tick comes <paramref name="firstTick"/> seconds after the callback,
@@ -45,16 +37,16 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
     [InlineData(10, 0, 15)]
     public async Task At_the_five_minute_timer_a_pending_key_is_linked_whatever_the_offsets_of_the_runs(int firstTick, int firstReach, int secondReach)
     {
-        fixture.Broker<IRunCadence>().LongestGap.ShouldBe(TimerInterval, "the broker runs on the default Refresh:Schedule, 0 */5 * * * *");
-        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
-        using var browser = fixture.NewBrowser();
+        Fixture.Broker<IRunCadence>().LongestGap.ShouldBe(TimerInterval, "the broker runs on the default Refresh:Schedule, 0 */5 * * * *");
+        using var reading = ShortLivedTokensAndAKeyOnCue();
+        using var browser = Fixture.NewBrowser();
         var account = (700000 + firstTick).ToString(CultureInfo.InvariantCulture);
         await PendingKeyAsync(browser, account);
 
         await RunAtAsync(TimeSpan.FromSeconds(firstTick + firstReach));
         (await browser.LinksAsync()).ShouldHaveSingleItem().Status.ShouldBe(LinkStatus.PendingKey);
 
-        Keys.FinishKeyCreation(account, fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
+        Keys.FinishKeyCreation(account, Fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
         await RunAtAsync(TimerInterval - TimeSpan.FromSeconds(firstReach) + TimeSpan.FromSeconds(secondReach));
 
         var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
@@ -62,8 +54,8 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
         link.Status.ShouldBe(LinkStatus.Active, "the refresh token held must still be alive when the next run reaches the link");
         var key = Keys.KeysById[link.AccountId];
         key.Deleted.ShouldBeFalse();
-        (await fixture.CredentialOfAsync(browser.User, "whitebit", link.AccountId)).ApiSecret.ShouldBe(key.Secret);
-        (await ProviderFlowSteps.ForceRefreshAsync(fixture, "whitebit", link.AccountId, browser.User)).ShouldBe(HttpStatusCode.OK, "the stored pair is the live one");
+        (await Fixture.CredentialOfAsync(browser.User, "whitebit", link.AccountId)).ApiSecret.ShouldBe(key.Secret);
+        (await ProviderFlowSteps.ForceRefreshAsync(Fixture, "whitebit", link.AccountId, browser.User)).ShouldBe(HttpStatusCode.OK, "the stored pair is the live one");
     }
 
     /// <summary>
@@ -79,7 +71,7 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
         using var reading = SandboxSwitch.Set(WhiteBit, o => o.KeyCreation = creation);
         WhiteBit.KeyCreatedAfter.ShouldBeGreaterThan(TimeSpan.Zero);
         WhiteBit.KeyReadyAfterPolls.ShouldBeGreaterThan(1);
-        using var browser = fixture.NewBrowser();
+        using var browser = Fixture.NewBrowser();
         await PendingKeyAsync(browser, (710010 + (int)creation).ToString(CultureInfo.InvariantCulture));
         (await browser.LinksAsync()).ShouldHaveSingleItem().WaitingFor.ShouldBe("key_not_created");
 
@@ -87,19 +79,19 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
 
         var link = (await browser.LinksAsync()).ShouldHaveSingleItem();
         link.Status.ShouldBe(LinkStatus.Active);
-        (await fixture.CredentialOfAsync(browser.User, "whitebit", link.AccountId)).ApiSecret.ShouldBe(Keys.KeysById[link.AccountId].Secret);
+        (await Fixture.CredentialOfAsync(browser.User, "whitebit", link.AccountId)).ApiSecret.ShouldBe(Keys.KeysById[link.AccountId].Secret);
     }
 
     [Fact]
     public async Task A_renewal_WhiteBIT_rejects_ends_the_pending_link_with_key_failed_and_says_the_flows_key_is_left()
     {
-        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
-        using var browser = fixture.NewBrowser();
+        using var reading = ShortLivedTokensAndAKeyOnCue();
+        using var browser = Fixture.NewBrowser();
         const string account = "710001";
         await PendingKeyAsync(browser, account);
         var flowsKey = await UserCreatesKeyBehindALockAsync(browser, account);
         // refresh-token 400: {"data":{"token":["Invalid token."]}}.
-        fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/refresh_token", 400, """{"data":{"token":["Invalid token."]}}""", "application/json"));
+        Fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/refresh_token", 400, """{"data":{"token":["Invalid token."]}}""", "application/json"));
 
         // Six minutes on the access token has run out: the run renews before it looks, and WhiteBIT refuses.
         await RunAtAsync(TimeSpan.FromMinutes(6));
@@ -108,7 +100,7 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
         failed.Status.ShouldBe(LinkStatus.ReauthRequired);
         failed.LastFailure.ShouldBe(PendingKeyContinuation.KeyLeftCode, "no live token is left to delete the key the user created: the user must");
         flowsKey.Deleted.ShouldBeFalse();
-        var keyFailed = (await EventLogReading.OfUserAsync(fixture.Broker<IEventLog>(), browser.User)).ShouldHaveSingleItem();
+        var keyFailed = (await EventLogReading.OfUserAsync(Fixture.Broker<IEventLog>(), browser.User)).ShouldHaveSingleItem();
         keyFailed.Type.ShouldBe(LinkEventTypes.WhiteBitKeyFailed);
         keyFailed.Reason.ShouldBe(PendingKeyContinuation.KeyLeftCode);
     }
@@ -116,12 +108,12 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
     [Fact]
     public async Task A_renewal_WhiteBIT_rejects_while_the_access_token_lives_deletes_the_flows_key()
     {
-        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
-        using var browser = fixture.NewBrowser();
+        using var reading = ShortLivedTokensAndAKeyOnCue();
+        using var browser = Fixture.NewBrowser();
         const string account = "710002";
         await PendingKeyAsync(browser, account);
         var flowsKey = await UserCreatesKeyBehindALockAsync(browser, account);
-        fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/refresh_token", 400, """{"data":{"token":["Invalid token."]}}""", "application/json"));
+        Fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/refresh_token", 400, """{"data":{"token":["Invalid token."]}}""", "application/json"));
 
         // Three minutes on, the refresh token would be dead before the next run could act: renewed now, and refused.
         await RunAtAsync(TimeSpan.FromMinutes(3));
@@ -130,7 +122,7 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
         failed.Status.ShouldBe(LinkStatus.ReauthRequired);
         failed.LastFailure.ShouldBe("400");
         flowsKey.Deleted.ShouldBeTrue("the access token still lived: the key this flow created is removed, not left behind");
-        var keyFailed = (await EventLogReading.OfUserAsync(fixture.Broker<IEventLog>(), browser.User)).ShouldHaveSingleItem();
+        var keyFailed = (await EventLogReading.OfUserAsync(Fixture.Broker<IEventLog>(), browser.User)).ShouldHaveSingleItem();
         keyFailed.Type.ShouldBe(LinkEventTypes.WhiteBitKeyFailed);
         keyFailed.Reason.ShouldBe("400");
     }
@@ -138,13 +130,13 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
     [Fact]
     public async Task A_renewal_whose_outcome_is_unknown_after_the_access_token_expired_ends_with_key_failed_and_says_the_key_is_left()
     {
-        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
-        using var browser = fixture.NewBrowser();
+        using var reading = ShortLivedTokensAndAKeyOnCue();
+        using var browser = Fixture.NewBrowser();
         const string account = "710003";
         await PendingKeyAsync(browser, account);
         var flowsKey = await UserCreatesKeyBehindALockAsync(browser, account);
         // WhiteBIT rotates the pair, and the answer never arrives (the connection is reset after the refresh was processed).
-        fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/refresh_token", 0) { Phase = FaultPhase.AfterHandler, Delivery = FaultDelivery.Drop });
+        Fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/refresh_token", 0) { Phase = FaultPhase.AfterHandler, Delivery = FaultDelivery.Drop });
 
         await RunAtAsync(TimeSpan.FromMinutes(6));
 
@@ -152,7 +144,7 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
         failed.Status.ShouldBe(LinkStatus.ReauthRequired);
         failed.LastFailure.ShouldBe(PendingKeyContinuation.KeyLeftCode);
         flowsKey.Deleted.ShouldBeFalse();
-        var keyFailed = (await EventLogReading.OfUserAsync(fixture.Broker<IEventLog>(), browser.User)).ShouldHaveSingleItem();
+        var keyFailed = (await EventLogReading.OfUserAsync(Fixture.Broker<IEventLog>(), browser.User)).ShouldHaveSingleItem();
         keyFailed.Type.ShouldBe(LinkEventTypes.WhiteBitKeyFailed);
         keyFailed.Reason.ShouldBe(PendingKeyContinuation.KeyLeftCode);
     }
@@ -160,8 +152,8 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
     [Fact]
     public async Task Unlinking_a_pending_key_whose_access_token_expired_renews_first_and_deletes_the_flows_key()
     {
-        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
-        using var browser = fixture.NewBrowser();
+        using var reading = ShortLivedTokensAndAKeyOnCue();
+        using var browser = Fixture.NewBrowser();
         const string account = "710004";
         await PendingKeyAsync(browser, account);
         var flowsKey = await UserCreatesKeyBehindALockAsync(browser, account);
@@ -180,18 +172,18 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
     [Fact]
     public async Task A_renewal_handed_over_for_a_credential_version_another_instance_renewed_since_spends_nothing()
     {
-        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
-        using var browser = fixture.NewBrowser();
+        using var reading = ShortLivedTokensAndAKeyOnCue();
+        using var browser = Fixture.NewBrowser();
         await PendingKeyAsync(browser, "710005");
         Advance(TimeSpan.FromMinutes(6));
         var row = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
-        var (outcome, handedOver) = await fixture.Broker<PendingKeyContinuation>().StepAsync(row, afterRenewal: false, default);
+        var (outcome, handedOver) = await Fixture.Broker<PendingKeyContinuation>().StepAsync(row, afterRenewal: false, default);
         outcome.ShouldBe(RefreshOutcome.RenewalNeeded);
         var refreshes = new Fault("/whitebit/oauth2/refresh_token", 0, Times: 100);
-        fixture.SandboxFaults.Add(refreshes);
+        Fixture.SandboxFaults.Add(refreshes);
 
         // Before this instance's refresher gets to it, another instance's run renews the pair (and keeps waiting).
-        await using (var other = await BrokerInstance.StartAsync(fixture, new ManualClock(fixture.BrokerClock.GetUtcNow() - DateTimeOffset.UtcNow)))
+        await using (var other = await BrokerInstance.StartAsync(Fixture, new ManualClock(Fixture.BrokerClock.GetUtcNow() - DateTimeOffset.UtcNow)))
         {
             await other.Get<ScheduledRun>().RunAsync(default);
         }
@@ -200,7 +192,7 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
         var renewed = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
         renewed.CredentialVersion.ShouldNotBe(handedOver!.CredentialVersion);
 
-        (await fixture.Broker<LinkRefresher>().RenewHandedOverAsync(handedOver, default)).ShouldBe(RefreshOutcome.Busy);
+        (await Fixture.Broker<LinkRefresher>().RenewHandedOverAsync(handedOver, default)).ShouldBe(RefreshOutcome.Busy);
         refreshes.Used.ShouldBe(1, "the version handed over was renewed already: its successor is not spent on its behalf");
         (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem().CredentialVersion.ShouldBe(renewed.CredentialVersion);
     }
@@ -208,16 +200,16 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
     [Fact]
     public async Task An_unlink_renewing_first_and_a_pending_renewal_in_one_instance_share_one_attempt()
     {
-        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
-        using var browser = fixture.NewBrowser();
+        using var reading = ShortLivedTokensAndAKeyOnCue();
+        using var browser = Fixture.NewBrowser();
         await PendingKeyAsync(browser, "710006");
         Advance(TimeSpan.FromMinutes(6));
         var row = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
-        var (_, handedOver) = await fixture.Broker<PendingKeyContinuation>().StepAsync(row, afterRenewal: false, default);
+        var (_, handedOver) = await Fixture.Broker<PendingKeyContinuation>().StepAsync(row, afterRenewal: false, default);
         // Each refresh takes a second at WhiteBIT, so the second caller comes while the first attempt is under way.
         var refreshes = new Fault("/whitebit/oauth2/refresh_token", 0, Delay: TimeSpan.FromSeconds(1), Times: 100);
-        fixture.SandboxFaults.Add(refreshes);
-        var refresher = fixture.Broker<LinkRefresher>();
+        Fixture.SandboxFaults.Add(refreshes);
+        var refresher = Fixture.Broker<LinkRefresher>();
 
         var renewal = refresher.RenewHandedOverAsync(handedOver!, default);
         var forced = refresher.RefreshAsync(row.UserId, row.ProviderId, row.AccountId, LinkRefresher.Mode.Force, default);
@@ -233,46 +225,9 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
     private async Task<WhiteBitSandboxEndpoints.State.Key> UserCreatesKeyBehindALockAsync(BrowserSession browser, string account)
     {
         WhiteBit.SecretLockedFor = TimeSpan.FromHours(1);
-        Keys.FinishKeyCreation(account, fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
+        Keys.FinishKeyCreation(account, Fixture.SandboxClock.GetUtcNow()).ShouldBe(1);
         await RunAtAsync(TimeSpan.FromSeconds(2));
         (await browser.LinksAsync()).ShouldHaveSingleItem().WaitingFor.ShouldBe("key_locked");
         return Keys.KeysById.Values.Where(k => k.Account == account).ShouldHaveSingleItem();
-    }
-
-    private static async Task PendingKeyAsync(BrowserSession browser, string account)
-    {
-        var callback = await browser.ConsentAsync(await browser.StartAsync("whitebit"), long.Parse(account, CultureInfo.InvariantCulture));
-        using var landed = await browser.GetRawAsync(callback);
-        landed.StatusCode.ShouldBe(HttpStatusCode.Found);
-        var pending = browser.PendingReturn(landed).ShouldNotBeNull();
-        using var completed = await browser.CompleteAsync(pending.Provider, pending.Code);
-        completed.StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await completed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetString().ShouldBe("pending_key");
-    }
-
-    /// <summary>Broker and WhiteBIT <paramref name="later"/> on, then the scheduled run (refresh sweep and housekeeping).</summary>
-    private async Task RunAtAsync(TimeSpan later)
-    {
-        Advance(later);
-        await fixture.Broker<ScheduledRun>().RunAsync(default);
-    }
-
-    private void Advance(TimeSpan by)
-    {
-        fixture.BrokerClock.Advance(by);
-        fixture.SandboxClock.Advance(by);
-        _advanced += by;
-    }
-
-    /// <summary>
-    /// Both clocks go back; WhiteBIT's 1 request/s window forgets the refreshes it saw at the later time (they would
-    /// otherwise lie in the future of every later test's refresh).
-    /// </summary>
-    public void Dispose()
-    {
-        fixture.SandboxFaults.Clear();
-        fixture.BrokerClock.Advance(-_advanced);
-        fixture.SandboxClock.Advance(-_advanced);
-        Keys.LastRefreshByAddress.Clear();
     }
 }

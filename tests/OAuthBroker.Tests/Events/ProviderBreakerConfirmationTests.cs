@@ -20,8 +20,8 @@ public sealed class ProviderBreakerConfirmationTests(BrokerEnvironmentFixture fi
     [Fact]
     public async Task An_acceptance_another_instance_overtook_is_recorded_on_the_next_successful_refresh()
     {
-        var provider = "confirm-" + Guid.NewGuid().ToString("N")[..8];
-        (await Shared.TransitionAsync(LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client"), default))
+        var provider = ProviderTransitions.NewProvider("confirm");
+        (await Shared.TransitionAsync(ProviderTransitions.Rejected(provider), default))
             .ShouldBe(TransitionOutcome.Recorded);
 
         await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
@@ -32,12 +32,9 @@ public sealed class ProviderBreakerConfirmationTests(BrokerEnvironmentFixture fi
         proxy.Arm("PUT", provider, delay: TimeSpan.FromSeconds(6));
         var confirming = breaker.ConfirmAsync(provider, default);
         var rows = fixture.Broker<EventsTable>().Handle.Client;
-        while ((await rows.GetEntityAsync(EventTableKeys.ProviderStates, provider))?.GetString("Type") != LinkEventTypes.ProviderCredentialsAccepted)
-        {
-            await Task.Delay(20);
-        }
+        await ProviderTransitions.UntilRowAsync(rows, provider, "Type", LinkEventTypes.ProviderCredentialsAccepted);
 
-        (await Shared.TransitionAsync(LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client"), default))
+        (await Shared.TransitionAsync(ProviderTransitions.Rejected(provider), default))
             .ShouldBe(TransitionOutcome.Recorded);
         await confirming;
 

@@ -19,23 +19,20 @@ public sealed class ProviderTransitionIdReuseTests(BrokerEnvironmentFixture fixt
     [Fact]
     public async Task A_transition_whose_answer_was_late_is_not_recorded_again_over_a_newer_one()
     {
-        var provider = "late-" + Guid.NewGuid().ToString("N")[..8];
-        (await Shared.TransitionAsync(LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client"), default)).ShouldBe(TransitionOutcome.Recorded);
-        (await Shared.TransitionAsync(LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow), default)).ShouldBe(TransitionOutcome.Recorded);
+        var provider = ProviderTransitions.NewProvider("late");
+        (await Shared.TransitionAsync(ProviderTransitions.Rejected(provider), default)).ShouldBe(TransitionOutcome.Recorded);
+        (await Shared.TransitionAsync(ProviderTransitions.Accepted(provider), default)).ShouldBe(TransitionOutcome.Recorded);
 
         await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
         var slow = ProxiedProviderState.Behind(fixture, proxy, TimeSpan.FromSeconds(2));
         proxy.Arm("PUT", provider, delay: TimeSpan.FromSeconds(6));
-        var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
+        var rejected = ProviderTransitions.Rejected(provider);
         var first = slow.TransitionAsync(rejected, default);
 
         var rows = fixture.Broker<EventsTable>().Handle.Client;
-        while ((await rows.GetEntityAsync(EventTableKeys.ProviderStates, provider))?.GetString("EventId") != rejected.Id)
-        {
-            await Task.Delay(20);
-        }
+        await ProviderTransitions.UntilRowAsync(rows, provider, "EventId", rejected.Id);
 
-        var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
+        var accepted = ProviderTransitions.Accepted(provider);
         (await Shared.TransitionAsync(accepted, default)).ShouldBe(TransitionOutcome.Recorded);
         await first;
 

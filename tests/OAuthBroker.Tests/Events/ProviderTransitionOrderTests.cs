@@ -21,13 +21,13 @@ public sealed class ProviderTransitionOrderTests(BrokerEnvironmentFixture fixtur
     [Fact]
     public async Task A_transition_recorded_but_not_logged_is_logged_before_another_instance_replaces_it()
     {
-        var provider = "flip-" + Guid.NewGuid().ToString("N")[..8];
-        var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
+        var provider = ProviderTransitions.NewProvider("flip");
+        var rejected = ProviderTransitions.Rejected(provider);
         var stopped = new TableProviderCredentialsState(fixture.Broker<EventsTable>().Handle, UnreachableEventLog.Log(fixture));
         (await stopped.TransitionAsync(rejected, default)).ShouldBe(TransitionOutcome.Recorded);
 
         // Another instance's refresh succeeds before any recovery ran.
-        var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
+        var accepted = ProviderTransitions.Accepted(provider);
         (await Shared.TransitionAsync(accepted, default)).ShouldBe(TransitionOutcome.Recorded);
         await Shared.RecoverAsync(DateTimeOffset.UtcNow.AddMinutes(1), default);
 
@@ -37,17 +37,17 @@ public sealed class ProviderTransitionOrderTests(BrokerEnvironmentFixture fixtur
     [Fact]
     public async Task A_writer_that_stalls_after_recording_its_transition_does_not_log_it_after_the_next_one()
     {
-        var provider = "flip-" + Guid.NewGuid().ToString("N")[..8];
+        var provider = ProviderTransitions.NewProvider("flip");
         await using var proxy = new StorageAnswerProxy(fixture.Environment.Azurite.Port);
         var stalling = ProxiedProviderState.Behind(fixture, proxy);
 
         // The first instance's row insert commits; its answer (and so its log append) is held up.
         var held = proxy.ArmHold("POST", provider);
-        var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
+        var rejected = ProviderTransitions.Rejected(provider);
         var first = stalling.TransitionAsync(rejected, default);
         await held.Committed.WaitAsync(TimeSpan.FromSeconds(30));
 
-        var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
+        var accepted = ProviderTransitions.Accepted(provider);
         (await Shared.TransitionAsync(accepted, default)).ShouldBe(TransitionOutcome.Recorded);
         held.Release();
         (await first).ShouldBe(TransitionOutcome.Recorded, "its transition was recorded");
@@ -60,13 +60,13 @@ public sealed class ProviderTransitionOrderTests(BrokerEnvironmentFixture fixtur
     {
         // The second instance has had no Table answer yet, so its own wall clock stands in for the service's
         // (TableServerClock), and it runs 3 s slow: its cursors for the same moment are earlier than the first instance's.
-        var provider = "skew-" + Guid.NewGuid().ToString("N")[..8];
+        var provider = ProviderTransitions.NewProvider("skew");
         var lagging = new TableProviderCredentialsState(fixture.Broker<EventsTable>().Handle, new TableEventLog(
             fixture.Broker<EventsTable>().Handle, new TableServerClock(new ManualClock(TimeSpan.FromSeconds(-3))), fixture.Broker<IOptions<EventsOptions>>()));
-        var rejected = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsRejected, DateTimeOffset.UtcNow, "invalid_client");
+        var rejected = ProviderTransitions.Rejected(provider);
         (await Shared.TransitionAsync(rejected, default)).ShouldBe(TransitionOutcome.Recorded);
 
-        var accepted = LinkEvents.ProviderWide(provider, LinkEventTypes.ProviderCredentialsAccepted, DateTimeOffset.UtcNow);
+        var accepted = ProviderTransitions.Accepted(provider);
         (await lagging.TransitionAsync(accepted, default)).ShouldBe(TransitionOutcome.Recorded);
 
         (await FirstCopiesAsync(provider)).ShouldBe([rejected.Id, accepted.Id], "receivers must end in the state the row holds: accepted");

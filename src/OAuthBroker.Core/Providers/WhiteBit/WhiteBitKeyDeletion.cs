@@ -5,7 +5,8 @@ namespace OAuthBroker.Providers.WhiteBit;
 /// <summary>
 /// Deleting a user's key (api-key-delete: 200; 401 "token does not carry the apikeys.delete scope"; 403 "does not belong
 /// to the authenticated OAuth2 client"; 404; and "disabled keys must be removed by the user from the WhiteBIT dashboard"),
-/// turned into what unlink can report. 423 is waited out like the secret's lock.
+/// turned into what unlink can report. 423 is waited out like the secret's lock, for at most
+/// <see cref="WhiteBitOptions.KeyDeletionLockedTotalWait"/>.
 /// </summary>
 internal sealed partial class WhiteBitKeyDeletion(
     string providerId,
@@ -18,7 +19,7 @@ internal sealed partial class WhiteBitKeyDeletion(
     /// <summary>Deletes with a live access token (the caller checked its expiry).</summary>
     public async Task<RevocationResult> DeleteAsync(ProviderCredential credential, string externalId, CT ct)
     {
-        using var delays = Backoff.Delays(options.LockedInitialBackoff, options.LockedMaxBackoff, options.LockedTotalWait).GetEnumerator();
+        using var delays = Backoff.Delays(options.LockedInitialBackoff, options.LockedMaxBackoff, options.KeyDeletionLockedTotalWait).GetEnumerator();
         while (true)
         {
             var answer = await keys.DeleteAsync(credential.AccessToken, externalId, ct);

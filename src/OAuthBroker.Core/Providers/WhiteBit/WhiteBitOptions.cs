@@ -18,11 +18,11 @@ public sealed class WhiteBitOptions : ProviderOptions
     /// <summary>Overrides where the API-key endpoints are (always the global server in production).</summary>
     public string? ApiKeyServerUrl { get; set; }
 
-    /// <summary>Fast API Key: how often to ask whether the key exists after consent. Default 1.5 s (the guide: every 1–2 s).</summary>
+    /// <summary>
+    /// Fast API Key: how soon after a look that found no key to look again (the guide: every 1–2 s). Default 1.5 s; a
+    /// pending link is looked at by the scheduled run, so in practice at each run once this has passed.
+    /// </summary>
     public TimeSpan ApiKeyPollInterval { get; set; } = TimeSpan.FromSeconds(1.5);
-
-    /// <summary>Fast API Key, within the callback request: how long to wait for the key. Default 30 s (the guide: "total budget under 30 seconds").</summary>
-    public TimeSpan ApiKeyPollTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Fast API Key, completed after the callback (<see cref="IDeferredAuthorization"/>): how long the user may take to
@@ -40,17 +40,19 @@ public sealed class WhiteBitOptions : ProviderOptions
     /// </summary>
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromSeconds(600);
 
-    /// <summary>First wait after a 423 (sent without Retry-After). Default 5 s (the guide: 5–10 s).</summary>
+    /// <summary>First wait after a 423 (sent without Retry-After), for the key's secret and for deleting a key. Default 5 s (the guide: 5–10 s).</summary>
     public TimeSpan LockedInitialBackoff { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Longest single wait after 423. Default 60 s (the guide's cap).</summary>
     public TimeSpan LockedMaxBackoff { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Total time spent waiting out 423s within one request. Default 90 s: the guide allows 3–5 min, but the callback
-    /// is an HTTP request with a 230 s ceiling on Azure Functions; past this the user is asked to connect again.
+    /// Total time one key deletion (unlink; removing the key a failed or abandoned flow created) spends waiting out 423s
+    /// before it answers "not yet, retry" and erases nothing. Default 90 s: an unlink is an HTTP request, which Azure
+    /// Functions ends at 230 s. (Before the key wait left the callback this was <c>LockedTotalWait</c>, which also bounded
+    /// the callback's own wait; that setting is no longer read.)
     /// </summary>
-    public TimeSpan LockedTotalWait { get; set; } = TimeSpan.FromSeconds(90);
+    public TimeSpan KeyDeletionLockedTotalWait { get; set; } = TimeSpan.FromSeconds(90);
 
     /// <summary>
     /// Callback parameter that carries the public API key when WhiteBIT's frontend delivers it (the older guide;
@@ -65,13 +67,14 @@ public sealed class WhiteBitOptions : ProviderOptions
     public override IEnumerable<string> Validate(string prefix) => base.Validate(prefix)
         .Concat(Flow == WhiteBitFlow.FastApiKey && Server == WhiteBitServer.Eu && ServerUrl is null
             ? [$"{prefix}: the FastApiKey flow needs Server Global: WhiteBIT's API-key endpoints exist on whitebit.com only, not on whitebit.eu."] : [])
-        .Concat(PendingKeyWaitTimeout < ApiKeyPollTimeout || PendingLockedTotalWait < LockedTotalWait || RefreshTokenLifetime <= TimeSpan.Zero
-            ? [$"{prefix}: PendingKeyWaitTimeout and PendingLockedTotalWait must not be shorter than ApiKeyPollTimeout and LockedTotalWait, and RefreshTokenLifetime must be positive."] : [])
+        .Concat(PendingKeyWaitTimeout < ApiKeyPollInterval || PendingLockedTotalWait < LockedInitialBackoff || RefreshTokenLifetime <= TimeSpan.Zero
+            ? [$"{prefix}: PendingKeyWaitTimeout must not be shorter than ApiKeyPollInterval, nor PendingLockedTotalWait than LockedInitialBackoff (each wait must allow one more look), and RefreshTokenLifetime must be positive."] : [])
         .Concat(ValidateEndpoint(prefix, nameof(ServerUrl), ServerUrl))
         .Concat(ValidateEndpoint(prefix, nameof(ApiKeyServerUrl), ApiKeyServerUrl))
-        .Concat(ApiKeyPollInterval <= TimeSpan.Zero || ApiKeyPollTimeout < ApiKeyPollInterval ? [$"{prefix}:ApiKeyPollInterval must be positive and not longer than ApiKeyPollTimeout."] : [])
-        .Concat(LockedInitialBackoff <= TimeSpan.Zero || LockedMaxBackoff < LockedInitialBackoff || LockedTotalWait > TimeSpan.FromSeconds(200)
-            ? [$"{prefix}: 423 backoff needs 0 < LockedInitialBackoff <= LockedMaxBackoff and LockedTotalWait <= 200 s (the HTTP request limit is 230 s)."] : []);
+        .Concat(ApiKeyPollInterval <= TimeSpan.Zero ? [$"{prefix}:ApiKeyPollInterval must be positive."] : [])
+        .Concat(LockedInitialBackoff <= TimeSpan.Zero || LockedMaxBackoff < LockedInitialBackoff
+            || KeyDeletionLockedTotalWait < TimeSpan.Zero || KeyDeletionLockedTotalWait > TimeSpan.FromSeconds(200)
+            ? [$"{prefix}: 423 backoff needs 0 < LockedInitialBackoff <= LockedMaxBackoff and 0 <= KeyDeletionLockedTotalWait <= 200 s (an unlink is an HTTP request, ended at 230 s)."] : []);
 }
 
 public enum WhiteBitFlow

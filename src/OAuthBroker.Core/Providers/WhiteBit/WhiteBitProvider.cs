@@ -6,9 +6,10 @@ namespace OAuthBroker.Providers.WhiteBit;
 
 /// <summary>
 /// WhiteBIT (openapi/oauth2.yaml and the Fast API Key guides). Fast API Key flow: authorize with camelCase
-/// <c>clientId</c> and PKCE S256, exchange without <c>grant_type</c> (answer wrapped in <c>data</c>), wait for the
+/// <c>clientId</c> and PKCE S256, exchange without <c>grant_type</c> (answer wrapped in <c>data</c>), then look for the
 /// user's key (<c>/oauth2/api-key/info</c>), fetch its secret once (409: delete the key this flow created, start over),
-/// back off on 423, and vault key and secret. The documents disagree on the tokens of this flow: older revisions issue a
+/// back off on 423, and vault key and secret — each look one call of <see cref="IDeferredAuthorization"/>, the waiting
+/// between them the caller's (the callback looks once, scheduled work the rest). The documents disagree on the tokens of this flow: older revisions issue a
 /// 4-hour access token and no refresh token, the newest a short-lived access token with a refresh token; both are
 /// handled — a refresh token, when issued, is renewed through <c>/oauth2/refresh_token</c> (1 request/s, paced here).
 /// Unlink deletes the key. The classic flow (rotating refresh token, no key) is a configuration option.
@@ -62,73 +63,13 @@ public sealed class WhiteBitProvider : OAuthProviderBase, IDeferredAuthorization
     }
 
     /// <summary>
-    /// Within the callback request: the exchange, then <see cref="ContinueAsync"/> until done or until the in-request
-    /// budgets (<see cref="WhiteBitOptions.ApiKeyPollTimeout"/>, <see cref="WhiteBitOptions.LockedTotalWait"/>) run out;
-    /// then <see cref="AbandonAsync"/> removes a key this flow created, so the user can connect again.
+    /// Not used: WhiteBIT's authorization cannot finish within one call (the user creates the key after the exchange, and
+    /// its secret may be locked for minutes), so it is completed only through <see cref="IDeferredAuthorization"/> — the
+    /// callback's exchange and first look (<c>Flows.DeferredProviderLeg</c>), then scheduled work (<c>Links.PendingKeyContinuation</c>).
+    /// Refuses before anything is sent, so a caller that comes here by mistake spends no code.
     /// </summary>
-    public override async Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct)
-    {
-        var exchanged = await ExchangeCodeAsync(completion, ct);
-        if (!exchanged.Succeeded)
-        {
-            return exchanged.Failure;
-        }
-
-        var pending = exchanged.Value;
-        if (!Fast)
-        {
-            return ((PendingStep.Completed)await ContinueAsync(pending, ct)).Grant;
-        }
-
-        var pollDeadline = _time.GetUtcNow() + _options.ApiKeyPollTimeout;
-        DateTimeOffset? lockDeadline = null;
-        var refreshed = false;
-        while (true)
-        {
-            var step = await ContinueAsync(pending, ct);
-            switch (step)
-            {
-                case PendingStep.Completed done:
-                    return done.Grant;
-                case PendingStep.RefreshNeeded refresh:
-                    // The credential exists nowhere else yet, so spending its refresh token here loses nothing. Once only:
-                    // a token that needs renewing again within one request is not what the documents describe.
-                    if (refreshed)
-                    {
-                        return await GiveUpAsync(refresh.Pending, new ProviderFailure(ProviderFailureKind.TokenRejected, "token_rejected", "WhiteBIT refused the renewed access token as well."), ct);
-                    }
-
-                    var renewal = await RefreshAsync(refresh.Pending.Credential, ct);
-                    if (!renewal.Succeeded)
-                    {
-                        return await GiveUpAsync(refresh.Pending, renewal.Failure, ct);
-                    }
-
-                    refreshed = true;
-                    pending = refresh.Pending with { Credential = Merge(refresh.Pending.Credential, renewal.Value) };
-                    continue;
-                case PendingStep.Failed failed:
-                    return await GiveUpAsync(pending, failed.Failure, ct);
-                case PendingStep.Waiting waiting:
-                    var deadline = waiting.Reason == PendingWait.Locked
-                        ? lockDeadline ??= _time.GetUtcNow() + _options.LockedTotalWait
-                        : pollDeadline;
-                    if (waiting.Next.NextAttemptAt > deadline)
-                    {
-                        return await GiveUpAsync(waiting.Next, waiting.Reason == PendingWait.Locked ? WhiteBitKeyIssuance.Locked() : WhiteBitKeyIssuance.NoKeyCreated(), ct);
-                    }
-
-                    var wait = waiting.Next.NextAttemptAt - _time.GetUtcNow();
-                    if (wait > TimeSpan.Zero)
-                    {
-                        await Task.Delay(wait, _time, ct);
-                    }
-
-                    pending = waiting.Next;
-                    continue;
-            }
-        }
-    }
+    public override Task<ProviderResult<ProviderGrant>> CompleteAuthorizationAsync(AuthorizationCompletion completion, CT ct) =>
+        throw new NotSupportedException("WhiteBIT authorizations complete through IDeferredAuthorization: ExchangeCodeAsync, then ContinueAsync until done, or AbandonAsync.");
 
     /// <summary>get-access-token: body <c>client_id</c>, <c>client_secret</c>, <c>code</c> (+ <c>code_verifier</c> in the Fast flow); no <c>grant_type</c>.</summary>
     public async Task<ProviderResult<PendingAuthorization>> ExchangeCodeAsync(AuthorizationCompletion completion, CT ct)
@@ -165,11 +106,6 @@ public sealed class WhiteBitProvider : OAuthProviderBase, IDeferredAuthorization
     }
 
     /// <summary>
-    /// <c>/oauth2/refresh_token</c> with the field <c>token</c>, for both flows whenever a refresh token was issued (the
-    /// classic flow always; the Fast flow per the newest documents). Every refresh returns a new pair; calls are paced
-    /// to the documented 1 request/s.
-    /// </summary>
-    /// <summary>
     /// One look: <c>/info</c>, then the secret once the key is there (<see cref="WhiteBitKeyIssuance"/>). The classic flow
     /// has no key: it completes at once.
     /// </summary>
@@ -190,6 +126,11 @@ public sealed class WhiteBitProvider : OAuthProviderBase, IDeferredAuthorization
         ? _issuance.AbandonAsync(pending, ct)
         : Task.FromResult(new RevocationResult(RevocationStatus.NoLongerPossible, "The classic flow creates nothing at WhiteBIT to remove."));
 
+    /// <summary>
+    /// <c>/oauth2/refresh_token</c> with the field <c>token</c>, for both flows whenever a refresh token was issued (the
+    /// classic flow always; the Fast flow per the newest documents). Every refresh returns a new pair; calls are paced
+    /// to the documented 1 request/s.
+    /// </summary>
     public override async Task<ProviderResult<ProviderCredential>> RefreshAsync(ProviderCredential current, CT ct)
     {
         if (current.RefreshToken is null)
@@ -223,26 +164,6 @@ public sealed class WhiteBitProvider : OAuthProviderBase, IDeferredAuthorization
             ? _deletion.TokenExpired(credential)
             : await _deletion.DeleteAsync(credential, externalId, ct);
     }
-
-    private async Task<ProviderResult<ProviderGrant>> GiveUpAsync(PendingAuthorization pending, ProviderFailure failure, CT ct)
-    {
-        if (failure.Kind is not (ProviderFailureKind.RestartRequired or ProviderFailureKind.AccountNotEligible))
-        {
-            await AbandonAsync(pending, ct);
-        }
-
-        return failure;
-    }
-
-    /// <summary>What a refresh returned, over what was held (a refresh token that did not come back stays valid).</summary>
-    private static ProviderCredential Merge(ProviderCredential held, ProviderCredential refreshed) => refreshed with
-    {
-        RefreshToken = refreshed.RefreshToken ?? held.RefreshToken,
-        RefreshTokenExpiresAt = refreshed.RefreshToken is null ? held.RefreshTokenExpiresAt : refreshed.RefreshTokenExpiresAt,
-        ApiKey = held.ApiKey,
-        ApiSecret = held.ApiSecret,
-        Metadata = held.Metadata,
-    };
 
     private async Task<ProviderResult<(ProviderCredential Credential, IReadOnlyList<string> Scopes)>> PostTokenAsync(string path, bool refresh, List<KeyValuePair<string, string>> form, CT ct)
     {

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Web;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using OAuthBroker.Providers;
 using OAuthBroker.Providers.Http;
@@ -50,11 +52,43 @@ public sealed class WhiteBitProviderTests
             ClientId = "wb-client",
             ClientSecret = "wb-secret",
             ApiKeyPollInterval = TimeSpan.FromSeconds(1.5),
-            ApiKeyPollTimeout = TimeSpan.FromSeconds(30),
         };
         configure?.Invoke(options);
         options.Validate("Providers:whitebit").ShouldBeEmpty();
         return new WhiteBitProvider("whitebit", options, new ProviderHttpClient(_http, NullLogger<ProviderHttpClient>.Instance), _clock, NullLogger<WhiteBitProvider>.Instance);
+    }
+
+    /// <summary>
+    /// The provider's calls in the broker's order, without its storage: the exchange and a first look (the callback's,
+    /// <c>Flows.DeferredProviderLeg</c>), then a look at each <see cref="PendingAuthorization.NextAttemptAt"/> (scheduled
+    /// work, <c>Links.PendingKeyContinuation</c>), the wait taken on the recording clock. Removing what a failed flow
+    /// created is the caller's (<see cref="WhiteBitProvider.AbandonAsync"/>, tested on its own).
+    /// </summary>
+    private async Task<ProviderResult<ProviderGrant>> AuthorizeAsync(WhiteBitProvider provider, AuthorizationCompletion completion)
+    {
+        var exchanged = await provider.ExchangeCodeAsync(completion, default);
+        if (!exchanged.Succeeded)
+        {
+            return exchanged.Failure;
+        }
+
+        var pending = exchanged.Value;
+        while (true)
+        {
+            switch (await provider.ContinueAsync(pending, default))
+            {
+                case PendingStep.Completed done:
+                    return done.Grant;
+                case PendingStep.Failed failed:
+                    return failed.Failure;
+                case PendingStep.Waiting waiting:
+                    await Task.Delay(waiting.Next.NextAttemptAt - _clock.GetUtcNow(), _clock);
+                    pending = waiting.Next;
+                    break;
+                case var other:
+                    throw new ShouldAssertException($"Unexpected {other}: no renewal is due in these canned flows.");
+            }
+        }
     }
 
     private static AuthorizationCompletion Completion(Dictionary<string, string>? extra = null) =>
@@ -95,6 +129,40 @@ public sealed class WhiteBitProviderTests
     }
 
     [Fact]
+    public void A_configuration_that_still_sets_the_removed_callback_budgets_starts()
+    {
+        // ApiKeyPollTimeout and LockedTotalWait bounded a wait inside the callback that the broker no longer has: an old
+        // configuration still naming them binds (unknown keys are ignored) and the provider is built.
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Providers:whitebit:ClientId"] = "a",
+            ["Providers:whitebit:ClientSecret"] = "b",
+            ["Providers:whitebit:ApiKeyPollTimeout"] = "00:00:30",
+            ["Providers:whitebit:LockedTotalWait"] = "00:05:00",
+        }).Build();
+        using var services = new ServiceCollection().AddLogging().AddBrokerCore(configuration).BuildServiceProvider();
+
+        services.GetRequiredService<ProviderCatalog>().Find("whitebit").ShouldBeOfType<WhiteBitProvider>();
+    }
+
+    [Fact]
+    public void The_pending_waits_leave_room_for_one_more_look_and_a_deletion_fits_in_a_request()
+    {
+        static List<string> Errors(Action<WhiteBitOptions> configure)
+        {
+            var options = new WhiteBitOptions { ClientId = "a", ClientSecret = "b" };
+            configure(options);
+            return options.Validate("Providers:whitebit").ToList();
+        }
+
+        Errors(o => o.PendingKeyWaitTimeout = TimeSpan.FromSeconds(1)).ShouldHaveSingleItem().ShouldContain("PendingKeyWaitTimeout must not be shorter than ApiKeyPollInterval");
+        Errors(o => o.PendingLockedTotalWait = TimeSpan.FromSeconds(4)).ShouldHaveSingleItem().ShouldContain("nor PendingLockedTotalWait than LockedInitialBackoff");
+        Errors(o => o.ApiKeyPollInterval = TimeSpan.Zero).ShouldHaveSingleItem().ShouldContain("ApiKeyPollInterval must be positive");
+        Errors(o => o.KeyDeletionLockedTotalWait = TimeSpan.FromSeconds(201)).ShouldHaveSingleItem().ShouldContain("KeyDeletionLockedTotalWait <= 200 s");
+        Errors(o => o.KeyDeletionLockedTotalWait = TimeSpan.Zero).ShouldBeEmpty("no wait at all: the unlink answers 'retry' at the first 423");
+    }
+
+    [Fact]
     public async Task The_exchange_then_waits_for_the_key_fetches_its_secret_once_and_vaults_both()
     {
         _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, FourHourTokens)
@@ -103,7 +171,7 @@ public sealed class WhiteBitProviderTests
              .Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.OK, KeyReady)
              .Expect(HttpMethod.Get, SecretUrl, HttpStatusCode.OK, Secret);
 
-        var grant = (await Provider().CompleteAuthorizationAsync(Completion(), default)).Value!;
+        var grant = (await AuthorizeAsync(Provider(), Completion())).Value!;
 
         var form = HttpUtility.ParseQueryString(_http.Received[0].Body);
         form.AllKeys.ShouldBe(["client_id", "client_secret", "code", "code_verifier"], "no grant_type anywhere in WhiteBIT's dialect");
@@ -126,7 +194,7 @@ public sealed class WhiteBitProviderTests
              .Expect(HttpMethod.Get, SecretUrl, HttpStatusCode.OK, Secret);
         var provider = Provider();
 
-        var credential = (await provider.CompleteAuthorizationAsync(Completion(), default)).Value!.Credential;
+        var credential = (await AuthorizeAsync(provider, Completion())).Value!.Credential;
 
         credential.RefreshToken.ShouldBeNull();
         credential.AccessTokenExpiresAt!.Value.ShouldBe(_clock.GetUtcNow().AddHours(4), TimeSpan.FromSeconds(5));
@@ -141,7 +209,7 @@ public sealed class WhiteBitProviderTests
              .Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.OK, KeyReady)
              .Expect(HttpMethod.Get, SecretUrl, HttpStatusCode.OK, Secret);
 
-        var credential = (await Provider().CompleteAuthorizationAsync(Completion(), default)).Value!.Credential;
+        var credential = (await AuthorizeAsync(Provider(), Completion())).Value!.Credential;
 
         credential.RefreshToken.ShouldBe("UVJTVFVWV1hZWjAxMjM0NQ");
         credential.AccessTokenExpiresAt.ShouldBe(_clock.GetUtcNow().AddSeconds(300));
@@ -219,7 +287,7 @@ public sealed class WhiteBitProviderTests
              .Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.OK, KeyReady)
              .Expect(HttpMethod.Get, SecretUrl, HttpStatusCode.OK, Secret);
 
-        var grant = (await Provider().CompleteAuthorizationAsync(Completion(new() { ["apiKey"] = "PUBLIC" }), default)).Value!;
+        var grant = (await AuthorizeAsync(Provider(), Completion(new() { ["apiKey"] = "PUBLIC" }))).Value!;
 
         grant.Credential.ApiKey.ShouldBe("PUBLIC");
         grant.AccountId.ShouldBe(ExternalId);
@@ -235,7 +303,7 @@ public sealed class WhiteBitProviderTests
              .Expect(HttpMethod.Get, SecretUrl, HttpStatusCode.Conflict, AlreadyRetrieved)
              .Expect(HttpMethod.Delete, DeleteUrl, HttpStatusCode.OK, """{"data":[]}""");
 
-        var result = await Provider().CompleteAuthorizationAsync(Completion(), default);
+        var result = await AuthorizeAsync(Provider(), Completion());
 
         result.Failure!.Kind.ShouldBe(ProviderFailureKind.RestartRequired);
         _http.Received.Last().Request.Method.ShouldBe(HttpMethod.Delete);
@@ -270,7 +338,7 @@ public sealed class WhiteBitProviderTests
              .Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.OK, KeyReady)
              .Expect(HttpMethod.Get, SecretUrl, HttpStatusCode.Conflict, AlreadyRetrieved);
 
-        var result = await Provider().CompleteAuthorizationAsync(Completion(), default);
+        var result = await AuthorizeAsync(Provider(), Completion());
 
         result.Failure!.ProviderCode.ShouldBe("key_already_exists");
         result.Failure.Kind.ShouldBe(ProviderFailureKind.AccountNotEligible);
@@ -298,43 +366,32 @@ public sealed class WhiteBitProviderTests
         _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, FourHourTokens)
              .Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.OK, """{"data":{"exists":true,"isEnabled":false,"externalId":"x","permissions":[]}}""");
 
-        (await Provider().CompleteAuthorizationAsync(Completion(), default)).Failure!.Kind.ShouldBe(ProviderFailureKind.AccountNotEligible);
+        (await AuthorizeAsync(Provider(), Completion())).Failure!.Kind.ShouldBe(ProviderFailureKind.AccountNotEligible);
     }
 
     [Fact]
-    public async Task A_lock_longer_than_the_in_request_budget_gives_up_and_deletes_the_key_this_flow_created()
+    public async Task No_key_within_PendingKeyWaitTimeout_ends_the_flow_with_no_key_created()
     {
-        // api-key-secret 423 "Temporary lock, retry shortly" (no Retry-After): 5 s, doubling, capped at 60 s; the callback
-        // request stops at LockedTotalWait (90 s), and the key it leaves would block the next attempt, so it goes.
-        _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, FourHourTokens)
-             .Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.OK, NoKeyYet);
-        foreach (var _ in Enumerable.Range(0, 5))
-        {
-            _http.Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.OK, KeyReady).Expect(HttpMethod.Get, SecretUrl, (HttpStatusCode)423, Locked);
-        }
-
-        _http.Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.OK, KeyReady).Expect(HttpMethod.Delete, DeleteUrl, HttpStatusCode.OK, """{"data":[]}""");
-
-        var result = await Provider().CompleteAuthorizationAsync(Completion(), default);
-
-        result.Failure!.ProviderCode.ShouldBe("423");
-        _clock.Waits.ShouldBe([TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(40)]);
-        _http.Received.Last().Request.Method.ShouldBe(HttpMethod.Delete);
-    }
-
-    [Fact]
-    public async Task No_key_within_the_in_request_budget_is_provider_rejected()
-    {
+        // fast-api-key-integration, step 0.6: the user may never create the key; the wait is the pending link's, bounded.
         _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, FourHourTokens);
-        foreach (var _ in Enumerable.Range(0, 25))
+        foreach (var _ in Enumerable.Range(0, 5))
         {
             _http.Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.OK, NoKeyYet);
         }
 
-        var result = await Provider().CompleteAuthorizationAsync(Completion(), default);
+        var result = await AuthorizeAsync(Provider(o => o.PendingKeyWaitTimeout = TimeSpan.FromSeconds(6)), Completion());
 
         result.Failure!.ProviderCode.ShouldBe("no_key_created");
-        _clock.Waits.Sum(w => w.TotalSeconds).ShouldBeLessThanOrEqualTo(30);
+        _clock.Waits.ShouldBe(Enumerable.Repeat(TimeSpan.FromSeconds(1.5), 4).ToArray(), "a look every ApiKeyPollInterval, none past the budget");
+    }
+
+    [Fact]
+    public async Task CompleteAuthorizationAsync_refuses_before_spending_the_code()
+    {
+        // The broker completes WhiteBIT through IDeferredAuthorization (Flows.AuthorizationFlowService checks for it first).
+        await Should.ThrowAsync<NotSupportedException>(() => Provider().CompleteAuthorizationAsync(Completion(), default));
+
+        _http.Received.ShouldBeEmpty("the single-use code is not sent");
     }
 
     [Fact]
@@ -440,7 +497,7 @@ public sealed class WhiteBitProviderTests
     {
         _http.Expect(HttpMethod.Post, TokenUrl, (HttpStatusCode)status, body);
 
-        (await Provider().CompleteAuthorizationAsync(Completion(), default)).Failure!.Kind.ShouldBe(expected);
+        (await AuthorizeAsync(Provider(), Completion())).Failure!.Kind.ShouldBe(expected);
     }
 
     [Fact]
@@ -460,7 +517,7 @@ public sealed class WhiteBitProviderTests
     {
         _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, """{ "data": { "access_token": "QUJD", "expires_in": 300, "refresh_token": "UVJT", "scope": "show.userinfo,users.balances.read", "token_type": "Bearer" } }""");
 
-        var grant = (await Provider(o => o.Flow = WhiteBitFlow.Classic).CompleteAuthorizationAsync(Completion(), default)).Value!;
+        var grant = (await AuthorizeAsync(Provider(o => o.Flow = WhiteBitFlow.Classic), Completion())).Value!;
 
         grant.Credential.RefreshToken.ShouldBe("UVJT");
         grant.Scopes.ShouldBe(["show.userinfo", "users.balances.read"]);
@@ -474,6 +531,21 @@ public sealed class WhiteBitProviderTests
              .Expect(HttpMethod.Delete, DeleteUrl, HttpStatusCode.OK, """{"data":[]}""");
 
         (await Provider().RevokeAsync(Linked(), default)).Status.ShouldBe(RevocationStatus.Revoked);
+    }
+
+    [Fact]
+    public async Task Unlink_waits_out_a_lock_for_at_most_KeyDeletionLockedTotalWait_then_asks_to_retry_and_erases_nothing()
+    {
+        // api-key-delete answers 423 like api-key-secret; 5 s, then 10 s (15 s in all), then the unlink answers.
+        foreach (var _ in Enumerable.Range(0, 3))
+        {
+            _http.Expect(HttpMethod.Delete, DeleteUrl, (HttpStatusCode)423, Locked);
+        }
+
+        var result = await Provider(o => o.KeyDeletionLockedTotalWait = TimeSpan.FromSeconds(15)).RevokeAsync(Linked(), default);
+
+        result.Status.ShouldBe(RevocationStatus.Unavailable);
+        _clock.Waits.ShouldBe([TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)]);
     }
 
     [Fact]
@@ -523,7 +595,7 @@ public sealed class WhiteBitProviderTests
         _http.Expect(HttpMethod.Post, TokenUrl, HttpStatusCode.OK, ShortLivedTokens)
              .Expect(HttpMethod.Get, InfoUrl, HttpStatusCode.Unauthorized, """{"data":{"message":["Unauthorized."]}}""");
 
-        var result = await Provider().CompleteAuthorizationAsync(Completion(), default);
+        var result = await AuthorizeAsync(Provider(), Completion());
 
         result.Failure!.Kind.ShouldBe(ProviderFailureKind.TokenRejected);
         _http.Received.ShouldNotContain(r => r.Request.RequestUri!.AbsoluteUri == RefreshUrl);
