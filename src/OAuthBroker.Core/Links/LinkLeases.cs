@@ -89,7 +89,8 @@ public sealed class LinkLeases(IAccountLinkStore store, ILeaseClock clock, IOpti
 
     /// <summary>
     /// Renews the held lease now and keeps renewing it while work that may outlast one lease runs (WhiteBIT's key deletion
-    /// waits out 423s for up to <c>LockedTotalWait</c>). Null when the lease could not be renewed: another holder has it.
+    /// waits out 423s for up to <c>KeyDeletionLockedTotalWait</c>). Null when the lease could not be renewed now (another
+    /// holder has it, or storage did not answer); the heartbeat's <see cref="LeaseHeartbeat.Lost"/> once it may have lapsed.
     /// </summary>
     public async Task<LeaseHeartbeat?> KeepAsync(AccountLink leased, CT ct)
     {
@@ -98,8 +99,9 @@ public sealed class LinkLeases(IAccountLinkStore store, ILeaseClock clock, IOpti
             var renewed = await store.ReplaceAsync(WithLease(leased, leased.LeaseOwner!), ct);
             return new LeaseHeartbeat(renewed, this, store, options.Value.LeaseDuration / 3, options.Value.ClockAllowance, time);
         }
-        catch (LinkConcurrencyException)
+        catch (Exception ex) when (ex is LinkConcurrencyException or Errors.StorageUnavailableException)
         {
+            // Refused (another holder wrote the row) or not written: the work must not start on a lease that may lapse.
             return null;
         }
     }

@@ -59,7 +59,14 @@ public sealed partial class LinkService(
         }
         else
         {
-            revocation = await RevokeAsync(leased, ct);
+            AccountLink? held;
+            (held, revocation) = await RevokeHeldAsync(leased, ct);
+            if (held is null)
+            {
+                return (null, BrokerErrors.LinkBusy);
+            }
+
+            leased = held;
             if (revocation.RefreshFirst)
             {
                 var (again, retried, error) = await RefreshThenRevokeAsync(leased, ct);
@@ -167,10 +174,15 @@ public sealed partial class LinkService(
         switch (refreshed)
         {
             case RefreshOutcome.Refreshed:
-                var revocation = await RevokeAsync(again, ct);
+                var (held, revocation) = await RevokeHeldAsync(again, ct);
+                if (held is null)
+                {
+                    return (null, null, BrokerErrors.LinkBusy);
+                }
+
                 LogRevokedAfterRefresh(logger, leased.ProviderId, revocation.Status);
                 // Asked once: a provider asking for a refresh again right after one is not told yes forever.
-                return (again, revocation.RefreshFirst ? revocation with { RefreshFirst = false } : revocation, null);
+                return (held, revocation.RefreshFirst ? revocation with { RefreshFirst = false } : revocation, null);
             case RefreshOutcome.ReauthRequired or RefreshOutcome.Expired:
                 return (again, new RevocationResult(RevocationStatus.NoLongerPossible,
                     "The link's refresh token can no longer renew the access token (the provider rejected it, or its last renewal's outcome is unknown), so nothing is left to revoke with: revoke the access (delete the API key) in the provider's own settings. The broker's copy was erased."), null);
@@ -180,9 +192,52 @@ public sealed partial class LinkService(
         }
     }
 
-    /// <summary>Same grant and status, a newer credential version, and no spend in doubt: renewed by someone else since it was given back.</summary>
+    /// <summary>
+    /// Same grant and status, a later issue (a later <see cref="AccountLink.LastRefreshAt"/> or access-token expiry), and
+    /// no spend in doubt: renewed by someone else since it was given back. Not a newer credential version alone: the
+    /// vault's write-proof copy before a spend is a new version with the same tokens, and a spend refused before it was
+    /// sent leaves the row naming it.
+    /// </summary>
     private static bool RenewedMeanwhile(AccountLink givenBack, AccountLink again) =>
-        again.Status == givenBack.Status && again.CredentialName == givenBack.CredentialName && again.CredentialVersion != givenBack.CredentialVersion && !again.SpendInDoubt;
+        again.Status == givenBack.Status && again.CredentialName == givenBack.CredentialName && !again.SpendInDoubt
+        && (Later(again.LastRefreshAt, givenBack.LastRefreshAt) || Later(again.AccessTokenExpiresAt, givenBack.AccessTokenExpiresAt));
+
+    private static bool Later(DateTimeOffset? now, DateTimeOffset? before) => now is { } at && (before is null || at > before);
+
+    /// <summary>
+    /// Revokes under a lease kept alive for as long as that takes (<see cref="LinkLeases.KeepAsync"/>): WhiteBIT's key
+    /// deletion waits out 423s for up to <c>KeyDeletionLockedTotalWait</c> (90 s by default, up to 200 s), which can
+    /// outlast the unlink's lease, and a sweep taking the lapsed lease could link a pending key or renew the pair under
+    /// it. The row as last written comes back for the unlink's next write; null when the lease was lost (the revocation is
+    /// then cancelled where it was, and nothing is erased).
+    /// </summary>
+    private async Task<(AccountLink? Held, RevocationResult Revocation)> RevokeHeldAsync(AccountLink leased, CT ct)
+    {
+        await using var heartbeat = await leases.KeepAsync(leased, ct);
+        if (heartbeat is null)
+        {
+            return (null, new RevocationResult(RevocationStatus.Unavailable, "The link's lease could not be kept."));
+        }
+
+        using var stops = CancellationTokenSource.CreateLinkedTokenSource(ct, heartbeat.Lost);
+        RevocationResult revocation;
+        try
+        {
+            revocation = await RevokeAsync(leased, stops.Token);
+        }
+        catch (OperationCanceledException) when (heartbeat.Lost.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            revocation = new RevocationResult(RevocationStatus.Unavailable, "The link's lease was lost during revocation.");
+        }
+
+        var held = await heartbeat.StopAsync();
+        if (held is null)
+        {
+            LogLeaseLost(logger, leased.ProviderId, revocation.Status);
+        }
+
+        return (held, revocation);
+    }
 
     private static string RenewalFailure(RefreshOutcome outcome) => outcome switch
     {
@@ -230,6 +285,9 @@ public sealed partial class LinkService(
 
         return await provider.RevokeAsync(credential.Credential, ct);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unlink at {ProviderId} stopped: its lease was lost during revocation ({Revocation}); nothing erased, the holder that took it wins")]
+    private static partial void LogLeaseLost(ILogger logger, string providerId, RevocationStatus revocation);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unlink at {ProviderId} deferred: revocation failed transiently, nothing erased")]
     private static partial void LogRevocationDeferred(ILogger logger, string providerId);

@@ -261,7 +261,7 @@ public sealed partial class PendingKeyContinuation(
     /// anything was spent, the breaker open, the vault not writing), and the next run would find the refresh token dead:
     /// the flow ends now through its failure path (<see cref="RenewalFailedCode"/>, or <see cref="KeyLeftCode"/> when
     /// what it created could not be removed), rather than at a run left with nothing to act with. Anything else (the
-    /// link renewed or changed meanwhile, a spend in doubt, another holder) returns <paramref name="renewal"/> untouched.
+    /// link renewed or changed meanwhile, a spend in doubt, another holder, a fresh unlink intent) returns <paramref name="renewal"/> untouched.
     /// </summary>
     internal async Task<RefreshOutcome> EndUnrenewableAsync(AccountLink link, RefreshOutcome renewal, CT ct)
     {
@@ -274,8 +274,10 @@ public sealed partial class PendingKeyContinuation(
         try
         {
             var current = await store.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct);
+            // A fresh unlink intent: the unlink renews (or fails to) and deletes the flow's key itself; ending the flow
+            // here would leave it nothing to act with and answer the user's unlink for it.
             if (current is not { Status: LinkStatus.PendingKey, SpendInDoubt: false } || leases.HeldByOther(current, _instance)
-                || !horizon.MustRenewThisRun(current, time.GetUtcNow()))
+                || leases.UnlinkRequested(current) || !horizon.MustRenewThisRun(current, time.GetUtcNow()))
             {
                 return renewal;
             }

@@ -60,7 +60,7 @@ internal sealed partial class PendingKeyFailure(IAccountLinkStore store, Refresh
 
     /// <summary>
     /// Removes what the flow created under a lease kept alive for as long as that takes (<see cref="LinkLeases.KeepAsync"/>):
-    /// WhiteBIT's deletion waits out 423s for up to its own budget (<c>LockedTotalWait</c>, 90 s by default), longer than
+    /// WhiteBIT's deletion waits out 423s for up to its own budget (<c>KeyDeletionLockedTotalWait</c>, 90 s by default), longer than
     /// what a refresher's lease has left after its spend, and a lease lapsing meanwhile would let another instance link or
     /// end the flow under it. The row as last written comes back for the final write; null when the lease was lost (the
     /// removal then stops where it was).

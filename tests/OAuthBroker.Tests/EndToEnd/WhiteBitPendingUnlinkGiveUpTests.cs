@@ -9,21 +9,19 @@ using OAuthBroker.Tests.Support;
 namespace OAuthBroker.Tests.EndToEnd;
 
 /// <summary>
-/// Review s20 (branch rev-s20-unlink), finding 2: docs/link-states.md says a run that sees a fresh unlink intent
-/// (UnlinkRequestedAt) "neither links the key nor ends the flow", but the refresher's give-up path
-/// (PendingKeyContinuation.EndUnrenewableAsync, reached from LinkRefresher.ContinuePendingAsync when this run's renewal
-/// was refused, e.g. WhiteBIT's 1 request/s limit, or Busy because the unlink held the lease) does not look at the intent
-/// and ends the flow under it. EXPECTED TO FAIL on rev-s20-unlink at a70bcc5: it demonstrates the finding.
+/// The refresher's give-up path (<see cref="PendingKeyContinuation.EndUnrenewableAsync"/>, reached when the last run
+/// that could renew a pending link's pair had its renewal refused, e.g. WhiteBIT's 1 request/s limit, or Busy because
+/// the unlink held the lease) leaves the flow to an unlink under way (a fresh <see cref="AccountLink.UnlinkRequestedAt"/>).
 /// </summary>
 [Collection(BrokerEnvironmentGroup.Name)]
-public sealed class ReviewS20PendingUnlinkFindingTests(BrokerEnvironmentFixture fixture)
+public sealed class WhiteBitPendingUnlinkGiveUpTests(BrokerEnvironmentFixture fixture)
 {
     private WhiteBitSandboxOptions WhiteBit => fixture.SandboxOptions.WhiteBit;
 
     private IAccountLinkStore Store => fixture.Broker<IAccountLinkStore>();
 
     [Fact]
-    public async Task A_fresh_unlink_intent_keeps_the_last_runs_give_up_from_ending_the_pending_flow()
+    public async Task The_last_runs_give_up_leaves_the_pending_flow_to_a_fresh_unlink_intent()
     {
         using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
         using var browser = fixture.NewBrowser();
