@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using OAuthBroker.Errors;
 using OAuthBroker.Events;
 using OAuthBroker.Links;
 using OAuthBroker.Refresh;
@@ -114,7 +115,7 @@ public sealed class WhiteBitPendingUnlinkTests(BrokerEnvironmentFixture fixture)
             .. BrokerInstance.ShortBudget,
             "--Providers:whitebit:LockedInitialBackoff=00:00:05",
             "--Providers:whitebit:LockedMaxBackoff=00:00:10",
-            "--Providers:whitebit:LockedTotalWait=00:00:20",
+            "--Providers:whitebit:KeyDeletionLockedTotalWait=00:00:20",
         ]);
         var rejected = new Fault("/whitebit/oauth2/refresh_token", 400, """{"data":{"token":["Invalid token."]}}""", "application/json");
         var locked = new Fault("/whitebit/oauth2/api-key/", 423, """{"data":{"message":["Temporary lock, retry shortly."]}}""", "application/json", Times: 2) { PathSuffix = flowsKey.Key };
@@ -153,6 +154,75 @@ public sealed class WhiteBitPendingUnlinkTests(BrokerEnvironmentFixture fixture)
         failed.LastFailure.ShouldNotBe(PendingKeyContinuation.KeyLeftCode, "the key was deleted");
         var row = (await Store.GetAsync(browser.User, "whitebit", pending.AccountId, default))!;
         row.LeaseOwner.ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task A_key_deletion_stops_when_its_lease_runs_out_while_a_renewal_hangs_and_the_instance_that_took_it_wins()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; o.SecretLockedFor = TimeSpan.FromHours(1); });
+        using var browser = fixture.NewBrowser();
+        await PendingKeyAsync(browser, 695001);
+        Keys.FinishKeyCreation("695001", DateTimeOffset.UtcNow).ShouldBe(1);
+        (await fixture.Broker<PendingKeyContinuation>().ContinueAsync((await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem(), default)).ShouldBe(RefreshOutcome.Deferred);
+        var pending = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
+        var flowsKey = Keys.KeysById.Where(k => k.Value.Account == "695001").ShouldHaveSingleItem();
+
+        // As in the test above: 10 s leases, the refresh token rejected, the deletion meeting 423 twice (waiting 5 s,
+        // then 10 s). Once the deletion has started, the renewing instance's storage stops answering for one lease
+        // renewal (HangingRenewalStore): the write never arrives and the client gives up 40 s later, far past the lease.
+        var locked = new Fault("/whitebit/oauth2/api-key/", 423, """{"data":{"message":["Temporary lock, retry shortly."]}}""", "application/json", Times: 2) { PathSuffix = flowsKey.Key };
+        var hanging = new HangingRenewalStore(browser.User, () => locked.Used > 0, TimeSpan.FromSeconds(40));
+        await using var renewing = await BrokerInstance.StartAsync(fixture, null,
+            services => services.Replace(ServiceDescriptor.Singleton<IAccountLinkStore>(sp => hanging.Over(sp.GetRequiredService<TableAccountLinkStore>()))),
+        [
+            .. BrokerInstance.ShortBudget,
+            "--Providers:whitebit:LockedInitialBackoff=00:00:05",
+            "--Providers:whitebit:LockedMaxBackoff=00:00:10",
+            "--Providers:whitebit:KeyDeletionLockedTotalWait=00:01:00",
+        ]);
+        fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/refresh_token", 400, """{"data":{"token":["Invalid token."]}}""", "application/json"));
+        fixture.SandboxFaults.Add(locked);
+        var others = new List<RefreshOutcome>();
+        RefreshOutcome ended;
+        try
+        {
+            var ending = renewing.Get<LinkRefresher>().RefreshAsync(browser.User, "whitebit", pending.AccountId, LinkRefresher.Mode.Force, default);
+            var giveUp = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(2);
+            // The other instance looks at the link twice a second, as its sweep would, until the flow has ended there too.
+            while (DateTimeOffset.UtcNow < giveUp)
+            {
+                await Task.WhenAny(ending, Task.Delay(TimeSpan.FromMilliseconds(500)));
+                var current = await Store.GetAsync(browser.User, "whitebit", pending.AccountId, default);
+                if (current is { Status: LinkStatus.PendingKey })
+                {
+                    if (locked.Used > 0)
+                    {
+                        // The user's key becomes readable while the deletion waits: an instance holding the link would link it.
+                        WhiteBit.SecretLockedFor = TimeSpan.Zero;
+                    }
+
+                    others.Add(await fixture.Broker<PendingKeyContinuation>().ContinueAsync(current, default));
+                }
+                else if (ending.IsCompleted)
+                {
+                    break;
+                }
+            }
+
+            ended = await ending;
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
+
+        hanging.Hung.ShouldBeTrue("a lease renewal hung during the deletion");
+        ended.ShouldBe(RefreshOutcome.LeaseLost, "the lease ran out under the deletion");
+        others.ShouldContain(RefreshOutcome.Refreshed, "the other instance took the lapsed lease and linked the key");
+        flowsKey.Value.Deleted.ShouldBeFalse("the deletion stopped when the lease ran out, before the other instance linked the key");
+        var linked = (await browser.LinksAsync()).ShouldHaveSingleItem();
+        linked.Status.ShouldBe(LinkStatus.Active, "the state of the instance that took the lease wins");
+        linked.AccountId.ShouldBe(flowsKey.Key);
     }
 
     /// <summary>Start, consent, callback (asserted to answer at once with a pending return), and the completion step.</summary>
@@ -210,6 +280,51 @@ public sealed class WhiteBitPendingUnlinkTests(BrokerEnvironmentFixture fixture)
                 var written = await inner.ReplaceAsync(link, ct);
                 await gap.AfterReplaceAsync(written);
                 return written;
+            }
+
+            public Task<bool> DeleteAsync(AccountLink link, CancellationToken ct) => inner.DeleteAsync(link, ct);
+
+            public string ReferenceOf(string userId, string providerId, string accountId) => inner.ReferenceOf(userId, providerId, accountId);
+
+            public Task<AccountLink?> GetByReferenceAsync(string reference, CancellationToken ct) => inner.GetByReferenceAsync(reference, ct);
+        }
+    }
+
+    /// <summary>
+    /// The renewing instance's link store (the real one underneath) that, once <c>armed</c>, lets one write holding a
+    /// lease on the user's link never reach storage: the client waits <c>hang</c> (or until cancelled) and then gives
+    /// up, as a Table client retrying an unreachable service does (<see cref="StorageUnavailableException"/>).
+    /// </summary>
+    private sealed class HangingRenewalStore(string user, Func<bool> armed, TimeSpan hang)
+    {
+        private int _hung;
+
+        public bool Hung => _hung > 0;
+
+        private TimeSpan Hang => hang;
+
+        public IAccountLinkStore Over(IAccountLinkStore inner) => new Wrapped(inner, this);
+
+        private bool HangsOn(AccountLink link) =>
+            link.UserId == user && link.LeaseOwner is not null && armed() && Interlocked.CompareExchange(ref _hung, 1, 0) == 0;
+
+        private sealed class Wrapped(IAccountLinkStore inner, HangingRenewalStore seam) : IAccountLinkStore
+        {
+            public Task<AccountLink?> GetAsync(string userId, string providerId, string accountId, CancellationToken ct) => inner.GetAsync(userId, providerId, accountId, ct);
+
+            public Task<IReadOnlyList<AccountLink>> ListAsync(string userId, CancellationToken ct) => inner.ListAsync(userId, ct);
+
+            public Task<AccountLink?> TryInsertAsync(AccountLink link, CancellationToken ct) => inner.TryInsertAsync(link, ct);
+
+            public async Task<AccountLink> ReplaceAsync(AccountLink link, CancellationToken ct)
+            {
+                if (seam.HangsOn(link))
+                {
+                    await Task.Delay(seam.Hang, ct);
+                    throw new StorageUnavailableException("The storage service did not answer.");
+                }
+
+                return await inner.ReplaceAsync(link, ct);
             }
 
             public Task<bool> DeleteAsync(AccountLink link, CancellationToken ct) => inner.DeleteAsync(link, ct);
