@@ -95,6 +95,39 @@ public sealed class WhiteBitPendingUnlinkTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public async Task A_sweep_under_an_unlink_intent_renews_a_pair_whose_refresh_token_would_die_before_the_next_run_and_leaves_the_key_to_the_unlink()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; });
+        using var browser = fixture.NewBrowser();
+        await PendingKeyAsync(browser, 696001);
+        Keys.FinishKeyCreation("696001", DateTimeOffset.UtcNow).ShouldBe(1);
+
+        // Six minutes on: the access token (300 s) has expired and the refresh token (600 s) would die before the next
+        // run, so this sweep is the last that can renew the pair. An unlink under way has left its intent on the row.
+        using var later = fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(6));
+        var row = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
+        fixture.Broker<PendingRenewalHorizon>().MustRenewThisRun(row, fixture.BrokerClock.GetUtcNow()).ShouldBeTrue();
+        await Store.ReplaceAsync(row with { UnlinkRequestedAt = fixture.Broker<LinkLeases>().Now }, default);
+
+        await fixture.Broker<ScheduledRun>().RunAsync(default);
+
+        var renewed = (await Store.GetAsync(browser.User, "whitebit", row.AccountId, default)).ShouldNotBeNull("the key was not linked: the pending link is still there");
+        renewed.Status.ShouldBe(LinkStatus.PendingKey);
+        renewed.LastRefreshAt.ShouldNotBeNull().ShouldBeGreaterThan(row.LastRefreshAt ?? row.CreatedAt, "the sweep renewed the pair");
+        renewed.LeaseOwner.ShouldBeNull();
+        Keys.KeysById.Values.Where(k => k.Account == "696001").ShouldAllBe(k => !k.Deleted);
+        (await EventLogReading.OfUserAsync(fixture.Broker<IEventLog>(), browser.User)).ShouldNotContain(e => e.Type == LinkEventTypes.WhiteBitKeyReady);
+
+        // The unlink then deletes the flow's key with the renewed pair.
+        using var answer = await browser.UnlinkAsync("whitebit", row.AccountId);
+        var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        answer.StatusCode.ShouldBe(HttpStatusCode.OK, body.ToString());
+        body.GetProperty("revocation").GetString().ShouldBe("revoked");
+        Keys.KeysById.Values.Where(k => k.Account == "696001").ShouldHaveSingleItem().Deleted.ShouldBeTrue("the key the flow created is deleted at WhiteBIT");
+        (await Store.ListAsync(browser.User, default)).ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task A_key_deletion_after_a_rejected_renewal_that_outlasts_the_lease_keeps_it_so_no_other_instance_acts_under_it()
     {
         // The user has created the key, and its secret is locked (api-key-secret 423): a look finds the key and waits.
