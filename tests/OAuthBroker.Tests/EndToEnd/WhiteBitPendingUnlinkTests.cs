@@ -190,6 +190,65 @@ public sealed class WhiteBitPendingUnlinkTests(BrokerEnvironmentFixture fixture)
     }
 
     [Fact]
+    public async Task An_unlinks_key_deletion_that_outlasts_the_lease_keeps_it_so_no_other_instance_links_the_key_under_it()
+    {
+        using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; o.SecretLockedFor = TimeSpan.FromHours(1); });
+        using var browser = fixture.NewBrowser();
+        await PendingKeyAsync(browser, 697001);
+        Keys.FinishKeyCreation("697001", DateTimeOffset.UtcNow).ShouldBe(1);
+        (await fixture.Broker<PendingKeyContinuation>().ContinueAsync((await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem(), default)).ShouldBe(RefreshOutcome.Deferred);
+        var pending = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
+        var flowsKey = Keys.KeysById.Where(k => k.Value.Account == "697001").ShouldHaveSingleItem();
+
+        // The unlinking instance holds 10 s leases; its deletion of the flow's key meets 423 twice and waits 5 s, then
+        // 10 s: longer than the lease. Meanwhile the key's secret becomes readable, so an instance holding the link
+        // would link the key.
+        await using var unlinking = await BrokerInstance.StartAsync(fixture, null,
+        [
+            .. BrokerInstance.ShortBudget,
+            "--Providers:whitebit:LockedInitialBackoff=00:00:05",
+            "--Providers:whitebit:LockedMaxBackoff=00:00:10",
+            "--Providers:whitebit:KeyDeletionLockedTotalWait=00:00:20",
+        ]);
+        var locked = new Fault("/whitebit/oauth2/api-key/", 423, """{"data":{"message":["Temporary lock, retry shortly."]}}""", "application/json", Times: 2) { PathSuffix = flowsKey.Key };
+        fixture.SandboxFaults.Add(locked);
+        var others = new List<RefreshOutcome>();
+        HttpResponseMessage answer;
+        try
+        {
+            var deleting = browser.Http.DeleteAsync(new Uri(unlinking.Uri, $"api/links/whitebit/{Uri.EscapeDataString(pending.AccountId)}"));
+            while (!deleting.IsCompleted)
+            {
+                await Task.WhenAny(deleting, Task.Delay(TimeSpan.FromMilliseconds(500)));
+                if (!deleting.IsCompleted && locked.Used > 0 && await Store.GetAsync(browser.User, "whitebit", pending.AccountId, default) is { Status: LinkStatus.PendingKey } current)
+                {
+                    WhiteBit.SecretLockedFor = TimeSpan.Zero;
+                    others.Add(await fixture.Broker<PendingKeyContinuation>().ContinueAsync(current, default));
+                }
+            }
+
+            answer = await deleting;
+        }
+        finally
+        {
+            fixture.SandboxFaults.Clear();
+        }
+
+        using (answer)
+        {
+            var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
+            answer.StatusCode.ShouldBe(HttpStatusCode.OK, body.ToString());
+            body.GetProperty("revocation").GetString().ShouldBe("revoked");
+        }
+
+        locked.Used.ShouldBe(2, "the deletion waited out both locks");
+        others.ShouldNotBeEmpty();
+        others.ShouldAllBe(o => o == RefreshOutcome.Busy, "the unlink's lease was held through the deletion");
+        flowsKey.Value.Deleted.ShouldBeTrue();
+        (await Store.ListAsync(browser.User, default)).ShouldBeEmpty("no link of the key was made under the deletion");
+    }
+
+    [Fact]
     public async Task A_key_deletion_stops_when_its_lease_runs_out_while_a_renewal_hangs_and_the_instance_that_took_it_wins()
     {
         using var reading = SandboxSwitch.Set(WhiteBit, o => { o.FastTokens = FastTokenReading.ShortLivedWithRefresh; o.KeyCreatedAfter = TimeSpan.MaxValue; o.SecretLockedFor = TimeSpan.FromHours(1); });
