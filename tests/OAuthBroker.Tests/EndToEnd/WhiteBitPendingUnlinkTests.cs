@@ -315,6 +315,10 @@ public sealed class WhiteBitPendingUnlinkTests(BrokerEnvironmentFixture fixture)
         var linked = (await browser.LinksAsync()).ShouldHaveSingleItem();
         linked.Status.ShouldBe(LinkStatus.Active, "the state of the instance that took the lease wins");
         linked.AccountId.ShouldBe(flowsKey.Key);
+
+        // Nothing left for later tests' sweeps (its 300 s access token would be renewed at the shared sandbox).
+        using var unlinked = await browser.UnlinkAsync("whitebit", linked.AccountId);
+        unlinked.StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
     /// <summary>Start, consent, callback (asserted to answer at once with a pending return), and the completion step.</summary>
