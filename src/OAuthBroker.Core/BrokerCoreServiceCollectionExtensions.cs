@@ -43,6 +43,7 @@ public static class BrokerCoreServiceCollectionExtensions
         services.TryAddSingleton<ReturnUrlPolicy>();
         services.TryAddSingleton<LinkWriter>();
         services.TryAddSingleton<PendingRenewalHorizon>();
+        services.TryAddSingleton<PendingSpendInDoubt>();
         services.TryAddSingleton<PendingKeyContinuation>();
         services.TryAddSingleton<LinkService>();
         services.TryAddSingleton<AuthorizationFlowService>();

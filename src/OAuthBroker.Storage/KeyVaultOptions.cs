@@ -43,6 +43,14 @@ public sealed class KeyVaultOptions
     /// </summary>
     public TimeSpan RetryAfterCap { get; set; } = TimeSpan.FromSeconds(4);
 
+    /// <summary>
+    /// How long after a write commits a read may still not show it. Key Vault throttling guidance
+    /// (learn.microsoft.com/azure/key-vault/general/overview-throttling): a write is visible to the next read at once,
+    /// except on vaults allow-listed for higher throughput, which show it "within 60 seconds". Default 60 s (the worse
+    /// reading); a spend's result found missing is not given up on before this has passed.
+    /// </summary>
+    public TimeSpan WriteVisibleWithin { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The longest one call can take with every attempt and wait: what a refresher's lease must cover for its vault write.</summary>
     public TimeSpan WorstCaseCall => NetworkTimeout * (MaxRetries + 1) + (RetryMaxDelay > RetryAfterCap ? RetryMaxDelay : RetryAfterCap) * MaxRetries;
 
@@ -66,9 +74,9 @@ public sealed class KeyVaultOptions
             }
 
             if (options.NetworkTimeout <= TimeSpan.Zero || options.MaxRetries is < 0 or > 10 || options.RetryDelay <= TimeSpan.Zero
-                || options.RetryMaxDelay < options.RetryDelay || options.RetryAfterCap < TimeSpan.Zero)
+                || options.RetryMaxDelay < options.RetryDelay || options.RetryAfterCap < TimeSpan.Zero || options.WriteVisibleWithin < TimeSpan.Zero)
             {
-                errors.Add($"{SectionName}: NetworkTimeout > 0, MaxRetries 0–10, 0 < RetryDelay <= RetryMaxDelay, RetryAfterCap >= 0.");
+                errors.Add($"{SectionName}: NetworkTimeout > 0, MaxRetries 0–10, 0 < RetryDelay <= RetryMaxDelay, RetryAfterCap >= 0, WriteVisibleWithin >= 0.");
             }
 
             return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -7,4 +7,7 @@ namespace OAuthBroker.Credentials;
 public interface IVaultWriteBudget
 {
     TimeSpan WorstCaseWrite { get; }
+
+    /// <summary>How long after a write commits a read may still not show it (Key Vault: at once, or "within 60 seconds" on allow-listed vaults).</summary>
+    TimeSpan WriteVisibleWithin { get; }
 }

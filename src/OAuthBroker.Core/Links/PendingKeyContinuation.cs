@@ -47,6 +47,7 @@ public sealed partial class PendingKeyContinuation(
     IOptions<BrokerOptions> brokerOptions,
     IOptions<RefreshOptions> refreshOptions,
     PendingRenewalHorizon horizon,
+    PendingSpendInDoubt spendInDoubt,
     TimeProvider time,
     ILogger<PendingKeyContinuation> logger)
 {
@@ -152,16 +153,21 @@ public sealed partial class PendingKeyContinuation(
 
         if (vaulted is null)
         {
-            return (await FailAsync(leased, null, deferred, "credential_missing", ct), null);
+            // No token left to remove anything with; the provider still says from the flow's progress whether something it
+            // created may be left (then the reason is key_left_at_whitebit: the user deletes it before connecting again).
+            return (await FailAsync(leased, TokenlessPending.For(leased), deferred, "credential_missing", ct), null);
         }
 
         if (leased.SpendInDoubt)
         {
             if (vaulted.RefreshedFrom != leased.SpendingVersion)
             {
-                // A renewal's answer was lost and its result is not in the vault: the refresh token may be spent, and is
-                // never sent again. The access token held may still serve to remove the flow's key.
-                return (await FailAsync(leased, vaulted, deferred, LinkRefresher.OutcomeUnknownCode, ct), null);
+                // A renewal's result is not in the vault: its holder may still store it (held until it cannot, nothing
+                // spent or deleted meanwhile). Once it cannot, the refresh token may be spent and is never sent again; the
+                // access token held may still serve to remove the flow's key.
+                return spendInDoubt.LookAt(leased) is { } look
+                    ? (await spendInDoubt.HoldAsync(leased, look, ct), null)
+                    : (await FailAsync(leased, vaulted, deferred, LinkRefresher.OutcomeUnknownCode, ct), null);
             }
 
             leased = await store.ReplaceAsync(Describe(leased, vaulted) with { SpendingVersion = null, SpendStartedAt = null }, ct);

@@ -18,10 +18,64 @@ public sealed partial class LinkRefresher
     private static readonly TimeSpan PendingRenewalRetryWait = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// Looks a run takes at a pending link whose renewal's result is awaited (<see cref="PendingSpendInDoubt"/>): the hold,
+    /// its one look, and a retry for each of them when another instance had the lease that moment.
+    /// </summary>
+    private const int HeldLooksPerRun = 4;
+
+    /// <summary>
     /// Continues a pending link; when the continuation asks for a renewal it has given its lease back, the refresh token
-    /// is spent here, and the continuation goes on once with the renewed pair.
+    /// is spent here, and the continuation goes on once with the renewed pair. A renewal whose result may still land
+    /// (its own write not answered in time, or another holder's marker found) is looked at again in this run when its
+    /// look comes before the next run could (<see cref="PendingSpendInDoubt.LookAt"/>): with WhiteBIT's 300 s access
+    /// token against a five-minute timer the next run would find no token left to remove the flow's key with.
     /// </summary>
     private async Task<RefreshOutcome> ContinuePendingAsync(AccountLink link, CT ct)
+    {
+        var outcome = await ContinuePendingOnceAsync(link, ct);
+        for (var looks = 0; looks < HeldLooksPerRun && outcome is RefreshOutcome.OutcomeUnknown or RefreshOutcome.ResultLost
+            && await HeldLookAsync(link, ct) is { } held; looks++)
+        {
+            // Busy: another instance held the link that moment (it found the marker too); its hold is looked at all the same.
+            outcome = await ContinuePendingOnceAsync(held, ct) is var next && next == RefreshOutcome.Busy ? RefreshOutcome.OutcomeUnknown : next;
+        }
+
+        return outcome;
+    }
+
+    /// <summary>
+    /// The row to look at again, once its look has come, when the link is pending with a spend in doubt and the look comes
+    /// within this run (<see cref="PendingRenewalHorizon.RenewalRetryWindow"/>): a row already held waits for its look, one
+    /// another instance holds that moment a little (<see cref="PendingRenewalRetryWait"/>), one not held yet (its own
+    /// renewal's write unanswered) is handed to the continuation at once, which holds or decides it. Otherwise null.
+    /// </summary>
+    private async Task<AccountLink?> HeldLookAsync(AccountLink link, CT ct)
+    {
+        var row = await links.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct);
+        var now = time.GetUtcNow();
+        if (row is not { Status: LinkStatus.PendingKey, SpendInDoubt: true })
+        {
+            return null;
+        }
+
+        var at = leases.HeldByOther(row, _instance) ? now + PendingRenewalRetryWait
+            : row.WaitingFor == PendingSpendInDoubt.HeldWait && row.NextRefreshAt is { } look ? look
+            : now;
+        if (at > now + renewalHorizon.RenewalRetryWindow)
+        {
+            return null;
+        }
+
+        if (at > now)
+        {
+            await Task.Delay(at - now, time, ct);
+        }
+
+        return await links.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct) is { Status: LinkStatus.PendingKey } current ? current : null;
+    }
+
+    /// <summary>One step of the continuation, and the renewal it asks for.</summary>
+    private async Task<RefreshOutcome> ContinuePendingOnceAsync(AccountLink link, CT ct)
     {
         var (outcome, handedOver) = await pendingKeys.StepAsync(link, afterRenewal: false, ct);
         if (outcome != RefreshOutcome.RenewalNeeded)
@@ -148,7 +202,8 @@ public sealed partial class LinkRefresher
     /// <summary>
     /// A spend whose outcome is unknown: a plain link keeps serving its access token until it expires
     /// (<see cref="RefreshRecorder.HoldAsync"/>); a pending link serves nobody, so it ends now, while that access token may
-    /// still remove the flow's key, rather than when it has expired.
+    /// still remove the flow's key, rather than when it has expired. Only for this holder's own spend: nobody else will
+    /// store a result for it.
     /// </summary>
     private async Task<RefreshOutcome> HoldUnknownAsync(Held held, CT ct)
     {
@@ -156,5 +211,21 @@ public sealed partial class LinkRefresher
         return held.Row.Status == LinkStatus.PendingKey
             ? await pendingKeys.FailHeldAsync(held.Row, OutcomeUnknownCode, spendSettled: false, ct)
             : await recorder.HoldAsync(held.Row, OutcomeUnknownCode, RefreshOutcome.OutcomeUnknown, ct);
+    }
+
+    /// <summary>
+    /// An earlier holder's spend marker, its result not in the vault: a plain link is held as for an unknown outcome; a
+    /// pending link is held while that holder's result may still land and show (<see cref="PendingSpendInDoubt"/>), and
+    /// ends as an unknown outcome once it cannot.
+    /// </summary>
+    private async Task<RefreshOutcome> HoldEarlierSpendAsync(Held held, CT ct)
+    {
+        if (held.Row.Status == LinkStatus.PendingKey && pendingSpends.LookAt(held.Row) is { } look)
+        {
+            held.Done = true;
+            return await pendingSpends.HoldAsync(held.Row, look, ct);
+        }
+
+        return await HoldUnknownAsync(held, ct);
     }
 }

@@ -13,7 +13,8 @@ public sealed partial class LinkRefresher
     /// allow-listed for higher throughput show a write "within 60 seconds") would hand out a superseded refresh token;</item>
     /// <item>while an earlier spend's outcome is unknown, only that spend's own result (a version whose
     /// <see cref="VaultedCredential.RefreshedFrom"/> names the version spent): the result was stored after all. Anything
-    /// else, older or newer, is never spent: the token sent may be rotated.</item>
+    /// else, older or newer, is never spent: the token sent may be rotated. A pending link waits while that holder's result
+    /// may still land (<see cref="HoldEarlierSpendAsync"/>).</item>
     /// </list>
     /// </summary>
     private async Task<(VaultedCredential? Credential, RefreshOutcome? Stop)> ReadSpendableAsync(Held held, CT ct)
@@ -34,7 +35,7 @@ public sealed partial class LinkRefresher
             }
 
             LogOutcomeUnknown(logger, row.ProviderId, "an earlier refresher stopped mid-spend and its result is not in the vault");
-            return (null, await HoldUnknownAsync(held, ct));
+            return (null, await HoldEarlierSpendAsync(held, ct));
         }
 
         if (row.CredentialVersion is not { } version)

@@ -39,6 +39,7 @@ public sealed partial class LinkRefresher(
     LinkLeases leases,
     PendingKeyContinuation pendingKeys,
     PendingRenewalHorizon renewalHorizon,
+    PendingSpendInDoubt pendingSpends,
     IVaultWriteBudget vaultBudget,
     IOptions<RefreshOptions> options,
     TimeProvider time,

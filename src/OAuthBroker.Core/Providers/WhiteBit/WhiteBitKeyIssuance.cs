@@ -98,6 +98,14 @@ internal sealed partial class WhiteBitKeyIssuance(
     /// anything else means a key the flow created is, or may be, still there. An expired access token with a live
     /// refresh token asks the caller to renew first (<see cref="RevocationResult.RefreshFirst"/>), as unlink does for an
     /// active link: api-key-info and api-key-delete take only a live bearer token.
+    /// <para>
+    /// A flow whose first look never happened (<see cref="WhiteBitProgress.KeyAtFirstLook"/> null) cannot tell a key it
+    /// created from an older one, and deletes none. When the user has another WhiteBIT link it still asks WhiteBIT while its
+    /// access token lives: WhiteBIT keeps one active key per user and partner (fast-api-key-integration, Limits: "a second
+    /// creation attempt returns an error and the consent flow terminates"), so a key one of the user's links holds means
+    /// this flow created none, and no key means nothing is left. Without a live token such a user is not told to delete
+    /// "the key" either: the key there is, by the same rule, that link's, and deleting it would break it.
+    /// </para>
     /// </summary>
     public async Task<RevocationResult> AbandonAsync(PendingAuthorization pending, CT ct)
     {
@@ -107,16 +115,16 @@ internal sealed partial class WhiteBitKeyIssuance(
             return new RevocationResult(RevocationStatus.Revoked, "This flow created no key at WhiteBIT: the one there was there before it, and stays.");
         }
 
-        if (progress.KeyAtFirstLook is null)
+        var neverLooked = progress.KeyAtFirstLook is null;
+        if (neverLooked && pending.ExistingAccountIds.Count == 0)
         {
-            // WhiteBIT was never asked (the first look failed): a key there now may be this flow's or an older one, and is
-            // not deleted on a guess.
-            return new RevocationResult(RevocationStatus.NoLongerPossible, "This flow never saw WhiteBIT's key list, so a key it may have created cannot be told from an older one; check WhiteBIT's API key settings.");
+            // No other link's key to tell apart: a key there now is this flow's or an older one, and is not deleted on a guess.
+            return new RevocationResult(RevocationStatus.NoLongerPossible, NeverLookedDetail);
         }
 
         if (pending.Credential.AccessTokenExpiresAt <= time.GetUtcNow())
         {
-            return deletion.TokenExpired(pending.Credential);
+            return neverLooked ? OtherLinkHoldsTheKey() : deletion.TokenExpired(pending.Credential);
         }
 
         var info = await keys.InfoAsync(pending.Credential.AccessToken, ct);
@@ -130,10 +138,29 @@ internal sealed partial class WhiteBitKeyIssuance(
             return new RevocationResult(RevocationStatus.Revoked, "WhiteBIT shows no key created by this flow.");
         }
 
+        if (neverLooked)
+        {
+            // A key none of the user's links holds: this flow's, or an older one whose secret nobody holds. Not deleted on
+            // a guess; the user, who knows, is told to delete it if unused.
+            return new RevocationResult(RevocationStatus.NoLongerPossible, NeverLookedDetail);
+        }
+
         var deleted = await deletion.DeleteAsync(pending.Credential, externalId, ct);
         LogAbandonedKey(logger, providerId, deleted.Status);
         return deleted;
     }
+
+    private const string NeverLookedDetail =
+        "This flow never saw WhiteBIT's key list, so a key it may have created cannot be told from an older one; check WhiteBIT's API key settings and delete a key no link of yours uses.";
+
+    /// <summary>
+    /// No live token, a first look that never happened, and another WhiteBIT link of the user: WhiteBIT's consent screen
+    /// refuses while the user has a key for the partner, active or expired (fast-api-key-integration, Limits; the consent
+    /// errors <c>partner_key_active_exists</c>, <c>partner_key_expired_exists</c>), so while that link's key stood this flow
+    /// created none. Nothing of this flow is counted as left, and the user is not told to delete the key that link uses.
+    /// </summary>
+    private static RevocationResult OtherLinkHoldsTheKey() => new(RevocationStatus.Revoked,
+        "WhiteBIT allows one key per user and platform and another of the user's WhiteBIT links holds it, so this flow created none; that link's key stays.");
 
     private PendingStep RefreshOrFail(PendingAuthorization pending) => tokens.HasLiveRefreshToken(pending.Credential)
         ? new PendingStep.RefreshNeeded(pending)
