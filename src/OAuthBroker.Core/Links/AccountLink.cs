@@ -83,6 +83,14 @@ public sealed record AccountLink
     public string? WaitingFor { get; init; }
 
     /// <summary>
+    /// <see cref="LinkStatus.PendingKey"/>: when (lease clock) the user's unlink gave the lease back so the refresher could
+    /// renew the pair it deletes the flow's key with. While fresh (<see cref="LinkLeases.UnlinkRequested"/>) the continuation
+    /// leaves the link to the unlink: it neither links the key nor ends the flow, so the unlink cannot lose to a sweep. It
+    /// lapses by itself, so an unlink whose process died leaves no link stuck. Null on rows written before it existed.
+    /// </summary>
+    public DateTimeOffset? UnlinkRequestedAt { get; init; }
+
+    /// <summary>
     /// Events of this row's state changes not yet copied to the event log: written in the same conditional write as the
     /// change (the row is its own outbox), emptied by the store once the log holds them. See docs/events.md.
     /// </summary>

@@ -64,6 +64,48 @@ public sealed class LinkLeases(IAccountLinkStore store, ILeaseClock clock, IOpti
         }
     }
 
+    /// <summary>
+    /// How long an unlink's intent (<see cref="AccountLink.UnlinkRequestedAt"/>) is honoured: the refresher's renewal it
+    /// waits for holds a lease of its own (at most <see cref="Longest"/>), and taking the lease back may wait out one more
+    /// holder (another <see cref="Longest"/>). Past that the unlink has given up or died, and the link goes on.
+    /// </summary>
+    public TimeSpan UnlinkIntentLifetime => Longest * 2;
+
+    /// <summary>
+    /// True while an unlink of the link is under way (<see cref="AccountLink.UnlinkRequestedAt"/> within
+    /// <see cref="UnlinkIntentLifetime"/>); an intent stamped further ahead than any clock allowance explains is ignored,
+    /// so a bad clock cannot pin a link.
+    /// </summary>
+    public bool UnlinkRequested(AccountLink link) =>
+        link.UnlinkRequestedAt is { } at && clock.UtcNow - at < UnlinkIntentLifetime && at - clock.UtcNow <= options.Value.ClockAllowance;
+
+    /// <summary>
+    /// Gives the lease back for the refresher's renewal on behalf of an unlink: a pending link carries the unlink's intent
+    /// in the same write (<see cref="AccountLink.UnlinkRequestedAt"/>), so no sweep can link its key in the gap before
+    /// the unlink takes the lease again. An active link is given back as <see cref="ReleaseQuietlyAsync"/> does.
+    /// </summary>
+    public Task ReleaseForUnlinkAsync(AccountLink leased) =>
+        ReleaseQuietlyAsync(leased.Status == LinkStatus.PendingKey ? leased with { UnlinkRequestedAt = clock.UtcNow } : leased);
+
+    /// <summary>
+    /// Renews the held lease now and keeps renewing it while work that may outlast one lease runs (WhiteBIT's key deletion
+    /// waits out 423s for up to <c>KeyDeletionLockedTotalWait</c>). Null when the lease could not be renewed now (another
+    /// holder has it, or storage did not answer); the heartbeat's <see cref="LeaseHeartbeat.Lost"/> once it may have lapsed.
+    /// </summary>
+    public async Task<LeaseHeartbeat?> KeepAsync(AccountLink leased, CT ct)
+    {
+        try
+        {
+            var renewed = await store.ReplaceAsync(WithLease(leased, leased.LeaseOwner!), ct);
+            return new LeaseHeartbeat(renewed, this, store, options.Value.LeaseDuration / 3, options.Value.ClockAllowance, time);
+        }
+        catch (Exception ex) when (ex is LinkConcurrencyException or Errors.StorageUnavailableException)
+        {
+            // Refused (another holder wrote the row) or not written: the work must not start on a lease that may lapse.
+            return null;
+        }
+    }
+
     /// <summary>Gives the lease back without other changes; a failure only means it expires by itself.</summary>
     public async Task ReleaseQuietlyAsync(AccountLink leased)
     {

@@ -59,7 +59,14 @@ public sealed partial class LinkService(
         }
         else
         {
-            revocation = await RevokeAsync(leased, ct);
+            AccountLink? held;
+            (held, revocation) = await RevokeHeldAsync(leased, ct);
+            if (held is null)
+            {
+                return (null, BrokerErrors.LinkBusy);
+            }
+
+            leased = held;
             if (revocation.RefreshFirst)
             {
                 var (again, retried, error) = await RefreshThenRevokeAsync(leased, ct);
@@ -119,7 +126,7 @@ public sealed partial class LinkService(
     {
         try
         {
-            await store.ReplaceAsync(leased with { LastFailure = outcome, LeaseOwner = null, LeaseUntil = null }, CT.None);
+            await store.ReplaceAsync(leased with { LastFailure = outcome, LeaseOwner = null, LeaseUntil = null, UnlinkRequestedAt = null }, CT.None);
         }
         catch (LinkConcurrencyException)
         {
@@ -133,11 +140,13 @@ public sealed partial class LinkService(
     /// the spend marker, the vault write first), then the lease is taken again and revocation is tried once more with
     /// the new credential. Only a refresh that ended with a stored credential leads to that second try; a refresh token
     /// the provider rejected leaves nothing that could revoke, and any other outcome (unknown, backing off, busy) erases
-    /// nothing. Null link: it disappeared meanwhile.
+    /// nothing. Null link: it disappeared meanwhile. A pending link is given back with the unlink's intent on it
+    /// (<see cref="LinkLeases.ReleaseForUnlinkAsync"/>): another instance's sweep in the gap leaves it to this unlink
+    /// instead of linking its key, which would answer the user's unlink with 404 and leave an active link behind.
     /// </summary>
     private async Task<(AccountLink? Leased, RevocationResult? Revocation, BrokerError? Error)> RefreshThenRevokeAsync(AccountLink leased, CT ct)
     {
-        await leases.ReleaseQuietlyAsync(leased);
+        await leases.ReleaseForUnlinkAsync(leased);
         var refreshed = await refresher.RefreshAsync(leased.UserId, leased.ProviderId, leased.AccountId, LinkRefresher.Mode.Force, ct);
         var current = await store.GetAsync(leased.UserId, leased.ProviderId, leased.AccountId, ct);
         AccountLink? again;
@@ -155,13 +164,25 @@ public sealed partial class LinkService(
             return (null, null, BrokerErrors.LinkNotFound(leased.ProviderId));
         }
 
+        if (refreshed != RefreshOutcome.Refreshed && RenewedMeanwhile(leased, again))
+        {
+            // Another holder renewed the pair in the gap (another instance's sweep, the last run that could renew a pending
+            // link's pair), and this renewal lost to it (WhiteBIT's 1 request/s, its lease): the row names the newer pair.
+            refreshed = RefreshOutcome.Refreshed;
+        }
+
         switch (refreshed)
         {
             case RefreshOutcome.Refreshed:
-                var revocation = await RevokeAsync(again, ct);
+                var (held, revocation) = await RevokeHeldAsync(again, ct);
+                if (held is null)
+                {
+                    return (null, null, BrokerErrors.LinkBusy);
+                }
+
                 LogRevokedAfterRefresh(logger, leased.ProviderId, revocation.Status);
                 // Asked once: a provider asking for a refresh again right after one is not told yes forever.
-                return (again, revocation.RefreshFirst ? revocation with { RefreshFirst = false } : revocation, null);
+                return (held, revocation.RefreshFirst ? revocation with { RefreshFirst = false } : revocation, null);
             case RefreshOutcome.ReauthRequired or RefreshOutcome.Expired:
                 return (again, new RevocationResult(RevocationStatus.NoLongerPossible,
                     "The link's refresh token can no longer renew the access token (the provider rejected it, or its last renewal's outcome is unknown), so nothing is left to revoke with: revoke the access (delete the API key) in the provider's own settings. The broker's copy was erased."), null);
@@ -169,6 +190,53 @@ public sealed partial class LinkService(
                 return (again, new RevocationResult(RevocationStatus.Unavailable,
                     $"Revocation needs a live access token and it could not be renewed now ({RenewalFailure(refreshed)}); nothing was erased, retry the unlink later."), null);
         }
+    }
+
+    /// <summary>
+    /// Same grant and status, a later issue (a later <see cref="AccountLink.LastRefreshAt"/> or access-token expiry), and
+    /// no spend in doubt: renewed by someone else since it was given back. Not a newer credential version alone: the
+    /// vault's write-proof copy before a spend is a new version with the same tokens, and a spend refused before it was
+    /// sent leaves the row naming it.
+    /// </summary>
+    private static bool RenewedMeanwhile(AccountLink givenBack, AccountLink again) =>
+        again.Status == givenBack.Status && again.CredentialName == givenBack.CredentialName && !again.SpendInDoubt
+        && (Later(again.LastRefreshAt, givenBack.LastRefreshAt) || Later(again.AccessTokenExpiresAt, givenBack.AccessTokenExpiresAt));
+
+    private static bool Later(DateTimeOffset? now, DateTimeOffset? before) => now is { } at && (before is null || at > before);
+
+    /// <summary>
+    /// Revokes under a lease kept alive for as long as that takes (<see cref="LinkLeases.KeepAsync"/>): WhiteBIT's key
+    /// deletion waits out 423s for up to <c>KeyDeletionLockedTotalWait</c> (90 s by default, up to 200 s), which can
+    /// outlast the unlink's lease, and a sweep taking the lapsed lease could link a pending key or renew the pair under
+    /// it. The row as last written comes back for the unlink's next write; null when the lease was lost (the revocation is
+    /// then cancelled where it was, and nothing is erased).
+    /// </summary>
+    private async Task<(AccountLink? Held, RevocationResult Revocation)> RevokeHeldAsync(AccountLink leased, CT ct)
+    {
+        await using var heartbeat = await leases.KeepAsync(leased, ct);
+        if (heartbeat is null)
+        {
+            return (null, new RevocationResult(RevocationStatus.Unavailable, "The link's lease could not be kept."));
+        }
+
+        using var stops = CancellationTokenSource.CreateLinkedTokenSource(ct, heartbeat.Lost);
+        RevocationResult revocation;
+        try
+        {
+            revocation = await RevokeAsync(leased, stops.Token);
+        }
+        catch (OperationCanceledException) when (heartbeat.Lost.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            revocation = new RevocationResult(RevocationStatus.Unavailable, "The link's lease was lost during revocation.");
+        }
+
+        var held = await heartbeat.StopAsync();
+        if (held is null)
+        {
+            LogLeaseLost(logger, leased.ProviderId, revocation.Status);
+        }
+
+        return (held, revocation);
     }
 
     private static string RenewalFailure(RefreshOutcome outcome) => outcome switch
@@ -217,6 +285,9 @@ public sealed partial class LinkService(
 
         return await provider.RevokeAsync(credential.Credential, ct);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unlink at {ProviderId} stopped: its lease was lost during revocation ({Revocation}); nothing erased, the holder that took it wins")]
+    private static partial void LogLeaseLost(ILogger logger, string providerId, RevocationStatus revocation);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unlink at {ProviderId} deferred: revocation failed transiently, nothing erased")]
     private static partial void LogRevocationDeferred(ILogger logger, string providerId);

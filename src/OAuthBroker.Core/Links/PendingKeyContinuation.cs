@@ -32,6 +32,8 @@ namespace OAuthBroker.Links;
 /// the row ends <see cref="LinkStatus.ReauthRequired"/> with the reason (<see cref="LinkEventTypes.WhiteBitKeyFailed"/>)
 /// — <see cref="KeyLeftCode"/> when what the flow created could not be removed or checked, so the user knows to delete it.
 /// Transient failures are retried with the refresh backoff.</item>
+/// <item>An unlink under way (<see cref="AccountLink.UnlinkRequestedAt"/>, written when it gave the lease back for the
+/// renewal): left to it; nothing is looked up, linked or failed until the intent lapses.</item>
 /// </list>
 /// </summary>
 public sealed partial class PendingKeyContinuation(
@@ -63,6 +65,8 @@ public sealed partial class PendingKeyContinuation(
     public const string RenewalFailedCode = "pending_renewal_failed";
 
     private readonly string _instance = "pending-" + Guid.NewGuid().ToString("N")[..12];
+
+    private readonly PendingKeyFailure _failure = new(store, recorder, leases, time, logger);
 
     /// <summary>
     /// (user, provider) pairs being continued in this instance. WhiteBIT allows one key per user and partner, so two pending
@@ -100,8 +104,9 @@ public sealed partial class PendingKeyContinuation(
 
     private async Task<(RefreshOutcome Outcome, AccountLink? HandedOver)> ContinueOneAsync(AccountLink link, bool afterRenewal, CT ct)
     {
-        if (leases.HeldByOther(link, _instance))
+        if (leases.HeldByOther(link, _instance) || (leases.UnlinkRequested(link) && !horizon.MustRenewThisRun(link, time.GetUtcNow())))
         {
+            // An unlink under way is left to it, without even a lease taken (that write would cost the unlink's next one).
             return (RefreshOutcome.Busy, null);
         }
 
@@ -181,6 +186,20 @@ public sealed partial class PendingKeyContinuation(
         var credential = vaulted.Credential;
         var renewable = !afterRenewal && credential.RefreshToken is not null && !(credential.RefreshTokenExpiresAt <= now);
         var accessRunOut = credential.AccessTokenExpiresAt <= now + refreshOptions.Value.ClockAllowance;
+        if (leases.UnlinkRequested(leased))
+        {
+            // The user's unlink gave the lease back only for the pair's renewal (LinkService): the link's end is the
+            // unlink's, so nothing is looked up, linked or failed here. The pair is renewed when this is the last run that
+            // can, so an unlink that died still leaves a pair able to delete the flow's key once its intent lapses.
+            if (renewable && credential.RefreshTokenExpiresAt <= horizon.NextRunActsBy(now))
+            {
+                return await HandOverForRenewalAsync(leased);
+            }
+
+            await leases.ReleaseQuietlyAsync(leased);
+            return (RefreshOutcome.Busy, null);
+        }
+
         if (now > leased.CreatedAt + brokerOptions.Value.PendingKeyLifetime)
         {
             // Removing the flow's key needs a live access token: renewed first while the refresh token still can.
@@ -248,7 +267,7 @@ public sealed partial class PendingKeyContinuation(
     /// anything was spent, the breaker open, the vault not writing), and the next run would find the refresh token dead:
     /// the flow ends now through its failure path (<see cref="RenewalFailedCode"/>, or <see cref="KeyLeftCode"/> when
     /// what it created could not be removed), rather than at a run left with nothing to act with. Anything else (the
-    /// link renewed or changed meanwhile, a spend in doubt, another holder) returns <paramref name="renewal"/> untouched.
+    /// link renewed or changed meanwhile, a spend in doubt, another holder, a fresh unlink intent) returns <paramref name="renewal"/> untouched.
     /// </summary>
     internal async Task<RefreshOutcome> EndUnrenewableAsync(AccountLink link, RefreshOutcome renewal, CT ct)
     {
@@ -261,8 +280,10 @@ public sealed partial class PendingKeyContinuation(
         try
         {
             var current = await store.GetAsync(link.UserId, link.ProviderId, link.AccountId, ct);
+            // A fresh unlink intent: the unlink renews (or fails to) and deletes the flow's key itself; ending the flow
+            // here would leave it nothing to act with and answer the user's unlink for it.
             if (current is not { Status: LinkStatus.PendingKey, SpendInDoubt: false } || leases.HeldByOther(current, _instance)
-                || !horizon.MustRenewThisRun(current, time.GetUtcNow()))
+                || leases.UnlinkRequested(current) || !horizon.MustRenewThisRun(current, time.GetUtcNow()))
             {
                 return renewal;
             }
@@ -321,36 +342,9 @@ public sealed partial class PendingKeyContinuation(
         }
     }
 
-    /// <summary>
-    /// The final end: the flow's own key removed where it can be (the deadline renews first when only a refresh token
-    /// can still reach it), the row marked <see cref="LinkStatus.ReauthRequired"/> with the reason and the event in one
-    /// write. The reason is <see cref="KeyLeftCode"/> when the removal did not succeed: whatever else went wrong, what
-    /// the user must do first is delete that key (the cause is logged).
-    /// </summary>
-    private async Task<RefreshOutcome> FailAsync(AccountLink leased, VaultedCredential? vaulted, IDeferredAuthorization? deferred, string code, CT ct, bool abandon = true)
-    {
-        RevocationStatus? removed = null;
-        if (abandon && deferred is not null && vaulted is not null)
-        {
-            var existing = await DeferredProviderLeg.ExistingAccountIdsAsync(store, leased.UserId, leased.ProviderId, ct);
-            var result = await deferred.AbandonAsync(Pending(leased, vaulted, existing, time.GetUtcNow()), CT.None);
-            removed = result.Status;
-        }
-
-        var reason = removed is { } status && status != RevocationStatus.Revoked ? KeyLeftCode : code;
-        var now = time.GetUtcNow();
-        var failed = Released(leased) with
-        {
-            Status = LinkStatus.ReauthRequired,
-            LastFailure = reason,
-            WaitingFor = null,
-            NextRefreshAt = null,
-            UpdatedAt = now,
-        };
-        await recorder.ReplaceWithScheduleAsync(leased, failed.Announcing(LinkEventTypes.WhiteBitKeyFailed, now, reason), CT.None);
-        LogKeyFailed(logger, leased.ProviderId, code, removed);
-        return RefreshOutcome.ReauthRequired;
-    }
+    /// <summary>The final end (<see cref="PendingKeyFailure.EndAsync"/>).</summary>
+    private Task<RefreshOutcome> FailAsync(AccountLink leased, VaultedCredential? vaulted, IDeferredAuthorization? deferred, string code, CT ct, bool abandon = true) =>
+        _failure.EndAsync(leased, abandon ? vaulted : null, deferred, code, ct);
 
     /// <summary>A link of the user already holds these tokens: a run before this one linked it and died before removing the pending row.</summary>
     private async Task<bool> AlreadyLinkedAsync(AccountLink leased, VaultedCredential vaulted, IReadOnlySet<string> existing, CT ct)
@@ -387,10 +381,10 @@ public sealed partial class PendingKeyContinuation(
         }
     }
 
-    private static PendingAuthorization Pending(AccountLink leased, VaultedCredential vaulted, IReadOnlySet<string> existing, DateTimeOffset now) =>
+    internal static PendingAuthorization Pending(AccountLink leased, VaultedCredential vaulted, IReadOnlySet<string> existing, DateTimeOffset now) =>
         new(vaulted.Credential, leased.Scopes, leased.PendingProgress ?? new Dictionary<string, string>(), leased.NextRefreshAt ?? now) { ExistingAccountIds = existing };
 
-    private static AccountLink Released(AccountLink leased) => leased with { LeaseOwner = null, LeaseUntil = null };
+    internal static AccountLink Released(AccountLink leased) => leased with { LeaseOwner = null, LeaseUntil = null };
 
     private static AccountLink Describe(AccountLink link, VaultedCredential vaulted) => link with
     {
@@ -428,9 +422,6 @@ public sealed partial class PendingKeyContinuation(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pending key at {ProviderId} is ready; the link is {Status}")]
     private static partial void LogKeyReady(ILogger logger, string providerId, LinkStatus status);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Pending key at {ProviderId} failed ({Code}); what the flow created at the provider: {Removed} (none: not attempted); the user must connect again")]
-    private static partial void LogKeyFailed(ILogger logger, string providerId, string code, RevocationStatus? removed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pending key at {ProviderId} linked, but its pending row could not be removed ({ExceptionType}); the next run removes it")]
     private static partial void LogRemoveFailed(ILogger logger, string providerId, string exceptionType);

@@ -339,6 +339,7 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
             ["Outbox"] = LinkEventJson.SerializeList(link.PendingEvents),
             ["PendingProgress"] = link.PendingProgress is { } progress ? System.Text.Json.JsonSerializer.Serialize(progress, StorageJsonContext.Default.IReadOnlyDictionaryStringString) : null,
             ["WaitingFor"] = link.WaitingFor,
+            ["UnlinkRequestedAt"] = link.UnlinkRequestedAt,
         };
         return entity;
     }
@@ -383,6 +384,7 @@ public sealed class TableAccountLinkStore(TableHandle table, LinkOutbox? outbox 
         PendingEvents = LinkEventJson.ReadList(entity.GetString("Outbox")),
         PendingProgress = entity.GetString("PendingProgress") is { Length: > 0 } progress ? System.Text.Json.JsonSerializer.Deserialize(progress, StorageJsonContext.Default.DictionaryStringString) : null,
         WaitingFor = entity.GetString("WaitingFor"),
+        UnlinkRequestedAt = entity.GetDateTimeOffset("UnlinkRequestedAt"),
         ETag = entity.ETag,
     };
 }

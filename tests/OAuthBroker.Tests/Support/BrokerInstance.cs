@@ -43,9 +43,13 @@ public sealed class BrokerInstance : IAsyncDisposable
 
     /// <param name="clock">This instance's clock; default: real time, independent of the fixture's.</param>
     /// <param name="settings">Extra <c>--Key=Value</c> settings, applied last.</param>
-    public static async Task<BrokerInstance> StartAsync(BrokerEnvironmentFixture fixture, ManualClock? clock = null, params string[] settings)
+    public static Task<BrokerInstance> StartAsync(BrokerEnvironmentFixture fixture, ManualClock? clock = null, params string[] settings) =>
+        StartAsync(fixture, clock, _ => { }, settings);
+
+    /// <param name="services">Last-word service changes (a seam around one of the instance's parts, e.g. its link store).</param>
+    public static async Task<BrokerInstance> StartAsync(BrokerEnvironmentFixture fixture, ManualClock? clock, Action<IServiceCollection> services, params string[] settings)
     {
-        var app = Create(fixture, clock ?? new ManualClock(), out var uri, settings);
+        var app = Create(fixture, clock ?? new ManualClock(), out var uri, services, settings);
         try
         {
             await app.StartAsync();
@@ -60,7 +64,10 @@ public sealed class BrokerInstance : IAsyncDisposable
     }
 
     /// <summary>Builds (without starting) an instance: start-up validation runs on <c>StartAsync</c>.</summary>
-    public static WebApplication Create(BrokerEnvironmentFixture fixture, ManualClock clock, out Uri uri, params string[] settings)
+    public static WebApplication Create(BrokerEnvironmentFixture fixture, ManualClock clock, out Uri uri, params string[] settings) =>
+        Create(fixture, clock, out uri, _ => { }, settings);
+
+    private static WebApplication Create(BrokerEnvironmentFixture fixture, ManualClock clock, out Uri uri, Action<IServiceCollection> services, string[] settings)
     {
         var port = FreePort.Next();
         uri = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/"));
@@ -74,6 +81,7 @@ public sealed class BrokerInstance : IAsyncDisposable
             builder.Logging.AddProvider(fixture.Logs);
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
             builder.Services.AddSingleton<TimeProvider>(clock);
+            services(builder.Services);
         });
     }
 
