@@ -111,6 +111,8 @@ public sealed class WhiteBitPendingUnlinkLostLeaseTests(BrokerEnvironmentFixture
 
         public bool Hung => _hung > 0;
 
+        private TimeSpan Hang => hang;
+
         public IAccountLinkStore Over(IAccountLinkStore inner) => new Wrapped(inner, this);
 
         private bool HangsOn(AccountLink link) =>
@@ -128,7 +130,7 @@ public sealed class WhiteBitPendingUnlinkLostLeaseTests(BrokerEnvironmentFixture
             {
                 if (seam.HangsOn(link))
                 {
-                    await Task.Delay(hang, ct);
+                    await Task.Delay(seam.Hang, ct);
                     throw new StorageUnavailableException("The storage service did not answer.");
                 }
 
