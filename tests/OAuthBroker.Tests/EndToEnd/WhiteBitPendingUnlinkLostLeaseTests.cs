@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using OAuthBroker.Credentials;
 using OAuthBroker.Errors;
 using OAuthBroker.Links;
+using OAuthBroker.Refresh;
 using OAuthBroker.Sandbox;
 using OAuthBroker.Sandbox.Faults;
 using OAuthBroker.Sandbox.WhiteBit;
@@ -44,6 +45,8 @@ public sealed class WhiteBitPendingUnlinkLostLeaseTests(BrokerEnvironmentFixture
         }
 
         Keys.FinishKeyCreation("698001", DateTimeOffset.UtcNow).ShouldBe(1);
+        // A look finds the key and waits for its locked secret (api-key-secret 423), so the unlink has a key to delete.
+        (await fixture.Broker<PendingKeyContinuation>().ContinueAsync((await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem(), default)).ShouldBe(RefreshOutcome.Deferred);
         var pending = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
         var flowsKey = Keys.KeysById.Where(k => k.Value.Account == "698001").ShouldHaveSingleItem();
 
