@@ -109,15 +109,13 @@ public static class BrokerErrors
 
     /// <summary>
     /// The unlink lost its hold on the link (its lease) before it could finish: storage stopped taking the lease's renewals
-    /// until its deadline. Says what happened at the provider; nothing was erased at the broker, and a retry finishes it.
+    /// until its deadline. Says what happened at the provider; nothing was erased at the broker, and a retry finishes it (the
+    /// caller sets <see cref="BrokerError.RetryAfterSeconds"/>: when its lease has lapsed).
     /// </summary>
-    public static BrokerError UnlinkInterruptedByStorage(string atProvider, TimeSpan retryAfter) => new(
+    public static BrokerError UnlinkInterruptedByStorage(string atProvider) => new(
         "unlink_interrupted", 503, "Unlink interrupted",
         atProvider + " Storage stopped answering while the unlink held the link, so it lost its hold on the link before it could finish: " +
-        "nothing was erased at the broker (the link and its credential are kept). Retry the unlink; it finishes it.")
-    {
-        RetryAfterSeconds = (int)Math.Ceiling(retryAfter.TotalSeconds),
-    };
+        "nothing was erased at the broker (the link and its credential are kept). Retry the unlink; it finishes it.");
 
     /// <summary>The unlink lost its hold on the link (its lease) to another writer before it could finish.</summary>
     public static BrokerError UnlinkOvertaken(string atProvider) => new(

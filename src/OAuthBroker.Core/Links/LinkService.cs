@@ -254,7 +254,7 @@ public sealed partial class LinkService(
         var atProvider = AtProvider(revocation, stopped);
         return (null, revocation, heartbeat.TakenByAnother
             ? BrokerErrors.UnlinkOvertaken(atProvider)
-            : BrokerErrors.UnlinkInterruptedByStorage(atProvider, leases.Longest));
+            : BrokerErrors.UnlinkInterruptedByStorage(atProvider) with { RetryAfterSeconds = (int)Math.Ceiling(leases.Longest.TotalSeconds) });
     }
 
     private static readonly RevocationResult NotStarted = new(RevocationStatus.Unavailable, "The link's lease could not be kept.");
