@@ -30,7 +30,7 @@ public sealed partial class PendingSpendInDoubt(
     /// <summary>
     /// When to look again at a row whose spend's result is not in the vault (this instance's clock), or null when it is
     /// decided now: the holder's result can no longer land and show (the marker is older than the whole spend's lease
-    /// budget after it was set, <see cref="LeaseBudget.ForSpend"/>, plus <see cref="IVaultWriteBudget.WriteVisibleWithin"/>), the
+    /// budget after it was set, <see cref="LeaseBudget.ForSpend"/>, or its lease's end when later, plus <see cref="IVaultWriteBudget.WriteVisibleWithin"/>), the
     /// old access token would stop being able to remove the flow's key before then, or the row was already held once and its look has come.
     /// </summary>
     public DateTimeOffset? LookAt(AccountLink row)
@@ -42,8 +42,12 @@ public sealed partial class PendingSpendInDoubt(
         }
 
         var o = refreshOptions.Value;
-        // The marker was set on the storage service's clock (LinkLeases.Now), and its age is measured on it.
-        var settledBy = now + (started + o.BudgetWith(vault.WorstCaseWrite).ForSpend + vault.WriteVisibleWithin + o.ClockAllowance - leases.Now);
+        // The marker was set on the storage service's clock (LinkLeases.Now), and its age is measured on it. The holder set
+        // it in the same write that renewed its lease, and sends while what is left of that lease still holds the spend
+        // and the vault write (LinkRefresher.SpendAsync): a slow marker write moves the send later, so its result's write
+        // may end as late as the lease's end less the clock allowance, not only the spend budget after the marker.
+        var holderWritesBy = Max(o.BudgetWith(vault.WorstCaseWrite).ForSpend, o.LeaseDuration - o.ClockAllowance);
+        var settledBy = now + (started + holderWritesBy + vault.WriteVisibleWithin + o.ClockAllowance - leases.Now);
         var look = settledBy;
         if (row.AccessTokenExpiresAt is { } expires && expires - o.ClockAllowance > now)
         {
@@ -62,6 +66,8 @@ public sealed partial class PendingSpendInDoubt(
 
         return look > now ? look : null;
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>
     /// Holds the leased row until <paramref name="look"/>: the lease given back, the marker kept (nothing is spent while it

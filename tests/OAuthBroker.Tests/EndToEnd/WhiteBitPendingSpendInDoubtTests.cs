@@ -48,11 +48,12 @@ public sealed class WhiteBitPendingSpendInDoubtTests(BrokerEnvironmentFixture fi
         var versions = fixture.Environment.KeyVault.VersionsOf(row.CredentialName);
         var grant = fixture.Sandbox<OAuthBroker.Sandbox.Pages.StandardGrants>().Authenticate("whitebit", before.AccessToken).ShouldNotBeNull();
 
-        // Two instances two minutes on (the 300 s access token lives; the 600 s refresh token would expire before the next
-        // five-minute run could act, so this run renews). The holder's vault client waits 2 s for a write, once; the vault
-        // takes 10 s to commit it and commits it all the same.
-        await using var holder = await BrokerInstance.StartAsync(fixture, new ManualClock(TimeSpan.FromMinutes(2)), Settings(visibleWithin: "00:00:20"));
-        await using var finderInstance = await BrokerInstance.StartAsync(fixture, new ManualClock(TimeSpan.FromMinutes(2)), Settings(visibleWithin: "00:00:20"));
+        // Two instances at this run's moment (RenewingRunAt: the 300 s access token lives; the 600 s refresh token would
+        // expire before the next run could act, so this run renews). The holder's vault client waits 2 s for a write, once;
+        // the vault takes 10 s to commit it and commits it all the same.
+        await using var holder = await BrokerInstance.StartAsync(fixture, new ManualClock(RenewingRunAt), Settings(visibleWithin: "00:00:20"));
+        await using var finderInstance = await BrokerInstance.StartAsync(fixture, new ManualClock(RenewingRunAt), Settings(visibleWithin: "00:00:20"));
+        ShouldRenewThisRun(holder, row);
         await ProveWritesAsync(holder);
         RefreshOutcome found;
         fixture.Environment.KeyVault.SlowWrites(new SlowWrite(TimeSpan.FromSeconds(10), CommitLate: true, Method: "PUT"));
@@ -89,9 +90,10 @@ public sealed class WhiteBitPendingSpendInDoubtTests(BrokerEnvironmentFixture fi
         (await fixture.CredentialOfAsync(browser.User, "whitebit", row.AccountId)).RefreshToken.ShouldBe(grant.CurrentRefreshToken, "the pair WhiteBIT rotated to");
         grant.Revoked.ShouldBeFalse();
 
-        // The user creates the key: the adopted pair fetches it, and nothing of the flow was deleted at WhiteBIT.
+        // The user creates the key: at the next run (a minute after the holder's, whose clock set the adopted pair's next
+        // look), the adopted pair fetches it, and nothing of the flow was deleted at WhiteBIT.
         Keys.FinishKeyCreation(uid.ToString(System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.UtcNow);
-        using (fixture.BrokerClock.AdvanceFor(TimeSpan.FromMinutes(3)))
+        using (fixture.BrokerClock.AdvanceFor(RenewingRunAt + TimeSpan.FromMinutes(1)))
         {
             await fixture.Broker<ScheduledRun>().RunAsync(default);
         }
@@ -115,9 +117,10 @@ public sealed class WhiteBitPendingSpendInDoubtTests(BrokerEnvironmentFixture fi
         Keys.FinishKeyCreation(account, DateTimeOffset.UtcNow);
 
         // The holder's result write is refused (403): nothing lands. Its run holds the link for the write's worst case
-        // (2 s client + 2 s visibility here), then ends it, in the same run: the next five-minute run would find the 300 s
-        // access token dead and the flow's key could no longer be deleted.
-        await using var holder = await BrokerInstance.StartAsync(fixture, new ManualClock(TimeSpan.FromMinutes(2)), Settings(visibleWithin: "00:00:02"));
+        // (2 s client + 2 s visibility here), then ends it, in the same run: the next run may act only after the 300 s
+        // access token is dead, and the flow's key could no longer be deleted.
+        await using var holder = await BrokerInstance.StartAsync(fixture, new ManualClock(RenewingRunAt), Settings(visibleWithin: "00:00:02"));
+        ShouldRenewThisRun(holder, row);
         await ProveWritesAsync(holder);
         fixture.Environment.KeyVault.FailWrites(WriteFault.Forbidden);
         try
@@ -139,12 +142,32 @@ public sealed class WhiteBitPendingSpendInDoubtTests(BrokerEnvironmentFixture fi
     }
 
     /// <summary>
+    /// How far the instances' clocks run ahead of the pending link's pair (issued as the test starts): its 300 s access
+    /// token lives, with room for the run's in-run look (<see cref="PendingRenewalHorizon.RenewalRetryWindow"/>, 15 s at
+    /// the default one-minute schedule), and its 600 s refresh token would expire before the next run could act
+    /// (<see cref="PendingRenewalHorizon.NextRunActsBy"/>, about 425 s with <see cref="Settings"/>), so this run renews.
+    /// </summary>
+    private static readonly TimeSpan RenewingRunAt = TimeSpan.FromSeconds(210);
+
+    /// <summary>
     /// A short lease budget (a spend's worst case is 8 s: two 2 s provider calls, one 2 s vault attempt, 2 s for clocks),
     /// the vault's write visibility <paramref name="visibleWithin"/>, a proof of writes that stays valid through the test,
-    /// and a vault breaker that lets the next test spend.
+    /// and a vault breaker that lets the next test spend. The short budget shrinks the next run's horizon, and so the
+    /// stretch where a run must renew a pending pair while its access token lives; a long housekeeping budget (4 min)
+    /// widens it again, as a slow housekeeping would, so that stretch holds <see cref="RenewingRunAt"/> with room on both sides.
     /// </summary>
     private static string[] Settings(string visibleWithin) =>
-        [.. BrokerInstance.ShortBudget, "--Refresh:VaultWriteProofWindow=00:10:00", "--Refresh:VaultBreakerDuration=00:00:03", $"--KeyVault:WriteVisibleWithin={visibleWithin}"];
+        [.. BrokerInstance.ShortBudget, "--Refresh:HousekeepingBudget=00:04:00", "--Refresh:VaultWriteProofWindow=00:10:00",
+            "--Refresh:VaultBreakerDuration=00:00:03", $"--KeyVault:WriteVisibleWithin={visibleWithin}"];
+
+    /// <summary>The test's premise: at the instance's clock, the pending pair is this run's to renew, its access token alive.</summary>
+    private static void ShouldRenewThisRun(BrokerInstance instance, AccountLink row)
+    {
+        var now = instance.Clock.GetUtcNow();
+        var horizon = instance.Get<PendingRenewalHorizon>();
+        horizon.MustRenewThisRun(row, now).ShouldBeTrue($"the next run may act {horizon.Terms.Total} after this one: too soon for this run to have to renew");
+        row.AccessTokenExpiresAt.ShouldNotBeNull().ShouldBeGreaterThan(now + horizon.RenewalRetryWindow + TimeSpan.FromSeconds(30), "the access token lives through the run's look");
+    }
 
     /// <summary>The instance refreshes a Bybit link of its own: it has seen the vault take a write, so its renewal needs no proof write.</summary>
     private async Task ProveWritesAsync(BrokerInstance instance)

@@ -5,6 +5,7 @@ using OAuthBroker.Links;
 using OAuthBroker.Refresh;
 using OAuthBroker.Sandbox;
 using OAuthBroker.Sandbox.Faults;
+using OAuthBroker.Sandbox.Pages;
 using OAuthBroker.Sandbox.WhiteBit;
 using OAuthBroker.Scheduling;
 using OAuthBroker.Tests.Events;
@@ -91,8 +92,7 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
         const string account = "710001";
         await PendingKeyAsync(browser, account);
         var flowsKey = await UserCreatesKeyBehindALockAsync(browser, account);
-        // refresh-token 400: {"data":{"token":["Invalid token."]}}.
-        Fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/refresh_token", 400, """{"data":{"token":["Invalid token."]}}""", "application/json"));
+        await WhiteBitRefusesTheRefreshTokenAsync(browser);
 
         // Six minutes on the access token has run out: the run renews before it looks, and WhiteBIT refuses.
         await RunAtAsync(TimeSpan.FromMinutes(6));
@@ -114,7 +114,7 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
         const string account = "710002";
         await PendingKeyAsync(browser, account);
         var flowsKey = await UserCreatesKeyBehindALockAsync(browser, account);
-        Fixture.SandboxFaults.Add(new Fault("/whitebit/oauth2/refresh_token", 400, """{"data":{"token":["Invalid token."]}}""", "application/json"));
+        await WhiteBitRefusesTheRefreshTokenAsync(browser);
 
         // Three minutes on, the refresh token would be dead before the next run could act: renewed now, and refused.
         await RunAtAsync(TimeSpan.FromMinutes(3));
@@ -223,6 +223,23 @@ public sealed class WhiteBitPendingTimerTests(BrokerEnvironmentFixture fixture) 
     /// The user creates the key (fast-api-key-integration step 0.6) and its secret stays locked (api-key-secret 423), so the
     /// link keeps waiting with a key at WhiteBIT that this flow created. Returns that key.
     /// </summary>
+    /// <summary>
+    /// WhiteBIT refuses this link's refresh token, and only this link's (refresh-token 400: {"data":{"token":["Invalid
+    /// token."]}}, the sandbox's own answer to a token past its life): its grant's refresh token is made expired, the
+    /// access tokens untouched. Not a one-time fault on the endpoint: the run also renews due links earlier tests left
+    /// in the shared store, and one of them could take the fault, leaving this link renewed.
+    /// </summary>
+    private async Task WhiteBitRefusesTheRefreshTokenAsync(BrowserSession browser)
+    {
+        var row = (await Store.ListAsync(browser.User, default)).ShouldHaveSingleItem();
+        var held = await Fixture.CredentialOfAsync(browser.User, "whitebit", row.AccountId);
+        var grant = Fixture.Sandbox<StandardGrants>().Authenticate("whitebit", held.AccessToken).ShouldNotBeNull();
+        lock (grant.Gate)
+        {
+            grant.CurrentRefreshTokenExpiresAt = DateTimeOffset.MinValue;
+        }
+    }
+
     private async Task<WhiteBitSandboxEndpoints.State.Key> UserCreatesKeyBehindALockAsync(BrowserSession browser, string account)
     {
         WhiteBit.SecretLockedFor = TimeSpan.FromHours(1);

@@ -198,9 +198,6 @@ internal sealed partial class WhiteBitKeyIssuance(
     /// <summary>The reason a pending link gives when the key this flow created could not be deleted (the same as the continuation's).</summary>
     internal const string KeyLeftAtWhiteBit = Links.PendingKeyContinuation.KeyLeftCode;
 
-    internal static ProviderFailure Locked() => new(ProviderFailureKind.Unavailable, "423",
-        "WhiteBIT kept the API key locked (423) longer than the broker waits; connect again shortly.");
-
     /// <summary>A pending link's 423 budget (<see cref="WhiteBitOptions.PendingLockedTotalWait"/>) ran out: final, under the wait's own name.</summary>
     internal static ProviderFailure LockedTooLong() => new(ProviderFailureKind.Rejected, "key_locked",
         "WhiteBIT kept the API key's secret locked (423) longer than the broker waits; connect again.");
