@@ -11,4 +11,7 @@ namespace OAuthBroker.Errors;
 public sealed record BrokerError(string Code, int Status, string Title, string Detail)
 {
     public BrokerError WithDetail(string detail) => this with { Detail = detail };
+
+    /// <summary>When set, the seconds after which a retry can succeed (RFC 9110 §10.2.3 Retry-After, sent with the problem).</summary>
+    public int? RetryAfterSeconds { get; init; }
 }

@@ -107,6 +107,22 @@ public static class BrokerErrors
         "link_busy", 409, "Link busy",
         "A refresh of this link is still running and holds it. Nothing was changed; retry in a minute.");
 
+    /// <summary>
+    /// The unlink lost its hold on the link (its lease) before it could finish: storage stopped taking the lease's renewals
+    /// until its deadline. Says what happened at the provider; nothing was erased at the broker, and a retry finishes it (the
+    /// caller sets <see cref="BrokerError.RetryAfterSeconds"/>: when its lease has lapsed).
+    /// </summary>
+    public static BrokerError UnlinkInterruptedByStorage(string atProvider) => new(
+        "unlink_interrupted", 503, "Unlink interrupted",
+        atProvider + " Storage stopped answering while the unlink held the link, so it lost its hold on the link before it could finish: " +
+        "nothing was erased at the broker (the link and its credential are kept). Retry the unlink; it finishes it.");
+
+    /// <summary>The unlink lost its hold on the link (its lease) to another writer before it could finish.</summary>
+    public static BrokerError UnlinkOvertaken(string atProvider) => new(
+        "unlink_overtaken", 409, "Unlink overtaken",
+        atProvider + " Another writer took the link while the unlink held it, so it stopped before it could finish: " +
+        "nothing was erased at the broker (the link and its credential are kept). Retry the unlink; it finishes it.");
+
     public static BrokerError ReauthRequired(string providerId) => new(
         "reauth_required", 409, "User must connect again",
         $"The '{Printable(providerId)}' provider rejected this link's refresh token; the user must connect the account again.");

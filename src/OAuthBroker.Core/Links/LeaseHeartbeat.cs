@@ -42,6 +42,12 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
     /// <summary>Cancelled once the lease may no longer be this holder's.</summary>
     public CT Lost => _lost.Token;
 
+    /// <summary>
+    /// True when the lease was lost because another holder wrote the row (a renewal refused); false when it was lost
+    /// because storage did not take a renewal by the deadline (failed, or still unanswered), or not lost at all.
+    /// </summary>
+    public bool TakenByAnother { get; private set; }
+
     /// <summary>Stops renewing; the row as last written (its ETag for the holder's next write), or null when the lease was lost.</summary>
     public async Task<AccountLink?> StopAsync()
     {
@@ -97,10 +103,11 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
             // Stopped by the holder.
             return;
         }
-        catch (Exception)
+        catch (Exception ex)
         {
             // Refused (another holder wrote the row), cancelled at the deadline, or any other failure: the lease may be
             // another's. Never rethrown: the holder's work stops through Lost, and StopAsync answers null.
+            TakenByAnother = ex is LinkConcurrencyException;
         }
 
         _row = null;

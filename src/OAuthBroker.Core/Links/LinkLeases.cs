@@ -96,14 +96,23 @@ public sealed class LinkLeases(IAccountLinkStore store, ILeaseClock clock, IOpti
     {
         try
         {
-            var renewed = await store.ReplaceAsync(WithLease(leased, leased.LeaseOwner!), ct);
-            return new LeaseHeartbeat(renewed, this, store, options.Value.LeaseDuration / 3, options.Value.ClockAllowance, time);
+            return await StartKeepingAsync(leased, ct);
         }
         catch (Exception ex) when (ex is LinkConcurrencyException or Errors.StorageUnavailableException)
         {
             // Refused (another holder wrote the row) or not written: the work must not start on a lease that may lapse.
             return null;
         }
+    }
+
+    /// <summary>
+    /// As <see cref="KeepAsync"/>, for a caller that tells its user why the lease could not be kept: throws
+    /// <see cref="LinkConcurrencyException"/> (another holder wrote the row) or <see cref="Errors.StorageUnavailableException"/>.
+    /// </summary>
+    public async Task<LeaseHeartbeat> StartKeepingAsync(AccountLink leased, CT ct)
+    {
+        var renewed = await store.ReplaceAsync(WithLease(leased, leased.LeaseOwner!), ct);
+        return new LeaseHeartbeat(renewed, this, store, options.Value.LeaseDuration / 3, options.Value.ClockAllowance, time);
     }
 
     /// <summary>Gives the lease back without other changes; a failure only means it expires by itself.</summary>

@@ -60,10 +60,11 @@ public sealed partial class LinkService(
         else
         {
             AccountLink? held;
-            (held, revocation) = await RevokeHeldAsync(leased, ct);
+            BrokerError? interrupted;
+            (held, revocation, interrupted) = await RevokeHeldAsync(leased, ct);
             if (held is null)
             {
-                return (null, BrokerErrors.LinkBusy);
+                return (null, interrupted);
             }
 
             leased = held;
@@ -174,10 +175,10 @@ public sealed partial class LinkService(
         switch (refreshed)
         {
             case RefreshOutcome.Refreshed:
-                var (held, revocation) = await RevokeHeldAsync(again, ct);
+                var (held, revocation, interrupted) = await RevokeHeldAsync(again, ct);
                 if (held is null)
                 {
-                    return (null, null, BrokerErrors.LinkBusy);
+                    return (null, null, interrupted);
                 }
 
                 LogRevokedAfterRefresh(logger, leased.ProviderId, revocation.Status);
@@ -208,36 +209,69 @@ public sealed partial class LinkService(
     /// Revokes under a lease kept alive for as long as that takes (<see cref="LinkLeases.KeepAsync"/>): WhiteBIT's key
     /// deletion waits out 423s for up to <c>KeyDeletionLockedTotalWait</c> (90 s by default, up to 200 s), which can
     /// outlast the unlink's lease, and a sweep taking the lapsed lease could link a pending key or renew the pair under
-    /// it. The row as last written comes back for the unlink's next write; null when the lease was lost (the revocation is
-    /// then cancelled where it was, and nothing is erased).
+    /// it. The row as last written comes back for the unlink's next write; when the lease could not be kept, or was lost
+    /// (the revocation is then cancelled where it was, and nothing is erased), null and the problem that tells the user
+    /// what happened at the provider and that a retry finishes the unlink.
     /// </summary>
-    private async Task<(AccountLink? Held, RevocationResult Revocation)> RevokeHeldAsync(AccountLink leased, CT ct)
+    private async Task<(AccountLink? Held, RevocationResult Revocation, BrokerError? Interrupted)> RevokeHeldAsync(AccountLink leased, CT ct)
     {
-        await using var heartbeat = await leases.KeepAsync(leased, ct);
-        if (heartbeat is null)
+        LeaseHeartbeat heartbeat;
+        try
         {
-            return (null, new RevocationResult(RevocationStatus.Unavailable, "The link's lease could not be kept."));
+            heartbeat = await leases.StartKeepingAsync(leased, ct);
+        }
+        catch (LinkConcurrencyException)
+        {
+            return (null, NotStarted, BrokerErrors.UnlinkOvertaken(NothingSent));
+        }
+        catch (StorageUnavailableException)
+        {
+            // Nothing was sent to the provider and nothing written: exactly what storage_unavailable says.
+            return (null, NotStarted, BrokerErrors.StorageUnavailable);
         }
 
+        await using var held = heartbeat;
         using var stops = CancellationTokenSource.CreateLinkedTokenSource(ct, heartbeat.Lost);
         RevocationResult revocation;
+        var stopped = false;
         try
         {
             revocation = await RevokeAsync(leased, stops.Token);
         }
         catch (OperationCanceledException) when (heartbeat.Lost.IsCancellationRequested && !ct.IsCancellationRequested)
         {
+            stopped = true;
             revocation = new RevocationResult(RevocationStatus.Unavailable, "The link's lease was lost during revocation.");
         }
 
-        var held = await heartbeat.StopAsync();
-        if (held is null)
+        var row = await heartbeat.StopAsync();
+        if (row is not null)
         {
-            LogLeaseLost(logger, leased.ProviderId, revocation.Status);
+            return (row, revocation, null);
         }
 
-        return (held, revocation);
+        LogLeaseLost(logger, leased.ProviderId, revocation.Status, heartbeat.TakenByAnother);
+        var atProvider = AtProvider(revocation, stopped);
+        return (null, revocation, heartbeat.TakenByAnother
+            ? BrokerErrors.UnlinkOvertaken(atProvider)
+            : BrokerErrors.UnlinkInterruptedByStorage(atProvider) with { RetryAfterSeconds = (int)Math.Ceiling(leases.Longest.TotalSeconds) });
     }
+
+    private static readonly RevocationResult NotStarted = new(RevocationStatus.Unavailable, "The link's lease could not be kept.");
+
+    private const string NothingSent = "Nothing was sent to the provider.";
+
+    /// <summary>
+    /// What the provider did before the unlink lost its lease. A retry revokes again: RFC 7009 §2.2 answers 200 for a token
+    /// already revoked, and a provider that says it has nothing left to revoke ends in a definite outcome, so it finishes.
+    /// </summary>
+    private static string AtProvider(RevocationResult revocation, bool stopped) => stopped
+        ? "The revocation at the provider was stopped before it answered, so whether the provider revoked the access is unknown; the retry revokes again."
+        : revocation.Status switch
+        {
+            RevocationStatus.Revoked => "The provider had already revoked the access (" + revocation.Detail + ").",
+            _ => "The provider did not revoke the access (" + revocation.Detail + ").",
+        };
 
     private static string RenewalFailure(RefreshOutcome outcome) => outcome switch
     {
@@ -286,8 +320,8 @@ public sealed partial class LinkService(
         return await provider.RevokeAsync(credential.Credential, ct);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Unlink at {ProviderId} stopped: its lease was lost during revocation ({Revocation}); nothing erased, the holder that took it wins")]
-    private static partial void LogLeaseLost(ILogger logger, string providerId, RevocationStatus revocation);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unlink at {ProviderId} stopped: its lease was lost during revocation ({Revocation}; taken by another writer: {TakenByAnother}, otherwise storage did not take a renewal by its deadline); nothing erased")]
+    private static partial void LogLeaseLost(ILogger logger, string providerId, RevocationStatus revocation, bool takenByAnother);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Unlink at {ProviderId} deferred: revocation failed transiently, nothing erased")]
     private static partial void LogRevocationDeferred(ILogger logger, string providerId);

@@ -49,6 +49,11 @@ public static class LinkEndpoints
         }
 
         var (result, error) = await links.UnlinkAsync(userId, provider, accountId, ct);
+        if (error?.RetryAfterSeconds is { } seconds)
+        {
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         return error is not null ? Problems.From(error) : TypedResults.Ok(result);
     }
 }

@@ -26,6 +26,7 @@ internal static class ProblemCodes
         ["unknown_provider"] = 404,
         ["link_not_found"] = 404,
         ["link_busy"] = 409,
+        ["unlink_overtaken"] = 409,
         ["concurrent_change"] = 409,
         ["reauth_required"] = 409,
         ["link_expired"] = 409,
@@ -36,6 +37,7 @@ internal static class ProblemCodes
         ["provider_unavailable"] = 503,
         ["revocation_unavailable"] = 503,
         ["storage_unavailable"] = 503,
+        ["unlink_interrupted"] = 503,
         ["vault_unavailable"] = 503,
         ["client_address_unavailable"] = 503,
     };

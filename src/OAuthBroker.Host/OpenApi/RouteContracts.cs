@@ -80,8 +80,8 @@ internal static class RouteContracts
         },
         ["GET api/links"] = new(200, "The current user's links.", typeof(LinkView[]), [.. Always, "unauthenticated", "storage_unavailable"]),
         ["DELETE api/links/{provider}/{accountId}"] = new(200, "Unlinked.", typeof(UnlinkResult),
-            [.. Always, "unauthenticated", "unknown_provider", "invalid_parameter", "link_not_found", "link_busy", "revocation_unavailable", "revocation_refused",
-                "concurrent_change", "storage_unavailable", "vault_unavailable"]),
+            [.. Always, "unauthenticated", "unknown_provider", "invalid_parameter", "link_not_found", "link_busy", "unlink_overtaken", "unlink_interrupted", "revocation_unavailable",
+                "revocation_refused", "concurrent_change", "storage_unavailable", "vault_unavailable"]),
         ["GET api/links/{provider}/{accountId}/credential"] = new(200, "A valid credential (never the refresh token).", typeof(BackendCredential), [.. Always, .. Credential])
         {
             Query = [UserId],
