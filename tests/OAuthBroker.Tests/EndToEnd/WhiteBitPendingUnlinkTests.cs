@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using OAuthBroker.Errors;
 using OAuthBroker.Events;
 using OAuthBroker.Links;
 using OAuthBroker.Refresh;
@@ -363,71 +362,14 @@ public sealed class WhiteBitPendingUnlinkTests(BrokerEnvironmentFixture fixture)
             }
         }
 
-        private sealed class Wrapped(IAccountLinkStore inner, GapStore gap) : IAccountLinkStore
+        private sealed class Wrapped(IAccountLinkStore inner, GapStore gap) : ForwardingLinkStore(inner)
         {
-            public Task<AccountLink?> GetAsync(string userId, string providerId, string accountId, CancellationToken ct) => inner.GetAsync(userId, providerId, accountId, ct);
-
-            public Task<IReadOnlyList<AccountLink>> ListAsync(string userId, CancellationToken ct) => inner.ListAsync(userId, ct);
-
-            public Task<AccountLink?> TryInsertAsync(AccountLink link, CancellationToken ct) => inner.TryInsertAsync(link, ct);
-
-            public async Task<AccountLink> ReplaceAsync(AccountLink link, CancellationToken ct)
+            public override async Task<AccountLink> ReplaceAsync(AccountLink link, CancellationToken ct)
             {
-                var written = await inner.ReplaceAsync(link, ct);
+                var written = await Inner.ReplaceAsync(link, ct);
                 await gap.AfterReplaceAsync(written);
                 return written;
             }
-
-            public Task<bool> DeleteAsync(AccountLink link, CancellationToken ct) => inner.DeleteAsync(link, ct);
-
-            public string ReferenceOf(string userId, string providerId, string accountId) => inner.ReferenceOf(userId, providerId, accountId);
-
-            public Task<AccountLink?> GetByReferenceAsync(string reference, CancellationToken ct) => inner.GetByReferenceAsync(reference, ct);
-        }
-    }
-
-    /// <summary>
-    /// The renewing instance's link store (the real one underneath) that, once <c>armed</c>, lets one write holding a
-    /// lease on the user's link never reach storage: the client waits <c>hang</c> (or until cancelled) and then gives
-    /// up, as a Table client retrying an unreachable service does (<see cref="StorageUnavailableException"/>).
-    /// </summary>
-    private sealed class HangingRenewalStore(string user, Func<bool> armed, TimeSpan hang)
-    {
-        private int _hung;
-
-        public bool Hung => _hung > 0;
-
-        private TimeSpan Hang => hang;
-
-        public IAccountLinkStore Over(IAccountLinkStore inner) => new Wrapped(inner, this);
-
-        private bool HangsOn(AccountLink link) =>
-            link.UserId == user && link.LeaseOwner is not null && armed() && Interlocked.CompareExchange(ref _hung, 1, 0) == 0;
-
-        private sealed class Wrapped(IAccountLinkStore inner, HangingRenewalStore seam) : IAccountLinkStore
-        {
-            public Task<AccountLink?> GetAsync(string userId, string providerId, string accountId, CancellationToken ct) => inner.GetAsync(userId, providerId, accountId, ct);
-
-            public Task<IReadOnlyList<AccountLink>> ListAsync(string userId, CancellationToken ct) => inner.ListAsync(userId, ct);
-
-            public Task<AccountLink?> TryInsertAsync(AccountLink link, CancellationToken ct) => inner.TryInsertAsync(link, ct);
-
-            public async Task<AccountLink> ReplaceAsync(AccountLink link, CancellationToken ct)
-            {
-                if (seam.HangsOn(link))
-                {
-                    await Task.Delay(seam.Hang, ct);
-                    throw new StorageUnavailableException("The storage service did not answer.");
-                }
-
-                return await inner.ReplaceAsync(link, ct);
-            }
-
-            public Task<bool> DeleteAsync(AccountLink link, CancellationToken ct) => inner.DeleteAsync(link, ct);
-
-            public string ReferenceOf(string userId, string providerId, string accountId) => inner.ReferenceOf(userId, providerId, accountId);
-
-            public Task<AccountLink?> GetByReferenceAsync(string reference, CancellationToken ct) => inner.GetByReferenceAsync(reference, ct);
         }
     }
 }
